@@ -1,0 +1,1 @@
+//! Delta log replay as a resumable, sans-IO state machine.

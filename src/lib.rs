@@ -1,0 +1,13 @@
+//! # libopensharing
+//!
+//! An embeddable [OpenSharing] / Delta Sharing protocol engine.
+//!
+//! The core is *sans-IO*: it never touches sockets, files, clocks or threads. A host hands the
+//! [`Engine`] a [`Request`] and the current time, and drives the returned [`Exchange`] until it is
+//! done. Where the engine needs bytes from storage it yields an [`IoNeed`] and the host answers it
+//! with [`Exchange::supply`].
+//!
+//! [OpenSharing]: https://github.com/OpenSharing-IO/OpenSharing
+
+pub mod signing;
+pub mod delta;
