@@ -1,0 +1,62 @@
+//! Encoding primitives shared by every signing scheme.
+//!
+//! Hand-written on purpose: the signatures depend on the exact bytes (upper-case `%XX`, `/`
+//! kept or not, no dot-segment normalisation), which general-purpose URL crates do not promise,
+//! and the presign hot path appends into a caller-owned buffer without allocating.
+
+const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Appends the RFC 3986 encoding of `input` used by SigV4 and GCS V4 (`UriEncode`).
+///
+/// Bytes `A-Z a-z 0-9 - . _ ~` pass through; every other byte becomes `%XX` with upper-case
+/// hex. `/` passes through only when `keep_slash` is set (object-key paths).
+pub fn uri_encode_into(out: &mut String, input: &str, keep_slash: bool) {
+    for &b in input.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') || (keep_slash && b == b'/') {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX_UPPER[(b >> 4) as usize] as char);
+            out.push(HEX_UPPER[(b & 0xf) as usize] as char);
+        }
+    }
+}
+
+/// Returns the `UriEncode` of `input` as a new string (see [`uri_encode_into`]).
+pub fn uri_encode(input: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(input.len() + 8);
+    uri_encode_into(&mut out, input, keep_slash);
+    out
+}
+
+/// Appends the lower-case hex form of `bytes`.
+pub fn hex_into(out: &mut String, bytes: &[u8]) {
+    for &b in bytes {
+        out.push(HEX_LOWER[(b >> 4) as usize] as char);
+        out.push(HEX_LOWER[(b & 0xf) as usize] as char);
+    }
+}
+
+/// Returns the lower-case hex form of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    hex_into(&mut out, bytes);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_reserved_and_utf8_bytes() {
+        assert_eq!(uri_encode("a b+c/d!*'()~", false), "a%20b%2Bc%2Fd%21%2A%27%28%29~");
+        assert_eq!(uri_encode("dir/ü.txt", true), "dir/%C3%BC.txt");
+    }
+
+    #[test]
+    fn hex_is_lower_case() {
+        assert_eq!(hex(&[0x00, 0xab, 0xff]), "00abff");
+    }
+}
