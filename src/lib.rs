@@ -9,5 +9,20 @@
 //!
 //! [OpenSharing]: https://github.com/OpenSharing-IO/OpenSharing
 
-pub mod signing;
 pub mod delta;
+pub mod signing;
+
+mod api;
+pub mod auth;
+pub mod catalog;
+pub mod engine;
+pub mod exchange;
+pub mod ffi;
+pub mod http;
+pub mod protocol;
+pub mod router;
+
+pub use catalog::{Catalog, ConfigError};
+pub use engine::{Engine, EngineError};
+pub use exchange::{ByteRange, Exchange, ExchangeError, IoNeed, IoResult, ObjectMeta, Poll};
+pub use http::{Method, Request, ResponseHead};

@@ -1,0 +1,296 @@
+//! Discovery endpoints: shares, schemas and asset lists, with signed page tokens.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::response::json_response;
+use super::Ctx;
+use crate::catalog::config::AssetKind;
+use crate::catalog::names::fold;
+use crate::catalog::{Asset, AssetFamily, Governance, Schema, Share, StoreConfig};
+use crate::exchange::Response;
+use crate::protocol::paging::{parse_max_results, ListScope, Pager};
+use crate::protocol::ApiError;
+use crate::router::{AssetPath, Route};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ShareItem<'a> {
+    name: &'a str,
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comment: Option<&'a str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    properties: &'a BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct SchemaItem<'a> {
+    name: &'a str,
+    share: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AssetItem<'a> {
+    name: &'a str,
+    schema: &'a str,
+    share: &'a str,
+    share_id: &'a str,
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    format: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comment: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    storage_location: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    license: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compatibility: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allowed_tools: Option<&'a str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    metadata: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    governance: Option<&'a Governance>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListBody<T: Serialize> {
+    items: Vec<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_page_token: Option<String>,
+}
+
+/// Answers a discovery route.
+pub(super) fn respond(ctx: &Ctx<'_>, route: &Route) -> Result<Response, ApiError> {
+    match route {
+        Route::ListShares => {
+            let shares: Vec<&Share> = ctx
+                .state
+                .catalog
+                .shares
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| ctx.recipient.can_read(*i))
+                .map(|(_, s)| s)
+                .collect();
+            list(ctx, route, "", "", &shares, |s| share_item(s))
+        }
+        Route::GetShare { share } => {
+            #[derive(Serialize)]
+            struct Wrapped<'a> {
+                share: ShareItem<'a>,
+            }
+            json_response(&Wrapped {
+                share: share_item(granted_share(ctx, share)?),
+            })
+        }
+        Route::ListSchemas { share } => {
+            let s = granted_share(ctx, share)?;
+            let schemas: Vec<&Schema> = s.schemas.iter().collect();
+            list(ctx, route, &fold(share), "", &schemas, |sc| SchemaItem {
+                name: &sc.name,
+                share: &s.name,
+            })
+        }
+        Route::ListAllAssets { share, family } => {
+            let s = granted_share(ctx, share)?;
+            let assets: Vec<(&Schema, &Asset)> = s
+                .schemas
+                .iter()
+                .flat_map(|sc| sc.assets.iter().map(move |a| (sc, a)))
+                .filter(|(_, a)| a.family() == *family)
+                .collect();
+            list(ctx, route, &fold(share), "", &assets, |(sc, a)| {
+                asset_item(ctx, s, sc, a, false)
+            })
+        }
+        Route::ListAssets {
+            share,
+            schema,
+            family,
+        } => {
+            let s = granted_share(ctx, share)?;
+            let sc = s
+                .schema(schema)
+                .ok_or_else(|| ApiError::not_found(format!("schema '{schema}' not found")))?;
+            let assets: Vec<(&Schema, &Asset)> = sc
+                .assets
+                .iter()
+                .filter(|a| a.family() == *family)
+                .map(|a| (sc, a))
+                .collect();
+            list(
+                ctx,
+                route,
+                &fold(share),
+                &fold(schema),
+                &assets,
+                |(sc, a)| asset_item(ctx, s, sc, a, false),
+            )
+        }
+        Route::GetAsset { path, family } => {
+            let (s, sc, a) = resolve_asset(ctx, path, *family)?;
+            json_response(&asset_item(ctx, s, sc, a, true))
+        }
+        Route::Table { .. } => Err(ApiError::new(
+            crate::protocol::ErrorCode::NotImplemented,
+            "Reading table data is not available in this build",
+        )),
+    }
+}
+
+/// Finds a share the caller may read. A share without a grant is reported exactly like a missing
+/// one, so its existence does not leak.
+pub(super) fn granted_share<'a>(ctx: &Ctx<'a>, name: &str) -> Result<&'a Share, ApiError> {
+    match ctx.state.catalog.share(name) {
+        Some((i, share)) if ctx.recipient.can_read(i) => Ok(share),
+        _ => Err(ApiError::not_found(format!("share '{name}' not found"))),
+    }
+}
+
+/// Finds an asset of `family` under a granted share.
+pub(super) fn resolve_asset<'a>(
+    ctx: &Ctx<'a>,
+    path: &AssetPath,
+    family: AssetFamily,
+) -> Result<(&'a Share, &'a Schema, &'a Asset), ApiError> {
+    let share = granted_share(ctx, &path.share)?;
+    let missing = || {
+        ApiError::not_found(format!(
+            "[Share/Schema/{}] '{}/{}/{}' does not exist, please contact your share provider for further information.",
+            family_label(family),
+            path.share,
+            path.schema,
+            path.name
+        ))
+    };
+    let schema = share.schema(&path.schema).ok_or_else(missing)?;
+    let asset = schema.asset(family, &path.name).ok_or_else(missing)?;
+    Ok((share, schema, asset))
+}
+
+fn family_label(family: AssetFamily) -> &'static str {
+    match family {
+        AssetFamily::Table => "Table",
+        AssetFamily::Volume => "Volume",
+        AssetFamily::Model => "Model",
+        AssetFamily::Skill => "Skill",
+    }
+}
+
+fn list<T, I: Serialize>(
+    ctx: &Ctx<'_>,
+    route: &Route,
+    share: &str,
+    schema: &str,
+    all: &[T],
+    item: impl Fn(&T) -> I,
+) -> Result<Response, ApiError> {
+    let query = ctx.request.query_pairs();
+    let max_results = parse_max_results(query.get("maxResults").as_deref())?;
+    let pager = Pager {
+        key: &ctx.state.token_key,
+        now_ms: ctx.now_ms,
+        ttl_ms: i64::from(ctx.state.catalog.page_token_ttl_seconds) * 1000,
+    };
+    let scope = ListScope {
+        recipient: &ctx.recipient.name,
+        route: route.name(),
+        share,
+        schema,
+    };
+    let page = pager.page(
+        &scope,
+        all.len(),
+        max_results,
+        query.get("pageToken").as_deref(),
+    )?;
+    json_response(&ListBody {
+        items: all[page.range].iter().map(item).collect(),
+        next_page_token: page.next_token,
+    })
+}
+
+fn share_item(s: &Share) -> ShareItem<'_> {
+    ShareItem {
+        name: &s.name,
+        id: &s.id,
+        display_name: s.display_name.as_deref(),
+        comment: s.comment.as_deref(),
+        properties: &s.properties,
+    }
+}
+
+fn asset_item<'a>(
+    ctx: &Ctx<'a>,
+    share: &'a Share,
+    schema: &'a Schema,
+    asset: &'a Asset,
+    full: bool,
+) -> AssetItem<'a> {
+    let c = &asset.config;
+    let family = asset.family();
+    let location = || match (&c.store, &c.path) {
+        (Some(store), Some(path)) => ctx
+            .state
+            .catalog
+            .stores
+            .get(store)
+            .map(|s| location_uri(store, s, path)),
+        _ => None,
+    };
+    let format = match c.kind {
+        AssetKind::DeltaTable => Some("delta"),
+        AssetKind::IcebergTable => Some("iceberg"),
+        AssetKind::ParquetDataset => Some("parquet"),
+        _ => None,
+    };
+    AssetItem {
+        name: &c.name,
+        schema: &schema.name,
+        share: &share.name,
+        share_id: &share.id,
+        id: &asset.id,
+        format: format.filter(|_| full),
+        description: c.description.as_deref(),
+        comment: c.comment.as_deref(),
+        storage_location: if family == AssetFamily::Table {
+            None
+        } else {
+            location()
+        },
+        license: c
+            .governance
+            .as_ref()
+            .and_then(|g| g.license.as_deref())
+            .filter(|_| family == AssetFamily::Skill),
+        compatibility: c.compatibility.as_deref(),
+        allowed_tools: c.allowed_tools.as_deref(),
+        metadata: &c.metadata,
+        governance: c.governance.as_ref(),
+    }
+}
+
+/// The URI of an asset's root as recipients see it (`s3://bucket/path`, …). Local stores are
+/// named by store, never by their directory on the host.
+fn location_uri(store_name: &str, store: &StoreConfig, path: &str) -> String {
+    let path = path.trim_matches('/');
+    match store {
+        StoreConfig::S3(s3) => format!("s3://{}/{path}", s3.bucket),
+        StoreConfig::Gcs(gcs) => format!("gs://{}/{path}", gcs.bucket),
+        StoreConfig::Azure(az) => format!(
+            "abfss://{}@{}.dfs.core.windows.net/{path}",
+            az.container, az.account
+        ),
+        StoreConfig::Local(_) => format!("local://{store_name}/{path}"),
+    }
+}

@@ -1,0 +1,116 @@
+//! Request handling: routing, authentication, dispatch to the endpoint handlers.
+
+mod discovery;
+mod response;
+mod table_version;
+
+use std::sync::Arc;
+
+use crate::auth::{AuditEvent, Recipient};
+use crate::catalog::AssetFamily;
+use crate::engine::EngineState;
+use crate::exchange::{Exchange, Response};
+use crate::http::{Method, Request};
+use crate::protocol::{ApiError, ErrorCode};
+use crate::router::{self, Route, RouteError, TableOp};
+
+pub(crate) use response::error_response;
+
+/// What a handler sees: the catalog snapshot, the caller and the time.
+pub(crate) struct Ctx<'a> {
+    pub state: &'a Arc<EngineState>,
+    pub recipient: &'a Recipient,
+    pub request: &'a Request,
+    pub now_ms: i64,
+}
+
+/// Turns a request into an exchange.
+pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64) -> Exchange {
+    let head_only = request.method == Method::Head;
+    let mut audit = AuditEvent {
+        route: "unknown",
+        started_at_ms: now_ms,
+        peer: request.peer.clone(),
+        ..AuditEvent::default()
+    };
+    let route = match router::route(request.method, &state.catalog.prefix, request.path()) {
+        Ok(route) => route,
+        Err(e) => return Exchange::responding(route_error(e), head_only, audit),
+    };
+    audit.route = route.name();
+    note_names(&mut audit, &route);
+    let recipient = match state
+        .catalog
+        .recipients
+        .authenticate(request.header_value("authorization"), now_ms)
+    {
+        Ok(r) => r,
+        Err(e) => {
+            let mut response =
+                error_response(&ApiError::new(ErrorCode::Unauthenticated, e.message()));
+            response
+                .head
+                .headers
+                .push(("WWW-Authenticate".into(), "Bearer".into()));
+            return Exchange::responding(response, head_only, audit);
+        }
+    };
+    audit.recipient = Some(recipient.name.clone());
+    let ctx = Ctx {
+        state: &state,
+        recipient,
+        request: &request,
+        now_ms,
+    };
+    if let Route::Table {
+        path,
+        op: TableOp::Version,
+    } = &route
+    {
+        return match discovery::resolve_asset(&ctx, path, AssetFamily::Table)
+            .and_then(|(_, _, asset)| table_version::TableVersion::start(&ctx, asset))
+        {
+            Ok(op) => Exchange::operating(Box::new(op), head_only, audit),
+            Err(e) => Exchange::responding(error_response(&e), head_only, audit),
+        };
+    }
+    let response = discovery::respond(&ctx, &route).unwrap_or_else(|e| error_response(&e));
+    Exchange::responding(response, head_only, audit)
+}
+
+fn route_error(e: RouteError) -> Response {
+    match e {
+        RouteError::NotFound => error_response(&ApiError::not_found("No such endpoint")),
+        RouteError::BadEncoding => error_response(&ApiError::invalid(
+            "The request path is not valid percent-encoded UTF-8",
+        )),
+        RouteError::MethodNotAllowed(allowed) => {
+            let mut r = error_response(&ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                format!("Use {allowed} for this endpoint"),
+            ));
+            r.head.headers.push(("Allow".into(), allowed.into()));
+            r
+        }
+    }
+}
+
+fn note_names(audit: &mut AuditEvent, route: &Route) {
+    match route {
+        Route::ListShares => {}
+        Route::GetShare { share }
+        | Route::ListSchemas { share }
+        | Route::ListAllAssets { share, .. } => {
+            audit.share = Some(share.clone());
+        }
+        Route::ListAssets { share, schema, .. } => {
+            audit.share = Some(share.clone());
+            audit.schema = Some(schema.clone());
+        }
+        Route::GetAsset { path, .. } | Route::Table { path, .. } => {
+            audit.share = Some(path.share.clone());
+            audit.schema = Some(path.schema.clone());
+            audit.asset = Some(path.name.clone());
+        }
+    }
+}

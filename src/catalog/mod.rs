@@ -1,0 +1,197 @@
+//! The shared catalog: shares, schemas and assets, validated and indexed for lookups.
+
+pub mod config;
+pub mod names;
+mod validate;
+
+use std::collections::{BTreeMap, HashMap};
+
+pub use config::{AssetConfig, AssetKind, Config, Governance, Secret, StoreConfig};
+pub use validate::ConfigError;
+
+use crate::auth::Recipients;
+
+/// Which list an asset appears in: the protocol groups asset kinds into four families.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AssetFamily {
+    /// Delta, Iceberg and Parquet tables (`…/tables`).
+    Table,
+    /// Volumes (`…/volumes`).
+    Volume,
+    /// Registered models (`…/models`).
+    Model,
+    /// Agent skills (`…/skills`).
+    Skill,
+}
+
+impl AssetFamily {
+    /// The family of an asset kind.
+    pub fn of(kind: AssetKind) -> AssetFamily {
+        match kind {
+            AssetKind::DeltaTable | AssetKind::IcebergTable | AssetKind::ParquetDataset => {
+                AssetFamily::Table
+            }
+            AssetKind::Volume => AssetFamily::Volume,
+            AssetKind::Model => AssetFamily::Model,
+            AssetKind::Skill => AssetFamily::Skill,
+        }
+    }
+
+    /// The path segment of the family's list (`tables`, `volumes`, …).
+    pub fn segment(self) -> &'static str {
+        match self {
+            AssetFamily::Table => "tables",
+            AssetFamily::Volume => "volumes",
+            AssetFamily::Model => "models",
+            AssetFamily::Skill => "skills",
+        }
+    }
+
+    /// The family named by a list path segment.
+    pub fn from_segment(segment: &str) -> Option<AssetFamily> {
+        Some(match segment {
+            "tables" => AssetFamily::Table,
+            "volumes" => AssetFamily::Volume,
+            "models" => AssetFamily::Model,
+            "skills" => AssetFamily::Skill,
+            _ => return None,
+        })
+    }
+}
+
+/// A validated asset.
+#[derive(Debug)]
+pub struct Asset {
+    /// The configuration it was built from.
+    pub config: AssetConfig,
+    /// Its id: configured, or derived from the full name.
+    pub id: String,
+}
+
+impl Asset {
+    /// The asset name as configured.
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// The list family of the asset.
+    pub fn family(&self) -> AssetFamily {
+        AssetFamily::of(self.config.kind)
+    }
+}
+
+/// A validated schema.
+#[derive(Debug)]
+pub struct Schema {
+    /// The schema name as configured.
+    pub name: String,
+    /// Its assets, in configured order.
+    pub assets: Vec<Asset>,
+    index: HashMap<(AssetFamily, String), usize>,
+}
+
+impl Schema {
+    /// Finds an asset of `family` by name, case-insensitively.
+    pub fn asset(&self, family: AssetFamily, name: &str) -> Option<&Asset> {
+        self.index
+            .get(&(family, names::fold(name)))
+            .map(|&i| &self.assets[i])
+    }
+}
+
+/// A validated share.
+#[derive(Debug)]
+pub struct Share {
+    /// The share name as configured.
+    pub name: String,
+    /// Its id: configured, or derived from the name.
+    pub id: String,
+    /// The display name.
+    pub display_name: Option<String>,
+    /// The comment.
+    pub comment: Option<String>,
+    /// Free-form properties.
+    pub properties: BTreeMap<String, String>,
+    /// Its schemas, in configured order.
+    pub schemas: Vec<Schema>,
+    index: HashMap<String, usize>,
+}
+
+impl Share {
+    /// Finds a schema by name, case-insensitively.
+    pub fn schema(&self, name: &str) -> Option<&Schema> {
+        self.index
+            .get(&names::fold(name))
+            .map(|&i| &self.schemas[i])
+    }
+}
+
+/// The validated, indexed configuration an engine serves. Immutable: a reload builds a new one.
+#[derive(Debug)]
+pub struct Catalog {
+    /// Path prefix of every route, without a trailing `/` (may be empty).
+    pub prefix: String,
+    /// Public endpoint for profiles.
+    pub endpoint: Option<String>,
+    /// Shares in configured order.
+    pub shares: Vec<Share>,
+    share_index: HashMap<String, usize>,
+    /// The stores by name.
+    pub stores: BTreeMap<String, StoreConfig>,
+    /// Recipients, indexed by token hash.
+    pub recipients: Recipients,
+    /// Pre-signed URL lifetime in seconds.
+    pub url_ttl_seconds: u32,
+    /// Page token lifetime in seconds.
+    pub page_token_ttl_seconds: u32,
+    /// The configured token signing key, if any.
+    pub token_signing_key: Option<Vec<u8>>,
+}
+
+impl Catalog {
+    /// Parses, resolves and validates a configuration file. `env` looks up environment
+    /// variables for `{"env": …}` secrets (pass `|k| std::env::var(k).ok()` in a host).
+    pub fn from_json(
+        json: &[u8],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Catalog, ConfigError> {
+        let config: Config = serde_json::from_slice(json).map_err(ConfigError::parse)?;
+        Catalog::from_config(config, env)
+    }
+
+    /// Resolves and validates an already parsed configuration.
+    pub fn from_config(
+        config: Config,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Catalog, ConfigError> {
+        validate::build(config, env)
+    }
+
+    /// Finds a share by name, case-insensitively.
+    pub fn share(&self, name: &str) -> Option<(usize, &Share)> {
+        self.share_index
+            .get(&names::fold(name))
+            .map(|&i| (i, &self.shares[i]))
+    }
+}
+
+/// A stable UUID-shaped id derived from a name (SHA-256, version-4 layout bits set).
+pub fn derived_id(kind: &str, full_name: &str) -> String {
+    let digest = ring::digest::digest(
+        &ring::digest::SHA256,
+        format!("{kind}\0{full_name}").as_bytes(),
+    );
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest.as_ref()[..16]);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = crate::signing::encode::hex(&b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}

@@ -1,0 +1,224 @@
+//! `os_engine`: an engine handle, shareable between threads.
+
+use super::exchange::os_exchange;
+use super::{guard, opt_str_arg, os_bytes, os_result, set_error, str_arg};
+use crate::http::{Method, Request};
+use crate::{Catalog, Engine};
+
+/// An engine. Thread-safe: many threads may call `os_engine_handle` and `os_engine_reload` on
+/// the same handle at once.
+pub struct os_engine {
+    pub(super) inner: Engine,
+}
+
+/// One request header, borrowed for the duration of `os_engine_handle`.
+#[repr(C)]
+pub struct os_header {
+    /// Header name bytes.
+    pub name: *const u8,
+    /// Header name length.
+    pub name_len: usize,
+    /// Header value bytes.
+    pub value: *const u8,
+    /// Header value length.
+    pub value_len: usize,
+}
+
+/// A request, borrowed for the duration of `os_engine_handle` (the engine copies what it keeps).
+#[repr(C)]
+pub struct os_request {
+    /// Method bytes, e.g. `GET`.
+    pub method: *const u8,
+    /// Method length.
+    pub method_len: usize,
+    /// Target bytes: path plus optional query, as received.
+    pub target: *const u8,
+    /// Target length.
+    pub target_len: usize,
+    /// Array of `header_count` headers (may be NULL when `header_count` is 0).
+    pub headers: *const os_header,
+    /// Number of headers.
+    pub header_count: usize,
+    /// Body bytes (may be NULL when `body_len` is 0).
+    pub body: *const u8,
+    /// Body length.
+    pub body_len: usize,
+}
+
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn parse_catalog(json: &str) -> Result<Catalog, os_result> {
+    Catalog::from_json(json.as_bytes(), &process_env).map_err(|e| {
+        set_error(e.to_string());
+        os_result::OS_INVALID_CONFIG
+    })
+}
+
+/// Creates an engine from configuration JSON (`{"env": …}` secrets read the process
+/// environment). On success `*out` owns a new engine: free it with `os_engine_free`.
+///
+/// # Safety
+/// `json` must be valid for `json_len` bytes; `out` must be valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn os_engine_new(
+    json: *const u8,
+    json_len: usize,
+    out: *mut *mut os_engine,
+) -> os_result {
+    guard(|| {
+        if out.is_null() {
+            return os_result::OS_NULL_ARGUMENT;
+        }
+        let catalog = match str_arg(json, json_len).and_then(parse_catalog) {
+            Ok(c) => c,
+            Err(e) => return e,
+        };
+        match Engine::new(catalog) {
+            Ok(engine) => {
+                *out = Box::into_raw(Box::new(os_engine { inner: engine }));
+                os_result::OS_OK
+            }
+            Err(e) => {
+                set_error(e.to_string());
+                os_result::OS_INVALID_CONFIG
+            }
+        }
+    })
+}
+
+/// Replaces the engine's configuration atomically. Exchanges already started finish on the old
+/// one. On failure the engine keeps serving its current configuration.
+///
+/// # Safety
+/// `engine` must be a live engine; `json` valid for `json_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn os_engine_reload(
+    engine: *const os_engine,
+    json: *const u8,
+    json_len: usize,
+) -> os_result {
+    guard(|| {
+        let Some(engine) = engine.as_ref() else {
+            return os_result::OS_NULL_ARGUMENT;
+        };
+        match str_arg(json, json_len).and_then(parse_catalog) {
+            Ok(catalog) => {
+                engine.inner.reload(catalog);
+                os_result::OS_OK
+            }
+            Err(e) => e,
+        }
+    })
+}
+
+/// Frees an engine. NULL does nothing. Exchanges created from it stay valid.
+///
+/// # Safety
+/// `engine` must come from `os_engine_new`/`os_config_builder_build` and not be used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn os_engine_free(engine: *mut os_engine) {
+    let _ = guard(|| {
+        if !engine.is_null() {
+            drop(Box::from_raw(engine));
+        }
+        os_result::OS_OK
+    });
+}
+
+/// Starts handling a request at `now_unix_ms`. The request is copied; on success `*out` owns a
+/// new exchange: drive it with `os_exchange_poll` and free it with `os_exchange_free`.
+///
+/// # Safety
+/// `engine` must be live; every pointer in `request` valid for its length; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn os_engine_handle(
+    engine: *const os_engine,
+    request: *const os_request,
+    now_unix_ms: i64,
+    out: *mut *mut os_exchange,
+) -> os_result {
+    guard(|| {
+        let (Some(engine), Some(req)) = (engine.as_ref(), request.as_ref()) else {
+            return os_result::OS_NULL_ARGUMENT;
+        };
+        if out.is_null()
+            || (req.headers.is_null() && req.header_count > 0)
+            || (req.body.is_null() && req.body_len > 0)
+        {
+            return os_result::OS_NULL_ARGUMENT;
+        }
+        let request = match copy_request(req) {
+            Ok(r) => r,
+            Err(e) => return e,
+        };
+        let exchange = engine.inner.handle(request, now_unix_ms);
+        *out = Box::into_raw(Box::new(os_exchange::new(exchange)));
+        os_result::OS_OK
+    })
+}
+
+unsafe fn copy_request(req: &os_request) -> Result<Request, os_result> {
+    let method = Method::parse(str_arg(req.method, req.method_len)?);
+    let mut request = Request::new(method, str_arg(req.target, req.target_len)?);
+    let headers: &[os_header] = if req.header_count == 0 {
+        &[]
+    } else {
+        std::slice::from_raw_parts(req.headers, req.header_count)
+    };
+    for h in headers {
+        request.headers.push((
+            str_arg(h.name, h.name_len)?.to_string(),
+            str_arg(h.value, h.value_len)?.to_string(),
+        ));
+    }
+    if req.body_len > 0 {
+        request.body = std::slice::from_raw_parts(req.body, req.body_len).to_vec();
+    }
+    Ok(request)
+}
+
+/// Writes a Delta Sharing profile (`shareCredentialsVersion` 1) for `token` into `*out`, which
+/// the caller frees with `os_bytes_free`. `endpoint` may be NULL to use the configured one;
+/// `expires_unix_ms` < 0 means no expiry.
+///
+/// # Safety
+/// `engine` must be live; string pointers valid for their lengths; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn os_engine_profile(
+    engine: *const os_engine,
+    endpoint: *const u8,
+    endpoint_len: usize,
+    token: *const u8,
+    token_len: usize,
+    expires_unix_ms: i64,
+    out: *mut os_bytes,
+) -> os_result {
+    guard(|| {
+        let Some(engine) = engine.as_ref() else {
+            return os_result::OS_NULL_ARGUMENT;
+        };
+        if out.is_null() || token.is_null() {
+            return os_result::OS_NULL_ARGUMENT;
+        }
+        let (endpoint, token) = match (
+            opt_str_arg(endpoint, endpoint_len),
+            str_arg(token, token_len),
+        ) {
+            (Ok(e), Ok(t)) => (e, t),
+            (Err(e), _) | (_, Err(e)) => return e,
+        };
+        let expires = (expires_unix_ms >= 0).then_some(expires_unix_ms);
+        match engine.inner.profile(endpoint, token, expires) {
+            Some(profile) => {
+                *out = os_bytes::from_vec(profile.into_bytes());
+                os_result::OS_OK
+            }
+            None => {
+                set_error("no endpoint: configure `endpoint` or pass one");
+                os_result::OS_INVALID_ARGUMENT
+            }
+        }
+    })
+}

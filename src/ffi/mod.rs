@@ -1,0 +1,182 @@
+//! The C ABI. Conventions (after rustls-ffi):
+//!
+//! - Opaque handles (`os_engine`, `os_exchange`, `os_config_builder`); every `*_new` has a
+//!   `*_free`, and `*_free(NULL)` does nothing.
+//! - Every function returns an [`os_result`]; outputs go through out-parameters that are written
+//!   only on success. [`os_last_error`] gives the detail of the last failure on this thread.
+//! - Strings are pointer plus length, need no NUL, and are checked as UTF-8.
+//! - No panic crosses the boundary: each entry point catches unwinds and returns `OS_PANIC`.
+
+#![allow(non_camel_case_types)]
+
+mod builder;
+mod engine;
+mod exchange;
+
+use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Result codes of every C function.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum os_result {
+    /// Success.
+    OS_OK = 0,
+    /// A required pointer argument was NULL.
+    OS_NULL_ARGUMENT = 1,
+    /// A string argument was not valid UTF-8.
+    OS_INVALID_UTF8 = 2,
+    /// The configuration was refused; see `os_last_error`.
+    OS_INVALID_CONFIG = 3,
+    /// An argument had a bad value; see `os_last_error`.
+    OS_INVALID_ARGUMENT = 4,
+    /// The call does not fit the exchange's current state.
+    OS_INVALID_STATE = 5,
+    /// The requested item does not exist (index out of range, unknown name).
+    OS_NOT_FOUND = 6,
+    /// A panic was caught inside the library. The handle involved should be freed.
+    OS_PANIC = 7,
+}
+
+/// A borrowed byte string returned by the library: `ptr` is valid for `len` bytes until the
+/// call documented on the function that returned it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct os_str {
+    /// Start of the bytes (never NULL; dangling but valid when `len` is 0).
+    pub ptr: *const u8,
+    /// Number of bytes.
+    pub len: usize,
+}
+
+impl os_str {
+    fn of(s: &str) -> os_str {
+        os_str {
+            ptr: s.as_ptr(),
+            len: s.len(),
+        }
+    }
+}
+
+/// An owned byte buffer returned by the library. Free it with `os_bytes_free`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct os_bytes {
+    /// Start of the bytes.
+    pub ptr: *mut u8,
+    /// Number of bytes.
+    pub len: usize,
+}
+
+impl os_bytes {
+    fn from_vec(v: Vec<u8>) -> os_bytes {
+        let mut boxed = v.into_boxed_slice();
+        let out = os_bytes {
+            ptr: boxed.as_mut_ptr(),
+            len: boxed.len(),
+        };
+        std::mem::forget(boxed);
+        out
+    }
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+fn set_error(message: impl Into<String>) {
+    LAST_ERROR.with(|e| *e.borrow_mut() = message.into());
+}
+
+/// Runs `f`, turning a panic into `OS_PANIC`.
+fn guard(f: impl FnOnce() -> os_result) -> os_result {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        set_error("a panic was caught inside libopensharing");
+        os_result::OS_PANIC
+    })
+}
+
+/// Borrows `len` bytes at `ptr` as UTF-8. NULL is accepted only with `len` 0.
+///
+/// # Safety
+/// `ptr` must be valid for reads of `len` bytes for the returned lifetime.
+unsafe fn str_arg<'a>(ptr: *const u8, len: usize) -> Result<&'a str, os_result> {
+    if ptr.is_null() {
+        return if len == 0 {
+            Ok("")
+        } else {
+            Err(os_result::OS_NULL_ARGUMENT)
+        };
+    }
+    let bytes = std::slice::from_raw_parts(ptr, len);
+    std::str::from_utf8(bytes).map_err(|_| {
+        set_error("a string argument is not valid UTF-8");
+        os_result::OS_INVALID_UTF8
+    })
+}
+
+/// Like [`str_arg`], but NULL means "absent".
+///
+/// # Safety
+/// As for [`str_arg`].
+unsafe fn opt_str_arg<'a>(ptr: *const u8, len: usize) -> Result<Option<&'a str>, os_result> {
+    if ptr.is_null() {
+        Ok(None)
+    } else {
+        str_arg(ptr, len).map(Some)
+    }
+}
+
+/// A readable, static description of a result code. The string is NUL-terminated and lives
+/// forever; do not free it.
+#[no_mangle]
+pub extern "C" fn os_result_message(result: os_result) -> *const std::ffi::c_char {
+    let s: &'static [u8] = match result {
+        os_result::OS_OK => b"ok\0",
+        os_result::OS_NULL_ARGUMENT => b"a required pointer argument was NULL\0",
+        os_result::OS_INVALID_UTF8 => b"a string argument is not valid UTF-8\0",
+        os_result::OS_INVALID_CONFIG => b"the configuration was refused\0",
+        os_result::OS_INVALID_ARGUMENT => b"an argument has a bad value\0",
+        os_result::OS_INVALID_STATE => b"the call does not fit the exchange's state\0",
+        os_result::OS_NOT_FOUND => b"not found\0",
+        os_result::OS_PANIC => b"a panic was caught inside the library\0",
+    };
+    s.as_ptr().cast()
+}
+
+/// Copies the detail of the last failure on this thread into `buf` (at most `cap` bytes, no
+/// NUL added) and writes the full length to `*out_len`. Pass `cap` 0 to ask for the length.
+///
+/// # Safety
+/// `buf` must be valid for writes of `cap` bytes (or NULL with `cap` 0); `out_len` must be
+/// valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn os_last_error(buf: *mut u8, cap: usize, out_len: *mut usize) -> os_result {
+    guard(|| {
+        if out_len.is_null() || (buf.is_null() && cap > 0) {
+            return os_result::OS_NULL_ARGUMENT;
+        }
+        LAST_ERROR.with(|e| {
+            let e = e.borrow();
+            let n = e.len().min(cap);
+            if n > 0 {
+                std::ptr::copy_nonoverlapping(e.as_ptr(), buf, n);
+            }
+            *out_len = e.len();
+        });
+        os_result::OS_OK
+    })
+}
+
+/// Frees a buffer the library returned. `os_bytes_free` of a buffer with a NULL `ptr` does
+/// nothing.
+///
+/// # Safety
+/// `bytes` must come from this library and not have been freed.
+#[no_mangle]
+pub unsafe extern "C" fn os_bytes_free(bytes: os_bytes) {
+    if !bytes.ptr.is_null() {
+        let slice = std::ptr::slice_from_raw_parts_mut(bytes.ptr, bytes.len);
+        drop(Box::from_raw(slice));
+    }
+}

@@ -1,0 +1,159 @@
+//! HTTP request and response values. No sockets: a host fills a [`Request`] from whatever
+//! server it runs and writes the [`ResponseHead`] back.
+
+use std::borrow::Cow;
+
+/// An HTTP method. Methods the protocol never uses are kept as [`Method::Other`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `HEAD`
+    Head,
+    /// `POST`
+    Post,
+    /// Any other method.
+    Other,
+}
+
+impl Method {
+    /// Parses a method name (exact, upper-case as on the wire).
+    pub fn parse(name: &str) -> Method {
+        match name {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "POST" => Method::Post,
+            _ => Method::Other,
+        }
+    }
+}
+
+/// One request, as the host received it.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The request method.
+    pub method: Method,
+    /// The request target: path plus optional `?query`, exactly as sent.
+    pub target: String,
+    /// Header names and values, in order. Names are compared case-insensitively.
+    pub headers: Vec<(String, String)>,
+    /// The request body (bounded by the host).
+    pub body: Vec<u8>,
+    /// The peer address, for the audit event only.
+    pub peer: Option<String>,
+}
+
+impl Request {
+    /// A request with no headers and an empty body.
+    pub fn new(method: Method, target: impl Into<String>) -> Request {
+        Request {
+            method,
+            target: target.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            peer: None,
+        }
+    }
+
+    /// Adds a header (builder style).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Request {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the body (builder style).
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Request {
+        self.body = body.into();
+        self
+    }
+
+    /// The first value of header `name`, compared case-insensitively.
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The path part of the target (before `?`).
+    pub fn path(&self) -> &str {
+        self.target
+            .split_once('?')
+            .map_or(self.target.as_str(), |(p, _)| p)
+    }
+
+    /// The decoded query parameters, in order.
+    pub fn query_pairs(&self) -> Query<'_> {
+        Query {
+            raw: self.target.split_once('?').map_or("", |(_, q)| q),
+        }
+    }
+}
+
+/// The query string of a request.
+#[derive(Clone, Copy, Debug)]
+pub struct Query<'a> {
+    raw: &'a str,
+}
+
+impl<'a> Query<'a> {
+    /// The first decoded value of parameter `name` (names are exact, as in the protocol).
+    pub fn get(&self, name: &str) -> Option<Cow<'a, str>> {
+        url::form_urlencoded::parse(self.raw.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+}
+
+/// Decodes one `%XX`-encoded path segment. `+` stays `+`. Returns `None` for bytes that do not
+/// form UTF-8.
+pub fn decode_segment(segment: &str) -> Option<Cow<'_, str>> {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .ok()
+}
+
+/// The status line and headers of a response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResponseHead {
+    /// The HTTP status code.
+    pub status: u16,
+    /// Header names and values, in order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl ResponseHead {
+    /// The first value of header `name`, compared case-insensitively.
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// `Content-Type` of one-line JSON bodies.
+pub const CONTENT_TYPE_JSON: &str = "application/json; charset=utf-8";
+/// `Content-Type` of Delta table responses.
+pub const CONTENT_TYPE_NDJSON: &str = "application/x-ndjson; charset=utf-8";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_target_and_decodes_query() {
+        let r = Request::new(Method::Get, "/a/b?maxResults=10&pageToken=a%2Bb&x");
+        assert_eq!(r.path(), "/a/b");
+        assert_eq!(r.query_pairs().get("maxResults").as_deref(), Some("10"));
+        assert_eq!(r.query_pairs().get("pageToken").as_deref(), Some("a+b"));
+        assert_eq!(r.query_pairs().get("x").as_deref(), Some(""));
+        assert_eq!(r.query_pairs().get("nope"), None);
+    }
+
+    #[test]
+    fn decodes_segments_without_touching_plus() {
+        assert_eq!(decode_segment("a%20b+c").as_deref(), Some("a b+c"));
+        assert_eq!(decode_segment("%ff"), None);
+    }
+}

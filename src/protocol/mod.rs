@@ -1,0 +1,8 @@
+//! Wire-level pieces of the protocol: error bodies, pagination, signed tokens and timestamps.
+
+pub mod error;
+pub mod paging;
+pub mod signed_token;
+pub mod timestamp;
+
+pub use error::{ApiError, ErrorCode};

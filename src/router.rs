@@ -1,0 +1,336 @@
+//! Maps `(method, path)` to a [`Route`]. Path segments are percent-decoded one by one; nothing
+//! is normalised.
+
+use crate::catalog::AssetFamily;
+use crate::http::{decode_segment, Method};
+
+/// The names in an asset path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssetPath {
+    /// The share name as sent.
+    pub share: String,
+    /// The schema name as sent.
+    pub schema: String,
+    /// The asset name as sent.
+    pub name: String,
+}
+
+/// The operations on one Delta table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableOp {
+    /// `GET …/version` (or the legacy `HEAD …/tables/{t}`).
+    Version,
+    /// `GET …/metadata`.
+    Metadata,
+    /// `POST …/query`.
+    Query,
+    /// `GET …/changes`.
+    Changes,
+}
+
+/// A matched route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /shares`
+    ListShares,
+    /// `GET /shares/{share}`
+    GetShare {
+        /// The share name.
+        share: String,
+    },
+    /// `GET /shares/{share}/schemas`
+    ListSchemas {
+        /// The share name.
+        share: String,
+    },
+    /// `GET /shares/{share}/all-{family}`
+    ListAllAssets {
+        /// The share name.
+        share: String,
+        /// Which asset family.
+        family: AssetFamily,
+    },
+    /// `GET /shares/{share}/schemas/{schema}/{family}`
+    ListAssets {
+        /// The share name.
+        share: String,
+        /// The schema name.
+        schema: String,
+        /// Which asset family.
+        family: AssetFamily,
+    },
+    /// `GET /shares/{share}/schemas/{schema}/{family}/{name}`
+    GetAsset {
+        /// The asset path.
+        path: AssetPath,
+        /// Which asset family.
+        family: AssetFamily,
+    },
+    /// A Delta table operation.
+    Table {
+        /// The table path.
+        path: AssetPath,
+        /// The operation.
+        op: TableOp,
+    },
+}
+
+impl Route {
+    /// A stable name for logs and audit events.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Route::ListShares => "list_shares",
+            Route::GetShare { .. } => "get_share",
+            Route::ListSchemas { .. } => "list_schemas",
+            Route::ListAllAssets { family, .. } => match family {
+                AssetFamily::Table => "list_all_tables",
+                AssetFamily::Volume => "list_all_volumes",
+                AssetFamily::Model => "list_all_models",
+                AssetFamily::Skill => "list_all_skills",
+            },
+            Route::ListAssets { family, .. } => match family {
+                AssetFamily::Table => "list_tables",
+                AssetFamily::Volume => "list_volumes",
+                AssetFamily::Model => "list_models",
+                AssetFamily::Skill => "list_skills",
+            },
+            Route::GetAsset { family, .. } => match family {
+                AssetFamily::Table => "get_table",
+                AssetFamily::Volume => "get_volume",
+                AssetFamily::Model => "get_model",
+                AssetFamily::Skill => "get_skill",
+            },
+            Route::Table { op, .. } => match op {
+                TableOp::Version => "table_version",
+                TableOp::Metadata => "table_metadata",
+                TableOp::Query => "query_table",
+                TableOp::Changes => "table_changes",
+            },
+        }
+    }
+}
+
+/// Why no route matched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RouteError {
+    /// No route has this path.
+    NotFound,
+    /// The path exists for the listed methods only.
+    MethodNotAllowed(&'static str),
+    /// A segment is not valid percent-encoded UTF-8.
+    BadEncoding,
+}
+
+/// Longest path accepted, so a huge target costs nothing to refuse.
+const MAX_PATH_LEN: usize = 8192;
+
+/// Matches `path` (already stripped of the query) under `prefix`.
+pub fn route(method: Method, prefix: &str, path: &str) -> Result<Route, RouteError> {
+    if path.len() > MAX_PATH_LEN {
+        return Err(RouteError::NotFound);
+    }
+    let rest = path.strip_prefix(prefix).ok_or(RouteError::NotFound)?;
+    let rest = rest.strip_prefix('/').ok_or(RouteError::NotFound)?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let raw: Vec<&str> = rest.split('/').collect();
+    if raw.len() > 7 || raw.iter().any(|s| s.is_empty()) {
+        return Err(RouteError::NotFound);
+    }
+    let mut segs = Vec::with_capacity(raw.len());
+    for s in &raw {
+        segs.push(
+            decode_segment(s)
+                .ok_or(RouteError::BadEncoding)?
+                .into_owned(),
+        );
+    }
+    let (get, post) = (method == Method::Get, method == Method::Post);
+    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let need = |ok: bool, allowed: &'static str, route: Route| {
+        if ok {
+            Ok(route)
+        } else {
+            Err(RouteError::MethodNotAllowed(allowed))
+        }
+    };
+    let asset_path = |share: &str, schema: &str, name: &str| AssetPath {
+        share: share.to_string(),
+        schema: schema.to_string(),
+        name: name.to_string(),
+    };
+    match s.as_slice() {
+        ["shares"] => need(get, "GET", Route::ListShares),
+        ["shares", share] => need(
+            get,
+            "GET",
+            Route::GetShare {
+                share: share.to_string(),
+            },
+        ),
+        ["shares", share, "schemas"] => need(
+            get,
+            "GET",
+            Route::ListSchemas {
+                share: share.to_string(),
+            },
+        ),
+        ["shares", share, all] if all.starts_with("all-") => {
+            let family = AssetFamily::from_segment(&all[4..]).ok_or(RouteError::NotFound)?;
+            need(
+                get,
+                "GET",
+                Route::ListAllAssets {
+                    share: share.to_string(),
+                    family,
+                },
+            )
+        }
+        ["shares", share, "schemas", schema, family] => {
+            let family = AssetFamily::from_segment(family).ok_or(RouteError::NotFound)?;
+            need(
+                get,
+                "GET",
+                Route::ListAssets {
+                    share: share.to_string(),
+                    schema: schema.to_string(),
+                    family,
+                },
+            )
+        }
+        ["shares", share, "schemas", schema, family, name] => {
+            let family = AssetFamily::from_segment(family).ok_or(RouteError::NotFound)?;
+            let path = asset_path(share, schema, name);
+            if family == AssetFamily::Table && method == Method::Head {
+                return Ok(Route::Table {
+                    path,
+                    op: TableOp::Version,
+                });
+            }
+            need(get, "GET", Route::GetAsset { path, family })
+        }
+        ["shares", share, "schemas", schema, "tables", name, op] => {
+            let path = asset_path(share, schema, name);
+            match *op {
+                "version" => need(
+                    get,
+                    "GET",
+                    Route::Table {
+                        path,
+                        op: TableOp::Version,
+                    },
+                ),
+                "metadata" => need(
+                    get,
+                    "GET",
+                    Route::Table {
+                        path,
+                        op: TableOp::Metadata,
+                    },
+                ),
+                "query" => need(
+                    post,
+                    "POST",
+                    Route::Table {
+                        path,
+                        op: TableOp::Query,
+                    },
+                ),
+                "changes" => need(
+                    get,
+                    "GET",
+                    Route::Table {
+                        path,
+                        op: TableOp::Changes,
+                    },
+                ),
+                _ => Err(RouteError::NotFound),
+            }
+        }
+        _ => Err(RouteError::NotFound),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: &str = "/delta-sharing";
+
+    #[test]
+    fn matches_discovery_routes() {
+        assert_eq!(
+            route(Method::Get, P, "/delta-sharing/shares"),
+            Ok(Route::ListShares)
+        );
+        assert_eq!(
+            route(Method::Get, P, "/delta-sharing/shares/"),
+            Ok(Route::ListShares)
+        );
+        assert_eq!(
+            route(Method::Get, P, "/delta-sharing/shares/s%201/all-tables"),
+            Ok(Route::ListAllAssets {
+                share: "s 1".into(),
+                family: AssetFamily::Table
+            })
+        );
+        assert_eq!(
+            route(Method::Get, P, "/delta-sharing/shares/s/schemas/d/volumes"),
+            Ok(Route::ListAssets {
+                share: "s".into(),
+                schema: "d".into(),
+                family: AssetFamily::Volume
+            })
+        );
+        assert_eq!(
+            route(
+                Method::Head,
+                P,
+                "/delta-sharing/shares/s/schemas/d/tables/t"
+            ),
+            Ok(Route::Table {
+                path: AssetPath {
+                    share: "s".into(),
+                    schema: "d".into(),
+                    name: "t".into()
+                },
+                op: TableOp::Version
+            })
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_paths_and_methods() {
+        assert_eq!(
+            route(Method::Get, P, "/other/shares"),
+            Err(RouteError::NotFound)
+        );
+        assert_eq!(
+            route(Method::Get, P, "/delta-sharingX/shares"),
+            Err(RouteError::NotFound)
+        );
+        assert_eq!(
+            route(Method::Get, P, "/delta-sharing/shares//schemas"),
+            Err(RouteError::NotFound)
+        );
+        assert_eq!(
+            route(Method::Get, P, "/delta-sharing/shares/s/all-things"),
+            Err(RouteError::NotFound)
+        );
+        assert_eq!(
+            route(Method::Post, P, "/delta-sharing/shares"),
+            Err(RouteError::MethodNotAllowed("GET"))
+        );
+        assert_eq!(
+            route(
+                Method::Get,
+                P,
+                "/delta-sharing/shares/s/schemas/d/tables/t/query"
+            ),
+            Err(RouteError::MethodNotAllowed("POST"))
+        );
+        assert_eq!(
+            route(Method::Get, P, "/delta-sharing/shares/%ff"),
+            Err(RouteError::BadEncoding)
+        );
+    }
+}

@@ -1,0 +1,205 @@
+//! Helpers shared by the integration tests: a catalog fixture and an exchange driver.
+#![allow(dead_code)]
+
+use opensharing::auth::{token_sha256_hex, AuditEvent};
+use opensharing::{Engine, IoNeed, IoResult, Method, ObjectMeta, Poll, Request};
+
+/// Time used by tests: 2026-01-01T00:00:00Z.
+pub const NOW: i64 = 1_767_225_600_000;
+
+pub const TOKEN_ACME: &str = "acme-token-0123456789";
+pub const TOKEN_BETA: &str = "beta-token-9876543210";
+pub const TOKEN_OLD: &str = "old-token-expired";
+
+/// A catalog with two shares, several schemas and every asset kind.
+pub fn config_json(log_root: &str) -> String {
+    serde_json::json!({
+        "endpoint": "http://127.0.0.1:8080/delta-sharing",
+        "stores": {"disk": {"kind": "local", "root": log_root}},
+        "token_signing_key": "0123456789abcdef0123456789abcdef",
+        "shares": [
+            {"name": "sales", "comment": "Sales data", "properties": {"owner": "finance"}, "schemas": [
+                {"name": "default", "assets": [
+                    {"type": "delta_table", "name": "orders", "store": "disk", "path": "orders",
+                     "governance": {"license": "CC-BY-4.0", "provenance": "ERP export"}},
+                    {"type": "delta_table", "name": "customers", "store": "disk", "path": "customers"},
+                    {"type": "volume", "name": "raw", "store": "disk", "path": "raw"},
+                    {"type": "model", "name": "churn", "store": "disk", "versions": [
+                        {"version": 1, "path": "models/churn/1"}]},
+                    {"type": "skill", "name": "report-writer", "store": "disk", "path": "skills/report-writer",
+                     "description": "Writes sales reports", "governance": {"license": "Apache-2.0"}}
+                ]},
+                {"name": "archive", "assets": [
+                    {"type": "delta_table", "name": "orders_2020", "store": "disk", "path": "orders_2020"}
+                ]}
+            ]},
+            {"name": "ops", "schemas": [{"name": "default", "assets": [
+                {"type": "delta_table", "name": "events", "store": "disk", "path": "events"}]}]},
+            {"name": "secret", "schemas": []}
+        ],
+        "recipients": [
+            {"name": "acme", "token_sha256": token_sha256_hex(TOKEN_ACME), "shares": ["sales", "ops"]},
+            {"name": "beta", "token_sha256": token_sha256_hex(TOKEN_BETA), "shares": ["ops"]},
+            {"name": "old", "token_sha256": token_sha256_hex(TOKEN_OLD), "shares": ["sales"],
+             "expires_at": "2025-01-01T00:00:00Z"}
+        ]
+    })
+    .to_string()
+}
+
+pub fn engine() -> Engine {
+    Engine::from_json(config_json("/nonexistent").as_bytes(), &|_| None)
+        .expect("fixture config is valid")
+}
+
+/// A finished exchange.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub audit: AuditEvent,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {:?}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn error_code(&self) -> String {
+        self.json()["errorCode"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    pub fn message(&self) -> String {
+        self.json()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// Drives an exchange to the end, answering IO needs with `io` and reading the body in small
+/// pieces to exercise chunking.
+pub fn drive(
+    engine: &Engine,
+    request: Request,
+    now: i64,
+    mut io: impl FnMut(&IoNeed) -> IoResult,
+) -> Reply {
+    let mut ex = engine.handle(request, now);
+    let mut head = None;
+    let mut body = Vec::new();
+    loop {
+        match ex.poll() {
+            Poll::Need(need) => {
+                let need = need.clone();
+                ex.supply(io(&need)).expect("exchange waits for IO");
+            }
+            Poll::Head(h) => head = Some(h.clone()),
+            Poll::Body => {
+                let mut buf = [0u8; 7];
+                loop {
+                    let n = ex.read(&mut buf);
+                    if n == 0 {
+                        break;
+                    }
+                    body.extend_from_slice(&buf[..n]);
+                }
+            }
+            Poll::Done(audit) => {
+                let head = head.expect("head before done");
+                return Reply {
+                    status: head.status,
+                    headers: head.headers,
+                    body,
+                    audit: audit.clone(),
+                };
+            }
+        }
+    }
+}
+
+/// Answers IO from a directory on disk (the `local` store's root).
+pub fn disk_io(root: &std::path::Path) -> impl FnMut(&IoNeed) -> IoResult + '_ {
+    move |need| match need {
+        IoNeed::List {
+            prefix,
+            start_after,
+            ..
+        } => {
+            let dir = root.join(prefix);
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                return IoResult::NotFound;
+            };
+            let mut list: Vec<ObjectMeta> = entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().is_file())
+                .map(|e| {
+                    let meta = e.metadata().unwrap();
+                    let mtime = meta
+                        .modified()
+                        .unwrap()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_millis() as i64;
+                    ObjectMeta {
+                        key: format!("{prefix}{}", e.file_name().to_string_lossy()),
+                        size: meta.len(),
+                        last_modified_ms: mtime,
+                    }
+                })
+                .filter(|m| {
+                    start_after
+                        .as_ref()
+                        .is_none_or(|s| m.key.as_str() > s.as_str())
+                })
+                .collect();
+            list.sort_by(|a, b| a.key.cmp(&b.key));
+            IoResult::Listing(list)
+        }
+        IoNeed::Get { key, .. } => {
+            std::fs::read(root.join(key)).map_or(IoResult::NotFound, IoResult::Bytes)
+        }
+        IoNeed::Head { key, .. } => match std::fs::metadata(root.join(key)) {
+            Ok(m) => IoResult::Meta(ObjectMeta {
+                key: key.clone(),
+                size: m.len(),
+                last_modified_ms: 0,
+            }),
+            Err(_) => IoResult::NotFound,
+        },
+    }
+}
+
+/// Answers every IO need with a failure (for endpoints that must not do IO).
+pub fn no_io(need: &IoNeed) -> IoResult {
+    panic!("unexpected IO need {need:?}")
+}
+
+pub fn get(target: &str, token: Option<&str>) -> Request {
+    let r = Request::new(Method::Get, target);
+    match token {
+        Some(t) => r.header("Authorization", format!("Bearer {t}")),
+        None => r,
+    }
+}
+
+/// `GET` with the ACME token, answered without IO.
+pub fn get_acme(engine: &Engine, target: &str) -> Reply {
+    drive(engine, get(target, Some(TOKEN_ACME)), NOW, no_io)
+}
