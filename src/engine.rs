@@ -44,16 +44,11 @@ impl Engine {
             Some(bytes) => Arc::new(TokenKey::new(bytes)),
             None => Arc::new(TokenKey::random().map_err(|_| EngineError::Random)?),
         };
-        Ok(Engine {
-            current: RwLock::new(Arc::new(EngineState { catalog, token_key })),
-        })
+        Ok(Engine { current: RwLock::new(Arc::new(EngineState { catalog, token_key })) })
     }
 
     /// An engine from configuration JSON; `env` resolves `{"env": …}` secrets.
-    pub fn from_json(
-        json: &[u8],
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Engine, EngineError> {
+    pub fn from_json(json: &[u8], env: &dyn Fn(&str) -> Option<String>) -> Result<Engine, EngineError> {
         Engine::new(Catalog::from_json(json, env)?)
     }
 
@@ -69,10 +64,7 @@ impl Engine {
     }
 
     fn snapshot(&self) -> Arc<EngineState> {
-        self.current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Starts handling `request` at time `now_ms` (Unix milliseconds). Drive the returned
@@ -88,16 +80,9 @@ impl Engine {
 
     /// A Delta Sharing profile file (`shareCredentialsVersion` 1) for `token`. Needs the
     /// `endpoint` setting, or an `endpoint` argument.
-    pub fn profile(
-        &self,
-        endpoint: Option<&str>,
-        token: &str,
-        expires_at_ms: Option<i64>,
-    ) -> Option<String> {
+    pub fn profile(&self, endpoint: Option<&str>, token: &str, expires_at_ms: Option<i64>) -> Option<String> {
         let state = self.snapshot();
-        let endpoint = endpoint
-            .map(str::to_string)
-            .or_else(|| state.catalog.endpoint.clone())?;
+        let endpoint = endpoint.map(str::to_string).or_else(|| state.catalog.endpoint.clone())?;
         let mut profile = serde_json::json!({
             "shareCredentialsVersion": 1,
             "endpoint": endpoint,

@@ -140,11 +140,7 @@ pub(crate) trait Operation: Send {
 }
 
 enum State {
-    Operating {
-        op: Box<dyn Operation>,
-        waiting: Option<IoNeed>,
-        input: Option<IoResult>,
-    },
+    Operating { op: Box<dyn Operation>, waiting: Option<IoNeed>, input: Option<IoResult> },
     HeadReady(ResponseHead, Body),
     Streaming(Body),
     Finished,
@@ -163,37 +159,20 @@ pub struct Exchange {
 
 impl std::fmt::Debug for Exchange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Exchange")
-            .field("audit", &self.audit)
-            .finish_non_exhaustive()
+        f.debug_struct("Exchange").field("audit", &self.audit).finish_non_exhaustive()
     }
 }
 
 impl Exchange {
     pub(crate) fn responding(response: Response, head_only: bool, audit: AuditEvent) -> Exchange {
-        let mut ex = Exchange {
-            state: State::Finished,
-            head: None,
-            head_only,
-            audit,
-            chunk: Vec::new(),
-            chunk_pos: 0,
-        };
+        let mut ex = Exchange { state: State::Finished, head: None, head_only, audit, chunk: Vec::new(), chunk_pos: 0 };
         ex.respond(response);
         ex
     }
 
-    pub(crate) fn operating(
-        op: Box<dyn Operation>,
-        head_only: bool,
-        audit: AuditEvent,
-    ) -> Exchange {
+    pub(crate) fn operating(op: Box<dyn Operation>, head_only: bool, audit: AuditEvent) -> Exchange {
         Exchange {
-            state: State::Operating {
-                op,
-                waiting: None,
-                input: None,
-            },
+            state: State::Operating { op, waiting: None, input: None },
             head: None,
             head_only,
             audit,
@@ -205,11 +184,7 @@ impl Exchange {
     fn respond(&mut self, response: Response) {
         self.audit.status = response.head.status;
         self.audit.error_code = response.error_code;
-        let body = if self.head_only {
-            Body::Empty
-        } else {
-            response.body
-        };
+        let body = if self.head_only { Body::Empty } else { response.body };
         self.state = State::HeadReady(response.head, body);
     }
 
@@ -225,18 +200,13 @@ impl Exchange {
             }
         }
         if matches!(self.state, State::HeadReady(..)) {
-            if let State::HeadReady(head, body) =
-                std::mem::replace(&mut self.state, State::Finished)
-            {
+            if let State::HeadReady(head, body) = std::mem::replace(&mut self.state, State::Finished) {
                 self.state = State::Streaming(body);
                 return Poll::Head(self.head.insert(head));
             }
         }
         match &self.state {
-            State::Operating {
-                waiting: Some(need),
-                ..
-            } => Poll::Need(need),
+            State::Operating { waiting: Some(need), .. } => Poll::Need(need),
             State::Streaming(_) | State::HeadReady(..) => Poll::Body,
             // `Operating` without a need is not reached: `resume` above either waits or responds.
             State::Operating { waiting: None, .. } | State::Finished => Poll::Done(&self.audit),
@@ -288,11 +258,7 @@ impl Exchange {
                 }
             };
             if !more {
-                self.state = if self.chunk.is_empty() {
-                    State::Finished
-                } else {
-                    State::Streaming(Body::Empty)
-                };
+                self.state = if self.chunk.is_empty() { State::Finished } else { State::Streaming(Body::Empty) };
                 if self.chunk.is_empty() {
                     return 0;
                 }

@@ -46,13 +46,7 @@ pub struct Request {
 impl Request {
     /// A request with no headers and an empty body.
     pub fn new(method: Method, target: impl Into<String>) -> Request {
-        Request {
-            method,
-            target: target.into(),
-            headers: Vec::new(),
-            body: Vec::new(),
-            peer: None,
-        }
+        Request { method, target: target.into(), headers: Vec::new(), body: Vec::new(), peer: None }
     }
 
     /// Adds a header (builder style).
@@ -69,24 +63,17 @@ impl Request {
 
     /// The first value of header `name`, compared case-insensitively.
     pub fn header_value(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The path part of the target (before `?`).
     pub fn path(&self) -> &str {
-        self.target
-            .split_once('?')
-            .map_or(self.target.as_str(), |(p, _)| p)
+        self.target.split_once('?').map_or(self.target.as_str(), |(p, _)| p)
     }
 
     /// The decoded query parameters, in order.
     pub fn query_pairs(&self) -> Query<'_> {
-        Query {
-            raw: self.target.split_once('?').map_or("", |(_, q)| q),
-        }
+        Query { raw: self.target.split_once('?').map_or("", |(_, q)| q) }
     }
 }
 
@@ -99,18 +86,14 @@ pub struct Query<'a> {
 impl<'a> Query<'a> {
     /// The first decoded value of parameter `name` (names are exact, as in the protocol).
     pub fn get(&self, name: &str) -> Option<Cow<'a, str>> {
-        url::form_urlencoded::parse(self.raw.as_bytes())
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v)
+        url::form_urlencoded::parse(self.raw.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v)
     }
 }
 
 /// Decodes one `%XX`-encoded path segment. `+` stays `+`. Returns `None` for bytes that do not
 /// form UTF-8.
 pub fn decode_segment(segment: &str) -> Option<Cow<'_, str>> {
-    percent_encoding::percent_decode_str(segment)
-        .decode_utf8()
-        .ok()
+    percent_encoding::percent_decode_str(segment).decode_utf8().ok()
 }
 
 /// The status line and headers of a response.
@@ -125,10 +108,7 @@ pub struct ResponseHead {
 impl ResponseHead {
     /// The first value of header `name`, compared case-insensitively.
     pub fn header_value(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 

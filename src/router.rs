@@ -138,11 +138,7 @@ pub fn route(method: Method, prefix: &str, path: &str) -> Result<Route, RouteErr
     }
     let mut segs = Vec::with_capacity(raw.len());
     for s in &raw {
-        segs.push(
-            decode_segment(s)
-                .ok_or(RouteError::BadEncoding)?
-                .into_owned(),
-        );
+        segs.push(decode_segment(s).ok_or(RouteError::BadEncoding)?.into_owned());
     }
     let (get, post) = (method == Method::Get, method == Method::Post);
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
@@ -160,89 +156,31 @@ pub fn route(method: Method, prefix: &str, path: &str) -> Result<Route, RouteErr
     };
     match s.as_slice() {
         ["shares"] => need(get, "GET", Route::ListShares),
-        ["shares", share] => need(
-            get,
-            "GET",
-            Route::GetShare {
-                share: share.to_string(),
-            },
-        ),
-        ["shares", share, "schemas"] => need(
-            get,
-            "GET",
-            Route::ListSchemas {
-                share: share.to_string(),
-            },
-        ),
+        ["shares", share] => need(get, "GET", Route::GetShare { share: share.to_string() }),
+        ["shares", share, "schemas"] => need(get, "GET", Route::ListSchemas { share: share.to_string() }),
         ["shares", share, all] if all.starts_with("all-") => {
             let family = AssetFamily::from_segment(&all[4..]).ok_or(RouteError::NotFound)?;
-            need(
-                get,
-                "GET",
-                Route::ListAllAssets {
-                    share: share.to_string(),
-                    family,
-                },
-            )
+            need(get, "GET", Route::ListAllAssets { share: share.to_string(), family })
         }
         ["shares", share, "schemas", schema, family] => {
             let family = AssetFamily::from_segment(family).ok_or(RouteError::NotFound)?;
-            need(
-                get,
-                "GET",
-                Route::ListAssets {
-                    share: share.to_string(),
-                    schema: schema.to_string(),
-                    family,
-                },
-            )
+            need(get, "GET", Route::ListAssets { share: share.to_string(), schema: schema.to_string(), family })
         }
         ["shares", share, "schemas", schema, family, name] => {
             let family = AssetFamily::from_segment(family).ok_or(RouteError::NotFound)?;
             let path = asset_path(share, schema, name);
             if family == AssetFamily::Table && method == Method::Head {
-                return Ok(Route::Table {
-                    path,
-                    op: TableOp::Version,
-                });
+                return Ok(Route::Table { path, op: TableOp::Version });
             }
             need(get, "GET", Route::GetAsset { path, family })
         }
         ["shares", share, "schemas", schema, "tables", name, op] => {
             let path = asset_path(share, schema, name);
             match *op {
-                "version" => need(
-                    get,
-                    "GET",
-                    Route::Table {
-                        path,
-                        op: TableOp::Version,
-                    },
-                ),
-                "metadata" => need(
-                    get,
-                    "GET",
-                    Route::Table {
-                        path,
-                        op: TableOp::Metadata,
-                    },
-                ),
-                "query" => need(
-                    post,
-                    "POST",
-                    Route::Table {
-                        path,
-                        op: TableOp::Query,
-                    },
-                ),
-                "changes" => need(
-                    get,
-                    "GET",
-                    Route::Table {
-                        path,
-                        op: TableOp::Changes,
-                    },
-                ),
+                "version" => need(get, "GET", Route::Table { path, op: TableOp::Version }),
+                "metadata" => need(get, "GET", Route::Table { path, op: TableOp::Metadata }),
+                "query" => need(post, "POST", Route::Table { path, op: TableOp::Query }),
+                "changes" => need(get, "GET", Route::Table { path, op: TableOp::Changes }),
                 _ => Err(RouteError::NotFound),
             }
         }
@@ -258,41 +196,20 @@ mod tests {
 
     #[test]
     fn matches_discovery_routes() {
-        assert_eq!(
-            route(Method::Get, P, "/delta-sharing/shares"),
-            Ok(Route::ListShares)
-        );
-        assert_eq!(
-            route(Method::Get, P, "/delta-sharing/shares/"),
-            Ok(Route::ListShares)
-        );
+        assert_eq!(route(Method::Get, P, "/delta-sharing/shares"), Ok(Route::ListShares));
+        assert_eq!(route(Method::Get, P, "/delta-sharing/shares/"), Ok(Route::ListShares));
         assert_eq!(
             route(Method::Get, P, "/delta-sharing/shares/s%201/all-tables"),
-            Ok(Route::ListAllAssets {
-                share: "s 1".into(),
-                family: AssetFamily::Table
-            })
+            Ok(Route::ListAllAssets { share: "s 1".into(), family: AssetFamily::Table })
         );
         assert_eq!(
             route(Method::Get, P, "/delta-sharing/shares/s/schemas/d/volumes"),
-            Ok(Route::ListAssets {
-                share: "s".into(),
-                schema: "d".into(),
-                family: AssetFamily::Volume
-            })
+            Ok(Route::ListAssets { share: "s".into(), schema: "d".into(), family: AssetFamily::Volume })
         );
         assert_eq!(
-            route(
-                Method::Head,
-                P,
-                "/delta-sharing/shares/s/schemas/d/tables/t"
-            ),
+            route(Method::Head, P, "/delta-sharing/shares/s/schemas/d/tables/t"),
             Ok(Route::Table {
-                path: AssetPath {
-                    share: "s".into(),
-                    schema: "d".into(),
-                    name: "t".into()
-                },
+                path: AssetPath { share: "s".into(), schema: "d".into(), name: "t".into() },
                 op: TableOp::Version
             })
         );
@@ -300,37 +217,15 @@ mod tests {
 
     #[test]
     fn refuses_unknown_paths_and_methods() {
+        assert_eq!(route(Method::Get, P, "/other/shares"), Err(RouteError::NotFound));
+        assert_eq!(route(Method::Get, P, "/delta-sharingX/shares"), Err(RouteError::NotFound));
+        assert_eq!(route(Method::Get, P, "/delta-sharing/shares//schemas"), Err(RouteError::NotFound));
+        assert_eq!(route(Method::Get, P, "/delta-sharing/shares/s/all-things"), Err(RouteError::NotFound));
+        assert_eq!(route(Method::Post, P, "/delta-sharing/shares"), Err(RouteError::MethodNotAllowed("GET")));
         assert_eq!(
-            route(Method::Get, P, "/other/shares"),
-            Err(RouteError::NotFound)
-        );
-        assert_eq!(
-            route(Method::Get, P, "/delta-sharingX/shares"),
-            Err(RouteError::NotFound)
-        );
-        assert_eq!(
-            route(Method::Get, P, "/delta-sharing/shares//schemas"),
-            Err(RouteError::NotFound)
-        );
-        assert_eq!(
-            route(Method::Get, P, "/delta-sharing/shares/s/all-things"),
-            Err(RouteError::NotFound)
-        );
-        assert_eq!(
-            route(Method::Post, P, "/delta-sharing/shares"),
-            Err(RouteError::MethodNotAllowed("GET"))
-        );
-        assert_eq!(
-            route(
-                Method::Get,
-                P,
-                "/delta-sharing/shares/s/schemas/d/tables/t/query"
-            ),
+            route(Method::Get, P, "/delta-sharing/shares/s/schemas/d/tables/t/query"),
             Err(RouteError::MethodNotAllowed("POST"))
         );
-        assert_eq!(
-            route(Method::Get, P, "/delta-sharing/shares/%ff"),
-            Err(RouteError::BadEncoding)
-        );
+        assert_eq!(route(Method::Get, P, "/delta-sharing/shares/%ff"), Err(RouteError::BadEncoding));
     }
 }

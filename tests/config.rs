@@ -48,7 +48,9 @@ fn refuses_unknown_stores_and_shares() {
 
 #[test]
 fn refuses_bad_name_characters() {
-    for (path, name) in [("/shares/0/name", "a b"), ("/shares/0/schemas/0/name", "a.b"), ("/shares/0/schemas/0/assets/0/name", "x/y")] {
+    for (path, name) in
+        [("/shares/0/name", "a b"), ("/shares/0/schemas/0/name", "a.b"), ("/shares/0/schemas/0/assets/0/name", "x/y")]
+    {
         let mut c = base();
         *c.pointer_mut(path).unwrap() = json!(name);
         let e = error_of(&c);

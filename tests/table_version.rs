@@ -23,10 +23,15 @@ fn answers_the_latest_version_from_the_log_listing() {
     let e = engine();
     let mut needs = Vec::new();
     let mut io = disk_io(&root);
-    let r = drive(&e, get("/delta-sharing/shares/sales/schemas/default/tables/orders/version", Some(TOKEN_ACME)), NOW, |n| {
-        needs.push(n.clone());
-        io(n)
-    });
+    let r = drive(
+        &e,
+        get("/delta-sharing/shares/sales/schemas/default/tables/orders/version", Some(TOKEN_ACME)),
+        NOW,
+        |n| {
+            needs.push(n.clone());
+            io(n)
+        },
+    );
     assert_eq!(r.status, 200);
     assert_eq!(r.header("Delta-Table-Version"), Some("10"));
     assert!(r.body.is_empty());
@@ -38,8 +43,11 @@ fn answers_the_latest_version_from_the_log_listing() {
 fn legacy_head_form_answers_the_same_header() {
     let root = table_dir("version-head", &[0, 3]);
     let e = engine();
-    let req = opensharing::Request::new(opensharing::Method::Head, "/delta-sharing/shares/sales/schemas/default/tables/orders")
-        .header("authorization", format!("Bearer {TOKEN_ACME}"));
+    let req = opensharing::Request::new(
+        opensharing::Method::Head,
+        "/delta-sharing/shares/sales/schemas/default/tables/orders",
+    )
+    .header("authorization", format!("Bearer {TOKEN_ACME}"));
     let r = drive(&e, req, NOW, disk_io(&root));
     assert_eq!((r.status, r.header("delta-table-version")), (200, Some("3")));
 }
@@ -48,7 +56,8 @@ fn legacy_head_form_answers_the_same_header() {
 fn storage_failures_become_protocol_errors() {
     let e = engine();
     let target = "/delta-sharing/shares/sales/schemas/default/tables/orders/version";
-    let r = drive(&e, get(target, Some(TOKEN_ACME)), NOW, |_| IoResult::Failed("connection refused to 10.0.0.1".into()));
+    let r =
+        drive(&e, get(target, Some(TOKEN_ACME)), NOW, |_| IoResult::Failed("connection refused to 10.0.0.1".into()));
     assert_eq!((r.status, r.error_code()), (502, "CATALOG_ERROR".to_string()));
     assert!(!r.message().contains("10.0.0.1"), "host IO detail stays out of the response");
     let r = drive(&e, get(target, Some(TOKEN_ACME)), NOW, |_| IoResult::Listing(Vec::new()));

@@ -10,7 +10,7 @@ use crate::catalog::config::AssetKind;
 use crate::catalog::names::fold;
 use crate::catalog::{Asset, AssetFamily, Governance, Schema, Share, StoreConfig};
 use crate::exchange::Response;
-use crate::protocol::paging::{parse_max_results, ListScope, Pager};
+use crate::protocol::paging::{parse_max_results, ListScope, Page, Pager};
 use crate::protocol::ApiError;
 use crate::router::{AssetPath, Route};
 
@@ -89,53 +89,31 @@ pub(super) fn respond(ctx: &Ctx<'_>, route: &Route) -> Result<Response, ApiError
             struct Wrapped<'a> {
                 share: ShareItem<'a>,
             }
-            json_response(&Wrapped {
-                share: share_item(granted_share(ctx, share)?),
-            })
+            json_response(&Wrapped { share: share_item(granted_share(ctx, share)?) })
         }
         Route::ListSchemas { share } => {
             let s = granted_share(ctx, share)?;
             let schemas: Vec<&Schema> = s.schemas.iter().collect();
-            list(ctx, route, &fold(share), "", &schemas, |sc| SchemaItem {
-                name: &sc.name,
-                share: &s.name,
-            })
+            list(ctx, route, &fold(share), "", &schemas, |sc| SchemaItem { name: &sc.name, share: &s.name })
         }
         Route::ListAllAssets { share, family } => {
             let s = granted_share(ctx, share)?;
-            let assets: Vec<(&Schema, &Asset)> = s
-                .schemas
-                .iter()
-                .flat_map(|sc| sc.assets.iter().map(move |a| (sc, a)))
-                .filter(|(_, a)| a.family() == *family)
-                .collect();
-            list(ctx, route, &fold(share), "", &assets, |(sc, a)| {
-                asset_item(ctx, s, sc, a, false)
-            })
+            let page = cut_page(ctx, route, &fold(share), "", s.count_of(*family))?;
+            let items =
+                s.page_of(*family, page.range).into_iter().map(|(sc, a)| asset_item(ctx, s, sc, a, false)).collect();
+            json_response(&ListBody { items, next_page_token: page.next_token })
         }
-        Route::ListAssets {
-            share,
-            schema,
-            family,
-        } => {
+        Route::ListAssets { share, schema, family } => {
             let s = granted_share(ctx, share)?;
-            let sc = s
-                .schema(schema)
-                .ok_or_else(|| ApiError::not_found(format!("schema '{schema}' not found")))?;
-            let assets: Vec<(&Schema, &Asset)> = sc
-                .assets
-                .iter()
-                .filter(|a| a.family() == *family)
-                .map(|a| (sc, a))
+            let sc = s.schema(schema).ok_or_else(|| ApiError::not_found(format!("schema '{schema}' not found")))?;
+            let page = cut_page(ctx, route, &fold(share), &fold(schema), sc.count_of(*family))?;
+            let items = sc
+                .assets_of(*family)
+                .skip(page.range.start)
+                .take(page.range.len())
+                .map(|a| asset_item(ctx, s, sc, a, false))
                 .collect();
-            list(
-                ctx,
-                route,
-                &fold(share),
-                &fold(schema),
-                &assets,
-                |(sc, a)| asset_item(ctx, s, sc, a, false),
-            )
+            json_response(&ListBody { items, next_page_token: page.next_token })
         }
         Route::GetAsset { path, family } => {
             let (s, sc, a) = resolve_asset(ctx, path, *family)?;
@@ -195,6 +173,12 @@ fn list<T, I: Serialize>(
     all: &[T],
     item: impl Fn(&T) -> I,
 ) -> Result<Response, ApiError> {
+    let page = cut_page(ctx, route, share, schema, all.len())?;
+    json_response(&ListBody { items: all[page.range].iter().map(item).collect(), next_page_token: page.next_token })
+}
+
+/// The page of a `total`-item list that the request's `maxResults` and `pageToken` select.
+fn cut_page(ctx: &Ctx<'_>, route: &Route, share: &str, schema: &str, total: usize) -> Result<Page, ApiError> {
     let query = ctx.request.query_pairs();
     let max_results = parse_max_results(query.get("maxResults").as_deref())?;
     let pager = Pager {
@@ -202,22 +186,8 @@ fn list<T, I: Serialize>(
         now_ms: ctx.now_ms,
         ttl_ms: i64::from(ctx.state.catalog.page_token_ttl_seconds) * 1000,
     };
-    let scope = ListScope {
-        recipient: &ctx.recipient.name,
-        route: route.name(),
-        share,
-        schema,
-    };
-    let page = pager.page(
-        &scope,
-        all.len(),
-        max_results,
-        query.get("pageToken").as_deref(),
-    )?;
-    json_response(&ListBody {
-        items: all[page.range].iter().map(item).collect(),
-        next_page_token: page.next_token,
-    })
+    let scope = ListScope { recipient: &ctx.recipient.name, route: route.name(), share, schema };
+    pager.page(&scope, total, max_results, query.get("pageToken").as_deref())
 }
 
 fn share_item(s: &Share) -> ShareItem<'_> {
@@ -230,22 +200,11 @@ fn share_item(s: &Share) -> ShareItem<'_> {
     }
 }
 
-fn asset_item<'a>(
-    ctx: &Ctx<'a>,
-    share: &'a Share,
-    schema: &'a Schema,
-    asset: &'a Asset,
-    full: bool,
-) -> AssetItem<'a> {
+fn asset_item<'a>(ctx: &Ctx<'a>, share: &'a Share, schema: &'a Schema, asset: &'a Asset, full: bool) -> AssetItem<'a> {
     let c = &asset.config;
     let family = asset.family();
     let location = || match (&c.store, &c.path) {
-        (Some(store), Some(path)) => ctx
-            .state
-            .catalog
-            .stores
-            .get(store)
-            .map(|s| location_uri(store, s, path)),
+        (Some(store), Some(path)) => ctx.state.catalog.stores.get(store).map(|s| location_uri(store, s, path)),
         _ => None,
     };
     let format = match c.kind {
@@ -263,16 +222,8 @@ fn asset_item<'a>(
         format: format.filter(|_| full),
         description: c.description.as_deref(),
         comment: c.comment.as_deref(),
-        storage_location: if family == AssetFamily::Table {
-            None
-        } else {
-            location()
-        },
-        license: c
-            .governance
-            .as_ref()
-            .and_then(|g| g.license.as_deref())
-            .filter(|_| family == AssetFamily::Skill),
+        storage_location: if family == AssetFamily::Table { None } else { location() },
+        license: c.governance.as_ref().and_then(|g| g.license.as_deref()).filter(|_| family == AssetFamily::Skill),
         compatibility: c.compatibility.as_deref(),
         allowed_tools: c.allowed_tools.as_deref(),
         metadata: &c.metadata,
@@ -287,10 +238,7 @@ fn location_uri(store_name: &str, store: &StoreConfig, path: &str) -> String {
     match store {
         StoreConfig::S3(s3) => format!("s3://{}/{path}", s3.bucket),
         StoreConfig::Gcs(gcs) => format!("gs://{}/{path}", gcs.bucket),
-        StoreConfig::Azure(az) => format!(
-            "abfss://{}@{}.dfs.core.windows.net/{path}",
-            az.container, az.account
-        ),
+        StoreConfig::Azure(az) => format!("abfss://{}@{}.dfs.core.windows.net/{path}", az.container, az.account),
         StoreConfig::Local(_) => format!("local://{store_name}/{path}"),
     }
 }

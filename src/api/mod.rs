@@ -27,46 +27,25 @@ pub(crate) struct Ctx<'a> {
 /// Turns a request into an exchange.
 pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64) -> Exchange {
     let head_only = request.method == Method::Head;
-    let mut audit = AuditEvent {
-        route: "unknown",
-        started_at_ms: now_ms,
-        peer: request.peer.clone(),
-        ..AuditEvent::default()
-    };
+    let mut audit =
+        AuditEvent { route: "unknown", started_at_ms: now_ms, peer: request.peer.clone(), ..AuditEvent::default() };
     let route = match router::route(request.method, &state.catalog.prefix, request.path()) {
         Ok(route) => route,
         Err(e) => return Exchange::responding(route_error(e), head_only, audit),
     };
     audit.route = route.name();
     note_names(&mut audit, &route);
-    let recipient = match state
-        .catalog
-        .recipients
-        .authenticate(request.header_value("authorization"), now_ms)
-    {
+    let recipient = match state.catalog.recipients.authenticate(request.header_value("authorization"), now_ms) {
         Ok(r) => r,
         Err(e) => {
-            let mut response =
-                error_response(&ApiError::new(ErrorCode::Unauthenticated, e.message()));
-            response
-                .head
-                .headers
-                .push(("WWW-Authenticate".into(), "Bearer".into()));
+            let mut response = error_response(&ApiError::new(ErrorCode::Unauthenticated, e.message()));
+            response.head.headers.push(("WWW-Authenticate".into(), "Bearer".into()));
             return Exchange::responding(response, head_only, audit);
         }
     };
     audit.recipient = Some(recipient.name.clone());
-    let ctx = Ctx {
-        state: &state,
-        recipient,
-        request: &request,
-        now_ms,
-    };
-    if let Route::Table {
-        path,
-        op: TableOp::Version,
-    } = &route
-    {
+    let ctx = Ctx { state: &state, recipient, request: &request, now_ms };
+    if let Route::Table { path, op: TableOp::Version } = &route {
         return match discovery::resolve_asset(&ctx, path, AssetFamily::Table)
             .and_then(|(_, _, asset)| table_version::TableVersion::start(&ctx, asset))
         {
@@ -81,14 +60,12 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64) -> 
 fn route_error(e: RouteError) -> Response {
     match e {
         RouteError::NotFound => error_response(&ApiError::not_found("No such endpoint")),
-        RouteError::BadEncoding => error_response(&ApiError::invalid(
-            "The request path is not valid percent-encoded UTF-8",
-        )),
+        RouteError::BadEncoding => {
+            error_response(&ApiError::invalid("The request path is not valid percent-encoded UTF-8"))
+        }
         RouteError::MethodNotAllowed(allowed) => {
-            let mut r = error_response(&ApiError::new(
-                ErrorCode::MethodNotAllowed,
-                format!("Use {allowed} for this endpoint"),
-            ));
+            let mut r =
+                error_response(&ApiError::new(ErrorCode::MethodNotAllowed, format!("Use {allowed} for this endpoint")));
             r.head.headers.push(("Allow".into(), allowed.into()));
             r
         }
@@ -98,9 +75,7 @@ fn route_error(e: RouteError) -> Response {
 fn note_names(audit: &mut AuditEvent, route: &Route) {
     match route {
         Route::ListShares => {}
-        Route::GetShare { share }
-        | Route::ListSchemas { share }
-        | Route::ListAllAssets { share, .. } => {
+        Route::GetShare { share } | Route::ListSchemas { share } | Route::ListAllAssets { share, .. } => {
             audit.share = Some(share.clone());
         }
         Route::ListAssets { share, schema, .. } => {

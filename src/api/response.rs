@@ -9,11 +9,7 @@ use crate::protocol::ApiError;
 /// A 200 response with a one-line JSON body.
 pub(crate) fn json_response<T: Serialize>(value: &T) -> Result<Response, ApiError> {
     let body = serde_json::to_vec(value).map_err(|_| ApiError::internal())?;
-    Ok(Response {
-        head: json_head(200, body.len()),
-        body: Body::Bytes(body),
-        error_code: None,
-    })
+    Ok(Response { head: json_head(200, body.len()), body: Body::Bytes(body), error_code: None })
 }
 
 /// The error's status and `{"errorCode","message"}` body.
@@ -29,9 +25,6 @@ pub(crate) fn error_response(error: &ApiError) -> Response {
 fn json_head(status: u16, len: usize) -> ResponseHead {
     ResponseHead {
         status,
-        headers: vec![
-            ("Content-Type".into(), CONTENT_TYPE_JSON.into()),
-            ("Content-Length".into(), len.to_string()),
-        ],
+        headers: vec![("Content-Type".into(), CONTENT_TYPE_JSON.into()), ("Content-Length".into(), len.to_string())],
     }
 }

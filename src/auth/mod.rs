@@ -23,18 +23,8 @@ pub struct Recipient {
 
 impl Recipient {
     /// Builds a recipient from its token hash and granted share indices.
-    pub fn new(
-        name: String,
-        token_hash: [u8; 32],
-        expires_at_ms: Option<i64>,
-        granted: HashSet<usize>,
-    ) -> Recipient {
-        Recipient {
-            name,
-            token_hash,
-            expires_at_ms,
-            granted,
-        }
+    pub fn new(name: String, token_hash: [u8; 32], expires_at_ms: Option<i64>, granted: HashSet<usize>) -> Recipient {
+        Recipient { name, token_hash, expires_at_ms, granted }
     }
 
     /// Whether the recipient may read the share at `share_index`.
@@ -94,20 +84,10 @@ impl Recipients {
     ///
     /// The token is hashed, looked up by hash, and the stored hash is then compared in constant
     /// time, so neither the lookup nor the comparison times the token itself.
-    pub fn authenticate(
-        &self,
-        authorization: Option<&str>,
-        now_ms: i64,
-    ) -> Result<&Recipient, AuthError> {
-        let token = authorization
-            .and_then(bearer_token)
-            .ok_or(AuthError::Missing)?;
+    pub fn authenticate(&self, authorization: Option<&str>, now_ms: i64) -> Result<&Recipient, AuthError> {
+        let token = authorization.and_then(bearer_token).ok_or(AuthError::Missing)?;
         let hash = token_sha256(token);
-        let recipient = self
-            .by_hash
-            .get(&hash)
-            .map(|&i| &self.list[i])
-            .ok_or(AuthError::Unknown)?;
+        let recipient = self.by_hash.get(&hash).map(|&i| &self.list[i]).ok_or(AuthError::Unknown)?;
         if !constant_time_eq(&recipient.token_hash, &hash) {
             return Err(AuthError::Unknown);
         }
@@ -132,12 +112,7 @@ mod tests {
     fn recipients() -> Recipients {
         Recipients::new(vec![
             Recipient::new("a".into(), token_sha256("tok-a"), None, HashSet::from([0])),
-            Recipient::new(
-                "b".into(),
-                token_sha256("tok-b"),
-                Some(1000),
-                HashSet::new(),
-            ),
+            Recipient::new("b".into(), token_sha256("tok-b"), Some(1000), HashSet::new()),
         ])
         .unwrap()
     }
@@ -148,23 +123,11 @@ mod tests {
         assert_eq!(r.authenticate(Some("Bearer tok-a"), 0).unwrap().name, "a");
         assert_eq!(r.authenticate(Some("bearer  tok-a "), 0).unwrap().name, "a");
         assert_eq!(r.authenticate(None, 0).unwrap_err(), AuthError::Missing);
-        assert_eq!(
-            r.authenticate(Some("Basic dG9rLWE="), 0).unwrap_err(),
-            AuthError::Missing
-        );
-        assert_eq!(
-            r.authenticate(Some("Bearer "), 0).unwrap_err(),
-            AuthError::Missing
-        );
-        assert_eq!(
-            r.authenticate(Some("Bearer tok-c"), 0).unwrap_err(),
-            AuthError::Unknown
-        );
+        assert_eq!(r.authenticate(Some("Basic dG9rLWE="), 0).unwrap_err(), AuthError::Missing);
+        assert_eq!(r.authenticate(Some("Bearer "), 0).unwrap_err(), AuthError::Missing);
+        assert_eq!(r.authenticate(Some("Bearer tok-c"), 0).unwrap_err(), AuthError::Unknown);
         assert_eq!(r.authenticate(Some("Bearer tok-b"), 999).unwrap().name, "b");
-        assert_eq!(
-            r.authenticate(Some("Bearer tok-b"), 1000).unwrap_err(),
-            AuthError::Expired
-        );
+        assert_eq!(r.authenticate(Some("Bearer tok-b"), 1000).unwrap_err(), AuthError::Expired);
     }
 
     #[test]

@@ -219,10 +219,7 @@ pub enum AssetKind {
 impl AssetKind {
     /// Whether the asset is listed under `…/tables`.
     pub fn is_table(self) -> bool {
-        matches!(
-            self,
-            AssetKind::DeltaTable | AssetKind::IcebergTable | AssetKind::ParquetDataset
-        )
+        matches!(self, AssetKind::DeltaTable | AssetKind::IcebergTable | AssetKind::ParquetDataset)
     }
 }
 

@@ -28,9 +28,7 @@ impl AssetFamily {
     /// The family of an asset kind.
     pub fn of(kind: AssetKind) -> AssetFamily {
         match kind {
-            AssetKind::DeltaTable | AssetKind::IcebergTable | AssetKind::ParquetDataset => {
-                AssetFamily::Table
-            }
+            AssetKind::DeltaTable | AssetKind::IcebergTable | AssetKind::ParquetDataset => AssetFamily::Table,
             AssetKind::Volume => AssetFamily::Volume,
             AssetKind::Model => AssetFamily::Model,
             AssetKind::Skill => AssetFamily::Skill,
@@ -88,14 +86,23 @@ pub struct Schema {
     /// Its assets, in configured order.
     pub assets: Vec<Asset>,
     index: HashMap<(AssetFamily, String), usize>,
+    by_family: HashMap<AssetFamily, Vec<usize>>,
 }
 
 impl Schema {
+    /// The assets of one family, in configured order.
+    pub fn assets_of(&self, family: AssetFamily) -> impl ExactSizeIterator<Item = &Asset> + '_ {
+        self.by_family.get(&family).map_or(&[][..], Vec::as_slice).iter().map(|&i| &self.assets[i])
+    }
+
+    /// How many assets of `family` the schema has.
+    pub fn count_of(&self, family: AssetFamily) -> usize {
+        self.by_family.get(&family).map_or(0, Vec::len)
+    }
+
     /// Finds an asset of `family` by name, case-insensitively.
     pub fn asset(&self, family: AssetFamily, name: &str) -> Option<&Asset> {
-        self.index
-            .get(&(family, names::fold(name)))
-            .map(|&i| &self.assets[i])
+        self.index.get(&(family, names::fold(name))).map(|&i| &self.assets[i])
     }
 }
 
@@ -118,11 +125,38 @@ pub struct Share {
 }
 
 impl Share {
+    /// Assets of `family` across all schemas, in configured order, for list positions
+    /// `range`; and the total count. Costs O(schemas + page), not O(assets).
+    pub fn page_of(&self, family: AssetFamily, range: std::ops::Range<usize>) -> Vec<(&Schema, &Asset)> {
+        let mut out = Vec::with_capacity(range.len());
+        let mut skip = range.start;
+        let mut want = range.len();
+        for schema in &self.schemas {
+            let n = schema.count_of(family);
+            if skip >= n {
+                skip -= n;
+                continue;
+            }
+            for asset in schema.assets_of(family).skip(skip).take(want) {
+                out.push((schema, asset));
+            }
+            want -= (n - skip).min(want);
+            skip = 0;
+            if want == 0 {
+                break;
+            }
+        }
+        out
+    }
+
+    /// How many assets of `family` the share has.
+    pub fn count_of(&self, family: AssetFamily) -> usize {
+        self.schemas.iter().map(|s| s.count_of(family)).sum()
+    }
+
     /// Finds a schema by name, case-insensitively.
     pub fn schema(&self, name: &str) -> Option<&Schema> {
-        self.index
-            .get(&names::fold(name))
-            .map(|&i| &self.schemas[i])
+        self.index.get(&names::fold(name)).map(|&i| &self.schemas[i])
     }
 }
 
@@ -151,47 +185,29 @@ pub struct Catalog {
 impl Catalog {
     /// Parses, resolves and validates a configuration file. `env` looks up environment
     /// variables for `{"env": …}` secrets (pass `|k| std::env::var(k).ok()` in a host).
-    pub fn from_json(
-        json: &[u8],
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Catalog, ConfigError> {
+    pub fn from_json(json: &[u8], env: &dyn Fn(&str) -> Option<String>) -> Result<Catalog, ConfigError> {
         let config: Config = serde_json::from_slice(json).map_err(ConfigError::parse)?;
         Catalog::from_config(config, env)
     }
 
     /// Resolves and validates an already parsed configuration.
-    pub fn from_config(
-        config: Config,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Catalog, ConfigError> {
+    pub fn from_config(config: Config, env: &dyn Fn(&str) -> Option<String>) -> Result<Catalog, ConfigError> {
         validate::build(config, env)
     }
 
     /// Finds a share by name, case-insensitively.
     pub fn share(&self, name: &str) -> Option<(usize, &Share)> {
-        self.share_index
-            .get(&names::fold(name))
-            .map(|&i| (i, &self.shares[i]))
+        self.share_index.get(&names::fold(name)).map(|&i| (i, &self.shares[i]))
     }
 }
 
 /// A stable UUID-shaped id derived from a name (SHA-256, version-4 layout bits set).
 pub fn derived_id(kind: &str, full_name: &str) -> String {
-    let digest = ring::digest::digest(
-        &ring::digest::SHA256,
-        format!("{kind}\0{full_name}").as_bytes(),
-    );
+    let digest = ring::digest::digest(&ring::digest::SHA256, format!("{kind}\0{full_name}").as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&digest.as_ref()[..16]);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = crate::signing::encode::hex(&b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }

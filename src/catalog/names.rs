@@ -20,10 +20,7 @@ pub fn check_name(name: &str, kind: NameKind) -> Result<(), String> {
     if name.chars().count() > MAX_NAME_CHARS {
         return Err(format!("is longer than {MAX_NAME_CHARS} characters"));
     }
-    if let Some(c) = name
-        .chars()
-        .find(|&c| c == ' ' || c == '/' || c.is_control())
-    {
+    if let Some(c) = name.chars().find(|&c| c == ' ' || c == '/' || c.is_control()) {
         return Err(format!("contains the forbidden character {c:?}"));
     }
     if kind == NameKind::Dotless && name.contains('.') {

@@ -21,10 +21,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(path: impl fmt::Display, message: impl Into<String>) -> ConfigError {
-        ConfigError {
-            path: path.to_string(),
-            message: message.into(),
-        }
+        ConfigError { path: path.to_string(), message: message.into() }
     }
 
     pub(super) fn parse(e: serde_json::Error) -> ConfigError {
@@ -40,16 +37,10 @@ type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 pub(super) fn build(mut config: Config, env: Env<'_>) -> Result<Catalog, ConfigError> {
     let prefix = prefix_of(&config)?;
     if !(1..=MAX_URL_TTL_SECONDS).contains(&config.url_ttl_seconds) {
-        return Err(ConfigError::new(
-            "url_ttl_seconds",
-            format!("must be 1 to {MAX_URL_TTL_SECONDS}"),
-        ));
+        return Err(ConfigError::new("url_ttl_seconds", format!("must be 1 to {MAX_URL_TTL_SECONDS}")));
     }
     if config.page_token_ttl_seconds == 0 {
-        return Err(ConfigError::new(
-            "page_token_ttl_seconds",
-            "must be at least 1",
-        ));
+        return Err(ConfigError::new("page_token_ttl_seconds", "must be at least 1"));
     }
     let token_signing_key = match config.token_signing_key.as_mut() {
         Some(secret) => {
@@ -76,10 +67,7 @@ pub(super) fn build(mut config: Config, env: Env<'_>) -> Result<Catalog, ConfigE
         if share_index.insert(fold(&built.name), i).is_some() {
             return Err(ConfigError::new(
                 format!("{path}.name"),
-                format!(
-                    "duplicate share name '{}' (names are case-insensitive)",
-                    built.name
-                ),
+                format!("duplicate share name '{}' (names are case-insensitive)", built.name),
             ));
         }
         shares.push(built);
@@ -101,23 +89,15 @@ pub(super) fn build(mut config: Config, env: Env<'_>) -> Result<Catalog, ConfigE
 fn prefix_of(config: &Config) -> Result<String, ConfigError> {
     let endpoint_path = match &config.endpoint {
         Some(endpoint) => {
-            let url = url::Url::parse(endpoint)
-                .map_err(|e| ConfigError::new("endpoint", format!("not a URL: {e}")))?;
+            let url = url::Url::parse(endpoint).map_err(|e| ConfigError::new("endpoint", format!("not a URL: {e}")))?;
             if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-                return Err(ConfigError::new(
-                    "endpoint",
-                    "must be an http(s) URL with a host",
-                ));
+                return Err(ConfigError::new("endpoint", "must be an http(s) URL with a host"));
             }
             Some(url.path().to_string())
         }
         None => None,
     };
-    let prefix = config
-        .prefix
-        .clone()
-        .or(endpoint_path)
-        .unwrap_or_else(|| "/delta-sharing".into());
+    let prefix = config.prefix.clone().or(endpoint_path).unwrap_or_else(|| "/delta-sharing".into());
     if !prefix.is_empty() && !prefix.starts_with('/') {
         return Err(ConfigError::new("prefix", "must start with '/'"));
     }
@@ -129,9 +109,7 @@ fn prefix_of(config: &Config) -> Result<String, ConfigError> {
 
 fn resolve(secret: &mut Secret, path: &str, env: Env<'_>) -> Result<(), ConfigError> {
     if let Secret::Env { env: var } = secret {
-        let value = env(var).ok_or_else(|| {
-            ConfigError::new(path, format!("environment variable {var} is not set"))
-        })?;
+        let value = env(var).ok_or_else(|| ConfigError::new(path, format!("environment variable {var} is not set")))?;
         *secret = Secret::Inline(value);
     }
     if secret.expose().is_empty() {
@@ -142,8 +120,7 @@ fn resolve(secret: &mut Secret, path: &str, env: Env<'_>) -> Result<(), ConfigEr
 
 fn check_endpoint(path: &str, endpoint: &Option<String>) -> Result<(), ConfigError> {
     if let Some(e) = endpoint {
-        let url = url::Url::parse(e)
-            .map_err(|err| ConfigError::new(path, format!("not a URL: {err}")))?;
+        let url = url::Url::parse(e).map_err(|err| ConfigError::new(path, format!("not a URL: {err}")))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(ConfigError::new(path, "must be http(s)://host[:port]"));
         }
@@ -160,15 +137,8 @@ fn non_empty(path: String, value: &str) -> Result<(), ConfigError> {
 
 fn check_store(name: &str, store: &mut StoreConfig, env: Env<'_>) -> Result<(), ConfigError> {
     let path = format!("stores.{name}");
-    if name.is_empty()
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        return Err(ConfigError::new(
-            &path,
-            "store names use only letters, digits, '_' and '-'",
-        ));
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return Err(ConfigError::new(&path, "store names use only letters, digits, '_' and '-'"));
     }
     match store {
         StoreConfig::S3(s3) => {
@@ -176,11 +146,7 @@ fn check_store(name: &str, store: &mut StoreConfig, env: Env<'_>) -> Result<(), 
             non_empty(format!("{path}.region"), &s3.region)?;
             check_endpoint(&format!("{path}.endpoint"), &s3.endpoint)?;
             resolve(&mut s3.access_key_id, &format!("{path}.access_key_id"), env)?;
-            resolve(
-                &mut s3.secret_access_key,
-                &format!("{path}.secret_access_key"),
-                env,
-            )?;
+            resolve(&mut s3.secret_access_key, &format!("{path}.secret_access_key"), env)?;
             if let Some(token) = s3.session_token.as_mut() {
                 resolve(token, &format!("{path}.session_token"), env)?;
             }
@@ -192,13 +158,8 @@ fn check_store(name: &str, store: &mut StoreConfig, env: Env<'_>) -> Result<(), 
             match (gcs.service_account_key.as_mut(), hmac) {
                 (Some(key), false) => resolve(key, &format!("{path}.service_account_key"), env)?,
                 (None, true) => {
-                    let (Some(id), Some(secret)) =
-                        (gcs.hmac_access_id.as_mut(), gcs.hmac_secret.as_mut())
-                    else {
-                        return Err(ConfigError::new(
-                            &path,
-                            "hmac_access_id and hmac_secret go together",
-                        ));
+                    let (Some(id), Some(secret)) = (gcs.hmac_access_id.as_mut(), gcs.hmac_secret.as_mut()) else {
+                        return Err(ConfigError::new(&path, "hmac_access_id and hmac_secret go together"));
                     };
                     resolve(id, &format!("{path}.hmac_access_id"), env)?;
                     resolve(secret, &format!("{path}.hmac_secret"), env)?;
@@ -234,37 +195,16 @@ fn build_share(
     stores: &BTreeMap<String, StoreConfig>,
 ) -> Result<Share, ConfigError> {
     check_name(&share.name, NameKind::Share).map_err(|why| name_error(path, &share.name, why))?;
-    if share
-        .display_name
-        .as_ref()
-        .is_some_and(|d| d.chars().count() > 255)
-    {
-        return Err(ConfigError::new(
-            format!("{path}.display_name"),
-            "is longer than 255 characters",
-        ));
+    if share.display_name.as_ref().is_some_and(|d| d.chars().count() > 255) {
+        return Err(ConfigError::new(format!("{path}.display_name"), "is longer than 255 characters"));
     }
-    if share
-        .comment
-        .as_ref()
-        .is_some_and(|c| c.chars().count() > 65_536)
-    {
-        return Err(ConfigError::new(
-            format!("{path}.comment"),
-            "is longer than 65536 characters",
-        ));
+    if share.comment.as_ref().is_some_and(|c| c.chars().count() > 65_536) {
+        return Err(ConfigError::new(format!("{path}.comment"), "is longer than 65536 characters"));
     }
     if share.properties.len() > 50 {
-        return Err(ConfigError::new(
-            format!("{path}.properties"),
-            "has more than 50 entries",
-        ));
+        return Err(ConfigError::new(format!("{path}.properties"), "has more than 50 entries"));
     }
-    if let Some((k, _)) = share
-        .properties
-        .iter()
-        .find(|(k, v)| k.chars().count() > 255 || v.chars().count() > 1000)
-    {
+    if let Some((k, _)) = share.properties.iter().find(|(k, v)| k.chars().count() > 255 || v.chars().count() > 1000) {
         return Err(ConfigError::new(
             format!("{path}.properties.{k}"),
             "keys are at most 255 and values at most 1000 characters",
@@ -274,8 +214,7 @@ fn build_share(
     let mut index = HashMap::new();
     for (i, schema) in share.schemas.into_iter().enumerate() {
         let schema_path = format!("{path}.schemas[{i}]");
-        check_name(&schema.name, NameKind::Dotless)
-            .map_err(|why| name_error(&schema_path, &schema.name, why))?;
+        check_name(&schema.name, NameKind::Dotless).map_err(|why| name_error(&schema_path, &schema.name, why))?;
         if index.insert(fold(&schema.name), i).is_some() {
             return Err(ConfigError::new(
                 format!("{schema_path}.name"),
@@ -283,13 +222,7 @@ fn build_share(
             ));
         }
         let full = format!("{}.{}", share.name, schema.name);
-        schemas.push(build_schema(
-            &schema_path,
-            &full,
-            schema.name,
-            schema.assets,
-            stores,
-        )?);
+        schemas.push(build_schema(&schema_path, &full, schema.name, schema.assets, stores)?);
     }
     let id = share.id.unwrap_or_else(|| derived_id("share", &share.name));
     Ok(Share {
@@ -313,6 +246,7 @@ fn build_schema(
     let mut built = Vec::with_capacity(assets.len());
     let mut index = HashMap::new();
     let mut seen = HashSet::new();
+    let mut by_family = HashMap::new();
     for (i, asset) in assets.into_iter().enumerate() {
         let asset_path = format!("{path}.assets[{i}]");
         check_asset(&asset_path, &asset, stores)?;
@@ -324,54 +258,31 @@ fn build_schema(
             ));
         }
         index.insert((AssetFamily::of(asset.kind), folded), i);
-        let id = asset
-            .id
-            .clone()
-            .unwrap_or_else(|| derived_id("asset", &format!("{full_name}.{}", asset.name)));
+        by_family.entry(AssetFamily::of(asset.kind)).or_insert_with(Vec::new).push(i);
+        let id = asset.id.clone().unwrap_or_else(|| derived_id("asset", &format!("{full_name}.{}", asset.name)));
         built.push(Asset { config: asset, id });
     }
-    Ok(Schema {
-        name,
-        assets: built,
-        index,
-    })
+    Ok(Schema { name, assets: built, index, by_family })
 }
 
-fn check_asset(
-    path: &str,
-    asset: &AssetConfig,
-    stores: &BTreeMap<String, StoreConfig>,
-) -> Result<(), ConfigError> {
+fn check_asset(path: &str, asset: &AssetConfig, stores: &BTreeMap<String, StoreConfig>) -> Result<(), ConfigError> {
     check_name(&asset.name, NameKind::Dotless).map_err(|why| name_error(path, &asset.name, why))?;
     let needs_location = asset.kind != AssetKind::Model;
     match (&asset.store, needs_location || !asset.versions.is_empty()) {
         (None, true) => return Err(ConfigError::new(format!("{path}.store"), "is required")),
         (Some(store), _) if !stores.contains_key(store) => {
-            return Err(ConfigError::new(
-                format!("{path}.store"),
-                format!("unknown store '{store}'"),
-            ))
+            return Err(ConfigError::new(format!("{path}.store"), format!("unknown store '{store}'")))
         }
         _ => {}
     }
     if needs_location && asset.path.is_none() {
         return Err(ConfigError::new(format!("{path}.path"), "is required"));
     }
-    if asset
-        .path
-        .as_deref()
-        .is_some_and(|p| p.split('/').any(|seg| seg == ".."))
-    {
-        return Err(ConfigError::new(
-            format!("{path}.path"),
-            "must not contain '..' segments",
-        ));
+    if asset.path.as_deref().is_some_and(|p| p.split('/').any(|seg| seg == "..")) {
+        return Err(ConfigError::new(format!("{path}.path"), "must not contain '..' segments"));
     }
     if asset.start_version < 0 {
-        return Err(ConfigError::new(
-            format!("{path}.start_version"),
-            "must not be negative",
-        ));
+        return Err(ConfigError::new(format!("{path}.start_version"), "must not be negative"));
     }
     if asset.kind == AssetKind::Skill {
         check_skill(path, asset)?;
@@ -385,26 +296,23 @@ fn check_asset(
 fn check_skill(path: &str, asset: &AssetConfig) -> Result<(), ConfigError> {
     let n = &asset.name;
     let valid = n.len() <= 64
-        && n.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !n.starts_with('-')
         && !n.ends_with('-')
         && !n.contains("--");
     if !valid {
         return Err(ConfigError::new(
             format!("{path}.name"),
-            format!("skill name '{n}' must be [a-z0-9-], at most 64 characters, without leading, trailing or doubled '-'"),
+            format!(
+                "skill name '{n}' must be [a-z0-9-], at most 64 characters, without leading, trailing or doubled '-'"
+            ),
         ));
     }
     match asset.description.as_deref() {
-        None | Some("") => Err(ConfigError::new(
-            format!("{path}.description"),
-            "is required for skills",
-        )),
-        Some(d) if d.chars().count() > 1024 => Err(ConfigError::new(
-            format!("{path}.description"),
-            "is longer than 1024 characters",
-        )),
+        None | Some("") => Err(ConfigError::new(format!("{path}.description"), "is required for skills")),
+        Some(d) if d.chars().count() > 1024 => {
+            Err(ConfigError::new(format!("{path}.description"), "is longer than 1024 characters"))
+        }
         _ => Ok(()),
     }
 }
@@ -418,10 +326,7 @@ fn check_model(path: &str, asset: &AssetConfig) -> Result<(), ConfigError> {
                 format!("duplicate version {}", v.version),
             ));
         }
-        if !matches!(
-            v.status.as_str(),
-            "READY" | "PENDING_REGISTRATION" | "FAILED_REGISTRATION"
-        ) {
+        if !matches!(v.status.as_str(), "READY" | "PENDING_REGISTRATION" | "FAILED_REGISTRATION") {
             return Err(ConfigError::new(
                 format!("{path}.versions[{i}].status"),
                 "must be one of READY, PENDING_REGISTRATION, FAILED_REGISTRATION",
@@ -429,10 +334,7 @@ fn check_model(path: &str, asset: &AssetConfig) -> Result<(), ConfigError> {
         }
     }
     if let Some((alias, v)) = asset.aliases.iter().find(|(_, v)| !versions.contains(v)) {
-        return Err(ConfigError::new(
-            format!("{path}.aliases.{alias}"),
-            format!("names unknown version {v}"),
-        ));
+        return Err(ConfigError::new(format!("{path}.aliases.{alias}"), format!("names unknown version {v}")));
     }
     Ok(())
 }
@@ -447,45 +349,28 @@ fn build_recipients(
         let path = format!("recipients[{i}]");
         check_name(&r.name, NameKind::Dotless).map_err(|why| name_error(&path, &r.name, why))?;
         if !names.insert(fold(&r.name)) {
-            return Err(ConfigError::new(
-                format!("{path}.name"),
-                format!("duplicate recipient name '{}'", r.name),
-            ));
+            return Err(ConfigError::new(format!("{path}.name"), format!("duplicate recipient name '{}'", r.name)));
         }
         let hash = parse_sha256_hex(&r.token_sha256).ok_or_else(|| {
-            ConfigError::new(
-                format!("{path}.token_sha256"),
-                "must be 64 hex digits (the SHA-256 of the token)",
-            )
+            ConfigError::new(format!("{path}.token_sha256"), "must be 64 hex digits (the SHA-256 of the token)")
         })?;
         let expires_at_ms = match &r.expires_at {
-            Some(ts) => Some(crate::protocol::timestamp::parse_rfc3339_ms(ts).ok_or_else(
-                || {
-                    ConfigError::new(
-                        format!("{path}.expires_at"),
-                        format!("'{ts}' is not an RFC 3339 timestamp"),
-                    )
-                },
-            )?),
+            Some(ts) => Some(crate::protocol::timestamp::parse_rfc3339_ms(ts).ok_or_else(|| {
+                ConfigError::new(format!("{path}.expires_at"), format!("'{ts}' is not an RFC 3339 timestamp"))
+            })?),
             None => None,
         };
         let mut granted = HashSet::new();
         for (j, share) in r.shares.iter().enumerate() {
-            let idx = share_index.get(&fold(share)).ok_or_else(|| {
-                ConfigError::new(
-                    format!("{path}.shares[{j}]"),
-                    format!("unknown share '{share}'"),
-                )
-            })?;
+            let idx = share_index
+                .get(&fold(share))
+                .ok_or_else(|| ConfigError::new(format!("{path}.shares[{j}]"), format!("unknown share '{share}'")))?;
             granted.insert(*idx);
         }
         built.push(Recipient::new(r.name, hash, expires_at_ms, granted));
     }
     Recipients::new(built).map_err(|name| {
-        ConfigError::new(
-            "recipients",
-            format!("recipient '{name}' has the same token hash as another recipient"),
-        )
+        ConfigError::new("recipients", format!("recipient '{name}' has the same token hash as another recipient"))
     })
 }
 

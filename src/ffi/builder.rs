@@ -4,8 +4,7 @@
 use super::engine::os_engine;
 use super::{guard, opt_str_arg, os_result, set_error, str_arg};
 use crate::catalog::config::{
-    AssetConfig, AssetKind, Config, LocalStoreConfig, RecipientConfig, S3StoreConfig, SchemaConfig,
-    ShareConfig,
+    AssetConfig, AssetKind, Config, LocalStoreConfig, RecipientConfig, S3StoreConfig, SchemaConfig, ShareConfig,
 };
 use crate::catalog::{Secret, StoreConfig};
 use crate::protocol::timestamp::format_rfc3339_ms;
@@ -140,11 +139,8 @@ pub unsafe extern "C" fn os_config_builder_add_local_store(
     root_len: usize,
 ) -> os_result {
     with_builder!(b, |cfg| {
-        let store = StoreConfig::Local(LocalStoreConfig {
-            root: str_arg(root, root_len)?.to_string(),
-        });
-        cfg.stores
-            .insert(str_arg(name, name_len)?.to_string(), store);
+        let store = StoreConfig::Local(LocalStoreConfig { root: str_arg(root, root_len)?.to_string() });
+        cfg.stores.insert(str_arg(name, name_len)?.to_string(), store);
         Ok(())
     })
 }
@@ -162,8 +158,7 @@ pub unsafe extern "C" fn os_config_builder_add_s3_store(
 ) -> os_result {
     with_builder!(b, |cfg| {
         let s = store.as_ref().ok_or(os_result::OS_NULL_ARGUMENT)?;
-        let secret =
-            |p, l| -> Result<Secret, os_result> { Ok(Secret::Inline(str_arg(p, l)?.to_string())) };
+        let secret = |p, l| -> Result<Secret, os_result> { Ok(Secret::Inline(str_arg(p, l)?.to_string())) };
         let config = S3StoreConfig {
             bucket: str_arg(s.bucket, s.bucket_len)?.to_string(),
             region: str_arg(s.region, s.region_len)?.to_string(),
@@ -171,13 +166,9 @@ pub unsafe extern "C" fn os_config_builder_add_s3_store(
             path_style: s.path_style,
             access_key_id: secret(s.access_key_id, s.access_key_id_len)?,
             secret_access_key: secret(s.secret_access_key, s.secret_access_key_len)?,
-            session_token: opt_str_arg(s.session_token, s.session_token_len)?
-                .map(|t| Secret::Inline(t.to_string())),
+            session_token: opt_str_arg(s.session_token, s.session_token_len)?.map(|t| Secret::Inline(t.to_string())),
         };
-        cfg.stores.insert(
-            str_arg(name, name_len)?.to_string(),
-            StoreConfig::S3(config),
-        );
+        cfg.stores.insert(str_arg(name, name_len)?.to_string(), StoreConfig::S3(config));
         Ok(())
     })
 }
@@ -206,13 +197,10 @@ pub unsafe extern "C" fn os_config_builder_add_share(
 }
 
 fn share_mut<'a>(cfg: &'a mut Config, name: &str) -> Result<&'a mut ShareConfig, os_result> {
-    cfg.shares
-        .iter_mut()
-        .find(|s| s.name == name)
-        .ok_or_else(|| {
-            set_error(format!("no share '{name}' was added"));
-            os_result::OS_NOT_FOUND
-        })
+    cfg.shares.iter_mut().find(|s| s.name == name).ok_or_else(|| {
+        set_error(format!("no share '{name}' was added"));
+        os_result::OS_NOT_FOUND
+    })
 }
 
 /// Adds a schema to a share added before (`OS_NOT_FOUND` otherwise).
@@ -229,10 +217,7 @@ pub unsafe extern "C" fn os_config_builder_add_schema(
 ) -> os_result {
     with_builder!(b, |cfg| {
         let share = share_mut(cfg, str_arg(share, share_len)?)?;
-        share.schemas.push(SchemaConfig {
-            name: str_arg(schema, schema_len)?.to_string(),
-            assets: Vec::new(),
-        });
+        share.schemas.push(SchemaConfig { name: str_arg(schema, schema_len)?.to_string(), assets: Vec::new() });
         Ok(())
     })
 }
@@ -277,20 +262,15 @@ pub struct os_asset {
 /// # Safety
 /// `b` live; `asset` valid with every string valid for its length.
 #[no_mangle]
-pub unsafe extern "C" fn os_config_builder_add_asset(
-    b: *mut os_config_builder,
-    asset: *const os_asset,
-) -> os_result {
+pub unsafe extern "C" fn os_config_builder_add_asset(b: *mut os_config_builder, asset: *const os_asset) -> os_result {
     with_builder!(b, |cfg| {
         let a = asset.as_ref().ok_or(os_result::OS_NULL_ARGUMENT)?;
         let kind_name = str_arg(a.kind, a.kind_len)?;
-        let kind: AssetKind = serde_json::from_value(serde_json::Value::String(
-            kind_name.to_string(),
-        ))
-        .map_err(|_| {
-            set_error(format!("unknown asset kind '{kind_name}'"));
-            os_result::OS_INVALID_ARGUMENT
-        })?;
+        let kind: AssetKind =
+            serde_json::from_value(serde_json::Value::String(kind_name.to_string())).map_err(|_| {
+                set_error(format!("unknown asset kind '{kind_name}'"));
+                os_result::OS_INVALID_ARGUMENT
+            })?;
         let mut config: AssetConfig = serde_json::from_value(serde_json::json!({
             "type": kind_name, "name": str_arg(a.name, a.name_len)?,
         }))
@@ -302,14 +282,10 @@ pub unsafe extern "C" fn os_config_builder_add_asset(
         config.history_shared = a.history_shared;
         let schema_name = str_arg(a.schema, a.schema_len)?;
         let share = share_mut(cfg, str_arg(a.share, a.share_len)?)?;
-        let schema = share
-            .schemas
-            .iter_mut()
-            .find(|s| s.name == schema_name)
-            .ok_or_else(|| {
-                set_error(format!("no schema '{schema_name}' was added to the share"));
-                os_result::OS_NOT_FOUND
-            })?;
+        let schema = share.schemas.iter_mut().find(|s| s.name == schema_name).ok_or_else(|| {
+            set_error(format!("no schema '{schema_name}' was added to the share"));
+            os_result::OS_NOT_FOUND
+        })?;
         schema.assets.push(config);
         Ok(())
     })
@@ -354,14 +330,10 @@ pub unsafe extern "C" fn os_config_builder_grant(
 ) -> os_result {
     with_builder!(b, |cfg| {
         let name = str_arg(recipient, recipient_len)?;
-        let r = cfg
-            .recipients
-            .iter_mut()
-            .find(|r| r.name == name)
-            .ok_or_else(|| {
-                set_error(format!("no recipient '{name}' was added"));
-                os_result::OS_NOT_FOUND
-            })?;
+        let r = cfg.recipients.iter_mut().find(|r| r.name == name).ok_or_else(|| {
+            set_error(format!("no recipient '{name}' was added"));
+            os_result::OS_NOT_FOUND
+        })?;
         r.shares.push(str_arg(share, share_len)?.to_string());
         Ok(())
     })
@@ -374,10 +346,7 @@ pub unsafe extern "C" fn os_config_builder_grant(
 /// # Safety
 /// `b` live; `out` writable.
 #[no_mangle]
-pub unsafe extern "C" fn os_config_builder_build(
-    b: *const os_config_builder,
-    out: *mut *mut os_engine,
-) -> os_result {
+pub unsafe extern "C" fn os_config_builder_build(b: *const os_config_builder, out: *mut *mut os_engine) -> os_result {
     guard(|| {
         let Some(builder) = b.as_ref() else {
             return os_result::OS_NULL_ARGUMENT;

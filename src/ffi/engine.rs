@@ -62,11 +62,7 @@ fn parse_catalog(json: &str) -> Result<Catalog, os_result> {
 /// # Safety
 /// `json` must be valid for `json_len` bytes; `out` must be valid for a write.
 #[no_mangle]
-pub unsafe extern "C" fn os_engine_new(
-    json: *const u8,
-    json_len: usize,
-    out: *mut *mut os_engine,
-) -> os_result {
+pub unsafe extern "C" fn os_engine_new(json: *const u8, json_len: usize, out: *mut *mut os_engine) -> os_result {
     guard(|| {
         if out.is_null() {
             return os_result::OS_NULL_ARGUMENT;
@@ -94,11 +90,7 @@ pub unsafe extern "C" fn os_engine_new(
 /// # Safety
 /// `engine` must be a live engine; `json` valid for `json_len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn os_engine_reload(
-    engine: *const os_engine,
-    json: *const u8,
-    json_len: usize,
-) -> os_result {
+pub unsafe extern "C" fn os_engine_reload(engine: *const os_engine, json: *const u8, json_len: usize) -> os_result {
     guard(|| {
         let Some(engine) = engine.as_ref() else {
             return os_result::OS_NULL_ARGUMENT;
@@ -143,9 +135,7 @@ pub unsafe extern "C" fn os_engine_handle(
         let (Some(engine), Some(req)) = (engine.as_ref(), request.as_ref()) else {
             return os_result::OS_NULL_ARGUMENT;
         };
-        if out.is_null()
-            || (req.headers.is_null() && req.header_count > 0)
-            || (req.body.is_null() && req.body_len > 0)
+        if out.is_null() || (req.headers.is_null() && req.header_count > 0) || (req.body.is_null() && req.body_len > 0)
         {
             return os_result::OS_NULL_ARGUMENT;
         }
@@ -162,16 +152,10 @@ pub unsafe extern "C" fn os_engine_handle(
 unsafe fn copy_request(req: &os_request) -> Result<Request, os_result> {
     let method = Method::parse(str_arg(req.method, req.method_len)?);
     let mut request = Request::new(method, str_arg(req.target, req.target_len)?);
-    let headers: &[os_header] = if req.header_count == 0 {
-        &[]
-    } else {
-        std::slice::from_raw_parts(req.headers, req.header_count)
-    };
+    let headers: &[os_header] =
+        if req.header_count == 0 { &[] } else { std::slice::from_raw_parts(req.headers, req.header_count) };
     for h in headers {
-        request.headers.push((
-            str_arg(h.name, h.name_len)?.to_string(),
-            str_arg(h.value, h.value_len)?.to_string(),
-        ));
+        request.headers.push((str_arg(h.name, h.name_len)?.to_string(), str_arg(h.value, h.value_len)?.to_string()));
     }
     if req.body_len > 0 {
         request.body = std::slice::from_raw_parts(req.body, req.body_len).to_vec();
@@ -202,10 +186,7 @@ pub unsafe extern "C" fn os_engine_profile(
         if out.is_null() || token.is_null() {
             return os_result::OS_NULL_ARGUMENT;
         }
-        let (endpoint, token) = match (
-            opt_str_arg(endpoint, endpoint_len),
-            str_arg(token, token_len),
-        ) {
+        let (endpoint, token) = match (opt_str_arg(endpoint, endpoint_len), str_arg(token, token_len)) {
             (Ok(e), Ok(t)) => (e, t),
             (Err(e), _) | (_, Err(e)) => return e,
         };

@@ -11,10 +11,7 @@ pub struct os_exchange {
 
 impl os_exchange {
     pub(super) fn new(inner: Exchange) -> os_exchange {
-        os_exchange {
-            inner,
-            audit_json: String::new(),
-        }
+        os_exchange { inner, audit_json: String::new() }
     }
 }
 
@@ -123,11 +120,7 @@ pub unsafe extern "C" fn os_exchange_need(ex: *const os_exchange, out: *mut os_n
         let empty = os_str::of("");
         let need = match ex.inner.pending_need() {
             None => return os_result::OS_INVALID_STATE,
-            Some(IoNeed::List {
-                store,
-                prefix,
-                start_after,
-            }) => os_need {
+            Some(IoNeed::List { store, prefix, start_after }) => os_need {
                 kind: os_need_kind::OS_NEED_LIST,
                 store: os_str::of(store),
                 key: os_str::of(prefix),
@@ -178,11 +171,7 @@ fn supply(ex: &mut os_exchange, result: IoResult) -> os_result {
 /// # Safety
 /// `ex` must be live; `data` valid for `len` bytes (NULL allowed with `len` 0).
 #[no_mangle]
-pub unsafe extern "C" fn os_exchange_supply_bytes(
-    ex: *mut os_exchange,
-    data: *const u8,
-    len: usize,
-) -> os_result {
+pub unsafe extern "C" fn os_exchange_supply_bytes(ex: *mut os_exchange, data: *const u8, len: usize) -> os_result {
     guard(|| {
         let Some(ex) = ex.as_mut() else {
             return os_result::OS_NULL_ARGUMENT;
@@ -190,11 +179,7 @@ pub unsafe extern "C" fn os_exchange_supply_bytes(
         if data.is_null() && len > 0 {
             return os_result::OS_NULL_ARGUMENT;
         }
-        let bytes = if len == 0 {
-            Vec::new()
-        } else {
-            std::slice::from_raw_parts(data, len).to_vec()
-        };
+        let bytes = if len == 0 { Vec::new() } else { std::slice::from_raw_parts(data, len).to_vec() };
         supply(ex, IoResult::Bytes(bytes))
     })
 }
@@ -224,11 +209,7 @@ pub unsafe extern "C" fn os_exchange_supply_listing(
         if entries.is_null() && count > 0 {
             return os_result::OS_NULL_ARGUMENT;
         }
-        let slice: &[os_object_meta] = if count == 0 {
-            &[]
-        } else {
-            std::slice::from_raw_parts(entries, count)
-        };
+        let slice: &[os_object_meta] = if count == 0 { &[] } else { std::slice::from_raw_parts(entries, count) };
         let listing: Result<Vec<_>, _> = slice.iter().map(|m| meta(m)).collect();
         match listing {
             Ok(list) => supply(ex, IoResult::Listing(list)),
@@ -242,10 +223,7 @@ pub unsafe extern "C" fn os_exchange_supply_listing(
 /// # Safety
 /// `ex` must be live; `object` valid.
 #[no_mangle]
-pub unsafe extern "C" fn os_exchange_supply_meta(
-    ex: *mut os_exchange,
-    object: *const os_object_meta,
-) -> os_result {
+pub unsafe extern "C" fn os_exchange_supply_meta(ex: *mut os_exchange, object: *const os_object_meta) -> os_result {
     guard(|| {
         let (Some(ex), Some(object)) = (ex.as_mut(), object.as_ref()) else {
             return os_result::OS_NULL_ARGUMENT;
@@ -274,11 +252,7 @@ pub unsafe extern "C" fn os_exchange_supply_not_found(ex: *mut os_exchange) -> o
 /// # Safety
 /// `ex` must be live; `message` valid for `len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn os_exchange_supply_error(
-    ex: *mut os_exchange,
-    message: *const u8,
-    len: usize,
-) -> os_result {
+pub unsafe extern "C" fn os_exchange_supply_error(ex: *mut os_exchange, message: *const u8, len: usize) -> os_result {
     guard(|| {
         let Some(ex) = ex.as_mut() else {
             return os_result::OS_NULL_ARGUMENT;
@@ -316,10 +290,7 @@ pub unsafe extern "C" fn os_exchange_status(ex: *const os_exchange, out: *mut u1
 /// # Safety
 /// `ex` must be live; `out` writable.
 #[no_mangle]
-pub unsafe extern "C" fn os_exchange_header_count(
-    ex: *const os_exchange,
-    out: *mut usize,
-) -> os_result {
+pub unsafe extern "C" fn os_exchange_header_count(ex: *const os_exchange, out: *mut usize) -> os_result {
     guard(|| {
         let Some(ex) = ex.as_ref() else {
             return os_result::OS_NULL_ARGUMENT;
@@ -385,11 +356,7 @@ pub unsafe extern "C" fn os_exchange_read(
         if out_len.is_null() || (buf.is_null() && cap > 0) {
             return os_result::OS_NULL_ARGUMENT;
         }
-        let n = if cap == 0 {
-            0
-        } else {
-            ex.inner.read(std::slice::from_raw_parts_mut(buf, cap))
-        };
+        let n = if cap == 0 { 0 } else { ex.inner.read(std::slice::from_raw_parts_mut(buf, cap)) };
         *out_len = n;
         os_result::OS_OK
     })
@@ -401,10 +368,7 @@ pub unsafe extern "C" fn os_exchange_read(
 /// # Safety
 /// `ex` must be live; `out` writable.
 #[no_mangle]
-pub unsafe extern "C" fn os_exchange_audit_json(
-    ex: *const os_exchange,
-    out: *mut os_str,
-) -> os_result {
+pub unsafe extern "C" fn os_exchange_audit_json(ex: *const os_exchange, out: *mut os_str) -> os_result {
     guard(|| {
         let Some(ex) = ex.as_ref() else {
             return os_result::OS_NULL_ARGUMENT;

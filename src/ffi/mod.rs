@@ -13,6 +13,10 @@ mod builder;
 mod engine;
 mod exchange;
 
+pub use builder::*;
+pub use engine::*;
+pub use exchange::*;
+
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -51,10 +55,7 @@ pub struct os_str {
 
 impl os_str {
     fn of(s: &str) -> os_str {
-        os_str {
-            ptr: s.as_ptr(),
-            len: s.len(),
-        }
+        os_str { ptr: s.as_ptr(), len: s.len() }
     }
 }
 
@@ -71,10 +72,7 @@ pub struct os_bytes {
 impl os_bytes {
     fn from_vec(v: Vec<u8>) -> os_bytes {
         let mut boxed = v.into_boxed_slice();
-        let out = os_bytes {
-            ptr: boxed.as_mut_ptr(),
-            len: boxed.len(),
-        };
+        let out = os_bytes { ptr: boxed.as_mut_ptr(), len: boxed.len() };
         std::mem::forget(boxed);
         out
     }
@@ -102,11 +100,7 @@ fn guard(f: impl FnOnce() -> os_result) -> os_result {
 /// `ptr` must be valid for reads of `len` bytes for the returned lifetime.
 unsafe fn str_arg<'a>(ptr: *const u8, len: usize) -> Result<&'a str, os_result> {
     if ptr.is_null() {
-        return if len == 0 {
-            Ok("")
-        } else {
-            Err(os_result::OS_NULL_ARGUMENT)
-        };
+        return if len == 0 { Ok("") } else { Err(os_result::OS_NULL_ARGUMENT) };
     }
     let bytes = std::slice::from_raw_parts(ptr, len);
     std::str::from_utf8(bytes).map_err(|_| {

@@ -47,9 +47,7 @@ impl ErrorCode {
     /// The HTTP status of the code.
     pub fn status(self) -> u16 {
         match self {
-            ErrorCode::InvalidParameterValue
-            | ErrorCode::MalformedRequest
-            | ErrorCode::UnsupportedOperation => 400,
+            ErrorCode::InvalidParameterValue | ErrorCode::MalformedRequest | ErrorCode::UnsupportedOperation => 400,
             ErrorCode::Unauthenticated => 401,
             ErrorCode::PermissionDenied => 403,
             ErrorCode::ResourceDoesNotExist => 404,
@@ -73,10 +71,7 @@ pub struct ApiError {
 impl ApiError {
     /// An error with `code` and `message`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError {
-            code,
-            message: message.into(),
-        }
+        ApiError { code, message: message.into() }
     }
 
     /// 400 `INVALID_PARAMETER_VALUE`.
@@ -107,10 +102,6 @@ impl ApiError {
             error_code: &'a str,
             message: &'a str,
         }
-        serde_json::to_vec(&Body {
-            error_code: self.code.as_str(),
-            message: &self.message,
-        })
-        .unwrap_or_default()
+        serde_json::to_vec(&Body { error_code: self.code.as_str(), message: &self.message }).unwrap_or_default()
     }
 }

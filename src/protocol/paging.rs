@@ -22,9 +22,10 @@ pub fn parse_max_results(value: Option<&str>) -> Result<usize, ApiError> {
     let Some(text) = value else {
         return Ok(DEFAULT_MAX_RESULTS);
     };
-    let n: i64 = text.trim().parse().map_err(|_| {
-        ApiError::invalid("expected a number but the string didn't have the appropriate format")
-    })?;
+    let n: i64 = text
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::invalid("expected a number but the string didn't have the appropriate format"))?;
     usize::try_from(n).ok().filter(|&n| n <= MAX_MAX_RESULTS).ok_or_else(|| {
         ApiError::invalid(format!(
             "Acceptable values of 'maxResults' are 0 to {MAX_MAX_RESULTS}, inclusive. (Default: {DEFAULT_MAX_RESULTS})"
@@ -89,10 +90,7 @@ impl Pager<'_> {
         };
         let end = start.saturating_add(max_results).min(total);
         let next_token = (end < total).then(|| self.seal(scope, end));
-        Ok(Page {
-            range: start..end,
-            next_token,
-        })
+        Ok(Page { range: start..end, next_token })
     }
 
     fn seal(&self, scope: &ListScope<'_>, offset: usize) -> String {
@@ -104,25 +102,19 @@ impl Pager<'_> {
             o: offset,
             e: self.now_ms.saturating_add(self.ttl_ms),
         };
-        self.key
-            .seal(PURPOSE, &serde_json::to_vec(&payload).unwrap_or_default())
+        self.key.seal(PURPOSE, &serde_json::to_vec(&payload).unwrap_or_default())
     }
 
     fn open(&self, scope: &ListScope<'_>, token: &str, total: usize) -> Result<usize, ApiError> {
         let invalid = || ApiError::invalid("invalid 'nextPageToken'");
         let bytes = self.key.open(PURPOSE, token).ok_or_else(invalid)?;
         let p: PagePayload = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-        let bound = p.r == scope.recipient
-            && p.l == scope.route
-            && p.s == scope.share
-            && p.c == scope.schema;
+        let bound = p.r == scope.recipient && p.l == scope.route && p.s == scope.share && p.c == scope.schema;
         if !bound || p.o > total {
             return Err(invalid());
         }
         if self.now_ms >= p.e {
-            return Err(ApiError::invalid(
-                "The page token has expired. Please restart the listing.",
-            ));
+            return Err(ApiError::invalid("The page token has expired. Please restart the listing."));
         }
         Ok(p.o)
     }
@@ -137,60 +129,25 @@ mod tests {
         assert_eq!(parse_max_results(None).unwrap(), 500);
         assert_eq!(parse_max_results(Some("0")).unwrap(), 0);
         assert_eq!(parse_max_results(Some("1000")).unwrap(), 1000);
-        assert!(parse_max_results(Some("1001"))
-            .unwrap_err()
-            .message
-            .contains("0 to 1000"));
+        assert!(parse_max_results(Some("1001")).unwrap_err().message.contains("0 to 1000"));
         assert!(parse_max_results(Some("-1")).is_err());
-        assert!(parse_max_results(Some("ten"))
-            .unwrap_err()
-            .message
-            .contains("expected a number"));
+        assert!(parse_max_results(Some("ten")).unwrap_err().message.contains("expected a number"));
     }
 
     #[test]
     fn pages_and_binds_tokens() {
         let key = TokenKey::new(&[7; 32]);
-        let pager = Pager {
-            key: &key,
-            now_ms: 0,
-            ttl_ms: 1000,
-        };
-        let scope = ListScope {
-            recipient: "r",
-            route: "list_shares",
-            share: "",
-            schema: "",
-        };
+        let pager = Pager { key: &key, now_ms: 0, ttl_ms: 1000 };
+        let scope = ListScope { recipient: "r", route: "list_shares", share: "", schema: "" };
         let first = pager.page(&scope, 3, 2, None).unwrap();
         assert_eq!(first.range, 0..2);
         let token = first.next_token.unwrap();
         let second = pager.page(&scope, 3, 2, Some(&token)).unwrap();
-        assert_eq!(
-            second,
-            Page {
-                range: 2..3,
-                next_token: None
-            }
-        );
-        let other = ListScope {
-            recipient: "x",
-            ..scope.clone()
-        };
+        assert_eq!(second, Page { range: 2..3, next_token: None });
+        let other = ListScope { recipient: "x", ..scope.clone() };
         assert!(pager.page(&other, 3, 2, Some(&token)).is_err());
-        let late = Pager {
-            key: &key,
-            now_ms: 1000,
-            ttl_ms: 1000,
-        };
-        assert!(late
-            .page(&scope, 3, 2, Some(&token))
-            .unwrap_err()
-            .message
-            .contains("expired"));
-        assert!(
-            pager.page(&scope, 1, 2, Some(&token)).is_err(),
-            "offset past the end"
-        );
+        let late = Pager { key: &key, now_ms: 1000, ttl_ms: 1000 };
+        assert!(late.page(&scope, 3, 2, Some(&token)).unwrap_err().message.contains("expired"));
+        assert!(pager.page(&scope, 1, 2, Some(&token)).is_err(), "offset past the end");
     }
 }

@@ -25,17 +25,13 @@ impl std::fmt::Debug for TokenKey {
 impl TokenKey {
     /// A key from configured bytes.
     pub fn new(bytes: &[u8]) -> TokenKey {
-        TokenKey {
-            key: hmac::Key::new(hmac::HMAC_SHA256, bytes),
-        }
+        TokenKey { key: hmac::Key::new(hmac::HMAC_SHA256, bytes) }
     }
 
     /// A fresh random key from the operating system's generator.
     pub fn random() -> Result<TokenKey, ring::error::Unspecified> {
         let rng = ring::rand::SystemRandom::new();
-        Ok(TokenKey {
-            key: hmac::Key::generate(hmac::HMAC_SHA256, &rng)?,
-        })
+        Ok(TokenKey { key: hmac::Key::generate(hmac::HMAC_SHA256, &rng)? })
     }
 
     fn mac(&self, purpose: &str, payload: &[u8]) -> hmac::Tag {
@@ -83,10 +79,7 @@ mod tests {
         let token = key.seal("page", b"{\"o\":3}");
         assert_eq!(key.open("page", &token).as_deref(), Some(&b"{\"o\":3}"[..]));
         assert_eq!(key.open("refresh", &token), None);
-        assert_eq!(
-            TokenKey::new(b"another key of thirty-two bytes!").open("page", &token),
-            None
-        );
+        assert_eq!(TokenKey::new(b"another key of thirty-two bytes!").open("page", &token), None);
         let mut bytes = token.into_bytes();
         bytes[2] ^= 1;
         assert_eq!(key.open("page", &String::from_utf8(bytes).unwrap()), None);

@@ -13,10 +13,7 @@ const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 /// hex. `/` passes through only when `keep_slash` is set (object-key paths).
 pub fn uri_encode_into(out: &mut String, input: &str, keep_slash: bool) {
     for &b in input.as_bytes() {
-        if b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'.' | b'_' | b'~')
-            || (keep_slash && b == b'/')
-        {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') || (keep_slash && b == b'/') {
             out.push(b as char);
         } else {
             out.push('%');
@@ -54,10 +51,7 @@ mod tests {
 
     #[test]
     fn encodes_reserved_and_utf8_bytes() {
-        assert_eq!(
-            uri_encode("a b+c/d!*'()~", false),
-            "a%20b%2Bc%2Fd%21%2A%27%28%29~"
-        );
+        assert_eq!(uri_encode("a b+c/d!*'()~", false), "a%20b%2Bc%2Fd%21%2A%27%28%29~");
         assert_eq!(uri_encode("dir/ü.txt", true), "dir/%C3%BC.txt");
     }
 

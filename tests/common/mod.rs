@@ -48,8 +48,7 @@ pub fn config_json(log_root: &str) -> String {
 }
 
 pub fn engine() -> Engine {
-    Engine::from_json(config_json("/nonexistent").as_bytes(), &|_| None)
-        .expect("fixture config is valid")
+    Engine::from_json(config_json("/nonexistent").as_bytes(), &|_| None).expect("fixture config is valid")
 }
 
 /// A finished exchange.
@@ -63,44 +62,26 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "body is not JSON ({e}): {:?}",
-                String::from_utf8_lossy(&self.body)
-            )
-        })
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn error_code(&self) -> String {
-        self.json()["errorCode"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.json()["errorCode"].as_str().unwrap_or_default().to_string()
     }
 
     pub fn message(&self) -> String {
-        self.json()["message"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.json()["message"].as_str().unwrap_or_default().to_string()
     }
 }
 
 /// Drives an exchange to the end, answering IO needs with `io` and reading the body in small
 /// pieces to exercise chunking.
-pub fn drive(
-    engine: &Engine,
-    request: Request,
-    now: i64,
-    mut io: impl FnMut(&IoNeed) -> IoResult,
-) -> Reply {
+pub fn drive(engine: &Engine, request: Request, now: i64, mut io: impl FnMut(&IoNeed) -> IoResult) -> Reply {
     let mut ex = engine.handle(request, now);
     let mut head = None;
     let mut body = Vec::new();
@@ -123,12 +104,7 @@ pub fn drive(
             }
             Poll::Done(audit) => {
                 let head = head.expect("head before done");
-                return Reply {
-                    status: head.status,
-                    headers: head.headers,
-                    body,
-                    audit: audit.clone(),
-                };
+                return Reply { status: head.status, headers: head.headers, body, audit: audit.clone() };
             }
         }
     }
@@ -137,11 +113,7 @@ pub fn drive(
 /// Answers IO from a directory on disk (the `local` store's root).
 pub fn disk_io(root: &std::path::Path) -> impl FnMut(&IoNeed) -> IoResult + '_ {
     move |need| match need {
-        IoNeed::List {
-            prefix,
-            start_after,
-            ..
-        } => {
+        IoNeed::List { prefix, start_after, .. } => {
             let dir = root.join(prefix);
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 return IoResult::NotFound;
@@ -151,36 +123,22 @@ pub fn disk_io(root: &std::path::Path) -> impl FnMut(&IoNeed) -> IoResult + '_ {
                 .filter(|e| e.path().is_file())
                 .map(|e| {
                     let meta = e.metadata().unwrap();
-                    let mtime = meta
-                        .modified()
-                        .unwrap()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .unwrap()
-                        .as_millis() as i64;
+                    let mtime =
+                        meta.modified().unwrap().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
                     ObjectMeta {
                         key: format!("{prefix}{}", e.file_name().to_string_lossy()),
                         size: meta.len(),
                         last_modified_ms: mtime,
                     }
                 })
-                .filter(|m| {
-                    start_after
-                        .as_ref()
-                        .is_none_or(|s| m.key.as_str() > s.as_str())
-                })
+                .filter(|m| start_after.as_ref().is_none_or(|s| m.key.as_str() > s.as_str()))
                 .collect();
             list.sort_by(|a, b| a.key.cmp(&b.key));
             IoResult::Listing(list)
         }
-        IoNeed::Get { key, .. } => {
-            std::fs::read(root.join(key)).map_or(IoResult::NotFound, IoResult::Bytes)
-        }
+        IoNeed::Get { key, .. } => std::fs::read(root.join(key)).map_or(IoResult::NotFound, IoResult::Bytes),
         IoNeed::Head { key, .. } => match std::fs::metadata(root.join(key)) {
-            Ok(m) => IoResult::Meta(ObjectMeta {
-                key: key.clone(),
-                size: m.len(),
-                last_modified_ms: 0,
-            }),
+            Ok(m) => IoResult::Meta(ObjectMeta { key: key.clone(), size: m.len(), last_modified_ms: 0 }),
             Err(_) => IoResult::NotFound,
         },
     }

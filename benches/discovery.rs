@@ -1,0 +1,118 @@
+//! Discovery requests through the C ABI, in-process: `GET /shares` and a paged `all-tables`.
+//!
+//! Run with `cargo bench --bench discovery`. Prints ns per request (median of 7 runs).
+
+use std::hint::black_box;
+use std::ptr;
+use std::time::Instant;
+
+use opensharing::auth::token_sha256_hex;
+use opensharing::ffi::*;
+
+const TOKEN: &str = "bench-token-0123456789abcdef";
+const NOW: i64 = 1_767_225_600_000;
+
+fn config() -> String {
+    let tables: Vec<_> = (0..1000)
+        .map(|i| serde_json::json!({"type": "delta_table", "name": format!("table_{i:04}"), "store": "disk", "path": format!("t/{i}")}))
+        .collect();
+    let shares: Vec<_> = (0..10)
+        .map(|i| serde_json::json!({"name": format!("share_{i}"), "schemas": [{"name": "default", "assets": tables}]}))
+        .collect();
+    serde_json::json!({
+        "stores": {"disk": {"kind": "local", "root": "/srv"}},
+        "token_signing_key": "bench-key-bench-key-bench-key-bench-key",
+        "shares": shares,
+        "recipients": [{"name": "bench", "token_sha256": token_sha256_hex(TOKEN),
+                        "shares": (0..10).map(|i| format!("share_{i}")).collect::<Vec<_>>()}]
+    })
+    .to_string()
+}
+
+/// One request through the C ABI; returns the body length and the next page token, if any.
+fn request(engine: *const os_engine, target: &str, auth: &str, body: &mut Vec<u8>) -> usize {
+    let header =
+        os_header { name: b"Authorization".as_ptr(), name_len: 13, value: auth.as_ptr(), value_len: auth.len() };
+    let req = os_request {
+        method: b"GET".as_ptr(),
+        method_len: 3,
+        target: target.as_ptr(),
+        target_len: target.len(),
+        headers: &header,
+        header_count: 1,
+        body: ptr::null(),
+        body_len: 0,
+    };
+    body.clear();
+    unsafe {
+        let mut ex = ptr::null_mut();
+        assert_eq!(os_engine_handle(engine, &req, NOW, &mut ex), os_result::OS_OK);
+        let mut event = os_event::OS_EVENT_DONE;
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            os_exchange_poll(ex, &mut event);
+            match event {
+                os_event::OS_EVENT_HEAD => {}
+                os_event::OS_EVENT_BODY => loop {
+                    let mut n = 0;
+                    os_exchange_read(ex, buf.as_mut_ptr(), buf.len(), &mut n);
+                    if n == 0 {
+                        break;
+                    }
+                    body.extend_from_slice(&buf[..n]);
+                },
+                _ => break,
+            }
+        }
+        os_exchange_free(ex);
+    }
+    body.len()
+}
+
+fn measure(name: &str, iterations: u32, mut f: impl FnMut()) {
+    let mut runs = Vec::new();
+    for _ in 0..7 {
+        let start = Instant::now();
+        for _ in 0..iterations {
+            f();
+        }
+        runs.push(start.elapsed().as_nanos() as f64 / f64::from(iterations));
+    }
+    runs.sort_by(f64::total_cmp);
+    println!("{name:<44} {:>9.0} ns/request  {:>10.0} requests/s", runs[3], 1e9 / runs[3]);
+}
+
+fn main() {
+    let json = config();
+    let mut engine = ptr::null_mut();
+    assert_eq!(unsafe { os_engine_new(json.as_ptr(), json.len(), &mut engine) }, os_result::OS_OK);
+    let auth = format!("Bearer {TOKEN}");
+    let mut body = Vec::new();
+
+    measure("GET /shares (10 shares)", 200_000, || {
+        black_box(request(engine, "/delta-sharing/shares", &auth, &mut body));
+    });
+
+    // Every page of `all-tables` in a 1000-table share, 100 per page: the tokens are collected
+    // first, then the ten pages are requested in turn.
+    let first = "/delta-sharing/shares/share_3/all-tables?maxResults=100".to_string();
+    let mut targets = vec![first.clone()];
+    loop {
+        request(engine, targets.last().unwrap(), &auth, &mut body);
+        let page: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        match page["nextPageToken"].as_str() {
+            Some(t) => targets.push(format!("{first}&pageToken={t}")),
+            None => break,
+        }
+    }
+    assert_eq!(targets.len(), 10);
+    let mut next = 0;
+    measure("GET all-tables page (100 of 1000 tables)", 20_000, || {
+        black_box(request(engine, &targets[next % targets.len()], &auth, &mut body));
+        next += 1;
+    });
+    measure("GET all-tables maxResults=1 (first page)", 200_000, || {
+        black_box(request(engine, "/delta-sharing/shares/share_3/all-tables?maxResults=1", &auth, &mut body));
+    });
+    unsafe { os_engine_free(engine) };
+}

@@ -1,0 +1,302 @@
+//! The same endpoints, errors and auth matrix, driven through the C ABI.
+
+mod common;
+
+use std::ptr;
+
+use common::*;
+use opensharing::ffi::*;
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+    audit: String,
+}
+
+impl Reply {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+}
+
+fn s(v: os_str) -> String {
+    unsafe { String::from_utf8(std::slice::from_raw_parts(v.ptr, v.len).to_vec()).unwrap() }
+}
+
+fn new_engine(json: &str) -> *mut os_engine {
+    let mut engine = ptr::null_mut();
+    assert_eq!(unsafe { os_engine_new(json.as_ptr(), json.len(), &mut engine) }, os_result::OS_OK);
+    engine
+}
+
+fn last_error() -> String {
+    let mut buf = [0u8; 512];
+    let mut n = 0;
+    assert_eq!(unsafe { os_last_error(buf.as_mut_ptr(), buf.len(), &mut n) }, os_result::OS_OK);
+    String::from_utf8_lossy(&buf[..n.min(buf.len())]).into_owned()
+}
+
+/// Runs one request through the C ABI. IO needs are answered from `root` on disk.
+fn call(engine: *const os_engine, method: &str, target: &str, token: Option<&str>, root: &std::path::Path) -> Reply {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<os_header> = auth
+        .iter()
+        .map(|a| os_header { name: b"Authorization".as_ptr(), name_len: 13, value: a.as_ptr(), value_len: a.len() })
+        .collect();
+    let req = os_request {
+        method: method.as_ptr(),
+        method_len: method.len(),
+        target: target.as_ptr(),
+        target_len: target.len(),
+        headers: headers.as_ptr(),
+        header_count: headers.len(),
+        body: ptr::null(),
+        body_len: 0,
+    };
+    let mut ex = ptr::null_mut();
+    assert_eq!(unsafe { os_engine_handle(engine, &req, NOW, &mut ex) }, os_result::OS_OK);
+    let mut io = disk_io(root);
+    let (mut status, mut hdrs, mut body) = (0, Vec::new(), Vec::new());
+    unsafe {
+        loop {
+            let mut event = os_event::OS_EVENT_DONE;
+            assert_eq!(os_exchange_poll(ex, &mut event), os_result::OS_OK);
+            match event {
+                os_event::OS_EVENT_NEED => {
+                    let mut need = std::mem::zeroed::<os_need>();
+                    assert_eq!(os_exchange_need(ex, &mut need), os_result::OS_OK);
+                    assert_eq!(need.kind, os_need_kind::OS_NEED_LIST);
+                    let rust_need =
+                        opensharing::IoNeed::List { store: s(need.store), prefix: s(need.key), start_after: None };
+                    let opensharing::IoResult::Listing(list) = io(&rust_need) else { panic!("listing expected") };
+                    let metas: Vec<os_object_meta> = list
+                        .iter()
+                        .map(|m| os_object_meta {
+                            key: m.key.as_ptr(),
+                            key_len: m.key.len(),
+                            size: m.size,
+                            last_modified_unix_ms: m.last_modified_ms,
+                        })
+                        .collect();
+                    assert_eq!(os_exchange_supply_listing(ex, metas.as_ptr(), metas.len()), os_result::OS_OK);
+                }
+                os_event::OS_EVENT_HEAD => {
+                    assert_eq!(os_exchange_status(ex, &mut status), os_result::OS_OK);
+                    let mut count = 0;
+                    assert_eq!(os_exchange_header_count(ex, &mut count), os_result::OS_OK);
+                    for i in 0..count {
+                        let (mut n, mut v) = (os_str { ptr: ptr::null(), len: 0 }, os_str { ptr: ptr::null(), len: 0 });
+                        assert_eq!(os_exchange_header(ex, i, &mut n, &mut v), os_result::OS_OK);
+                        hdrs.push((s(n), s(v)));
+                    }
+                    let mut n = os_str { ptr: ptr::null(), len: 0 };
+                    assert_eq!(os_exchange_header(ex, count, &mut n, &mut n.clone()), os_result::OS_NOT_FOUND);
+                }
+                os_event::OS_EVENT_BODY => {
+                    let mut buf = [0u8; 5];
+                    loop {
+                        let mut n = 0;
+                        assert_eq!(os_exchange_read(ex, buf.as_mut_ptr(), buf.len(), &mut n), os_result::OS_OK);
+                        if n == 0 {
+                            break;
+                        }
+                        body.extend_from_slice(&buf[..n]);
+                    }
+                }
+                os_event::OS_EVENT_DONE => break,
+            }
+        }
+        let mut audit = os_str { ptr: ptr::null(), len: 0 };
+        assert_eq!(os_exchange_audit_json(ex, &mut audit), os_result::OS_OK);
+        let audit = s(audit);
+        os_exchange_free(ex);
+        Reply { status, headers: hdrs, body: String::from_utf8(body).unwrap(), audit }
+    }
+}
+
+fn nowhere() -> std::path::PathBuf {
+    std::path::PathBuf::from("/nonexistent")
+}
+
+#[test]
+fn discovery_and_paging_through_the_c_abi() {
+    let e = new_engine(&config_json("/x"));
+    let r = call(e, "GET", "/delta-sharing/shares", Some(TOKEN_ACME), &nowhere());
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["items"][0]["name"], "sales");
+    assert!(r.headers.iter().any(|(n, v)| n == "Content-Type" && v.starts_with("application/json")));
+    assert!(r.audit.contains("\"recipient\":\"acme\"") && !r.audit.contains(TOKEN_ACME));
+    let first = call(e, "GET", "/delta-sharing/shares/sales/all-tables?maxResults=2", Some(TOKEN_ACME), &nowhere());
+    let token = first.json()["nextPageToken"].as_str().unwrap().to_string();
+    let second = call(
+        e,
+        "GET",
+        &format!("/delta-sharing/shares/sales/all-tables?maxResults=2&pageToken={token}"),
+        Some(TOKEN_ACME),
+        &nowhere(),
+    );
+    assert_eq!(second.json()["items"][0]["name"], "orders_2020");
+    let replayed = call(e, "GET", &format!("/delta-sharing/shares?pageToken={token}"), Some(TOKEN_ACME), &nowhere());
+    assert_eq!((replayed.status, replayed.json()["message"].as_str()), (400, Some("invalid 'nextPageToken'")));
+    for (target, status) in [
+        ("/delta-sharing/shares/secret", 404),
+        ("/delta-sharing/shares/sales/schemas/default/volumes/raw", 200),
+        ("/delta-sharing/shares/sales/schemas/default/models", 200),
+        ("/delta-sharing/shares?maxResults=x", 400),
+        ("/delta-sharing/nothing", 404),
+    ] {
+        assert_eq!(call(e, "GET", target, Some(TOKEN_ACME), &nowhere()).status, status, "{target}");
+    }
+    assert_eq!(call(e, "POST", "/delta-sharing/shares", Some(TOKEN_ACME), &nowhere()).status, 405);
+    unsafe { os_engine_free(e) };
+}
+
+#[test]
+fn auth_matrix_and_reload_through_the_c_abi() {
+    let e = new_engine(&config_json("/x"));
+    for token in [None, Some("wrong"), Some(TOKEN_OLD)] {
+        let r = call(e, "GET", "/delta-sharing/shares", token, &nowhere());
+        assert_eq!((r.status, r.json()["errorCode"].as_str()), (401, Some("UNAUTHENTICATED")));
+    }
+    let r = call(e, "GET", "/delta-sharing/shares/sales", Some(TOKEN_BETA), &nowhere());
+    assert_eq!(r.status, 404, "a token for another share sees nothing");
+    let revoked = config_json("/x").replace(&opensharing::auth::token_sha256_hex(TOKEN_ACME), &"1".repeat(64));
+    assert_eq!(unsafe { os_engine_reload(e, revoked.as_ptr(), revoked.len()) }, os_result::OS_OK);
+    assert_eq!(call(e, "GET", "/delta-sharing/shares", Some(TOKEN_ACME), &nowhere()).status, 401);
+    let broken = "{\"shares\": 3}";
+    assert_eq!(unsafe { os_engine_reload(e, broken.as_ptr(), broken.len()) }, os_result::OS_INVALID_CONFIG);
+    assert!(last_error().contains("invalid JSON"));
+    assert_eq!(
+        call(e, "GET", "/delta-sharing/shares", Some(TOKEN_BETA), &nowhere()).status,
+        200,
+        "a refused reload keeps the old config"
+    );
+    unsafe { os_engine_free(e) };
+}
+
+#[test]
+fn io_needs_through_the_c_abi() {
+    let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ffi-version");
+    let log = root.join("orders/_delta_log");
+    std::fs::create_dir_all(&log).unwrap();
+    for v in 0..4 {
+        std::fs::write(log.join(format!("{v:020}.json")), b"{}").unwrap();
+    }
+    let e = new_engine(&config_json("/x"));
+    let r =
+        call(e, "GET", "/delta-sharing/shares/sales/schemas/default/tables/orders/version", Some(TOKEN_ACME), &root);
+    assert_eq!(r.status, 200);
+    assert!(r.headers.contains(&("Delta-Table-Version".to_string(), "3".to_string())));
+    assert!(r.audit.contains("\"io_requests\":1"));
+    unsafe { os_engine_free(e) };
+}
+
+#[test]
+fn bad_arguments_are_errors_never_crashes() {
+    unsafe {
+        let mut engine = ptr::null_mut();
+        assert_eq!(os_engine_new(ptr::null(), 5, &mut engine), os_result::OS_NULL_ARGUMENT);
+        let bad = [0xffu8, 0xfe];
+        assert_eq!(os_engine_new(bad.as_ptr(), bad.len(), &mut engine), os_result::OS_INVALID_UTF8);
+        let invalid = "{\"shares\":[{\"name\":\"a b\"}]}";
+        assert_eq!(os_engine_new(invalid.as_ptr(), invalid.len(), &mut engine), os_result::OS_INVALID_CONFIG);
+        assert!(engine.is_null(), "out-parameters are written only on success");
+        assert!(last_error().contains("shares[0].name"));
+        let e = new_engine(&config_json("/x"));
+        let mut ex = ptr::null_mut();
+        assert_eq!(os_engine_handle(e, ptr::null(), NOW, &mut ex), os_result::OS_NULL_ARGUMENT);
+        let req = os_request {
+            method: b"GET".as_ptr(),
+            method_len: 3,
+            target: bad.as_ptr(),
+            target_len: 2,
+            headers: ptr::null(),
+            header_count: 0,
+            body: ptr::null(),
+            body_len: 0,
+        };
+        assert_eq!(os_engine_handle(e, &req, NOW, &mut ex), os_result::OS_INVALID_UTF8);
+        let req = os_request {
+            target: b"/delta-sharing/shares".as_ptr(),
+            target_len: 21,
+            headers: ptr::null(),
+            header_count: 1,
+            ..req
+        };
+        assert_eq!(os_engine_handle(e, &req, NOW, &mut ex), os_result::OS_NULL_ARGUMENT);
+        let req = os_request { header_count: 0, ..req };
+        assert_eq!(os_engine_handle(e, &req, NOW, &mut ex), os_result::OS_OK);
+        // Out-of-state calls are refused.
+        assert_eq!(os_exchange_supply_not_found(ex), os_result::OS_INVALID_STATE);
+        let mut need = std::mem::zeroed::<os_need>();
+        assert_eq!(os_exchange_need(ex, &mut need), os_result::OS_INVALID_STATE);
+        let mut status = 0;
+        assert_eq!(os_exchange_status(ex, &mut status), os_result::OS_INVALID_STATE);
+        let mut audit = os_str { ptr: ptr::null(), len: 0 };
+        assert_eq!(os_exchange_audit_json(ex, &mut audit), os_result::OS_INVALID_STATE);
+        assert_eq!(os_exchange_poll(ex, ptr::null_mut()), os_result::OS_NULL_ARGUMENT);
+        os_exchange_free(ex);
+        os_exchange_free(ptr::null_mut());
+        os_engine_free(ptr::null_mut());
+        os_config_builder_free(ptr::null_mut());
+        assert_eq!(os_exchange_poll(ptr::null_mut(), &mut os_event::OS_EVENT_DONE), os_result::OS_NULL_ARGUMENT);
+        os_bytes_free(os_bytes { ptr: ptr::null_mut(), len: 0 });
+        let mut profile = os_bytes { ptr: ptr::null_mut(), len: 0 };
+        assert_eq!(os_engine_profile(e, ptr::null(), 0, b"tok".as_ptr(), 3, -1, &mut profile), os_result::OS_OK);
+        let text = String::from_utf8(std::slice::from_raw_parts(profile.ptr, profile.len).to_vec()).unwrap();
+        assert!(text.contains("\"bearerToken\": \"tok\""));
+        os_bytes_free(profile);
+        os_engine_free(e);
+    }
+}
+
+#[test]
+fn config_builder_applies_the_same_validation() {
+    unsafe {
+        let mut b = ptr::null_mut();
+        assert_eq!(os_config_builder_new(&mut b), os_result::OS_OK);
+        let add = |r: os_result| assert_eq!(r, os_result::OS_OK, "{}", last_error());
+        add(os_config_builder_add_local_store(b, b"disk".as_ptr(), 4, b"/srv".as_ptr(), 4));
+        add(os_config_builder_add_share(b, b"s1".as_ptr(), 2));
+        add(os_config_builder_add_schema(b, b"s1".as_ptr(), 2, b"default".as_ptr(), 7));
+        assert_eq!(os_config_builder_add_schema(b, b"nope".as_ptr(), 4, b"x".as_ptr(), 1), os_result::OS_NOT_FOUND);
+        let asset = os_asset {
+            share: b"s1".as_ptr(),
+            share_len: 2,
+            schema: b"default".as_ptr(),
+            schema_len: 7,
+            kind: b"delta_table".as_ptr(),
+            kind_len: 11,
+            name: b"t".as_ptr(),
+            name_len: 1,
+            store: b"disk".as_ptr(),
+            store_len: 4,
+            path: b"t".as_ptr(),
+            path_len: 1,
+            description: ptr::null(),
+            description_len: 0,
+            history_shared: true,
+        };
+        add(os_config_builder_add_asset(b, &asset));
+        assert_eq!(
+            os_config_builder_add_asset(b, &os_asset { kind: b"table".as_ptr(), kind_len: 5, ..asset }),
+            os_result::OS_INVALID_ARGUMENT
+        );
+        let hash = opensharing::auth::token_sha256_hex(TOKEN_ACME);
+        add(os_config_builder_add_recipient(b, b"acme".as_ptr(), 4, hash.as_ptr(), hash.len(), -1));
+        add(os_config_builder_grant(b, b"acme".as_ptr(), 4, b"s1".as_ptr(), 2));
+        let mut e = ptr::null_mut();
+        add(os_config_builder_build(b, &mut e));
+        let r = call(e, "GET", "/delta-sharing/shares/S1/all-tables", Some(TOKEN_ACME), &nowhere());
+        assert_eq!(r.json()["items"][0]["name"], "t");
+        os_engine_free(e);
+        // A second asset with the same name breaks a rule: the build names the field.
+        add(os_config_builder_add_asset(b, &os_asset { name: b"T".as_ptr(), ..asset }));
+        let mut bad = ptr::null_mut();
+        assert_eq!(os_config_builder_build(b, &mut bad), os_result::OS_INVALID_CONFIG);
+        assert!(bad.is_null());
+        assert!(last_error().contains("shares[0].schemas[0].assets[1].name"), "{}", last_error());
+        os_config_builder_free(b);
+    }
+}
