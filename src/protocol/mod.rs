@@ -1,7 +1,10 @@
 //! Wire-level pieces of the protocol: error bodies, pagination, signed tokens and timestamps.
 
+pub mod capabilities;
 pub mod error;
 pub mod paging;
+pub mod predicate;
+pub mod query_request;
 pub mod signed_token;
 pub mod timestamp;
 
