@@ -6,6 +6,7 @@ pub mod paging;
 pub mod predicate;
 pub mod query_request;
 pub mod signed_token;
+pub mod table_tokens;
 pub mod timestamp;
 
 pub use error::{ApiError, ErrorCode};

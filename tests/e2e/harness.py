@@ -1,0 +1,94 @@
+"""Starts the real peers the end-to-end tests talk to: an S3 server that verifies SigV4
+signatures (s3s-fs) and `opensharing serve`. Every process is bound to loopback, on a free
+port, and stopped when its context ends."""
+import contextlib
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import time
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+TOOLS = pathlib.Path(os.environ.get("OPENSHARING_TOOLS", pathlib.Path.home() / ".cache/opensharing-ci/tools"))
+S3_KEY_ID = "AKIAOPENSHARINGTEST"
+S3_SECRET = "opensharing/test+secret/key0123456789abcd"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 30.0, expect=(200, 403, 404)) -> None:
+    deadline = time.time() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status in expect:
+                    return
+        except urllib.error.HTTPError as e:
+            if e.code in expect:
+                return
+        except OSError:
+            pass
+        if time.time() > deadline:
+            raise TimeoutError(f"{url} did not come up")
+        time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def s3s_fs(root: pathlib.Path):
+    """An s3s-fs server over `root` (each sub-directory is a bucket). Yields its endpoint."""
+    port = free_port()
+    log = open(root.parent / f"s3s-{port}.log", "w")
+    proc = subprocess.Popen(
+        [str(TOOLS / "bin/s3s-fs"), "--host", "127.0.0.1", "--port", str(port),
+         "--access-key", S3_KEY_ID, "--secret-key", S3_SECRET, str(root)],
+        stdout=log, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(endpoint + "/")
+        yield endpoint
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+def server_binary() -> pathlib.Path:
+    target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    return target / "release" / "opensharing"
+
+
+@contextlib.contextmanager
+def opensharing_serve(config: dict, workdir: pathlib.Path, env=None):
+    """`opensharing serve` on `config`. Yields (base_url, config_path, process, log_path)."""
+    port = free_port()
+    config = dict(config, endpoint=f"http://127.0.0.1:{port}/delta-sharing")
+    path = workdir / f"opensharing-{port}.json"
+    path.write_text(json.dumps(config, indent=2))
+    log_path = workdir / f"opensharing-{port}.log"
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [str(server_binary()), "serve", "--config", str(path), "--listen", f"127.0.0.1:{port}"],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(base + "/healthz", expect=(200,))
+        yield base + "/delta-sharing", path, proc, log_path
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def profile(workdir: pathlib.Path, endpoint: str, token: str) -> str:
+    path = workdir / "profile.json"
+    path.write_text(json.dumps({"shareCredentialsVersion": 1, "endpoint": endpoint, "bearerToken": token}))
+    return str(path)
