@@ -1,0 +1,3 @@
+module opensharing.example/gohost
+
+go 1.19
