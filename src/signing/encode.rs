@@ -12,14 +12,24 @@ const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 /// Bytes `A-Z a-z 0-9 - . _ ~` pass through; every other byte becomes `%XX` with upper-case
 /// hex. `/` passes through only when `keep_slash` is set (object-key paths).
 pub fn uri_encode_into(out: &mut String, input: &str, keep_slash: bool) {
-    for &b in input.as_bytes() {
+    let bytes = input.as_bytes();
+    let mut run_start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') || (keep_slash && b == b'/') {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX_UPPER[(b >> 4) as usize] as char);
-            out.push(HEX_UPPER[(b & 0xf) as usize] as char);
+            continue;
         }
+        // Runs of unreserved bytes are ASCII, so slicing at these indices stays on char
+        // boundaries.
+        if run_start < i {
+            out.push_str(&input[run_start..i]);
+        }
+        out.push('%');
+        out.push(HEX_UPPER[(b >> 4) as usize] as char);
+        out.push(HEX_UPPER[(b & 0xf) as usize] as char);
+        run_start = i + 1;
+    }
+    if run_start < bytes.len() {
+        out.push_str(&input[run_start..]);
     }
 }
 
@@ -36,6 +46,16 @@ pub fn hex_into(out: &mut String, bytes: &[u8]) {
         out.push(HEX_LOWER[(b >> 4) as usize] as char);
         out.push(HEX_LOWER[(b & 0xf) as usize] as char);
     }
+}
+
+/// The lower-case hex form of a 32-byte digest, on the stack.
+pub fn hex_digest_256(digest: &[u8]) -> [u8; 64] {
+    let mut out = [b'0'; 64];
+    for (i, &b) in digest.iter().take(32).enumerate() {
+        out[2 * i] = HEX_LOWER[(b >> 4) as usize];
+        out[2 * i + 1] = HEX_LOWER[(b & 0xf) as usize];
+    }
+    out
 }
 
 /// Returns the lower-case hex form of `bytes`.

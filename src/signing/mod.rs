@@ -5,3 +5,19 @@
 //! host satisfies.
 
 pub mod encode;
+pub mod s3;
+pub mod sigv4;
+
+/// Why a URL could not be signed. Messages never contain key material.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SigningError {
+    /// The lifetime is outside what the scheme allows.
+    #[error("URL lifetime {0} s is outside 1..=604800")]
+    InvalidExpiry(u32),
+    /// The store's location settings are unusable.
+    #[error("invalid storage location: {0}")]
+    InvalidLocation(String),
+    /// The key material is unusable.
+    #[error("invalid signing key: {0}")]
+    InvalidKey(String),
+}

@@ -1,0 +1,217 @@
+//! S3 pre-signed GET URLs (AWS, Cloudflare R2, MinIO, Ceph RGW) with a fast path for the many
+//! URLs of one response.
+//!
+//! Per response, [`S3Presigner::batch`] fixes the time and lifetime, takes the day's signing
+//! key from a cache (derived once per day), and hashes everything the URLs share once: the
+//! SHA-256 state after `GET\n/` (+ `bucket/` in path style) and the HMAC state after the
+//! string-to-sign's fixed prefix. Each URL then costs hashing its own key plus the fixed
+//! suffix, and one HMAC over 64 hex digits.
+
+use std::sync::Mutex;
+
+use ring::{digest, hmac};
+use time::OffsetDateTime;
+
+use super::encode::{hex_digest_256, uri_encode_into};
+use super::sigv4::{self, amz_dates, signing_key, Credentials, PresignRequest, Presigned, ALGORITHM, UNSIGNED_PAYLOAD};
+use super::SigningError;
+
+/// Where a bucket is and how it is addressed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct S3Location {
+    /// `http` or `https`.
+    pub scheme: String,
+    /// The host header value: lower-case host (IPv6 bracketed), `:port` only when not default.
+    pub host: String,
+    /// The bucket.
+    pub bucket: String,
+    /// The signing region.
+    pub region: String,
+    /// Path-style addressing (`host/bucket/key`) instead of virtual-hosted (`bucket.host/key`).
+    pub path_style: bool,
+}
+
+impl S3Location {
+    /// Resolves a bucket's location. Without `endpoint`, the AWS endpoint of `region`.
+    pub fn new(
+        bucket: &str,
+        region: &str,
+        endpoint: Option<&str>,
+        path_style: bool,
+    ) -> Result<S3Location, SigningError> {
+        if bucket.is_empty() || region.is_empty() {
+            return Err(SigningError::InvalidLocation("bucket and region are required".into()));
+        }
+        let (scheme, base) = match endpoint {
+            Some(e) => {
+                let url =
+                    url::Url::parse(e).map_err(|err| SigningError::InvalidLocation(format!("endpoint: {err}")))?;
+                let host =
+                    url.host_str().ok_or_else(|| SigningError::InvalidLocation("endpoint has no host".into()))?;
+                if !matches!(url.scheme(), "http" | "https") {
+                    return Err(SigningError::InvalidLocation("endpoint must be http or https".into()));
+                }
+                // `Url` drops the scheme's default port, which is what SigV4 signs.
+                let host = match url.port() {
+                    Some(p) => format!("{}:{p}", host.to_ascii_lowercase()),
+                    None => host.to_ascii_lowercase(),
+                };
+                (url.scheme().to_string(), host)
+            }
+            None if region == "us-east-1" => ("https".into(), "s3.amazonaws.com".into()),
+            None => ("https".into(), format!("s3.{region}.amazonaws.com")),
+        };
+        let host = if path_style { base } else { format!("{bucket}.{base}") };
+        Ok(S3Location { scheme, host, bucket: bucket.into(), region: region.into(), path_style })
+    }
+
+    /// The canonical URI (and URL path) of `key`: encoded once, never normalised.
+    pub fn canonical_uri(&self, key: &str) -> String {
+        let mut out = String::with_capacity(key.len() + self.bucket.len() + 8);
+        out.push('/');
+        if self.path_style {
+            out.push_str(&self.bucket);
+            out.push('/');
+        }
+        uri_encode_into(&mut out, key, true);
+        out
+    }
+}
+
+/// Signs URLs for one bucket with one set of credentials. Share it: the day's signing key is
+/// cached inside.
+pub struct S3Presigner {
+    location: S3Location,
+    credentials: Credentials,
+    day_key: Mutex<Option<(String, hmac::Key)>>,
+}
+
+impl std::fmt::Debug for S3Presigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Presigner").field("location", &self.location).field("credentials", &self.credentials).finish()
+    }
+}
+
+impl S3Presigner {
+    /// A presigner for `location`.
+    pub fn new(location: S3Location, credentials: Credentials) -> S3Presigner {
+        S3Presigner { location, credentials, day_key: Mutex::new(None) }
+    }
+
+    /// The bucket's location.
+    pub fn location(&self) -> &S3Location {
+        &self.location
+    }
+
+    /// Pre-signs one request of any method with extra query parameters and signed headers.
+    pub fn presign(
+        &self,
+        method: &str,
+        key: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        now: OffsetDateTime,
+        expires_seconds: u32,
+    ) -> Result<(String, Presigned), SigningError> {
+        let uri = self.location.canonical_uri(key);
+        let req = PresignRequest {
+            method,
+            host: &self.location.host,
+            canonical_uri: &uri,
+            query,
+            headers,
+            service: "s3",
+            region: &self.location.region,
+            payload_hash: UNSIGNED_PAYLOAD,
+            expires_seconds,
+            omit_session_token: false,
+        };
+        let signed = sigv4::presign(&req, &self.credentials, now)?;
+        let url = format!("{}://{}{uri}?{}", self.location.scheme, self.location.host, signed.query);
+        Ok((url, signed))
+    }
+
+    fn key_for(&self, date: &str) -> hmac::Key {
+        let mut cache = self.day_key.lock().unwrap_or_else(|e| e.into_inner());
+        match cache.as_ref() {
+            Some((d, key)) if d == date => key.clone(),
+            _ => {
+                let key = signing_key(&self.credentials.secret_access_key, date, &self.location.region, "s3");
+                *cache = Some((date.to_string(), key.clone()));
+                key
+            }
+        }
+    }
+
+    /// Prepares to sign many GET URLs at time `now`, valid for `expires_seconds`.
+    pub fn batch(&self, now: OffsetDateTime, expires_seconds: u32) -> Result<S3Batch, SigningError> {
+        if !(1..=sigv4::MAX_EXPIRES_SECONDS).contains(&expires_seconds) {
+            return Err(SigningError::InvalidExpiry(expires_seconds));
+        }
+        let (stamp, date) = amz_dates(now);
+        let loc = &self.location;
+        let scope = format!("{date}/{}/s3/aws4_request", loc.region);
+        let mut query = format!("X-Amz-Algorithm={ALGORITHM}&X-Amz-Credential=");
+        uri_encode_into(&mut query, &format!("{}/{scope}", self.credentials.access_key_id), false);
+        query.push_str(&format!("&X-Amz-Date={stamp}&X-Amz-Expires={expires_seconds}"));
+        if let Some(token) = &self.credentials.session_token {
+            query.push_str("&X-Amz-Security-Token=");
+            uri_encode_into(&mut query, token, false);
+        }
+        query.push_str("&X-Amz-SignedHeaders=host");
+        let mut path_prefix = String::from("/");
+        if loc.path_style {
+            path_prefix.push_str(&loc.bucket);
+            path_prefix.push('/');
+        }
+        let mut canonical_prefix = digest::Context::new(&digest::SHA256);
+        canonical_prefix.update(b"GET\n");
+        canonical_prefix.update(path_prefix.as_bytes());
+        let canonical_suffix = format!("\n{query}\nhost:{}\n\nhost\n{UNSIGNED_PAYLOAD}", loc.host);
+        let mut sts_prefix = hmac::Context::with_key(&self.key_for(&date));
+        sts_prefix.update(format!("{ALGORITHM}\n{stamp}\n{scope}\n").as_bytes());
+        Ok(S3Batch {
+            url_prefix: format!("{}://{}{path_prefix}", loc.scheme, loc.host),
+            query,
+            canonical_prefix,
+            canonical_suffix,
+            sts_prefix,
+        })
+    }
+}
+
+/// Signs GET URLs that share a time and lifetime (see [`S3Presigner::batch`]).
+pub struct S3Batch {
+    url_prefix: String,
+    query: String,
+    canonical_prefix: digest::Context,
+    canonical_suffix: String,
+    sts_prefix: hmac::Context,
+}
+
+impl S3Batch {
+    /// Appends the pre-signed GET URL of `key` to `out`.
+    pub fn presign_get(&self, key: &str, out: &mut String) {
+        out.push_str(&self.url_prefix);
+        let key_start = out.len();
+        uri_encode_into(out, key, true);
+        let mut canonical = self.canonical_prefix.clone();
+        canonical.update(&out.as_bytes()[key_start..]);
+        canonical.update(self.canonical_suffix.as_bytes());
+        let hash_hex = hex_digest_256(canonical.finish().as_ref());
+        let mut sts = self.sts_prefix.clone();
+        sts.update(&hash_hex);
+        out.push('?');
+        out.push_str(&self.query);
+        out.push_str("&X-Amz-Signature=");
+        let signature = hex_digest_256(sts.sign().as_ref());
+        out.push_str(std::str::from_utf8(&signature).unwrap_or_default());
+    }
+
+    /// The pre-signed GET URL of `key`.
+    pub fn url(&self, key: &str) -> String {
+        let mut out = String::with_capacity(self.url_prefix.len() + key.len() * 3 + self.query.len() + 90);
+        self.presign_get(key, &mut out);
+        out
+    }
+}
