@@ -35,7 +35,9 @@ fn normalize(path: &str) -> String {
 }
 
 /// Parses a suite `request.txt`: method, path, query pairs, headers (with folded lines).
-fn parse_request(text: &str) -> (String, String, Vec<(String, String)>, Vec<(String, String)>) {
+type Pairs = Vec<(String, String)>;
+
+fn parse_request(text: &str) -> (String, String, Pairs, Pairs) {
     let mut lines = text.split('\n');
     let first = lines.next().unwrap();
     let mut parts = first.split(' ');
@@ -51,7 +53,7 @@ fn parse_request(text: &str) -> (String, String, Vec<(String, String)>, Vec<(Str
             (decode(k), decode(v))
         })
         .collect();
-    let mut headers: Vec<(String, String)> = Vec::new();
+    let mut headers: Pairs = Vec::new();
     for line in lines {
         if line.is_empty() {
             break;
