@@ -1,0 +1,305 @@
+//! Typed Delta log actions, parsed from JSON commit lines or checkpoint rows.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::DeltaError;
+
+/// Longest commit line accepted (a guard against unbounded memory on a corrupt log).
+pub const MAX_LINE_BYTES: usize = 64 << 20;
+
+/// `protocol`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Protocol {
+    /// Minimum reader version.
+    pub min_reader_version: i32,
+    /// Minimum writer version.
+    pub min_writer_version: i32,
+    /// Reader features (reader version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reader_features: Option<Vec<String>>,
+    /// Writer features (writer version 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer_features: Option<Vec<String>>,
+}
+
+/// `metaData.format`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Format {
+    /// Always `parquet`.
+    pub provider: String,
+    /// Format options.
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+}
+
+/// `metaData`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    /// Table id.
+    pub id: String,
+    /// Table name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Storage format.
+    #[serde(default)]
+    pub format: Format,
+    /// Spark JSON schema.
+    pub schema_string: String,
+    /// Partition columns.
+    #[serde(default)]
+    pub partition_columns: Vec<String>,
+    /// Table properties.
+    #[serde(default)]
+    pub configuration: BTreeMap<String, Option<String>>,
+    /// Creation time, ms.
+    #[serde(default)]
+    pub created_time: Option<i64>,
+}
+
+impl Metadata {
+    /// A table property.
+    pub fn property(&self, key: &str) -> Option<&str> {
+        self.configuration.get(key).and_then(Option::as_deref)
+    }
+}
+
+/// A deletion vector descriptor.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletionVector {
+    /// `u` (relative UUID path), `p` (absolute path) or `i` (inline).
+    pub storage_type: String,
+    /// Path, encoded UUID or inline bytes.
+    pub path_or_inline_dv: String,
+    /// Byte offset in the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<i32>,
+    /// Size in bytes.
+    pub size_in_bytes: i32,
+    /// Deleted rows.
+    pub cardinality: i64,
+}
+
+/// Partition values: column → value (`None` = null), in log order.
+pub type PartitionValues = Vec<(String, Option<String>)>;
+
+fn partition_values<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PartitionValues, D::Error> {
+    let map: Option<BTreeMap<String, Option<String>>> = Option::deserialize(d)?;
+    Ok(map.map(|m| m.into_iter().collect()).unwrap_or_default())
+}
+
+/// `add`: a data file that is part of the table.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddFile {
+    /// Path relative to the table root (URI-encoded), or an absolute URI.
+    pub path: String,
+    /// Partition values.
+    #[serde(default, deserialize_with = "partition_values")]
+    pub partition_values: PartitionValues,
+    /// Size in bytes.
+    pub size: i64,
+    /// Modification time, ms.
+    #[serde(default)]
+    pub modification_time: i64,
+    /// Whether the file changes data.
+    #[serde(default)]
+    pub data_change: bool,
+    /// Statistics JSON.
+    #[serde(default)]
+    pub stats: Option<String>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Option<BTreeMap<String, Option<String>>>,
+    /// Deletion vector.
+    #[serde(default)]
+    pub deletion_vector: Option<DeletionVector>,
+    /// Row tracking base id.
+    #[serde(default)]
+    pub base_row_id: Option<i64>,
+    /// Row tracking commit version.
+    #[serde(default)]
+    pub default_row_commit_version: Option<i64>,
+}
+
+impl AddFile {
+    /// The identity of the file in the snapshot: its path and deletion vector.
+    pub fn key(&self) -> String {
+        file_key(&self.path, self.deletion_vector.as_ref())
+    }
+}
+
+/// The identity of a logical file: the path plus the deletion vector's id.
+pub fn file_key(path: &str, dv: Option<&DeletionVector>) -> String {
+    match dv {
+        Some(dv) => format!("{path}\u{0}{}{}@{}", dv.storage_type, dv.path_or_inline_dv, dv.offset.unwrap_or(0)),
+        None => path.to_string(),
+    }
+}
+
+/// `remove`: a file that left the table.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoveFile {
+    /// Path, as in `add`.
+    pub path: String,
+    /// Deletion time, ms.
+    #[serde(default)]
+    pub deletion_timestamp: Option<i64>,
+    /// Whether the removal changes data.
+    #[serde(default)]
+    pub data_change: bool,
+    /// Partition values.
+    #[serde(default, deserialize_with = "partition_values")]
+    pub partition_values: PartitionValues,
+    /// Size in bytes.
+    #[serde(default)]
+    pub size: Option<i64>,
+    /// Statistics JSON.
+    #[serde(default)]
+    pub stats: Option<String>,
+    /// Deletion vector.
+    #[serde(default)]
+    pub deletion_vector: Option<DeletionVector>,
+}
+
+/// `cdc`: a change-data file.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CdcFile {
+    /// Path, as in `add`.
+    pub path: String,
+    /// Partition values.
+    #[serde(default, deserialize_with = "partition_values")]
+    pub partition_values: PartitionValues,
+    /// Size in bytes.
+    pub size: i64,
+    /// Whether the file changes data.
+    #[serde(default)]
+    pub data_change: bool,
+}
+
+/// The parts of `commitInfo` the protocol uses.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommitInfo {
+    /// In-commit timestamp, when enabled.
+    #[serde(default)]
+    pub in_commit_timestamp: Option<i64>,
+    /// Operation name (`WRITE`, `MERGE`, …).
+    #[serde(default)]
+    pub operation: Option<String>,
+    /// Operation metrics.
+    #[serde(default)]
+    pub operation_metrics: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// `sidecar` (v2 checkpoints).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sidecar {
+    /// File name under `_delta_log/_sidecars/`.
+    pub path: String,
+}
+
+/// One action of a commit or checkpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// `protocol`
+    Protocol(Protocol),
+    /// `metaData`
+    Metadata(Metadata),
+    /// `add`
+    Add(AddFile),
+    /// `remove`
+    Remove(RemoveFile),
+    /// `cdc`
+    Cdc(CdcFile),
+    /// `commitInfo`
+    CommitInfo(CommitInfo),
+    /// `sidecar`
+    Sidecar(Sidecar),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope {
+    protocol: Option<Protocol>,
+    meta_data: Option<Metadata>,
+    add: Option<AddFile>,
+    remove: Option<RemoveFile>,
+    cdc: Option<CdcFile>,
+    commit_info: Option<CommitInfo>,
+    sidecar: Option<Sidecar>,
+}
+
+impl Envelope {
+    fn into_action(self) -> Option<Action> {
+        self.add
+            .map(Action::Add)
+            .or(self.remove.map(Action::Remove))
+            .or(self.meta_data.map(Action::Metadata))
+            .or(self.protocol.map(Action::Protocol))
+            .or(self.cdc.map(Action::Cdc))
+            .or(self.commit_info.map(Action::CommitInfo))
+            .or(self.sidecar.map(Action::Sidecar))
+    }
+}
+
+/// Parses one action from a JSON value (a checkpoint row). Unknown actions give `None`.
+pub fn action_from_value(value: serde_json::Value) -> Result<Option<Action>, serde_json::Error> {
+    serde_json::from_value::<Envelope>(value).map(Envelope::into_action)
+}
+
+/// Parses the NDJSON actions of a commit file named `file`.
+pub fn parse_commit(file: &str, bytes: &[u8]) -> Result<Vec<Action>, DeltaError> {
+    let mut actions = Vec::new();
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if line.len() > MAX_LINE_BYTES {
+            return Err(DeltaError::Corrupt { file: file.into(), detail: format!("line {} is too long", i + 1) });
+        }
+        let envelope: Envelope = serde_json::from_slice(line)
+            .map_err(|e| DeltaError::Corrupt { file: file.into(), detail: format!("line {}: {e}", i + 1) })?;
+        actions.extend(envelope.into_action());
+    }
+    Ok(actions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_commit_lines() {
+        let commit = br#"{"commitInfo":{"timestamp":1,"operation":"WRITE"}}
+{"protocol":{"minReaderVersion":1,"minWriterVersion":2}}
+{"metaData":{"id":"x","format":{"provider":"parquet","options":{}},"schemaString":"{}","partitionColumns":["p"],"configuration":{"k":"v"},"createdTime":5}}
+{"add":{"path":"p=a/f.parquet","partitionValues":{"p":"a","q":null},"size":10,"modificationTime":2,"dataChange":true,"stats":"{\"numRecords\":1}"}}
+{"remove":{"path":"old.parquet","deletionTimestamp":3,"dataChange":true}}
+{"txn":{"appId":"a","version":1}}
+"#;
+        let actions = parse_commit("0.json", commit).unwrap();
+        assert_eq!(actions.len(), 5, "txn is ignored");
+        let Action::Add(add) = &actions[3] else { panic!() };
+        assert_eq!(add.partition_values, vec![("p".to_string(), Some("a".to_string())), ("q".to_string(), None)]);
+        assert!(matches!(&actions[2], Action::Metadata(m) if m.property("k") == Some("v")));
+    }
+
+    #[test]
+    fn corrupt_lines_are_errors() {
+        for bad in [&b"{not json}"[..], b"{\"add\":{\"path\":1}}", b"\xff\xfe"] {
+            let e = parse_commit("00000000000000000003.json", bad).unwrap_err();
+            assert!(e.to_string().contains("00000000000000000003.json"), "{e}");
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! Snapshot replay: the table's protocol, metadata and active files at a version.
+//!
+//! The reader reads `_last_checkpoint`, lists `_delta_log/` from that checkpoint on (so only the
+//! log tail is listed), loads the newest complete checkpoint at or below the target (classic,
+//! multi-part, or v2 with sidecars) and applies the JSON commits after it. Given a cached
+//! snapshot of the same table, it lists only the commits after it and applies those.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::actions::{file_key, parse_commit, Action, AddFile, Metadata, Protocol};
+use super::checkpoint::parse_checkpoint;
+use super::history::LogListing;
+use super::log_files::{commit_path, LAST_CHECKPOINT, LOG_DIR};
+use super::{DeltaError, LogEntry, LogRequest, LogResponse, Step};
+
+/// Which snapshot to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The latest version.
+    Latest,
+    /// A version.
+    Version(i64),
+    /// The latest version committed at or before this time (ms).
+    Timestamp(i64),
+}
+
+/// A table at one version.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The version.
+    pub version: i64,
+    /// Commit time of the version, ms.
+    pub timestamp_ms: i64,
+    /// The protocol.
+    pub protocol: Protocol,
+    /// The metadata.
+    pub metadata: Metadata,
+    /// Active files, sorted by path.
+    pub files: Vec<AddFile>,
+    /// Sum of the files' sizes.
+    pub total_size: i64,
+}
+
+enum Phase {
+    Start,
+    LastCheckpoint,
+    Listing { partial: bool },
+    Incremental,
+    Reading,
+}
+
+/// The snapshot state machine. Drive it with [`SnapshotReader::resume`].
+pub struct SnapshotReader {
+    target: Target,
+    base: Option<Arc<Snapshot>>,
+    phase: Phase,
+    /// Files still to read, in order, and whether each is a commit (`Some(version)`).
+    queue: Vec<(String, Option<i64>)>,
+    next: usize,
+    version: i64,
+    timestamp_ms: i64,
+    files: HashMap<String, AddFile>,
+    protocol: Option<Protocol>,
+    metadata: Option<Metadata>,
+}
+
+impl SnapshotReader {
+    /// A reader for `target`. `cached` is a snapshot of the same table read earlier; for the
+    /// latest version only the commits after it are read.
+    pub fn new(target: Target, cached: Option<Arc<Snapshot>>) -> SnapshotReader {
+        SnapshotReader {
+            target,
+            base: cached.filter(|_| target == Target::Latest),
+            phase: Phase::Start,
+            queue: Vec::new(),
+            next: 0,
+            version: -1,
+            timestamp_ms: 0,
+            files: HashMap::new(),
+            protocol: None,
+            metadata: None,
+        }
+    }
+
+    /// Advances with the answer to the previous request (`None` the first time).
+    pub fn resume(&mut self, input: Option<LogResponse>) -> Result<Step<Arc<Snapshot>>, DeltaError> {
+        if let Some(LogResponse::Failed(detail)) = input {
+            return Err(DeltaError::Storage(detail));
+        }
+        match std::mem::replace(&mut self.phase, Phase::Reading) {
+            Phase::Start => match &self.base {
+                Some(base) => {
+                    self.phase = Phase::Incremental;
+                    Ok(Step::Need(LogRequest::List { start_after: Some(commit_path(base.version)) }))
+                }
+                None => {
+                    self.phase = Phase::LastCheckpoint;
+                    Ok(Step::Need(LogRequest::Get { path: LAST_CHECKPOINT.into() }))
+                }
+            },
+            Phase::LastCheckpoint => {
+                let hint = match input {
+                    Some(LogResponse::Bytes(bytes)) => last_checkpoint_version(&bytes),
+                    Some(LogResponse::NotFound) => None,
+                    _ => return Err(DeltaError::UnexpectedResponse),
+                };
+                let hint = hint.filter(|&c| match self.target {
+                    Target::Latest => true,
+                    Target::Version(v) => c <= v,
+                    Target::Timestamp(_) => false,
+                });
+                self.phase = Phase::Listing { partial: hint.is_some() };
+                Ok(Step::Need(LogRequest::List { start_after: hint.map(|c| format!("{LOG_DIR}{c:020}")) }))
+            }
+            Phase::Listing { partial } => match input {
+                Some(LogResponse::Listing(entries)) => self.plan(&entries, partial),
+                Some(LogResponse::NotFound) => Err(DeltaError::NoLog),
+                _ => Err(DeltaError::UnexpectedResponse),
+            },
+            Phase::Incremental => match input {
+                Some(LogResponse::Listing(entries)) => self.plan_incremental(&entries),
+                Some(LogResponse::NotFound) => Err(DeltaError::NoLog),
+                _ => Err(DeltaError::UnexpectedResponse),
+            },
+            Phase::Reading => match input {
+                Some(LogResponse::Bytes(bytes)) => self.apply_file(bytes),
+                Some(LogResponse::NotFound) => match self.queue.get(self.next) {
+                    Some((_, Some(v))) => Err(DeltaError::MissingCommit(*v)),
+                    Some((path, None)) => {
+                        Err(DeltaError::Corrupt { file: path.clone(), detail: "checkpoint file is missing".into() })
+                    }
+                    None => Err(DeltaError::UnexpectedResponse),
+                },
+                _ => Err(DeltaError::UnexpectedResponse),
+            },
+        }
+    }
+
+    fn plan(&mut self, entries: &[LogEntry], partial: bool) -> Result<Step<Arc<Snapshot>>, DeltaError> {
+        let listing = LogListing::new(entries);
+        let newest_checkpoint = listing.checkpoints.iter().map(|c| c.0).max();
+        let latest = listing.latest().into_iter().chain(newest_checkpoint).max();
+        let Some(latest) = latest else {
+            return if partial { self.relist() } else { Err(DeltaError::NoLog) };
+        };
+        let target = match self.target {
+            Target::Latest => latest,
+            Target::Version(v) if v > latest || v < 0 => {
+                let earliest = listing.commits.first().map_or(latest, |c| c.0);
+                return Err(DeltaError::VersionNotFound { requested: v, earliest, latest });
+            }
+            Target::Version(v) => v,
+            Target::Timestamp(ts) => listing.version_at_or_before(ts)?,
+        };
+        let checkpoint = complete_checkpoint_at_or_below(&listing, target);
+        let first_commit = checkpoint.as_ref().map_or(0, |(v, _)| v + 1);
+        for v in first_commit..=target {
+            if listing.timestamp_of(v).is_none() {
+                return if partial {
+                    self.relist()
+                } else if checkpoint.is_none() && listing.commits.first().is_some_and(|c| c.0 > v) {
+                    let earliest = listing.commits[0].0;
+                    Err(DeltaError::VersionNotFound { requested: target, earliest, latest })
+                } else {
+                    Err(DeltaError::MissingCommit(v))
+                };
+            }
+        }
+        self.version = target;
+        self.timestamp_ms = listing.timestamp_of(target).unwrap_or_else(|| {
+            entries
+                .iter()
+                .filter(|e| e.path.contains(&format!("{target:020}")))
+                .map(|e| e.last_modified_ms)
+                .max()
+                .unwrap_or(0)
+        });
+        self.queue = checkpoint.map(|(_, parts)| parts).unwrap_or_default().into_iter().map(|p| (p, None)).collect();
+        self.queue.extend((first_commit..=target).map(|v| (commit_path(v), Some(v))));
+        self.next_request()
+    }
+
+    fn relist(&mut self) -> Result<Step<Arc<Snapshot>>, DeltaError> {
+        self.phase = Phase::Listing { partial: false };
+        Ok(Step::Need(LogRequest::List { start_after: None }))
+    }
+
+    fn plan_incremental(&mut self, entries: &[LogEntry]) -> Result<Step<Arc<Snapshot>>, DeltaError> {
+        let Some(base) = self.base.clone() else { return Err(DeltaError::UnexpectedResponse) };
+        let listing = LogListing::new(entries);
+        let newer: Vec<(i64, i64)> = listing.commits.iter().copied().filter(|c| c.0 > base.version).collect();
+        if newer.is_empty() {
+            return Ok(Step::Ready(base));
+        }
+        let contiguous = newer.iter().enumerate().all(|(i, c)| c.0 == base.version + 1 + i as i64);
+        if !contiguous {
+            // The log was rewritten under us: read it from scratch.
+            self.base = None;
+            self.phase = Phase::LastCheckpoint;
+            return Ok(Step::Need(LogRequest::Get { path: LAST_CHECKPOINT.into() }));
+        }
+        self.files = base.files.iter().map(|f| (f.key(), f.clone())).collect();
+        self.protocol = Some(base.protocol.clone());
+        self.metadata = Some(base.metadata.clone());
+        let (last_version, last_ts) = newer[newer.len() - 1];
+        self.version = last_version;
+        self.timestamp_ms = last_ts.max(base.timestamp_ms + 1);
+        self.queue = newer.iter().map(|c| (commit_path(c.0), Some(c.0))).collect();
+        self.next_request()
+    }
+
+    fn apply_file(&mut self, bytes: Vec<u8>) -> Result<Step<Arc<Snapshot>>, DeltaError> {
+        let Some((path, commit)) = self.queue.get(self.next).cloned() else {
+            return Err(DeltaError::UnexpectedResponse);
+        };
+        let actions = match commit {
+            Some(_) => parse_commit(&path, &bytes)?,
+            None => parse_checkpoint(&path, bytes)?,
+        };
+        for action in actions {
+            match action {
+                Action::Add(add) => {
+                    self.files.insert(add.key(), add);
+                }
+                Action::Remove(remove) => {
+                    self.files.remove(&file_key(&remove.path, remove.deletion_vector.as_ref()));
+                }
+                Action::Metadata(m) => self.metadata = Some(m),
+                Action::Protocol(p) => self.protocol = Some(p),
+                Action::Sidecar(s) if commit.is_none() => {
+                    self.queue.insert(self.next + 1, (format!("{LOG_DIR}_sidecars/{}", s.path), None));
+                }
+                Action::CommitInfo(ci) if commit == Some(self.version) => {
+                    if let Some(ict) = ci.in_commit_timestamp {
+                        self.timestamp_ms = ict;
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.next += 1;
+        self.next_request()
+    }
+
+    fn next_request(&mut self) -> Result<Step<Arc<Snapshot>>, DeltaError> {
+        self.phase = Phase::Reading;
+        if let Some((path, _)) = self.queue.get(self.next) {
+            return Ok(Step::Need(LogRequest::Get { path: path.clone() }));
+        }
+        let protocol = self.protocol.take().ok_or(DeltaError::Incomplete("protocol"))?;
+        let metadata = self.metadata.take().ok_or(DeltaError::Incomplete("metaData"))?;
+        let mut files: Vec<AddFile> = std::mem::take(&mut self.files).into_values().collect();
+        files.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+        let total_size = files.iter().map(|f| f.size).sum();
+        Ok(Step::Ready(Arc::new(Snapshot {
+            version: self.version,
+            timestamp_ms: self.timestamp_ms,
+            protocol,
+            metadata,
+            files,
+            total_size,
+        })))
+    }
+}
+
+fn last_checkpoint_version(bytes: &[u8]) -> Option<i64> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    v.get("version")?.as_i64().filter(|&v| v >= 0)
+}
+
+/// The newest checkpoint at or below `target` whose parts are all listed: its version and paths.
+fn complete_checkpoint_at_or_below(listing: &LogListing, target: i64) -> Option<(i64, Vec<String>)> {
+    let mut versions: Vec<i64> = listing.checkpoints.iter().map(|c| c.0).filter(|&v| v <= target).collect();
+    versions.dedup();
+    versions.into_iter().rev().find_map(|v| {
+        let files: Vec<_> = listing.checkpoints.iter().filter(|c| c.0 == v).collect();
+        if let Some(single) = files.iter().find(|c| c.2.is_none()) {
+            return Some((v, vec![single.1.clone()]));
+        }
+        let total = files.first()?.2?.1;
+        let mut parts: Vec<(u32, String)> =
+            files.iter().filter_map(|c| c.2.filter(|p| p.1 == total).map(|p| (p.0, c.1.clone()))).collect();
+        parts.sort();
+        parts.dedup_by_key(|p| p.0);
+        (parts.len() as u32 == total).then(|| (v, parts.into_iter().map(|p| p.1).collect()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commit(lines: &[&str]) -> LogResponse {
+        LogResponse::Bytes(lines.join("\n").into_bytes())
+    }
+
+    const P: &str = r#"{"protocol":{"minReaderVersion":1,"minWriterVersion":2}}"#;
+    const M: &str =
+        r#"{"metaData":{"id":"t","format":{"provider":"parquet"},"schemaString":"{}","partitionColumns":[]}}"#;
+
+    fn entry(v: i64) -> LogEntry {
+        LogEntry { path: commit_path(v), size: 1, last_modified_ms: 1000 + v }
+    }
+
+    #[test]
+    fn replays_commits_without_a_checkpoint() {
+        let mut r = SnapshotReader::new(Target::Latest, None);
+        assert!(matches!(r.resume(None).unwrap(), Step::Need(LogRequest::Get { .. })));
+        let Step::Need(LogRequest::List { start_after: None }) = r.resume(Some(LogResponse::NotFound)).unwrap() else {
+            panic!()
+        };
+        let listing = LogResponse::Listing(vec![entry(0), entry(1)]);
+        assert!(matches!(r.resume(Some(listing)).unwrap(), Step::Need(LogRequest::Get { .. })));
+        let add = |p: &str| {
+            format!(
+                r#"{{"add":{{"path":"{p}","partitionValues":{{}},"size":5,"modificationTime":1,"dataChange":true}}}}"#
+            )
+        };
+        let remove = r#"{"remove":{"path":"a","dataChange":true}}"#;
+        assert!(matches!(r.resume(Some(commit(&[P, M, &add("a")]))).unwrap(), Step::Need(_)));
+        let Step::Ready(s) = r.resume(Some(commit(&[remove, &add("b"), &add("c")]))).unwrap() else { panic!() };
+        assert_eq!(s.version, 1);
+        assert_eq!(s.timestamp_ms, 1001);
+        assert_eq!(s.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["b", "c"]);
+        assert_eq!(s.total_size, 10);
+    }
+
+    #[test]
+    fn reports_gaps_and_missing_actions() {
+        let mut r = SnapshotReader::new(Target::Latest, None);
+        r.resume(None).unwrap();
+        r.resume(Some(LogResponse::NotFound)).unwrap();
+        let err = r.resume(Some(LogResponse::Listing(vec![entry(0), entry(2)]))).unwrap_err();
+        assert_eq!(err, DeltaError::MissingCommit(1));
+        let mut r = SnapshotReader::new(Target::Version(7), None);
+        r.resume(None).unwrap();
+        r.resume(Some(LogResponse::NotFound)).unwrap();
+        let err = r.resume(Some(LogResponse::Listing(vec![entry(0)]))).unwrap_err();
+        assert!(err.to_string().starts_with("Cannot load table version 7"), "{err}");
+        let mut r = SnapshotReader::new(Target::Latest, None);
+        r.resume(None).unwrap();
+        r.resume(Some(LogResponse::NotFound)).unwrap();
+        r.resume(Some(LogResponse::Listing(vec![entry(0)]))).unwrap();
+        assert_eq!(r.resume(Some(commit(&[P]))).unwrap_err(), DeltaError::Incomplete("metaData"));
+    }
+
+    #[test]
+    fn prefers_complete_multi_part_checkpoints() {
+        let cp = |v: i64, part: Option<(u32, u32)>| LogEntry {
+            path: match part {
+                Some((p, t)) => format!("{LOG_DIR}{v:020}.checkpoint.{p:010}.{t:010}.parquet"),
+                None => format!("{LOG_DIR}{v:020}.checkpoint.parquet"),
+            },
+            size: 1,
+            last_modified_ms: 0,
+        };
+        let listing = LogListing::new(&[cp(5, None), cp(8, Some((1, 2))), cp(9, Some((1, 2))), cp(9, Some((2, 2)))]);
+        let (v, parts) = complete_checkpoint_at_or_below(&listing, 10).unwrap();
+        assert_eq!((v, parts.len()), (9, 2));
+        assert_eq!(complete_checkpoint_at_or_below(&listing, 8).unwrap().0, 5, "8 lacks a part");
+        assert_eq!(complete_checkpoint_at_or_below(&listing, 4), None);
+    }
+}

@@ -1,0 +1,132 @@
+//! Delta log replay against tables written by `deltalake`, compared with what `deltalake`
+//! reports about the same tables.
+
+#[path = "common/tables.rs"]
+mod tables;
+
+use std::sync::Arc;
+
+use opensharing::delta::{Action, Step};
+use opensharing::delta::{CommitRangeReader, LogRequest, Snapshot, SnapshotReader, Target};
+use tables::{answer, manifest, tables_dir};
+
+fn read(table: &str, target: Target, cached: Option<Arc<Snapshot>>) -> (Arc<Snapshot>, Vec<LogRequest>) {
+    let root = tables_dir().join(table);
+    let mut reader = SnapshotReader::new(target, cached);
+    let mut log = Vec::new();
+    let mut input = None;
+    loop {
+        match reader.resume(input.take()).unwrap_or_else(|e| panic!("{table} {target:?}: {e}")) {
+            Step::Need(req) => input = Some(answer(&root, &req, &mut log)),
+            Step::Ready(s) => return (s, log),
+        }
+    }
+}
+
+#[test]
+fn latest_snapshots_match_deltalake() {
+    let m = manifest();
+    for table in ["basic", "cdf", "colmap", "unpartitioned"] {
+        let expected = &m[table];
+        let (s, _) = read(table, Target::Latest, None);
+        assert_eq!(s.version, expected["version"].as_i64().unwrap(), "{table}");
+        let files: Vec<serde_json::Value> = s
+            .files
+            .iter()
+            .map(|f| {
+                let pv: serde_json::Map<String, serde_json::Value> =
+                    f.partition_values.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();
+                serde_json::json!({"path": f.path, "size": f.size, "partition_values": pv})
+            })
+            .collect();
+        assert_eq!(serde_json::Value::Array(files), expected["files"], "{table}: active files");
+        assert_eq!(
+            s.metadata.partition_columns,
+            serde_json::from_value::<Vec<String>>(expected["partition_columns"].clone()).unwrap()
+        );
+        for (k, v) in expected["configuration"].as_object().unwrap() {
+            assert_eq!(s.metadata.property(k), v.as_str(), "{table}: {k}");
+        }
+    }
+}
+
+#[test]
+fn time_travel_by_version_matches_deltalake() {
+    let m = manifest();
+    for table in ["basic", "cdf"] {
+        for v in m[table]["versions"].as_array().unwrap() {
+            let version = v["version"].as_i64().unwrap();
+            let (s, _) = read(table, Target::Version(version), None);
+            assert_eq!(s.version, version);
+            assert_eq!(s.files.len() as u64, v["num_files"].as_u64().unwrap(), "{table}@{version}");
+        }
+    }
+}
+
+#[test]
+fn the_checkpoint_bounds_the_listing() {
+    let (s, log) = read("basic", Target::Latest, None);
+    assert_eq!(log[0], LogRequest::Get { path: "_delta_log/_last_checkpoint".into() });
+    assert_eq!(log[1], LogRequest::List { start_after: Some("_delta_log/00000000000000000005".into()) });
+    let reads: Vec<_> = log[2..].iter().map(|r| format!("{r:?}")).collect();
+    assert!(reads[0].contains("00000000000000000005.checkpoint.parquet"), "{reads:?}");
+    assert_eq!(reads.len(), 3, "checkpoint + commits 6 and 7 only: {reads:?}");
+    assert_eq!(s.version, 7);
+}
+
+#[test]
+fn timestamp_time_travel_picks_the_commit_at_or_before() {
+    let (latest, _) = read("basic", Target::Latest, None);
+    let (v3, _) = read("basic", Target::Version(3), None);
+    let (at, _) = read("basic", Target::Timestamp(v3.timestamp_ms), None);
+    assert_eq!(at.version, 3);
+    let (just_after, _) = read("basic", Target::Timestamp(v3.timestamp_ms + 1), None);
+    assert_eq!(just_after.version, 3);
+    let (end, _) = read("basic", Target::Timestamp(latest.timestamp_ms + 1_000_000), None);
+    assert_eq!(end.version, latest.version);
+    let mut reader = SnapshotReader::new(Target::Timestamp(0), None);
+    let root = tables_dir().join("basic");
+    let mut input = None;
+    let mut log = Vec::new();
+    let err = loop {
+        match reader.resume(input.take()) {
+            Ok(Step::Need(req)) => input = Some(answer(&root, &req, &mut log)),
+            Ok(Step::Ready(_)) => panic!("a time before the first commit has no snapshot"),
+            Err(e) => break e,
+        }
+    };
+    assert!(err.to_string().contains("before the earliest version"), "{err}");
+}
+
+#[test]
+fn a_cached_snapshot_only_reads_the_tail() {
+    let (v6, _) = read("basic", Target::Version(6), None);
+    let (latest, log) = read("basic", Target::Latest, Some(v6.clone()));
+    assert_eq!(log[0], LogRequest::List { start_after: Some("_delta_log/00000000000000000006.json".into()) });
+    assert_eq!(log.len(), 2, "one listing and commit 7: {log:?}");
+    let (fresh, _) = read("basic", Target::Latest, None);
+    assert_eq!(latest.files, fresh.files);
+    let (same, log) = read("basic", Target::Latest, Some(fresh.clone()));
+    assert!(Arc::ptr_eq(&same, &fresh), "no new commits: the cached snapshot is reused");
+    assert_eq!(log.len(), 1);
+}
+
+#[test]
+fn commit_ranges_carry_change_data() {
+    let root = tables_dir().join("cdf");
+    let mut reader = CommitRangeReader::new(0, None);
+    let mut input = None;
+    let mut log = Vec::new();
+    let (listing, commits) = loop {
+        match reader.resume(input.take()).unwrap() {
+            Step::Need(req) => input = Some(answer(&root, &req, &mut log)),
+            Step::Ready(r) => break r,
+        }
+    };
+    assert_eq!(commits.len(), 4);
+    assert_eq!(listing.latest(), Some(3));
+    let cdc_commits: Vec<i64> =
+        commits.iter().filter(|c| c.actions.iter().any(|a| matches!(a, Action::Cdc(_)))).map(|c| c.version).collect();
+    assert_eq!(cdc_commits, [2, 3], "update and delete wrote _change_data files");
+    assert!(commits.windows(2).all(|w| w[0].timestamp_ms < w[1].timestamp_ms));
+}
