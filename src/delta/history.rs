@@ -11,8 +11,19 @@ pub struct LogListing {
     /// Commits as `(version, timestamp ms)`, ascending. Timestamps are file modification times
     /// made strictly increasing (a later version gets at least the previous time + 1 ms).
     pub commits: Vec<(i64, i64)>,
-    /// Checkpoint files as `(version, path, part)`.
-    pub checkpoints: Vec<(i64, String, Option<(u32, u32)>)>,
+    /// Checkpoint files, sorted.
+    pub checkpoints: Vec<CheckpointFile>,
+}
+
+/// One listed checkpoint file.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CheckpointFile {
+    /// The version it summarises.
+    pub version: i64,
+    /// Its path relative to the table root.
+    pub path: String,
+    /// `(part, of)` for multi-part checkpoints.
+    pub part: Option<(u32, u32)>,
 }
 
 impl LogListing {
@@ -23,7 +34,9 @@ impl LogListing {
             let Some(name) = e.path.strip_prefix(LOG_DIR) else { continue };
             match classify(name) {
                 LogFile::Commit(v) => listing.commits.push((v, e.last_modified_ms)),
-                LogFile::Checkpoint { version, part, .. } => listing.checkpoints.push((version, e.path.clone(), part)),
+                LogFile::Checkpoint { version, part, .. } => {
+                    listing.checkpoints.push(CheckpointFile { version, path: e.path.clone(), part })
+                }
                 LogFile::Other => {}
             }
         }

@@ -10,7 +10,7 @@ pub mod log_files;
 pub mod snapshot;
 
 pub use actions::{Action, AddFile, DeletionVector, Metadata, Protocol};
-pub use history::{Commit, CommitRangeReader, LogListing};
+pub use history::{CheckpointFile, Commit, CommitRangeReader, LogListing};
 pub use snapshot::{Snapshot, SnapshotReader, Target};
 
 /// A request for log data, relative to the table root.

@@ -139,7 +139,7 @@ impl SnapshotReader {
 
     fn plan(&mut self, entries: &[LogEntry], partial: bool) -> Result<Step<Arc<Snapshot>>, DeltaError> {
         let listing = LogListing::new(entries);
-        let newest_checkpoint = listing.checkpoints.iter().map(|c| c.0).max();
+        let newest_checkpoint = listing.checkpoints.iter().map(|c| c.version).max();
         let latest = listing.latest().into_iter().chain(newest_checkpoint).max();
         let Some(latest) = latest else {
             return if partial { self.relist() } else { Err(DeltaError::NoLog) };
@@ -271,16 +271,16 @@ fn last_checkpoint_version(bytes: &[u8]) -> Option<i64> {
 
 /// The newest checkpoint at or below `target` whose parts are all listed: its version and paths.
 fn complete_checkpoint_at_or_below(listing: &LogListing, target: i64) -> Option<(i64, Vec<String>)> {
-    let mut versions: Vec<i64> = listing.checkpoints.iter().map(|c| c.0).filter(|&v| v <= target).collect();
+    let mut versions: Vec<i64> = listing.checkpoints.iter().map(|c| c.version).filter(|&v| v <= target).collect();
     versions.dedup();
     versions.into_iter().rev().find_map(|v| {
-        let files: Vec<_> = listing.checkpoints.iter().filter(|c| c.0 == v).collect();
-        if let Some(single) = files.iter().find(|c| c.2.is_none()) {
-            return Some((v, vec![single.1.clone()]));
+        let files: Vec<_> = listing.checkpoints.iter().filter(|c| c.version == v).collect();
+        if let Some(single) = files.iter().find(|c| c.part.is_none()) {
+            return Some((v, vec![single.path.clone()]));
         }
-        let total = files.first()?.2?.1;
+        let total = files.first()?.part?.1;
         let mut parts: Vec<(u32, String)> =
-            files.iter().filter_map(|c| c.2.filter(|p| p.1 == total).map(|p| (p.0, c.1.clone()))).collect();
+            files.iter().filter_map(|c| c.part.filter(|p| p.1 == total).map(|p| (p.0, c.path.clone()))).collect();
         parts.sort();
         parts.dedup_by_key(|p| p.0);
         (parts.len() as u32 == total).then(|| (v, parts.into_iter().map(|p| p.1).collect()))
