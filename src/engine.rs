@@ -1,13 +1,17 @@
 //! The engine: an immutable catalog snapshot behind an atomic swap, and the entry point that turns
 //! a request into an [`Exchange`].
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::api;
 use crate::catalog::{Catalog, ConfigError};
+use crate::delta::cache::SnapshotCache;
 use crate::exchange::Exchange;
 use crate::http::Request;
 use crate::protocol::signed_token::TokenKey;
+use crate::signing::local::{FileGrant, LocalSigner, LocalUrlError};
+use crate::signing::store::StoreSigner;
 
 /// Why an engine could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -20,11 +24,38 @@ pub enum EngineError {
     Random,
 }
 
-/// What one exchange works against: the catalog and the key that signs tokens.
+/// What one exchange works against: the catalog, the key that signs tokens, a URL signer per
+/// store and the snapshot cache.
 #[derive(Debug)]
 pub(crate) struct EngineState {
     pub catalog: Catalog,
     pub token_key: Arc<TokenKey>,
+    pub local_signer: Arc<LocalSigner>,
+    pub signers: HashMap<String, StoreSigner>,
+    pub snapshots: SnapshotCache,
+}
+
+/// How many table snapshots an engine keeps.
+const SNAPSHOT_CACHE_ENTRIES: usize = 64;
+
+impl EngineState {
+    fn new(catalog: Catalog, token_key: Arc<TokenKey>) -> Result<EngineState, EngineError> {
+        let local_signer = Arc::new(LocalSigner::new(&token_key.derive("local-file-url")));
+        let mut signers = HashMap::new();
+        for (name, store) in &catalog.stores {
+            let signer = StoreSigner::new(name, store, catalog.endpoint.as_deref(), &local_signer).map_err(|e| {
+                EngineError::Config(ConfigError { path: format!("stores.{name}"), message: e.to_string() })
+            })?;
+            signers.insert(name.clone(), signer);
+        }
+        Ok(EngineState {
+            catalog,
+            token_key,
+            local_signer,
+            signers,
+            snapshots: SnapshotCache::new(SNAPSHOT_CACHE_ENTRIES),
+        })
+    }
 }
 
 /// The protocol engine. Share it between threads (it is `Send + Sync`); every request gets its
@@ -44,7 +75,7 @@ impl Engine {
             Some(bytes) => Arc::new(TokenKey::new(bytes)),
             None => Arc::new(TokenKey::random().map_err(|_| EngineError::Random)?),
         };
-        Ok(Engine { current: RwLock::new(Arc::new(EngineState { catalog, token_key })) })
+        Ok(Engine { current: RwLock::new(Arc::new(EngineState::new(catalog, token_key)?)) })
     }
 
     /// An engine from configuration JSON; `env` resolves `{"env": …}` secrets.
@@ -53,14 +84,36 @@ impl Engine {
     }
 
     /// Replaces the catalog. In-flight exchanges finish on the old one. Without a configured
-    /// token key the previous key is kept, so page tokens stay valid across reloads.
-    pub fn reload(&self, catalog: Catalog) {
-        let mut guard = self.current.write().unwrap_or_else(|e| e.into_inner());
+    /// token key the previous key is kept, so page tokens stay valid across reloads. On error
+    /// the engine keeps serving its current catalog.
+    pub fn reload(&self, catalog: Catalog) -> Result<(), EngineError> {
         let token_key = match &catalog.token_signing_key {
             Some(bytes) => Arc::new(TokenKey::new(bytes)),
-            None => guard.token_key.clone(),
+            None => self.snapshot().token_key.clone(),
         };
-        *guard = Arc::new(EngineState { catalog, token_key });
+        let state = Arc::new(EngineState::new(catalog, token_key)?);
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = state;
+        Ok(())
+    }
+
+    /// Checks a local-store file URL (`{prefix}/files/{store}/{key}?…`, as requested) at
+    /// `now_ms`. On success the host serves the object (with `Range` and `HEAD`) from the store.
+    pub fn verify_file_url(&self, target: &str, now_ms: i64) -> Result<FileGrant, LocalUrlError> {
+        let state = self.snapshot();
+        let rest = target.strip_prefix(state.catalog.prefix.as_str()).ok_or(LocalUrlError::Malformed)?;
+        let grant = state.local_signer.verify(rest, now_ms)?;
+        match state.catalog.stores.get(&grant.store) {
+            Some(crate::catalog::StoreConfig::Local(_)) => Ok(grant),
+            _ => Err(LocalUrlError::Malformed),
+        }
+    }
+
+    /// The root directory of local store `name`, as configured (the host resolves it).
+    pub fn local_store_root(&self, name: &str) -> Option<String> {
+        match self.snapshot().catalog.stores.get(name) {
+            Some(crate::catalog::StoreConfig::Local(local)) => Some(local.root.clone()),
+            _ => None,
+        }
     }
 
     fn snapshot(&self) -> Arc<EngineState> {

@@ -115,7 +115,6 @@ pub(crate) enum Body {
     /// A body that is already complete.
     Bytes(Vec<u8>),
     /// A body produced on demand.
-    #[allow(dead_code)] // constructed by the streamed table responses
     Stream(Box<dyn BodyStream>),
 }
 

@@ -254,7 +254,7 @@ fn hot_reload_revokes_and_in_flight_exchanges_finish_on_their_snapshot() {
     let e = engine();
     let in_flight = e.handle(get(&format!("{P}/shares/sales/all-tables"), Some(TOKEN_ACME)), NOW);
     let revoked = config_json("/nonexistent").replace(r#""shares":["sales","ops"]"#, r#""shares":["ops"]"#);
-    e.reload(opensharing::Catalog::from_json(revoked.as_bytes(), &|_| None).unwrap());
+    e.reload(opensharing::Catalog::from_json(revoked.as_bytes(), &|_| None).unwrap()).unwrap();
     let mut ex = in_flight;
     let status = match ex.poll() {
         opensharing::Poll::Head(h) => h.status,
@@ -265,7 +265,7 @@ fn hot_reload_revokes_and_in_flight_exchanges_finish_on_their_snapshot() {
     assert_eq!(r.status, 404, "the grant is gone after the reload");
     let without =
         config_json("/nonexistent").replace(&opensharing::auth::token_sha256_hex(TOKEN_BETA), &"0".repeat(64));
-    e.reload(opensharing::Catalog::from_json(without.as_bytes(), &|_| None).unwrap());
+    e.reload(opensharing::Catalog::from_json(without.as_bytes(), &|_| None).unwrap()).unwrap();
     let r = drive(&e, get(&format!("{P}/shares"), Some(TOKEN_BETA)), NOW, no_io);
     assert_eq!(r.status, 401, "a removed recipient is revoked at once");
 }

@@ -119,10 +119,7 @@ pub(super) fn respond(ctx: &Ctx<'_>, route: &Route) -> Result<Response, ApiError
             let (s, sc, a) = resolve_asset(ctx, path, *family)?;
             json_response(&asset_item(ctx, s, sc, a, true))
         }
-        Route::Table { .. } => Err(ApiError::new(
-            crate::protocol::ErrorCode::NotImplemented,
-            "Reading table data is not available in this build",
-        )),
+        Route::Table { .. } => Err(ApiError::internal()),
     }
 }
 

@@ -2,17 +2,16 @@
 
 mod discovery;
 mod response;
-mod table_version;
+mod table;
 
 use std::sync::Arc;
 
 use crate::auth::{AuditEvent, Recipient};
-use crate::catalog::AssetFamily;
 use crate::engine::EngineState;
 use crate::exchange::{Exchange, Response};
 use crate::http::{Method, Request};
 use crate::protocol::{ApiError, ErrorCode};
-use crate::router::{self, Route, RouteError, TableOp};
+use crate::router::{self, Route, RouteError};
 
 pub(crate) use response::error_response;
 
@@ -45,11 +44,9 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64) -> 
     };
     audit.recipient = Some(recipient.name.clone());
     let ctx = Ctx { state: &state, recipient, request: &request, now_ms };
-    if let Route::Table { path, op: TableOp::Version } = &route {
-        return match discovery::resolve_asset(&ctx, path, AssetFamily::Table)
-            .and_then(|(_, _, asset)| table_version::TableVersion::start(&ctx, asset))
-        {
-            Ok(op) => Exchange::operating(Box::new(op), head_only, audit),
+    if let Route::Table { path, op } = &route {
+        return match table::start(&ctx, path, *op) {
+            Ok(read) => Exchange::operating(Box::new(read), head_only, audit),
             Err(e) => Exchange::responding(error_response(&e), head_only, audit),
         };
     }

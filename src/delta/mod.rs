@@ -4,7 +4,9 @@
 //! answered with [`LogResponse`]; the caller maps those onto the host's IO.
 
 pub mod actions;
+pub mod cache;
 pub mod checkpoint;
+pub mod dv;
 pub mod history;
 pub mod log_files;
 pub mod snapshot;

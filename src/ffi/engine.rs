@@ -96,10 +96,13 @@ pub unsafe extern "C" fn os_engine_reload(engine: *const os_engine, json: *const
             return os_result::OS_NULL_ARGUMENT;
         };
         match str_arg(json, json_len).and_then(parse_catalog) {
-            Ok(catalog) => {
-                engine.inner.reload(catalog);
-                os_result::OS_OK
-            }
+            Ok(catalog) => match engine.inner.reload(catalog) {
+                Ok(()) => os_result::OS_OK,
+                Err(e) => {
+                    set_error(e.to_string());
+                    os_result::OS_INVALID_CONFIG
+                }
+            },
             Err(e) => e,
         }
     })

@@ -34,6 +34,13 @@ impl TokenKey {
         Ok(TokenKey { key: hmac::Key::generate(hmac::HMAC_SHA256, &rng)? })
     }
 
+    /// A 32-byte subkey for another use of the same secret (e.g. local file URLs).
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(self.mac(label, b"subkey").as_ref());
+        out
+    }
+
     fn mac(&self, purpose: &str, payload: &[u8]) -> hmac::Tag {
         let mut ctx = hmac::Context::with_key(&self.key);
         ctx.update(purpose.as_bytes());

@@ -5,8 +5,10 @@
 //! host satisfies.
 
 pub mod encode;
+pub mod local;
 pub mod s3;
 pub mod sigv4;
+pub mod store;
 
 /// Why a URL could not be signed. Messages never contain key material.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

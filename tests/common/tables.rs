@@ -1,5 +1,6 @@
 //! Real Delta tables written by `deltalake` (tests/e2e/make_tables.py), generated once per test
 //! binary into the target directory.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -1,0 +1,194 @@
+//! The streamed body of `query` and `changes` responses: the header lines, then one line per
+//! file, signed as it is written, in pieces of about 64 KiB. The response is never built whole.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use super::lines::{self, FileKind, MetadataExtras, Signed, Stamp};
+use super::params::FileIdHash;
+use super::TableRef;
+use crate::delta::dv::relative_dv_path;
+use crate::delta::{Action, AddFile, Commit, DeletionVector, Snapshot};
+use crate::exchange::BodyStream;
+use crate::protocol::capabilities::ResponseFormat;
+use crate::signing::store::UrlBatch;
+
+/// Target size of one body piece.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// One action of a commit range: indices into the commits.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ChangeItem {
+    pub commit: u32,
+    pub action: u32,
+}
+
+/// What the body lists.
+pub(super) enum Items {
+    /// Files of a snapshot (indices into `snapshot.files`).
+    Snapshot { snapshot: Arc<Snapshot>, indices: Vec<u32>, stamp: Stamp },
+    /// Actions of a commit range.
+    Changes { commits: Arc<Vec<Commit>>, items: Vec<ChangeItem>, metadata_cdf: bool },
+}
+
+impl Items {
+    fn len(&self) -> usize {
+        match self {
+            Items::Snapshot { indices, .. } => indices.len(),
+            Items::Changes { items, .. } => items.len(),
+        }
+    }
+}
+
+pub(super) struct TableBody {
+    head: Vec<u8>,
+    items: Items,
+    next: usize,
+    format: ResponseFormat,
+    batch: UrlBatch,
+    table: TableRef,
+    id_hash: FileIdHash,
+    tail: Option<Vec<u8>>,
+    urls_signed: u64,
+    url: String,
+    dv_url: String,
+}
+
+impl TableBody {
+    pub(super) fn new(
+        head: Vec<u8>,
+        items: Items,
+        format: ResponseFormat,
+        batch: UrlBatch,
+        table: TableRef,
+        id_hash: FileIdHash,
+        tail: Option<Vec<u8>>,
+    ) -> TableBody {
+        TableBody {
+            head,
+            items,
+            next: 0,
+            format,
+            batch,
+            table,
+            id_hash,
+            tail,
+            urls_signed: 0,
+            url: String::with_capacity(512),
+            dv_url: String::new(),
+        }
+    }
+
+    /// Signs the object at log path `path` (relative, URI-encoded) into `self.url`.
+    fn sign(&mut self, path: &str) {
+        let relative: Cow<'_, str> = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+        self.url.clear();
+        self.batch.sign_into(&self.table.key(&relative), &mut self.url);
+        self.urls_signed += 1;
+    }
+
+    /// The signed form of a `u` deletion vector (storage type `p`, path = signed URL) and its
+    /// file id; other kinds pass through unchanged.
+    fn sign_dv(&mut self, dv: &DeletionVector) -> Option<(DeletionVector, String)> {
+        if dv.storage_type != "u" {
+            return None;
+        }
+        let relative = relative_dv_path(&dv.path_or_inline_dv)?;
+        self.dv_url.clear();
+        self.batch.sign_into(&self.table.key(&relative), &mut self.dv_url);
+        self.urls_signed += 1;
+        let signed = DeletionVector { storage_type: "p".into(), path_or_inline_dv: self.dv_url.clone(), ..dv.clone() };
+        Some((signed, self.id_hash.id(&relative)))
+    }
+
+    fn write_add(&mut self, out: &mut Vec<u8>, kind: FileKind, f: &AddFile, stamp: Stamp) {
+        self.sign(&f.path);
+        let dv = f.deletion_vector.as_ref().and_then(|dv| self.sign_dv(dv));
+        let passthrough = f.deletion_vector.as_ref().filter(|_| dv.is_none());
+        let id = self.id_hash.id(&f.path);
+        let signed = Signed {
+            url: &self.url,
+            id: &id,
+            expiration: self.batch.expires_at_ms,
+            deletion_vector: dv.as_ref().map(|(d, id)| (d, id.as_str())),
+        };
+        match passthrough {
+            Some(inline) => {
+                let signed = Signed { deletion_vector: Some((inline, "")), ..signed };
+                lines::add(out, self.format, kind, f, &signed, stamp)
+            }
+            None => lines::add(out, self.format, kind, f, &signed, stamp),
+        }
+    }
+
+    fn write_item(&mut self, out: &mut Vec<u8>, index: usize) {
+        match &self.items {
+            Items::Snapshot { snapshot, indices, stamp } => {
+                let (snapshot, stamp) = (snapshot.clone(), *stamp);
+                let file = &snapshot.files[indices[index] as usize];
+                self.write_add(out, FileKind::File, file, stamp);
+            }
+            Items::Changes { commits, items, metadata_cdf } => {
+                let (commits, item, metadata_cdf) = (commits.clone(), items[index], *metadata_cdf);
+                let commit = &commits[item.commit as usize];
+                let stamp = Stamp { version: Some(commit.version), timestamp: Some(commit.timestamp_ms) };
+                match &commit.actions[item.action as usize] {
+                    Action::Add(f) => self.write_add(out, FileKind::Add, f, stamp),
+                    Action::Remove(f) => {
+                        self.sign(&f.path);
+                        let id = self.id_hash.id(&f.path);
+                        let signed = Signed {
+                            url: &self.url,
+                            id: &id,
+                            expiration: self.batch.expires_at_ms,
+                            deletion_vector: None,
+                        };
+                        lines::remove(out, self.format, f, &signed, stamp);
+                    }
+                    Action::Cdc(f) => {
+                        self.sign(&f.path);
+                        let id = self.id_hash.id(&f.path);
+                        let signed = Signed {
+                            url: &self.url,
+                            id: &id,
+                            expiration: self.batch.expires_at_ms,
+                            deletion_vector: None,
+                        };
+                        lines::cdc(out, self.format, f, &signed, stamp);
+                    }
+                    Action::Metadata(m) => {
+                        let extras = MetadataExtras {
+                            version: Some(commit.version),
+                            size: None,
+                            num_files: None,
+                            cdf_shared: metadata_cdf,
+                        };
+                        lines::metadata(out, self.format, m, &extras);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+impl BodyStream for TableBody {
+    fn next_chunk(&mut self, out: &mut Vec<u8>) -> bool {
+        out.append(&mut self.head);
+        while out.len() < CHUNK_BYTES && self.next < self.items.len() {
+            self.write_item(out, self.next);
+            self.next += 1;
+        }
+        if self.next < self.items.len() {
+            return true;
+        }
+        if let Some(tail) = self.tail.take() {
+            out.extend_from_slice(&tail);
+        }
+        false
+    }
+
+    fn urls_signed(&self) -> u64 {
+        self.urls_signed
+    }
+}
