@@ -50,5 +50,6 @@ if [ ! -x "$OPENSHARING_VENV/bin/python" ] || [ "$(cat "$_stamp" 2>/dev/null)" !
 fi
 
 export PATH="$OPENSHARING_TOOLS/bin:$PATH"
+export OPENSHARING_GO="$OPENSHARING_VENV/bin/go"
 export OPENSHARING_PYTHON="$OPENSHARING_VENV/bin/python"
 export OPENSHARING_CACHE OPENSHARING_TOOLS OPENSHARING_VENV

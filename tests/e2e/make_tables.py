@@ -82,6 +82,7 @@ pause()
 DeltaTable(str(cdf)).delete("id = 7")
 
 colmap = out / "colmap"
+colmap_written = pa.concat_tables([rows(0, 5, "eu"), rows(5, 5, "us")])
 write_deltalake(str(colmap), rows(0, 5, "eu"), mode="append",
                 configuration={"delta.columnMapping.mode": "name", "delta.minReaderVersion": "2",
                                "delta.minWriterVersion": "5"})
@@ -94,5 +95,8 @@ for i in range(3):
     pause()
 
 manifest = {name: describe(out / name) for name in ["basic", "cdf", "colmap", "unpartitioned"]}
+# deltalake 1.6.6 reads its own column-mapped table back with null values, so the rows it was
+# given are the reference for that table.
+manifest["colmap"]["written_rows"] = colmap_written.to_pylist()
 (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
 print(f"wrote {len(manifest)} tables to {out}")
