@@ -96,15 +96,18 @@ impl Engine {
         Ok(())
     }
 
-    /// Checks a local-store file URL (`{prefix}/files/{store}/{key}?…`, as requested) at
-    /// `now_ms`. On success the host serves the object (with `Range` and `HEAD`) from the store.
+    /// Checks a local-store file URL (`{prefix}/files/{store}/{key}?…`, the request target as
+    /// received) at `now_ms`. On success the host serves the object (with `Range` and `HEAD`)
+    /// from the store; on failure it answers `ApiError::from(error)` (404 or 403). Hosts call
+    /// this for every target under `{prefix}/files/`: [`handle`](Engine::handle) does not serve
+    /// files.
     pub fn verify_file_url(&self, target: &str, now_ms: i64) -> Result<FileGrant, LocalUrlError> {
         let state = self.snapshot();
-        let rest = target.strip_prefix(state.catalog.prefix.as_str()).ok_or(LocalUrlError::Malformed)?;
+        let rest = target.strip_prefix(state.catalog.prefix.as_str()).ok_or(LocalUrlError::NotFound)?;
         let grant = state.local_signer.verify(rest, now_ms)?;
         match state.catalog.stores.get(&grant.store) {
             Some(crate::catalog::StoreConfig::Local(_)) => Ok(grant),
-            _ => Err(LocalUrlError::Malformed),
+            _ => Err(LocalUrlError::NotFound),
         }
     }
 

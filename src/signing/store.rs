@@ -58,9 +58,10 @@ impl StoreSigner {
         })
     }
 
-    /// Prepares to sign URLs at `now_ms` that stay valid for `ttl_seconds`.
+    /// Prepares to sign URLs at `now_ms` that stay valid for `ttl_seconds`. Signatures carry
+    /// whole seconds, so the expiry counts from `now_ms` truncated to the second.
     pub fn batch(&self, now_ms: i64, ttl_seconds: u32) -> Result<UrlBatch, SigningError> {
-        let expires_at_ms = now_ms + i64::from(ttl_seconds) * 1000;
+        let expires_at_ms = (now_ms.div_euclid(1000) + i64::from(ttl_seconds)) * 1000;
         Ok(match self {
             StoreSigner::S3(p) => {
                 let now = OffsetDateTime::from_unix_timestamp(now_ms.div_euclid(1000))
@@ -75,7 +76,7 @@ impl StoreSigner {
                 })?;
                 UrlBatch {
                     expires_at_ms,
-                    kind: BatchKind::Local { store: store.clone(), base, signer: signer.clone() },
+                    kind: BatchKind::Local { store: store.clone(), base, signer: signer.clone(), now_ms, ttl_seconds },
                 }
             }
             StoreSigner::Unsupported(kind) => {
@@ -87,7 +88,7 @@ impl StoreSigner {
 
 enum BatchKind {
     S3(Box<S3Batch>),
-    Local { store: String, base: String, signer: Arc<LocalSigner> },
+    Local { store: String, base: String, signer: Arc<LocalSigner>, now_ms: i64, ttl_seconds: u32 },
 }
 
 /// URLs of one response: same signing time and expiry.
@@ -102,7 +103,9 @@ impl UrlBatch {
     pub fn sign_into(&self, key: &str, out: &mut String) {
         match &self.kind {
             BatchKind::S3(batch) => batch.presign_get(key, out),
-            BatchKind::Local { store, base, signer } => signer.sign_into(out, base, store, key, self.expires_at_ms),
+            BatchKind::Local { store, base, signer, now_ms, ttl_seconds } => {
+                signer.sign_into(out, base, store, key, *now_ms, *ttl_seconds)
+            }
         }
     }
 }
