@@ -7,16 +7,23 @@
 //! opensharing check --config FILE
 //! ```
 
+mod body;
 mod check;
 mod cli;
+mod config_file;
 mod files;
+mod log;
 mod recipient;
+mod reload;
 mod serve;
+mod service;
 mod storage;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // One crypto library in the binary: ring, for the TLS of remote stores too.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let result = match cli::parse(std::env::args().skip(1)) {
         Ok(cli::Command::Serve { config, listen }) => serve::run(&config, &listen),
         Ok(cli::Command::RecipientAdd(args)) => recipient::add(&args),

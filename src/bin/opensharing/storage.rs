@@ -1,9 +1,14 @@
 //! The stores of a configuration, opened with object_store, and the answers to the engine's IO
 //! needs.
+//!
+//! Keys are used exactly as the engine gives them (`Path::parse`, not `Path::from`, which would
+//! percent-encode `%`, `{`, `~` … and so name another object). Keys with `.`/`..` or empty
+//! segments are refused by `Path::parse`, so no key leaves a local store's root.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use object_store::aws::AmazonS3Builder;
@@ -11,12 +16,42 @@ use object_store::azure::MicrosoftAzureBuilder;
 use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::{BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
+use opensharing::catalog::config::{GcsStoreConfig, S3StoreConfig};
 use opensharing::catalog::StoreConfig;
 use opensharing::{Catalog, IoNeed, IoResult, ObjectMeta};
 
 /// Most entries one listing returns (a guard against an unbounded answer).
 const MAX_LISTING: usize = 1_000_000;
+/// The GCS XML endpoint, which takes HMAC keys with SigV4 (S3 interoperability).
+const GCS_XML_ENDPOINT: &str = "https://storage.googleapis.com";
+
+/// How patient remote stores are.
+#[derive(Clone, Copy, Debug)]
+pub enum Tuning {
+    /// Serving: a few retries, well inside the request timeout.
+    Serve,
+    /// `check`: no retries, quick answers.
+    Check,
+}
+
+impl Tuning {
+    fn retry(self) -> RetryConfig {
+        let (max_retries, retry_timeout) = match self {
+            Tuning::Serve => (3, Duration::from_secs(15)),
+            Tuning::Check => (0, Duration::from_secs(10)),
+        };
+        RetryConfig { backoff: BackoffConfig::default(), max_retries, retry_timeout }
+    }
+
+    fn client(self) -> ClientOptions {
+        let timeout = match self {
+            Tuning::Serve => Duration::from_secs(20),
+            Tuning::Check => Duration::from_secs(10),
+        };
+        ClientOptions::new().with_allow_http(true).with_timeout(timeout).with_connect_timeout(Duration::from_secs(5))
+    }
+}
 
 /// The opened stores, by configured name.
 pub struct Stores {
@@ -24,7 +59,7 @@ pub struct Stores {
 }
 
 /// The directory a `local` store's root means: relative roots are relative to the config file.
-pub fn local_root(config_dir: &Path, root: &str) -> std::path::PathBuf {
+pub fn local_root(config_dir: &Path, root: &str) -> PathBuf {
     let root = Path::new(root);
     if root.is_absolute() {
         root.to_path_buf()
@@ -35,10 +70,10 @@ pub fn local_root(config_dir: &Path, root: &str) -> std::path::PathBuf {
 
 impl Stores {
     /// Opens every store of `catalog`.
-    pub fn open(catalog: &Catalog, config_dir: &Path) -> Result<Stores, String> {
+    pub fn open(catalog: &Catalog, config_dir: &Path, tuning: Tuning) -> Result<Stores, String> {
         let mut by_name = HashMap::new();
         for (name, config) in &catalog.stores {
-            let store = open_store(config, config_dir).map_err(|e| format!("store '{name}': {e}"))?;
+            let store = open_store(config, config_dir, tuning).map_err(|e| format!("store '{name}': {e}"))?;
             by_name.insert(name.clone(), store);
         }
         Ok(Stores { by_name })
@@ -61,16 +96,14 @@ impl Stores {
     /// Performs an IO need. Errors are reported to the engine, which answers the client with a
     /// protocol error; the detail goes only to the host's log.
     pub async fn answer(&self, need: &IoNeed) -> IoResult {
-        let store_name = match need {
-            IoNeed::List { store, .. } | IoNeed::Get { store, .. } | IoNeed::Head { store, .. } => store,
-        };
-        let Some(store) = self.by_name.get(store_name) else {
-            return IoResult::Failed(format!("unknown store {store_name}"));
+        let (IoNeed::List { store, .. } | IoNeed::Get { store, .. } | IoNeed::Head { store, .. }) = need;
+        let Some(store) = self.by_name.get(store) else {
+            return IoResult::Failed(format!("unknown store {store}"));
         };
         match need {
             IoNeed::List { prefix, start_after, .. } => list(store, prefix, start_after.as_deref()).await,
             IoNeed::Get { key, range, .. } => {
-                let path = StorePath::from(key.as_str());
+                let Ok(path) = StorePath::parse(key) else { return IoResult::NotFound };
                 let result = match range {
                     Some(r) => store.get_range(&path, r.start..r.end).await,
                     None => match store.get(&path).await {
@@ -78,15 +111,12 @@ impl Stores {
                         Err(e) => Err(e),
                     },
                 };
-                match result {
-                    Ok(bytes) => IoResult::Bytes(bytes.to_vec()),
-                    Err(e) => failure(e),
-                }
+                result.map_or_else(failure, |bytes| IoResult::Bytes(bytes.to_vec()))
             }
-            IoNeed::Head { key, .. } => match store.head(&StorePath::from(key.as_str())).await {
-                Ok(meta) => IoResult::Meta(to_meta(&meta)),
-                Err(e) => failure(e),
-            },
+            IoNeed::Head { key, .. } => {
+                let Ok(path) = StorePath::parse(key) else { return IoResult::NotFound };
+                store.head(&path).await.map_or_else(failure, |meta| IoResult::Meta(to_meta(&meta)))
+            }
         }
     }
 }
@@ -102,28 +132,52 @@ fn failure(e: object_store::Error) -> IoResult {
     }
 }
 
+/// Lists the keys that start with `prefix` (a key prefix, not only a directory): object_store
+/// lists by directory, so the directory part is listed and the rest filtered.
 async fn list(store: &Arc<dyn ObjectStore>, prefix: &str, start_after: Option<&str>) -> IoResult {
-    let prefix_path = StorePath::from(prefix);
-    let mut stream = match start_after {
-        Some(offset) => store.list_with_offset(Some(&prefix_path), &StorePath::from(offset)),
-        None => store.list(Some(&prefix_path)),
+    let dir = prefix.rfind('/').map_or("", |i| &prefix[..i]);
+    let Ok(dir) = StorePath::parse(dir) else { return IoResult::NotFound };
+    let offset = start_after.map(StorePath::parse).transpose();
+    let Ok(offset) = offset else { return IoResult::NotFound };
+    let mut stream = match &offset {
+        Some(offset) => store.list_with_offset(Some(&dir), offset),
+        None => store.list(Some(&dir)),
     };
     let mut entries = Vec::new();
     while let Some(item) = stream.next().await {
         match item {
-            Ok(meta) => entries.push(to_meta(&meta)),
+            Ok(meta) if meta.location.as_ref().starts_with(prefix) => entries.push(to_meta(&meta)),
+            Ok(_) => {}
             Err(e) => return failure(e),
         }
         if entries.len() > MAX_LISTING {
             return IoResult::Failed(format!("listing of {prefix} has more than {MAX_LISTING} entries"));
         }
     }
-    entries.retain(|e| e.key.starts_with(prefix) && start_after.is_none_or(|s| e.key.as_str() > s));
+    entries.retain(|e| start_after.is_none_or(|s| e.key.as_str() > s));
     entries.sort_by(|a, b| a.key.cmp(&b.key));
     IoResult::Listing(entries)
 }
 
-fn open_store(config: &StoreConfig, config_dir: &Path) -> object_store::Result<Arc<dyn ObjectStore>> {
+/// The endpoint object_store needs for `s3`: with virtual-hosted addressing on a custom
+/// endpoint it wants the bucket's own host (`http://bucket.host:port`).
+fn s3_endpoint(s3: &S3StoreConfig) -> Option<String> {
+    let endpoint = s3.endpoint.as_deref()?;
+    if s3.path_style {
+        return Some(endpoint.to_string());
+    }
+    let mut url = url::Url::parse(endpoint).ok()?;
+    let host = format!("{}.{}", s3.bucket, url.host_str()?);
+    url.set_host(Some(&host)).ok()?;
+    Some(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// Opens one store.
+pub fn open_store(
+    config: &StoreConfig,
+    config_dir: &Path,
+    tuning: Tuning,
+) -> object_store::Result<Arc<dyn ObjectStore>> {
     Ok(match config {
         StoreConfig::S3(s3) => {
             let mut b = AmazonS3Builder::new()
@@ -132,8 +186,9 @@ fn open_store(config: &StoreConfig, config_dir: &Path) -> object_store::Result<A
                 .with_access_key_id(s3.access_key_id.expose())
                 .with_secret_access_key(s3.secret_access_key.expose())
                 .with_virtual_hosted_style_request(!s3.path_style)
-                .with_allow_http(true);
-            if let Some(endpoint) = &s3.endpoint {
+                .with_client_options(tuning.client())
+                .with_retry(tuning.retry());
+            if let Some(endpoint) = s3_endpoint(s3) {
                 b = b.with_endpoint(endpoint);
             }
             if let Some(token) = &s3.session_token {
@@ -141,10 +196,34 @@ fn open_store(config: &StoreConfig, config_dir: &Path) -> object_store::Result<A
             }
             Arc::new(b.build()?)
         }
+        // HMAC keys are S3-interoperability credentials: they work on the XML API with SigV4.
+        StoreConfig::Gcs(GcsStoreConfig {
+            bucket,
+            endpoint,
+            hmac_access_id: Some(id),
+            hmac_secret: Some(secret),
+            ..
+        }) => {
+            let b = AmazonS3Builder::new()
+                .with_bucket_name(bucket)
+                .with_region("auto")
+                .with_endpoint(endpoint.as_deref().unwrap_or(GCS_XML_ENDPOINT))
+                .with_access_key_id(id.expose())
+                .with_secret_access_key(secret.expose())
+                .with_client_options(tuning.client())
+                .with_retry(tuning.retry());
+            Arc::new(b.build()?)
+        }
         StoreConfig::Gcs(gcs) => {
-            let mut b = GoogleCloudStorageBuilder::new().with_bucket_name(&gcs.bucket);
+            let mut b = GoogleCloudStorageBuilder::new()
+                .with_bucket_name(&gcs.bucket)
+                .with_client_options(tuning.client())
+                .with_retry(tuning.retry());
             if let Some(key) = &gcs.service_account_key {
                 b = b.with_service_account_key(key.expose());
+            }
+            if let Some(endpoint) = &gcs.endpoint {
+                b = b.with_base_url(endpoint);
             }
             Arc::new(b.build()?)
         }
@@ -152,7 +231,8 @@ fn open_store(config: &StoreConfig, config_dir: &Path) -> object_store::Result<A
             let mut b = MicrosoftAzureBuilder::new()
                 .with_account(&az.account)
                 .with_container_name(&az.container)
-                .with_allow_http(true);
+                .with_client_options(tuning.client())
+                .with_retry(tuning.retry());
             if let Some(key) = &az.account_key {
                 b = b.with_access_key(key.expose());
             }
@@ -161,9 +241,65 @@ fn open_store(config: &StoreConfig, config_dir: &Path) -> object_store::Result<A
             }
             Arc::new(b.build()?)
         }
-        StoreConfig::Local(local) => {
-            let root = local_root(config_dir, &local.root);
-            Arc::new(LocalFileSystem::new_with_prefix(&root)?)
-        }
+        StoreConfig::Local(local) => Arc::new(LocalFileSystem::new_with_prefix(local_root(config_dir, &local.root))?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s3(endpoint: Option<&str>, path_style: bool) -> S3StoreConfig {
+        serde_json::from_value(serde_json::json!({
+            "bucket": "b", "region": "r", "endpoint": endpoint, "path_style": path_style,
+            "access_key_id": "k", "secret_access_key": "s"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn virtual_hosted_custom_endpoints_name_the_bucket_host() {
+        assert_eq!(s3_endpoint(&s3(None, false)), None);
+        assert_eq!(s3_endpoint(&s3(Some("http://127.0.0.1:9000"), true)).as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(
+            s3_endpoint(&s3(Some("https://minio.local:9000"), false)).as_deref(),
+            Some("https://b.minio.local:9000")
+        );
+    }
+
+    #[tokio::test]
+    async fn lists_by_key_prefix_and_refuses_escaping_keys() {
+        let root = std::env::temp_dir().join(format!("opensharing-storage-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("t/_delta_log")).unwrap();
+        for name in ["00.json", "01.json", "01.crc", "02.json"] {
+            std::fs::write(root.join("t/_delta_log").join(name), b"{}").unwrap();
+        }
+        std::fs::write(root.join("t/a%20b.txt"), b"x").unwrap();
+        let store: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new_with_prefix(&root).unwrap());
+        let stores = Stores { by_name: HashMap::from([("disk".to_string(), store)]) };
+        let keys = |r: IoResult| match r {
+            IoResult::Listing(l) => l.into_iter().map(|m| m.key).collect::<Vec<_>>(),
+            other => panic!("{other:?}"),
+        };
+        let need = |prefix: &str, start_after: Option<&str>| IoNeed::List {
+            store: "disk".into(),
+            prefix: prefix.into(),
+            start_after: start_after.map(str::to_string),
+        };
+        assert_eq!(keys(stores.answer(&need("t/_delta_log/", None)).await).len(), 4);
+        assert_eq!(
+            keys(stores.answer(&need("t/_delta_log/01", None)).await),
+            ["t/_delta_log/01.crc", "t/_delta_log/01.json"]
+        );
+        assert_eq!(
+            keys(stores.answer(&need("t/_delta_log/", Some("t/_delta_log/01.json"))).await),
+            ["t/_delta_log/02.json"]
+        );
+        assert!(keys(stores.answer(&need("nothing/", None)).await).is_empty());
+        // A key is the file name as it is on disk: `%20` is not decoded.
+        let get = |key: &str| IoNeed::Get { store: "disk".into(), key: key.into(), range: None };
+        assert_eq!(stores.answer(&get("t/a%20b.txt")).await, IoResult::Bytes(b"x".to_vec()));
+        assert_eq!(stores.answer(&get("t/../../etc/passwd")).await, IoResult::NotFound);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }

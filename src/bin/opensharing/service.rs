@@ -1,0 +1,165 @@
+//! One request: health check, local files, or the engine's exchange loop with IO answered from
+//! the stores. Limits: a request body of at most 1 MiB (413), and 30 s to reach the response
+//! head (504).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::StatusCode;
+use opensharing::auth::AuditEvent;
+use opensharing::http::CONTENT_TYPE_JSON;
+use opensharing::protocol::{ApiError, ErrorCode};
+use opensharing::{Engine, Exchange, IoResult, Method, Poll, Request, ResponseHead};
+
+use crate::body::HostBody;
+use crate::config_file::now_ms;
+use crate::log::{self, RequestLog};
+use crate::storage::Stores;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// How long a request may take to reach its response head.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every request shares: the engine and the stores of the current configuration.
+pub struct Host {
+    /// The protocol engine.
+    pub engine: Engine,
+    stores: RwLock<Arc<Stores>>,
+}
+
+impl Host {
+    /// A host serving `engine` with IO from `stores`.
+    pub fn new(engine: Engine, stores: Stores) -> Host {
+        Host { engine, stores: RwLock::new(Arc::new(stores)) }
+    }
+
+    /// The current stores.
+    pub fn stores(&self) -> Arc<Stores> {
+        self.stores.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Swaps in the stores of a new configuration.
+    pub fn set_stores(&self, stores: Stores) {
+        *self.stores.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(stores);
+    }
+}
+
+/// The response type of every answer.
+pub type Response = hyper::Response<HostBody>;
+
+/// The audit event of an answer the host makes itself.
+pub fn host_audit(route: &'static str, peer: SocketAddr, status: u16, error_code: Option<&'static str>) -> AuditEvent {
+    AuditEvent {
+        route,
+        status,
+        error_code,
+        started_at_ms: now_ms(),
+        peer: Some(peer.to_string()),
+        ..AuditEvent::default()
+    }
+}
+
+/// A protocol error answered by the host: `{"errorCode","message"}`.
+pub fn error(route: &'static str, peer: SocketAddr, e: &ApiError, log: RequestLog) -> Response {
+    let status = e.code.status();
+    json_error(status, e, host_audit(route, peer, status, Some(e.code.as_str())), log)
+}
+
+/// `e`'s body with `status` (which may differ from the code's own, e.g. 413 or 504).
+fn json_error(status: u16, e: &ApiError, audit: AuditEvent, log: RequestLog) -> Response {
+    let mut response = hyper::Response::new(HostBody::full(e.body(), audit, log));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_JSON));
+    response
+}
+
+/// Answers one request. Never fails: every problem is an HTTP answer.
+pub async fn handle(
+    host: Arc<Host>,
+    req: hyper::Request<Incoming>,
+    peer: SocketAddr,
+) -> Result<Response, std::convert::Infallible> {
+    let log = RequestLog::start(req.method().as_str(), req.uri().path());
+    let path = req.uri().path();
+    if path == "/healthz" {
+        let audit = host_audit("healthz", peer, 200, None);
+        return Ok(hyper::Response::new(HostBody::full(Bytes::from_static(b"ok\n"), audit, log)));
+    }
+    let files_prefix = format!("{}/{}/", host.engine.prefix(), opensharing::signing::local::FILES_SEGMENT);
+    if path.starts_with(&files_prefix) {
+        return Ok(crate::files::serve(&host, req, peer, log).await);
+    }
+    Ok(engine_request(&host, req, peer, log).await)
+}
+
+/// Reads the body (bounded), hands the request to the engine, answers its IO needs and streams
+/// its response.
+async fn engine_request(host: &Host, req: hyper::Request<Incoming>, peer: SocketAddr, log: RequestLog) -> Response {
+    let (parts, body) = req.into_parts();
+    let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return too_large(peer, log);
+    }
+    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return too_large(peer, log),
+        Err(_) => return error("unknown", peer, &ApiError::malformed("The request body could not be read"), log),
+    };
+    let target = parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |pq| pq.as_str());
+    let mut request = Request::new(Method::parse(parts.method.as_str()), target);
+    request.headers = parts
+        .headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str().to_string(), value.to_str().ok()?.to_string())))
+        .collect();
+    request.body = body.to_vec();
+    request.peer = Some(peer.to_string());
+    let mut exchange = host.engine.handle(request, now_ms());
+    let stores = host.stores();
+    let Ok(head) = tokio::time::timeout(REQUEST_TIMEOUT, drive_to_head(&mut exchange, &stores)).await else {
+        let e = ApiError::new(ErrorCode::InternalError, "The request timed out reading storage");
+        let mut audit = exchange.audit().clone();
+        (audit.status, audit.error_code) = (504, Some(e.code.as_str()));
+        return json_error(504, &e, audit, log);
+    };
+    // Content-Length sizes the pieces; a HEAD answer has the header but no body.
+    let length = head.header_value("content-length").and_then(|v| v.parse().ok()).filter(|_| parts.method != "HEAD");
+    let mut response = hyper::Response::new(HostBody::exchange(exchange, length, log));
+    *response.status_mut() = StatusCode::from_u16(head.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in &head.headers {
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
+}
+
+/// 413 with a protocol error body.
+fn too_large(peer: SocketAddr, log: RequestLog) -> Response {
+    let e = ApiError::malformed("The request body is larger than 1 MiB");
+    json_error(413, &e, host_audit("unknown", peer, 413, Some(e.code.as_str())), log)
+}
+
+/// Answers IO needs until the exchange reaches its response head.
+async fn drive_to_head(exchange: &mut Exchange, stores: &Stores) -> ResponseHead {
+    loop {
+        let need = match exchange.poll() {
+            Poll::Need(need) => need.clone(),
+            Poll::Head(head) => return head.clone(),
+            // The engine always yields its head before its body and end.
+            Poll::Body | Poll::Done(_) => return ResponseHead { status: 500, headers: Vec::new() },
+        };
+        let result = stores.answer(&need).await;
+        if let IoResult::Failed(detail) = &result {
+            log::event("storage_error", serde_json::json!({"need": format!("{need:?}"), "error": detail}));
+        }
+        // `supply` only fails when the exchange is not waiting, which `Poll::Need` rules out.
+        let _ = exchange.supply(result);
+    }
+}
