@@ -10,6 +10,8 @@ import subprocess
 import time
 import urllib.request
 
+import pandas as pd
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TOOLS = pathlib.Path(os.environ.get("OPENSHARING_TOOLS", pathlib.Path.home() / ".cache/opensharing-ci/tools"))
 S3_KEY_ID = "AKIAOPENSHARINGTEST"
@@ -92,3 +94,11 @@ def profile(workdir: pathlib.Path, endpoint: str, token: str) -> str:
     path = workdir / "profile.json"
     path.write_text(json.dumps({"shareCredentialsVersion": 1, "endpoint": endpoint, "bearerToken": token}))
     return str(path)
+
+
+def same_rows(actual, wanted, key="id"):
+    """Asserts two data frames hold the same rows (in any order, dtypes loosely)."""
+    cols = sorted(wanted.columns)
+    a = actual[cols].sort_values(key).reset_index(drop=True)
+    w = wanted[cols].sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, w, check_dtype=False, check_categorical=False)

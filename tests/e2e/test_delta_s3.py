@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
-from harness import S3_KEY_ID, S3_SECRET, opensharing_serve, profile, s3s_fs
+from harness import S3_KEY_ID, S3_SECRET, opensharing_serve, profile, s3s_fs, same_rows
 
 TOKEN = "e2e-s3-token-0123456789"
 TABLES = ["basic", "cdf", "colmap", "unpartitioned"]
@@ -41,13 +41,6 @@ def share(s3_root, tmp_path_factory):
 
 def expected(share, table, **kw):
     return DeltaTable(str(share["tables"] / table), **kw).to_pandas()
-
-
-def same_rows(actual, wanted, key="id"):
-    cols = sorted(wanted.columns)
-    a = actual[cols].sort_values(key).reset_index(drop=True)
-    w = wanted[cols].sort_values(key).reset_index(drop=True)
-    pd.testing.assert_frame_equal(a, w, check_dtype=False, check_categorical=False)
 
 
 def test_lists_every_table(share):
