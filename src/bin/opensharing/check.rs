@@ -15,7 +15,7 @@ use opensharing::signing::store::StoreSigner;
 use opensharing::Catalog;
 
 use crate::config_file::{config_dir, now_ms};
-use crate::storage::{local_root, open_store, Tuning};
+use crate::storage::{error_chain, local_root, open_store, Tuning};
 
 /// Checks every store; fails when any check fails.
 pub fn run(config_path: &Path) -> Result<(), String> {
@@ -93,7 +93,7 @@ async fn check_store(catalog: &Catalog, name: &str, config: &StoreConfig, dir: &
             Err(e) => return Err(format!("the directory {} cannot be read: {e}", root.display())),
         }
     }
-    let store = open_store(config, dir, Tuning::Check).map_err(|e| explain(config, &e.to_string()))?;
+    let store = open_store(config, dir, Tuning::Check).map_err(|e| explain(config, &e))?;
     let mut sample = first_object(&store, "").await.map_err(|e| explain(config, &e))?;
     step(&format!("listing works ({})", if sample.is_some() { "not empty" } else { "empty" }));
     for (location, path) in asset_locations(catalog, name) {
@@ -143,7 +143,7 @@ async fn first_object(store: &Arc<dyn ObjectStore>, prefix: &str) -> Result<Opti
     match store.list(Some(&dir)).next().await {
         None => Ok(None),
         Some(Ok(meta)) => Ok(Some(meta.location.to_string())),
-        Some(Err(e)) => Err(e.to_string()),
+        Some(Err(e)) => Err(error_chain(&e)),
     }
 }
 
@@ -170,7 +170,7 @@ fn explain(config: &StoreConfig, error: &str) -> String {
     let e = error.to_ascii_lowercase();
     let advice = if e.contains("signaturedoesnotmatch") {
         "the secret key is wrong (the signature does not match)"
-    } else if e.contains("invalidaccesskeyid") || e.contains("access key id") {
+    } else if e.contains("invalidaccesskeyid") || e.contains("notsignedup") || e.contains("access key id") {
         "the access key id is not known to the server"
     } else if e.contains("authorizationheadermalformed")
         || e.contains("permanentredirect")

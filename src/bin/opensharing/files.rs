@@ -23,6 +23,7 @@ use crate::body::{HostBody, CHUNK};
 use crate::config_file::now_ms;
 use crate::log::{self, RequestLog};
 use crate::service::{error, host_audit, Host, Response, REQUEST_TIMEOUT};
+use crate::storage::error_chain;
 
 const ROUTE: &str = "file";
 
@@ -111,7 +112,7 @@ pub async fn serve(host: &Host, req: hyper::Request<Incoming>, peer: SocketAddr,
         Ok(Ok(opened)) => opened.respond(peer, log),
         Ok(Err(object_store::Error::NotFound { .. })) => error(ROUTE, peer, &not_found(), log),
         Ok(Err(e)) => {
-            log::event("storage_error", serde_json::json!({"store": grant.store, "error": e.to_string()}));
+            log::event("storage_error", serde_json::json!({"store": grant.store, "error": error_chain(&e)}));
             error(ROUTE, peer, &ApiError::internal(), log)
         }
         Err(_) => {

@@ -19,6 +19,7 @@ use object_store::path::Path as StorePath;
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
 use opensharing::catalog::config::{GcsStoreConfig, S3StoreConfig};
 use opensharing::catalog::StoreConfig;
+use opensharing::signing::s3::S3Location;
 use opensharing::{Catalog, IoNeed, IoResult, ObjectMeta};
 
 /// Most entries one listing returns (a guard against an unbounded answer).
@@ -128,7 +129,7 @@ fn to_meta(m: &object_store::ObjectMeta) -> ObjectMeta {
 fn failure(e: object_store::Error) -> IoResult {
     match e {
         object_store::Error::NotFound { .. } => IoResult::NotFound,
-        other => IoResult::Failed(other.to_string()),
+        other => IoResult::Failed(error_chain(&other)),
     }
 }
 
@@ -159,25 +160,46 @@ async fn list(store: &Arc<dyn ObjectStore>, prefix: &str, start_after: Option<&s
     IoResult::Listing(entries)
 }
 
-/// The endpoint object_store needs for `s3`: with virtual-hosted addressing on a custom
-/// endpoint it wants the bucket's own host (`http://bucket.host:port`).
-fn s3_endpoint(s3: &S3StoreConfig) -> Option<String> {
-    let endpoint = s3.endpoint.as_deref()?;
+/// The endpoint object_store needs for `s3`. With virtual-hosted addressing on a custom
+/// endpoint it wants the bucket's own host (`http://bucket.host:port`), as the engine signs it;
+/// an IP address cannot take a bucket name, and without this check object_store would quietly
+/// talk to AWS instead.
+fn s3_endpoint(s3: &S3StoreConfig) -> Result<Option<String>, String> {
+    let Some(endpoint) = s3.endpoint.as_deref() else { return Ok(None) };
     if s3.path_style {
-        return Some(endpoint.to_string());
+        return Ok(Some(endpoint.to_string()));
     }
-    let mut url = url::Url::parse(endpoint).ok()?;
-    let host = format!("{}.{}", s3.bucket, url.host_str()?);
-    url.set_host(Some(&host)).ok()?;
-    Some(url.as_str().trim_end_matches('/').to_string())
+    let url = url::Url::parse(endpoint).map_err(|e| format!("endpoint: {e}"))?;
+    if !matches!(url.host(), Some(url::Host::Domain(_))) {
+        return Err(format!(
+            "endpoint {endpoint}: virtual-hosted addressing needs a host name to put the bucket in; set \"path_style\": true"
+        ));
+    }
+    let location = S3Location::new(&s3.bucket, &s3.region, Some(endpoint), false).map_err(|e| e.to_string())?;
+    Ok(Some(format!("{}://{}", location.scheme, location.host)))
 }
 
-/// Opens one store.
-pub fn open_store(
-    config: &StoreConfig,
-    config_dir: &Path,
-    tuning: Tuning,
-) -> object_store::Result<Arc<dyn ObjectStore>> {
+/// `e` and its causes, as one line (object_store's own message leaves out the cause, e.g.
+/// "connection refused").
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Opens one store; the error says why in one line.
+pub fn open_store(config: &StoreConfig, config_dir: &Path, tuning: Tuning) -> Result<Arc<dyn ObjectStore>, String> {
+    build_store(config, config_dir, tuning).map_err(|e| error_chain(&e))
+}
+
+fn build_store(config: &StoreConfig, config_dir: &Path, tuning: Tuning) -> object_store::Result<Arc<dyn ObjectStore>> {
     Ok(match config {
         StoreConfig::S3(s3) => {
             let mut b = AmazonS3Builder::new()
@@ -188,8 +210,10 @@ pub fn open_store(
                 .with_virtual_hosted_style_request(!s3.path_style)
                 .with_client_options(tuning.client())
                 .with_retry(tuning.retry());
-            if let Some(endpoint) = s3_endpoint(s3) {
-                b = b.with_endpoint(endpoint);
+            match s3_endpoint(s3) {
+                Ok(Some(endpoint)) => b = b.with_endpoint(endpoint),
+                Ok(None) => {}
+                Err(message) => return Err(object_store::Error::Generic { store: "S3", source: message.into() }),
             }
             if let Some(token) = &s3.session_token {
                 b = b.with_token(token.expose());
@@ -259,12 +283,11 @@ mod tests {
 
     #[test]
     fn virtual_hosted_custom_endpoints_name_the_bucket_host() {
-        assert_eq!(s3_endpoint(&s3(None, false)), None);
-        assert_eq!(s3_endpoint(&s3(Some("http://127.0.0.1:9000"), true)).as_deref(), Some("http://127.0.0.1:9000"));
-        assert_eq!(
-            s3_endpoint(&s3(Some("https://minio.local:9000"), false)).as_deref(),
-            Some("https://b.minio.local:9000")
-        );
+        assert_eq!(s3_endpoint(&s3(None, false)), Ok(None));
+        let endpoint = |e, path_style| s3_endpoint(&s3(Some(e), path_style));
+        assert_eq!(endpoint("http://127.0.0.1:9000", true), Ok(Some("http://127.0.0.1:9000".into())));
+        assert_eq!(endpoint("https://minio.local:9000", false), Ok(Some("https://b.minio.local:9000".into())));
+        assert!(endpoint("http://127.0.0.1:9000", false).unwrap_err().contains("path_style"));
     }
 
     #[tokio::test]
