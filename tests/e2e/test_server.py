@@ -271,3 +271,27 @@ def test_sigterm_stops_gracefully(demo_dir, tmp_path):
         assert proc.wait(timeout=15) == 0
         events = [json.loads(line) for line in log_path.read_text().splitlines()]
         assert {"event": "stopped", "graceful": True} in events
+
+
+def test_large_query_streams_in_pieces(tmp_path):
+    """A query answer larger than one 64 KiB piece is streamed (chunked), whole and in order."""
+    log = tmp_path / "data" / "big" / "_delta_log"
+    log.mkdir(parents=True)
+    schema = {"type": "struct", "fields": [{"name": "a", "type": "long", "nullable": True, "metadata": {}}]}
+    actions = [{"protocol": {"minReaderVersion": 1, "minWriterVersion": 2}},
+               {"metaData": {"id": "big", "format": {"provider": "parquet", "options": {}},
+                             "schemaString": json.dumps(schema), "partitionColumns": [], "configuration": {},
+                             "createdTime": 0}}]
+    actions += [{"add": {"path": f"part-{i:05d}.parquet", "partitionValues": {}, "size": i + 1,
+                         "modificationTime": 0, "dataChange": True}} for i in range(2000)]
+    (log / f"{0:020}.json").write_text("\n".join(json.dumps(a) for a in actions) + "\n")
+    config = {"stores": {"disk": {"kind": "local", "root": "data"}},
+              "shares": [{"name": "s", "schemas": [{"name": "d", "assets": [
+                  {"type": "delta_table", "name": "big", "store": "disk", "path": "big"}]}]}],
+              "recipients": [{"name": "r", "token_sha256": sha256(DEMO_TOKEN), "shares": ["s"]}]}
+    with opensharing_serve(config, tmp_path) as (url, _, _, _):
+        status, headers, body = call(f"{url}/shares/s/schemas/d/tables/big/query", method="POST", data=b"{}")
+    assert status == 200 and len(body) > 4 * 64 * 1024
+    assert headers["Transfer-Encoding"] == "chunked" and headers["Content-Length"] is None
+    files = [json.loads(line)["file"] for line in body.decode().splitlines()[2:]]
+    assert sorted(f["size"] for f in files) == list(range(1, 2001))

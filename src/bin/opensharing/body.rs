@@ -24,8 +24,9 @@ pub const CHUNK: usize = 64 * 1024;
 enum Source {
     /// Bytes already complete (or none).
     Full(Option<Bytes>),
-    /// An engine exchange past its head; `hint` is its Content-Length, when it has one.
-    Exchange { exchange: Box<Exchange>, hint: Option<u64> },
+    /// An engine exchange past its head: `first` is the piece read ahead, `hint` the bytes still
+    /// to read after it, when known.
+    Exchange { exchange: Box<Exchange>, first: Option<Bytes>, hint: Option<u64> },
     /// Bytes read from a store.
     Stream(BoxStream<'static, io::Result<Bytes>>),
 }
@@ -47,10 +48,17 @@ impl HostBody {
     }
 
     /// The rest of an engine exchange, pulled with [`Exchange::read`]; its own audit event is
-    /// logged.
+    /// logged. The first piece is read at once: a body without a Content-Length that fits in it
+    /// (it came short of a whole piece, so the exchange ran out) is sent with its length rather
+    /// than chunked.
     pub fn exchange(exchange: Exchange, content_length: Option<u64>, log: RequestLog) -> HostBody {
-        let source = Source::Exchange { exchange: Box::new(exchange), hint: content_length };
-        HostBody { source, audit: AuditEvent::default(), log }
+        let mut exchange = Box::new(exchange);
+        let mut hint = content_length;
+        let first = read_exchange(&mut exchange, &mut hint);
+        if hint.is_none() && first.as_ref().is_none_or(|b| b.len() < CHUNK) {
+            hint = Some(0);
+        }
+        HostBody { source: Source::Exchange { exchange, first, hint }, audit: AuditEvent::default(), log }
     }
 
     /// A stream of store bytes. Like [`full`](HostBody::full), the bytes sent are added to
@@ -87,7 +95,9 @@ impl Body for HostBody {
         let this = self.get_mut();
         let next = match &mut this.source {
             Source::Full(bytes) => bytes.take().map(Ok),
-            Source::Exchange { exchange, hint } => read_exchange(exchange, hint).map(Ok),
+            Source::Exchange { exchange, first, hint } => {
+                first.take().or_else(|| read_exchange(exchange, hint)).map(Ok)
+            }
             Source::Stream(stream) => match stream.poll_next_unpin(cx) {
                 TaskPoll::Pending => return TaskPoll::Pending,
                 TaskPoll::Ready(item) => item,
@@ -103,7 +113,7 @@ impl Body for HostBody {
     fn is_end_stream(&self) -> bool {
         match &self.source {
             Source::Full(bytes) => bytes.is_none(),
-            Source::Exchange { hint, .. } => *hint == Some(0),
+            Source::Exchange { first, hint, .. } => first.is_none() && *hint == Some(0),
             Source::Stream(_) => false,
         }
     }
@@ -111,7 +121,9 @@ impl Body for HostBody {
     fn size_hint(&self) -> SizeHint {
         match &self.source {
             Source::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
-            Source::Exchange { hint: Some(n), .. } => SizeHint::with_exact(*n),
+            Source::Exchange { first, hint: Some(n), .. } => {
+                SizeHint::with_exact(n + first.as_ref().map_or(0, |b| b.len() as u64))
+            }
             Source::Exchange { hint: None, .. } | Source::Stream(_) => SizeHint::default(),
         }
     }
