@@ -28,8 +28,54 @@ import (
 )
 
 type host struct {
-	engine *C.os_engine
-	root   string // directory that local store roots are relative to
+	engine    *C.os_engine
+	configDir string // local store roots are relative to the config file
+}
+
+func takeBytes(b C.os_bytes) string {
+	defer C.os_bytes_free(b)
+	return C.GoStringN((*C.char)(unsafe.Pointer(b.ptr)), C.int(b.len))
+}
+
+// storePath is the file of `key` in local store `store`.
+func (h *host) storePath(store, key string) (string, bool) {
+	var root C.os_bytes
+	p, n := cbytes([]byte(store))
+	defer C.free(unsafe.Pointer(p))
+	if C.os_engine_local_store_root(h.engine, p, n, &root) != C.OS_OK {
+		return "", false
+	}
+	dir := takeBytes(root)
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(h.configDir, dir)
+	}
+	return filepath.Join(dir, filepath.FromSlash(key)), true
+}
+
+// serveFile answers a local-store file URL the engine has signed: http.ServeContent handles
+// HEAD and Range (206).
+func (h *host) serveFile(w http.ResponseWriter, r *http.Request) bool {
+	target := []byte(r.URL.RequestURI())
+	p, n := cbytes(target)
+	defer C.free(unsafe.Pointer(p))
+	var store, key C.os_bytes
+	switch C.os_engine_verify_file_url(h.engine, p, n, C.int64_t(time.Now().UnixMilli()), &store, &key) {
+	case C.OS_DENIED:
+		http.Error(w, "signature does not match or has expired", http.StatusForbidden)
+		return true
+	case C.OS_OK:
+		path, ok := h.storePath(takeBytes(store), takeBytes(key))
+		f, err := os.Open(path)
+		if !ok || err != nil {
+			http.NotFound(w, r)
+			return true
+		}
+		defer f.Close()
+		info, _ := f.Stat()
+		http.ServeContent(w, r, "", info.ModTime(), f)
+		return true
+	}
+	return false
 }
 
 func cbytes(s []byte) (*C.uint8_t, C.size_t) {
@@ -91,10 +137,14 @@ func (h *host) supply(ex *C.os_exchange) C.os_result {
 		return r
 	}
 	key := gostr(need.key)
-	if need.kind == C.OS_NEED_LIST {
-		return h.list(ex, key, gostr(need.start_after))
+	path, ok := h.storePath(gostr(need.store), key)
+	if !ok {
+		return C.os_exchange_supply_not_found(ex)
 	}
-	data, err := os.ReadFile(filepath.Join(h.root, filepath.FromSlash(key)))
+	if need.kind == C.OS_NEED_LIST {
+		return h.list(ex, path, key, gostr(need.start_after))
+	}
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return C.os_exchange_supply_not_found(ex)
 	}
@@ -106,18 +156,19 @@ func (h *host) supply(ex *C.os_exchange) C.os_result {
 	return C.os_exchange_supply_bytes(ex, p, n)
 }
 
-func (h *host) list(ex *C.os_exchange, prefix, startAfter string) C.os_result {
+// list answers a LIST need with the files under `dir` (the prefix's directory), keyed
+// `prefix` + their relative path, sorted.
+func (h *host) list(ex *C.os_exchange, dir, prefix, startAfter string) C.os_result {
 	type entry struct {
 		key  string
 		info fs.FileInfo
 	}
 	var entries []entry
-	dir := filepath.Join(h.root, filepath.FromSlash(prefix))
 	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			info, _ := d.Info()
-			rel, _ := filepath.Rel(h.root, path)
-			if key := filepath.ToSlash(rel); key > startAfter && info != nil {
+			rel, _ := filepath.Rel(dir, path)
+			if key := prefix + filepath.ToSlash(rel); key > startAfter && info != nil {
 				entries = append(entries, entry{key, info})
 			}
 		}
@@ -142,6 +193,9 @@ func (h *host) list(ex *C.os_exchange, prefix, startAfter string) C.os_result {
 func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/healthz" {
 		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if h.serveFile(w, r) {
 		return
 	}
 	body, err := readBody(r)
@@ -207,7 +261,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h := &host{root: filepath.Join(filepath.Dir(*config), "data")}
+	h := &host{configDir: filepath.Dir(*config)}
 	p, n := cbytes(json)
 	r := C.os_engine_new(p, n, &h.engine)
 	C.free(unsafe.Pointer(p))

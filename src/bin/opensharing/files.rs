@@ -83,8 +83,10 @@ pub async fn serve(host: &Host, req: hyper::Request<Incoming>, target: &str) -> 
     if range.is_some() {
         response = response.header("Content-Range", format!("bytes {start}-{}/{}", end - 1, meta.size));
     }
-    if req.method() == hyper::Method::HEAD || start == end {
-        return response.body(full(Bytes::new())).unwrap_or_default();
+    if req.method() == hyper::Method::HEAD {
+        // An empty body of unknown length, so hyper keeps the Content-Length header above.
+        let none = futures_util::stream::empty::<Result<Frame<Bytes>, std::io::Error>>();
+        return response.body(StreamBody::new(none).boxed_unsync()).unwrap_or_default();
     }
     let options = GetOptions { range: Some(GetRange::Bounded(start..end)), ..GetOptions::default() };
     match store.get_opts(&path, options).await {
