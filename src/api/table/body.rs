@@ -87,6 +87,17 @@ impl TableBody {
         self.urls_signed += 1;
     }
 
+    /// Signs `path` and returns its file id.
+    fn sign_with_id(&mut self, path: &str) -> String {
+        self.sign(path);
+        self.id_hash.id(path)
+    }
+
+    /// The signed file just written to `self.url`, without a deletion vector.
+    fn signed<'a>(&'a self, id: &'a str) -> Signed<'a> {
+        Signed { url: &self.url, id, expiration: self.batch.expires_at_ms, deletion_vector: None }
+    }
+
     /// The signed form of a `u` deletion vector (storage type `p`, path = signed URL) and its
     /// file id; other kinds pass through unchanged.
     fn sign_dv(&mut self, dv: &DeletionVector) -> Option<(DeletionVector, String)> {
@@ -102,16 +113,10 @@ impl TableBody {
     }
 
     fn write_add(&mut self, out: &mut Vec<u8>, kind: FileKind, f: &AddFile, stamp: Stamp) {
-        self.sign(&f.path);
+        let id = self.sign_with_id(&f.path);
         let dv = f.deletion_vector.as_ref().and_then(|dv| self.sign_dv(dv));
         let passthrough = f.deletion_vector.as_ref().filter(|_| dv.is_none());
-        let id = self.id_hash.id(&f.path);
-        let signed = Signed {
-            url: &self.url,
-            id: &id,
-            expiration: self.batch.expires_at_ms,
-            deletion_vector: dv.as_ref().map(|(d, id)| (d, id.as_str())),
-        };
+        let signed = Signed { deletion_vector: dv.as_ref().map(|(d, id)| (d, id.as_str())), ..self.signed(&id) };
         match passthrough {
             Some(inline) => {
                 let signed = Signed { deletion_vector: Some((inline, "")), ..signed };

@@ -314,19 +314,8 @@ impl TableRead {
         let page_size = query.max_files.map(|n| (n as usize).min(MAX_PAGE_FILES));
         let start = first_index.min(selected.len());
         let end = page_size.map_or(selected.len(), |n| (start + n).min(selected.len()));
-        let next_page = (page_size.is_some() && end < selected.len()).then(|| {
-            seal_page(
-                &self.state.token_key,
-                &PageState {
-                    table_id: self.table.id.clone(),
-                    version: snapshot.version,
-                    end_version: None,
-                    checksum: query_checksum(query, &self.caps),
-                    next_index: end as u64,
-                    expires_at_ms: self.now_ms + PAGE_TOKEN_TTL_MS,
-                },
-            )
-        });
+        let next_page =
+            (page_size.is_some() && end < selected.len()).then(|| self.page_token(query, snapshot.version, None, end));
         let refresh = (query.include_refresh_token || query.refresh_token.is_some()).then(|| {
             seal_refresh(
                 &self.state.token_key,
@@ -397,22 +386,27 @@ impl TableRead {
         let page_size = query.max_files.map(|n| (n as usize).min(MAX_PAGE_FILES));
         let from = first_index.min(items.len());
         let to = page_size.map_or(items.len(), |n| (from + n).min(items.len()));
-        let next_page = (page_size.is_some() && to < items.len()).then(|| {
-            seal_page(
-                &self.state.token_key,
-                &PageState {
-                    table_id: self.table.id.clone(),
-                    version: start,
-                    end_version: commits.last().map(|c| c.version),
-                    checksum: query_checksum(query, &self.caps),
-                    next_index: to as u64,
-                    expires_at_ms: self.now_ms + PAGE_TOKEN_TTL_MS,
-                },
-            )
-        });
+        let next_page = (page_size.is_some() && to < items.len())
+            .then(|| self.page_token(query, start, commits.last().map(|c| c.version), to));
         let items =
             Items::Changes { commits, items: items[from..to].to_vec(), metadata_cdf: self.table.history_shared };
         self.body_response(start, format, head_lines, items, query, None, next_page)
+    }
+
+    /// The token of the page that starts at item `next_index`, pinned to `version` (and
+    /// `end_version` for ranges) and to the query's parameters.
+    fn page_token(&self, query: &QueryRequest, version: i64, end_version: Option<i64>, next_index: usize) -> String {
+        seal_page(
+            &self.state.token_key,
+            &PageState {
+                table_id: self.table.id.clone(),
+                version,
+                end_version,
+                checksum: query_checksum(query, &self.caps),
+                next_index: next_index as u64,
+                expires_at_ms: self.now_ms + PAGE_TOKEN_TTL_MS,
+            },
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
