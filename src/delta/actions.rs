@@ -87,6 +87,38 @@ pub struct DeletionVector {
     pub cardinality: i64,
 }
 
+/// File statistics, kept as the JSON string literal of the log (quotes and escapes included),
+/// so that responses copy it without escaping it again.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(transparent)]
+pub struct StatsJson(Box<serde_json::value::RawValue>);
+
+impl StatsJson {
+    /// Wraps statistics text (from a checkpoint column).
+    pub fn from_text(text: &str) -> Option<StatsJson> {
+        serde_json::value::to_raw_value(text).ok().map(StatsJson)
+    }
+
+    /// The encoded literal, ready to write into a JSON document.
+    pub fn literal(&self) -> &serde_json::value::RawValue {
+        &self.0
+    }
+
+    /// The statistics parsed as JSON (for pruning and limits).
+    pub fn parse(&self) -> Option<serde_json::Value> {
+        let text: String = serde_json::from_str(self.0.get()).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+}
+
+impl PartialEq for StatsJson {
+    fn eq(&self, other: &StatsJson) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl Eq for StatsJson {}
+
 /// Partition values: column → value (`None` = null), in log order.
 pub type PartitionValues = Vec<(String, Option<String>)>;
 
@@ -114,7 +146,7 @@ pub struct AddFile {
     pub data_change: bool,
     /// Statistics JSON.
     #[serde(default)]
-    pub stats: Option<String>,
+    pub stats: Option<StatsJson>,
     /// Tags.
     #[serde(default)]
     pub tags: Option<BTreeMap<String, Option<String>>>,
@@ -164,7 +196,7 @@ pub struct RemoveFile {
     pub size: Option<i64>,
     /// Statistics JSON.
     #[serde(default)]
-    pub stats: Option<String>,
+    pub stats: Option<StatsJson>,
     /// Deletion vector.
     #[serde(default)]
     pub deletion_vector: Option<DeletionVector>,

@@ -169,7 +169,7 @@ pub fn add(out: &mut Vec<u8>, format: ResponseFormat, kind: FileKind, f: &AddFil
         partition_values: Partitions<'a>,
         size: i64,
         #[serde(skip_serializing_if = "Option::is_none")]
-        stats: Option<&'a str>,
+        stats: Option<&'a serde_json::value::RawValue>,
         expiration_timestamp: i64,
         #[serde(skip_serializing_if = "Option::is_none")]
         version: Option<i64>,
@@ -185,7 +185,7 @@ pub fn add(out: &mut Vec<u8>, format: ResponseFormat, kind: FileKind, f: &AddFil
         modification_time: i64,
         data_change: bool,
         #[serde(skip_serializing_if = "Option::is_none")]
-        stats: Option<&'a str>,
+        stats: Option<&'a serde_json::value::RawValue>,
         #[serde(skip_serializing_if = "Option::is_none")]
         tags: Option<&'a BTreeMap<String, Option<String>>>,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -202,7 +202,7 @@ pub fn add(out: &mut Vec<u8>, format: ResponseFormat, kind: FileKind, f: &AddFil
                 id: s.id,
                 partition_values: Partitions(&f.partition_values),
                 size: f.size,
-                stats: f.stats.as_deref(),
+                stats: f.stats.as_ref().map(|s| s.literal()),
                 expiration_timestamp: s.expiration,
                 version: stamp.version,
                 timestamp: stamp.timestamp,
@@ -219,7 +219,7 @@ pub fn add(out: &mut Vec<u8>, format: ResponseFormat, kind: FileKind, f: &AddFil
                 size: f.size,
                 modification_time: f.modification_time,
                 data_change: f.data_change,
-                stats: f.stats.as_deref(),
+                stats: f.stats.as_ref().map(|s| s.literal()),
                 tags: f.tags.as_ref(),
                 deletion_vector: s.deletion_vector.map(|d| d.0),
                 base_row_id: f.base_row_id,

@@ -541,7 +541,7 @@ fn select_files(snapshot: &Snapshot, query: &QueryRequest) -> Vec<u32> {
             }
         }
         let stats: Option<serde_json::Value> = if predicate.is_some() || query.limit_hint.is_some() {
-            f.stats.as_deref().and_then(|s| serde_json::from_str(s).ok())
+            f.stats.as_ref().and_then(|s| s.parse())
         } else {
             None
         };
