@@ -9,5 +9,5 @@
 //!
 //! [OpenSharing]: https://github.com/OpenSharing-IO/OpenSharing
 
-pub mod signing;
 pub mod delta;
+pub mod signing;

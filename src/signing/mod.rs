@@ -5,3 +5,4 @@
 //! host satisfies.
 
 pub mod encode;
+pub mod gcs;
