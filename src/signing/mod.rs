@@ -4,5 +4,6 @@
 //! strings. Obtaining key material (STS, signBlob, user-delegation keys) is an IO need that the
 //! host satisfies.
 
+pub mod azure;
 pub mod encode;
 pub mod gcs;
