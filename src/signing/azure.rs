@@ -702,11 +702,6 @@ impl AzureBlobPresigner {
         Ok(AzureBlobPresigner { endpoint, signer, container: container.to_string() })
     }
 
-    /// The signer (for SAS of other kinds).
-    pub fn signer(&self) -> &SasSigner {
-        &self.signer
-    }
-
     /// Prepares read-only (`sp=r`, `sr=b`, [`DEFAULT_VERSION`]) blob URLs expiring
     /// `ttl_seconds` after `now`, with no start time (so clock skew cannot make them not yet
     /// valid).
