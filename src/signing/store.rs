@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+use super::azure::{AzureBatch, AzureBlobPresigner, BlobEndpoint, SasCredential, SasSigner, SigningKey};
+use super::gcs::{GcsBatch, GcsCredentials, GcsLocation, GcsPresigner, GcsUrlStyle, HmacKey, ServiceAccountKey};
 use super::local::LocalSigner;
 use super::s3::{S3Batch, S3Location, S3Presigner};
 use super::sigv4::Credentials;
@@ -26,8 +28,12 @@ pub enum StoreSigner {
         /// The engine's local URL signer.
         signer: Arc<LocalSigner>,
     },
-    /// A store kind this build cannot sign URLs for yet.
-    Unsupported(&'static str),
+    /// Google Cloud Storage (V4 signed URLs).
+    Gcs(Box<GcsPresigner>),
+    /// Azure Blob Storage (service SAS).
+    Azure(Box<AzureBlobPresigner>),
+    /// A store whose configuration cannot sign URLs (e.g. Azure without an account key).
+    Unsupported(String),
 }
 
 impl StoreSigner {
@@ -53,20 +59,60 @@ impl StoreSigner {
                 base: endpoint.map(|e| e.trim_end_matches('/').to_string()),
                 signer: local.clone(),
             },
-            StoreConfig::Gcs(_) => StoreSigner::Unsupported("gcs"),
-            StoreConfig::Azure(_) => StoreSigner::Unsupported("azure"),
+            StoreConfig::Gcs(gcs) => {
+                let invalid = |e: super::gcs::GcsError| SigningError::InvalidKey(e.to_string());
+                let credentials = match (&gcs.service_account_key, &gcs.hmac_access_id, &gcs.hmac_secret) {
+                    (Some(key), _, _) => GcsCredentials::ServiceAccount(Arc::new(
+                        ServiceAccountKey::from_json(key.expose()).map_err(invalid)?,
+                    )),
+                    (None, Some(id), Some(secret)) => {
+                        GcsCredentials::Hmac(HmacKey::new(id.expose(), secret.expose()).map_err(invalid)?)
+                    }
+                    _ => return Ok(StoreSigner::Unsupported(format!("store '{name}' has no GCS signing key"))),
+                };
+                let location = GcsLocation::new(&gcs.bucket, gcs.endpoint.as_deref(), GcsUrlStyle::PathStyle)
+                    .map_err(|e| SigningError::InvalidLocation(e.to_string()))?;
+                StoreSigner::Gcs(Box::new(GcsPresigner::new(location, credentials)))
+            }
+            StoreConfig::Azure(az) => {
+                let Some(key) = &az.account_key else {
+                    return Ok(StoreSigner::Unsupported(format!(
+                        "store '{name}' has no account key to sign SAS URLs with"
+                    )));
+                };
+                let invalid = |e: super::azure::AzureError| SigningError::InvalidKey(e.to_string());
+                let key = SigningKey::from_base64(key.expose()).map_err(invalid)?;
+                let signer = SasSigner::new(&az.account, SasCredential::AccountKey(key)).map_err(invalid)?;
+                let endpoint = match &az.endpoint {
+                    Some(e) => BlobEndpoint::parse(e).map_err(|e| SigningError::InvalidLocation(e.to_string()))?,
+                    None => BlobEndpoint::for_account(&az.account),
+                };
+                let presigner = AzureBlobPresigner::new(endpoint, signer, &az.container)
+                    .map_err(|e| SigningError::InvalidLocation(e.to_string()))?;
+                StoreSigner::Azure(Box::new(presigner))
+            }
         })
     }
 
     /// Prepares to sign URLs at `now_ms` that stay valid for `ttl_seconds`.
     pub fn batch(&self, now_ms: i64, ttl_seconds: u32) -> Result<UrlBatch, SigningError> {
         let expires_at_ms = now_ms + i64::from(ttl_seconds) * 1000;
+        let now = OffsetDateTime::from_unix_timestamp(now_ms.div_euclid(1000))
+            .map_err(|_| SigningError::InvalidLocation("time out of range".into()))?;
         Ok(match self {
-            StoreSigner::S3(p) => {
-                let now = OffsetDateTime::from_unix_timestamp(now_ms.div_euclid(1000))
-                    .map_err(|_| SigningError::InvalidLocation("time out of range".into()))?;
-                UrlBatch { expires_at_ms, kind: BatchKind::S3(Box::new(p.batch(now, ttl_seconds)?)) }
-            }
+            StoreSigner::S3(p) => UrlBatch { expires_at_ms, kind: BatchKind::S3(Box::new(p.batch(now, ttl_seconds)?)) },
+            StoreSigner::Gcs(p) => UrlBatch {
+                expires_at_ms,
+                kind: BatchKind::Gcs(Box::new(
+                    p.batch(now, ttl_seconds).map_err(|e| SigningError::InvalidLocation(e.to_string()))?,
+                )),
+            },
+            StoreSigner::Azure(p) => UrlBatch {
+                expires_at_ms,
+                kind: BatchKind::Azure(Box::new(
+                    p.batch(now, ttl_seconds).map_err(|e| SigningError::InvalidLocation(e.to_string()))?,
+                )),
+            },
             StoreSigner::Local { store, base, signer } => {
                 let base = base.clone().ok_or_else(|| {
                     SigningError::InvalidLocation(format!(
@@ -78,15 +124,15 @@ impl StoreSigner {
                     kind: BatchKind::Local { store: store.clone(), base, signer: signer.clone() },
                 }
             }
-            StoreSigner::Unsupported(kind) => {
-                return Err(SigningError::InvalidLocation(format!("signing URLs for {kind} stores is not available")))
-            }
+            StoreSigner::Unsupported(why) => return Err(SigningError::InvalidLocation(why.clone())),
         })
     }
 }
 
 enum BatchKind {
     S3(Box<S3Batch>),
+    Gcs(Box<GcsBatch>),
+    Azure(Box<AzureBatch>),
     Local { store: String, base: String, signer: Arc<LocalSigner> },
 }
 
@@ -98,11 +144,16 @@ pub struct UrlBatch {
 }
 
 impl UrlBatch {
-    /// Appends the signed GET URL of object `key`.
-    pub fn sign_into(&self, key: &str, out: &mut String) {
+    /// Appends the signed GET URL of object `key`. Fails only for keys a scheme refuses to
+    /// sign (GCS and Azure refuse `.` and `..` segments, which URL clients would rewrite).
+    pub fn sign_into(&self, key: &str, out: &mut String) -> Result<(), SigningError> {
+        let refused = |e: &dyn std::fmt::Display| SigningError::InvalidLocation(e.to_string());
         match &self.kind {
             BatchKind::S3(batch) => batch.presign_get(key, out),
+            BatchKind::Gcs(batch) => batch.presign_get(key, out).map_err(|e| refused(&e))?,
+            BatchKind::Azure(batch) => batch.presign_get(key, out).map_err(|e| refused(&e))?,
             BatchKind::Local { store, base, signer } => signer.sign_into(out, base, store, key, self.expires_at_ms),
         }
+        Ok(())
     }
 }

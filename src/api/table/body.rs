@@ -52,6 +52,8 @@ pub(super) struct TableBody {
     urls_signed: u64,
     url: String,
     dv_url: String,
+    /// Why the body stopped early, reported as `endStreamAction.errorMessage`.
+    failure: Option<String>,
 }
 
 impl TableBody {
@@ -76,15 +78,19 @@ impl TableBody {
             urls_signed: 0,
             url: String::with_capacity(512),
             dv_url: String::new(),
+            failure: None,
         }
     }
 
-    /// Signs the object at log path `path` (relative, URI-encoded) into `self.url`.
+    /// Signs the object at log path `path` (relative, URI-encoded) into `self.url`. A key the
+    /// scheme refuses leaves the URL empty and is reported in the closing `endStreamAction`.
     fn sign(&mut self, path: &str) {
         let relative: Cow<'_, str> = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
         self.url.clear();
-        self.batch.sign_into(&self.table.key(&relative), &mut self.url);
-        self.urls_signed += 1;
+        match self.batch.sign_into(&self.table.key(&relative), &mut self.url) {
+            Ok(()) => self.urls_signed += 1,
+            Err(e) => self.failure = Some(format!("a file of the table cannot be shared: {e}")),
+        }
     }
 
     /// Signs `path` and returns its file id.
@@ -106,7 +112,10 @@ impl TableBody {
         }
         let relative = relative_dv_path(&dv.path_or_inline_dv)?;
         self.dv_url.clear();
-        self.batch.sign_into(&self.table.key(&relative), &mut self.dv_url);
+        if let Err(e) = self.batch.sign_into(&self.table.key(&relative), &mut self.dv_url) {
+            self.failure = Some(format!("a deletion vector of the table cannot be shared: {e}"));
+            return None;
+        }
         self.urls_signed += 1;
         let signed = DeletionVector { storage_type: "p".into(), path_or_inline_dv: self.dv_url.clone(), ..dv.clone() };
         Some((signed, self.id_hash.id(&relative)))
@@ -180,9 +189,16 @@ impl TableBody {
 impl BodyStream for TableBody {
     fn next_chunk(&mut self, out: &mut Vec<u8>) -> bool {
         out.append(&mut self.head);
-        while out.len() < CHUNK_BYTES && self.next < self.items.len() {
+        while out.len() < CHUNK_BYTES && self.next < self.items.len() && self.failure.is_none() {
+            let line_start = out.len();
             self.write_item(out, self.next);
             self.next += 1;
+            if let Some(message) = &self.failure {
+                // The client learns of the error from the last line: no file line without a URL.
+                out.truncate(line_start);
+                lines::end_stream_error(out, message);
+                return false;
+            }
         }
         if self.next < self.items.len() {
             return true;

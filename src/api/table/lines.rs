@@ -383,3 +383,13 @@ pub fn end_stream(
         &End { refresh_token, next_page_token, min_url_expiration_timestamp: min_url_expiration },
     );
 }
+
+/// A closing `endStreamAction` that reports an error after the response has started.
+pub fn end_stream_error(out: &mut Vec<u8>, message: &str) {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct End<'a> {
+        error_message: &'a str,
+    }
+    push_line(out, "endStreamAction", &End { error_message: message });
+}
