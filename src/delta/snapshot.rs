@@ -5,7 +5,7 @@
 //! multi-part, or v2 with sidecars) and applies the JSON commits after it. Given a cached
 //! snapshot of the same table, it lists only the commits after it and applies those.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::actions::{parse_commit, Action, AddFile, Metadata, Protocol};
 use super::active::ActiveFiles;
@@ -40,6 +40,25 @@ pub struct Snapshot {
     pub files: Vec<AddFile>,
     /// Sum of the files' sizes.
     pub total_size: i64,
+    /// SHA-256 of each file's path, computed on first use (file ids).
+    path_digests: OnceLock<Vec<[u8; 32]>>,
+}
+
+impl Snapshot {
+    /// The SHA-256 of the path of file `index` (computed once per snapshot, for file ids).
+    pub fn path_digest(&self, index: usize) -> &[u8; 32] {
+        let digests = self.path_digests.get_or_init(|| {
+            self.files
+                .iter()
+                .map(|f| {
+                    let mut d = [0u8; 32];
+                    d.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, f.path.as_bytes()).as_ref());
+                    d
+                })
+                .collect()
+        });
+        &digests[index]
+    }
 }
 
 enum Phase {
@@ -253,6 +272,7 @@ impl SnapshotReader {
             metadata,
             files,
             total_size,
+            path_digests: OnceLock::new(),
         })))
     }
 }

@@ -51,17 +51,27 @@ impl LocalSigner {
         LocalSigner { key: hmac::Key::new(hmac::HMAC_SHA256, secret) }
     }
 
-    fn mac(&self, store: &str, key: &str, expires_at_ms: i64) -> String {
+    fn mac(&self, store: &str, key: &str, expires_at_ms: i64) -> [u8; 32] {
         let mut ctx = hmac::Context::with_key(&self.key);
         for part in [store.as_bytes(), b"\0", key.as_bytes(), b"\0", expires_at_ms.to_string().as_bytes()] {
             ctx.update(part);
         }
-        hex(ctx.sign().as_ref())
+        let mut mac = [0u8; 32];
+        mac.copy_from_slice(ctx.sign().as_ref());
+        mac
     }
 
     /// Appends the URL of `key` in `store` under `base` (`{endpoint}`, the protocol URL without a
-    /// trailing `/`), valid until `expires_at_ms`.
-    pub fn sign_into(&self, out: &mut String, base: &str, store: &str, key: &str, expires_at_ms: i64) {
+    /// trailing `/`), valid until `expires_at_ms`, and returns its signature for
+    /// [`LocalSigner::assemble`].
+    pub fn sign_into(&self, out: &mut String, base: &str, store: &str, key: &str, expires_at_ms: i64) -> [u8; 32] {
+        let mac = self.mac(store, key, expires_at_ms);
+        self.assemble(out, base, store, key, expires_at_ms, &mac);
+        mac
+    }
+
+    /// Appends a URL with a signature computed before by [`LocalSigner::sign_into`].
+    pub fn assemble(&self, out: &mut String, base: &str, store: &str, key: &str, expires_at_ms: i64, mac: &[u8; 32]) {
         out.push_str(base);
         out.push('/');
         out.push_str(FILES_SEGMENT);
@@ -72,7 +82,7 @@ impl LocalSigner {
         out.push_str("?X-Amz-Expires=");
         out.push_str(&expires_at_ms.to_string());
         out.push_str("&X-Amz-Signature=");
-        out.push_str(&self.mac(store, key, expires_at_ms));
+        out.push_str(&hex(mac));
     }
 
     /// Checks a request target under the prefix (`/files/{store}/{key}?…`, prefix stripped) at
@@ -102,7 +112,7 @@ impl LocalSigner {
             }
         }
         let (Some(expires), Some(signature)) = (expires, signature) else { return Err(LocalUrlError::Malformed) };
-        let expected = self.mac(&store, &key, expires);
+        let expected = hex(&self.mac(&store, &key, expires));
         if !crate::auth::constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
             return Err(LocalUrlError::BadSignature);
         }

@@ -144,6 +144,34 @@ pub struct UrlBatch {
 }
 
 impl UrlBatch {
+    /// Appends the signed GET URL of `key` and returns its signature when the scheme can put it
+    /// into the same URL again ([`UrlBatch::assemble`]): S3 and local URLs.
+    pub fn sign_keeping(&self, key: &str, out: &mut String) -> Result<Option<[u8; 32]>, SigningError> {
+        Ok(match &self.kind {
+            BatchKind::S3(batch) => Some(batch.presign_get_keeping(key, out)),
+            BatchKind::Local { store, base, signer } => {
+                Some(signer.sign_into(out, base, store, key, self.expires_at_ms))
+            }
+            _ => {
+                self.sign_into(key, out)?;
+                None
+            }
+        })
+    }
+
+    /// Appends the URL of `key` with a signature [`UrlBatch::sign_keeping`] returned before.
+    /// Returns `false` for schemes that cannot.
+    pub fn assemble(&self, key: &str, signature: &[u8; 32], out: &mut String) -> bool {
+        match &self.kind {
+            BatchKind::S3(batch) => batch.assemble_get(key, signature, out),
+            BatchKind::Local { store, base, signer } => {
+                signer.assemble(out, base, store, key, self.expires_at_ms, signature)
+            }
+            _ => return false,
+        }
+        true
+    }
+
     /// Appends the signed GET URL of object `key`. Fails only for keys a scheme refuses to
     /// sign (GCS and Azure refuse `.` and `..` segments, which URL clients would rewrite).
     pub fn sign_into(&self, key: &str, out: &mut String) -> Result<(), SigningError> {
@@ -152,7 +180,9 @@ impl UrlBatch {
             BatchKind::S3(batch) => batch.presign_get(key, out),
             BatchKind::Gcs(batch) => batch.presign_get(key, out).map_err(|e| refused(&e))?,
             BatchKind::Azure(batch) => batch.presign_get(key, out).map_err(|e| refused(&e))?,
-            BatchKind::Local { store, base, signer } => signer.sign_into(out, base, store, key, self.expires_at_ms),
+            BatchKind::Local { store, base, signer } => {
+                signer.sign_into(out, base, store, key, self.expires_at_ms);
+            }
         }
         Ok(())
     }

@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use super::lines::{self, FileKind, MetadataExtras, Signed, Stamp};
 use super::params::FileIdHash;
+use super::url_reuse::SignedFiles;
 use super::TableRef;
 use crate::delta::dv::relative_dv_path;
 use crate::delta::{Action, AddFile, Commit, DeletionVector, Snapshot};
+use crate::engine::EngineState;
 use crate::exchange::BodyStream;
 use crate::protocol::capabilities::ResponseFormat;
 use crate::signing::store::UrlBatch;
@@ -40,28 +42,43 @@ impl Items {
     }
 }
 
+/// Signatures being collected for the reuse window (see [`super::url_reuse`]).
+pub(super) struct Record {
+    pub key: String,
+    pub signatures: Vec<[u8; 32]>,
+    pub state: Arc<EngineState>,
+    pub signed_at_ms: i64,
+}
+
 pub(super) struct TableBody {
     head: Vec<u8>,
     items: Items,
     next: usize,
     format: ResponseFormat,
-    batch: UrlBatch,
+    batch: Arc<UrlBatch>,
+    reuse: Option<Arc<SignedFiles>>,
+    record: Option<Record>,
     table: TableRef,
     id_hash: FileIdHash,
     tail: Option<Vec<u8>>,
     urls_signed: u64,
     url: String,
     dv_url: String,
+    /// Scratch buffer for store keys.
+    key: String,
     /// Why the body stopped early, reported as `endStreamAction.errorMessage`.
     failure: Option<String>,
 }
 
 impl TableBody {
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
         head: Vec<u8>,
         items: Items,
         format: ResponseFormat,
-        batch: UrlBatch,
+        batch: Arc<UrlBatch>,
+        reuse: Option<Arc<SignedFiles>>,
+        record: Option<Record>,
         table: TableRef,
         id_hash: FileIdHash,
         tail: Option<Vec<u8>>,
@@ -72,30 +89,54 @@ impl TableBody {
             next: 0,
             format,
             batch,
+            reuse,
+            record,
             table,
             id_hash,
             tail,
             urls_signed: 0,
             url: String::with_capacity(512),
             dv_url: String::new(),
+            key: String::with_capacity(256),
             failure: None,
         }
     }
 
     /// Signs the object at log path `path` (relative, URI-encoded) into `self.url`. A key the
     /// scheme refuses leaves the URL empty and is reported in the closing `endStreamAction`.
-    fn sign(&mut self, path: &str) {
+    ///
+    /// `snapshot_index` is the file's index in the snapshot: its signature is then taken from the
+    /// reuse window when there is one, or recorded for it.
+    fn sign(&mut self, path: &str, snapshot_index: Option<usize>) {
         let relative: Cow<'_, str> = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+        let mut key = std::mem::take(&mut self.key);
+        self.table.key_into(&relative, &mut key);
         self.url.clear();
-        match self.batch.sign_into(&self.table.key(&relative), &mut self.url) {
-            Ok(()) => self.urls_signed += 1,
-            Err(e) => self.failure = Some(format!("a file of the table cannot be shared: {e}")),
+        self.urls_signed += 1;
+        if let (Some(i), Some(reuse)) = (snapshot_index, &self.reuse) {
+            if reuse.batch.assemble(&key, &reuse.signatures[i], &mut self.url) {
+                self.key = key;
+                return;
+            }
         }
+        match self.batch.sign_keeping(&key, &mut self.url) {
+            Ok(Some(signature)) => {
+                if let (Some(i), Some(record)) = (snapshot_index, &mut self.record) {
+                    record.signatures[i] = signature;
+                }
+            }
+            Ok(None) => self.record = None,
+            Err(e) => {
+                self.urls_signed -= 1;
+                self.failure = Some(format!("a file of the table cannot be shared: {e}"));
+            }
+        }
+        self.key = key;
     }
 
-    /// Signs `path` and returns its file id.
+    /// Signs `path` (not a snapshot file) and returns its file id.
     fn sign_with_id(&mut self, path: &str) -> String {
-        self.sign(path);
+        self.sign(path, None);
         self.id_hash.id(path)
     }
 
@@ -121,8 +162,16 @@ impl TableBody {
         Some((signed, self.id_hash.id(&relative)))
     }
 
-    fn write_add(&mut self, out: &mut Vec<u8>, kind: FileKind, f: &AddFile, stamp: Stamp) {
-        let id = self.sign_with_id(&f.path);
+    fn write_add(
+        &mut self,
+        out: &mut Vec<u8>,
+        kind: FileKind,
+        f: &AddFile,
+        stamp: Stamp,
+        id: String,
+        index: Option<usize>,
+    ) {
+        self.sign(&f.path, index);
         let dv = f.deletion_vector.as_ref().and_then(|dv| self.sign_dv(dv));
         let passthrough = f.deletion_vector.as_ref().filter(|_| dv.is_none());
         let signed = Signed { deletion_vector: dv.as_ref().map(|(d, id)| (d, id.as_str())), ..self.signed(&id) };
@@ -138,37 +187,26 @@ impl TableBody {
     fn write_item(&mut self, out: &mut Vec<u8>, index: usize) {
         match &self.items {
             Items::Snapshot { snapshot, indices, stamp } => {
-                let (snapshot, stamp) = (snapshot.clone(), *stamp);
-                let file = &snapshot.files[indices[index] as usize];
-                self.write_add(out, FileKind::File, file, stamp);
+                let (snapshot, stamp, i) = (snapshot.clone(), *stamp, indices[index] as usize);
+                let id = self.id_hash.id_of_digest(snapshot.path_digest(i));
+                self.write_add(out, FileKind::File, &snapshot.files[i], stamp, id, Some(i));
             }
             Items::Changes { commits, items, metadata_cdf } => {
                 let (commits, item, metadata_cdf) = (commits.clone(), items[index], *metadata_cdf);
                 let commit = &commits[item.commit as usize];
                 let stamp = Stamp { version: Some(commit.version), timestamp: Some(commit.timestamp_ms) };
                 match &commit.actions[item.action as usize] {
-                    Action::Add(f) => self.write_add(out, FileKind::Add, f, stamp),
-                    Action::Remove(f) => {
-                        self.sign(&f.path);
+                    Action::Add(f) => {
                         let id = self.id_hash.id(&f.path);
-                        let signed = Signed {
-                            url: &self.url,
-                            id: &id,
-                            expiration: self.batch.expires_at_ms,
-                            deletion_vector: None,
-                        };
-                        lines::remove(out, self.format, f, &signed, stamp);
+                        self.write_add(out, FileKind::Add, f, stamp, id, None);
+                    }
+                    Action::Remove(f) => {
+                        let id = self.sign_with_id(&f.path);
+                        lines::remove(out, self.format, f, &self.signed(&id), stamp);
                     }
                     Action::Cdc(f) => {
-                        self.sign(&f.path);
-                        let id = self.id_hash.id(&f.path);
-                        let signed = Signed {
-                            url: &self.url,
-                            id: &id,
-                            expiration: self.batch.expires_at_ms,
-                            deletion_vector: None,
-                        };
-                        lines::cdc(out, self.format, f, &signed, stamp);
+                        let id = self.sign_with_id(&f.path);
+                        lines::cdc(out, self.format, f, &self.signed(&id), stamp);
                     }
                     Action::Metadata(m) => {
                         let extras = MetadataExtras {
@@ -205,6 +243,10 @@ impl BodyStream for TableBody {
         }
         if let Some(tail) = self.tail.take() {
             out.extend_from_slice(&tail);
+        }
+        if let Some(r) = self.record.take() {
+            let files = SignedFiles { batch: self.batch.clone(), signatures: r.signatures };
+            r.state.url_reuse.put(r.key, r.signed_at_ms, files);
         }
         false
     }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::body::{ChangeItem, Items, TableBody};
+use super::body::{ChangeItem, Items, Record, TableBody};
 use super::lines::{self, MetadataExtras};
 use super::params::{Bound, ChangesParams, FileIdHash};
 use super::{Kind, TableRef};
@@ -420,10 +420,34 @@ impl TableRead {
         refresh_token: Option<String>,
         next_page: Option<String>,
     ) -> Result<Response, ApiError> {
-        let signer = self.state.signers.get(&self.table.store).ok_or_else(ApiError::internal)?;
-        let batch = signer
-            .batch(self.now_ms, self.state.catalog.url_ttl_seconds)
-            .map_err(|e| ApiError::new(ErrorCode::NotImplemented, e.to_string()))?;
+        // Snapshot files may reuse signatures made within the last minute for the same version.
+        let (reuse_key, full_snapshot) = match &items {
+            Items::Snapshot { snapshot, indices, .. } => (
+                Some(format!("{}\u{0}{}", self.table.cache_key(), snapshot.version)),
+                (indices.len() == snapshot.files.len()).then_some(snapshot.files.len()),
+            ),
+            Items::Changes { .. } => (None, None),
+        };
+        let reuse = reuse_key.as_deref().and_then(|k| self.state.url_reuse.get(k, self.now_ms));
+        let batch = match &reuse {
+            Some(signed) => signed.batch.clone(),
+            None => {
+                let signer = self.state.signers.get(&self.table.store).ok_or_else(ApiError::internal)?;
+                let batch = signer
+                    .batch(self.now_ms, self.state.catalog.url_ttl_seconds)
+                    .map_err(|e| ApiError::new(ErrorCode::NotImplemented, e.to_string()))?;
+                Arc::new(batch)
+            }
+        };
+        let record = match (reuse.is_none(), reuse_key, full_snapshot) {
+            (true, Some(key), Some(files)) => Some(Record {
+                key,
+                signatures: vec![[0u8; 32]; files],
+                state: self.state.clone(),
+                signed_at_ms: self.now_ms,
+            }),
+            _ => None,
+        };
         let end_stream = self.caps.include_end_stream_action
             || query.max_files.is_some()
             || query.include_refresh_token
@@ -437,7 +461,7 @@ impl TableRead {
             ResponseFormat::Parquet => FileIdHash::Parquet,
             ResponseFormat::Delta => FileIdHash::Delta,
         });
-        let body = TableBody::new(head_lines, items, format, batch, self.table.clone(), id_hash, tail);
+        let body = TableBody::new(head_lines, items, format, batch, reuse, record, self.table.clone(), id_hash, tail);
         Ok(Response {
             head: self.ndjson_head(version, Some(format)),
             body: Body::Stream(Box::new(body)),
