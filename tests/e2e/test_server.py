@@ -119,6 +119,7 @@ def test_check_reports_store_problems_in_plain_words(s3_root, tmp_path):
         ok = check(S3_SECRET)
         assert ok.returncode == 0, ok.stdout + ok.stderr
         assert "store 'lake'" in ok.stdout and "ok" in ok.stdout
+        assert "signed URL for" in ok.stdout and "read" in ok.stdout, ok.stdout
         bad = check("wrong-secret")
         assert bad.returncode != 0
         assert "secret access key is wrong" in bad.stdout, bad.stdout

@@ -39,6 +39,10 @@ pub fn run(config_path: &Path) -> Result<(), String> {
                 continue;
             }
         }
+        let outcome = outcome.and_then(|()| match config {
+            StoreConfig::Local(_) => Ok(()),
+            _ => runtime.block_on(sign_and_fetch(&catalog, name, config, store)),
+        });
         match outcome {
             Ok(()) => println!("ok"),
             Err(why) => {
@@ -51,6 +55,45 @@ pub fn run(config_path: &Path) -> Result<(), String> {
         return Err(format!("{failures} store(s) failed the check"));
     }
     Ok(())
+}
+
+/// Signs a URL for the first object of the store with the engine's signer and reads its first
+/// byte through it, as a recipient would: the request that fails silently with a 403 when the
+/// endpoint, region, addressing style or credentials are wrong.
+async fn sign_and_fetch(
+    catalog: &opensharing::Catalog,
+    name: &str,
+    config: &StoreConfig,
+    store: &std::sync::Arc<dyn object_store::ObjectStore>,
+) -> Result<(), String> {
+    let Some(Ok(first)) = store.list(Some(&StorePath::from(""))).next().await else {
+        print!("empty store, no URL to fetch; ");
+        return Ok(());
+    };
+    let key = first.location.to_string();
+    let local = std::sync::Arc::new(opensharing::signing::local::LocalSigner::new(&[0; 32]));
+    let signer = opensharing::signing::store::StoreSigner::new(name, config, catalog.endpoint.as_deref(), &local)
+        .map_err(|e| format!("URLs cannot be signed: {e}"))?;
+    let batch = signer.batch(crate::serve::now_ms(), 60).map_err(|e| format!("URLs cannot be signed: {e}"))?;
+    let mut url = String::new();
+    batch.sign_into(&key, &mut url).map_err(|e| format!("URLs cannot be signed: {e}"))?;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| format!("no HTTP client: {e}"))?;
+    let response = client.get(&url).header("Range", "bytes=0-0").send().await.map_err(|e| {
+        // The error would print the URL, whose query holds a signature: keep only the cause.
+        let cause = std::error::Error::source(&e).map_or_else(|| "request failed".to_string(), |s| s.to_string());
+        format!("a signed URL cannot reach the endpoint ({cause})")
+    })?;
+    let status = response.status();
+    if status.is_success() {
+        print!("signed URL for '{key}' read; ");
+        return Ok(());
+    }
+    let body = response.text().await.unwrap_or_default();
+    let code = body.split("<Code>").nth(1).and_then(|r| r.split("</Code>").next()).unwrap_or("");
+    Err(explain(config, &format!("a signed URL was refused: HTTP {status} {code}")))
 }
 
 fn describe(config: &StoreConfig) -> String {
