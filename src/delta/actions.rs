@@ -122,9 +122,20 @@ impl Eq for StatsJson {}
 /// Partition values: column → value (`None` = null), in log order.
 pub type PartitionValues = Vec<(String, Option<String>)>;
 
+/// The partition values of an active file: shared between the files of one partition.
+pub type SharedPartitionValues = std::sync::Arc<[(String, Option<String>)]>;
+
 fn partition_values<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PartitionValues, D::Error> {
     let map: Option<BTreeMap<String, Option<String>>> = Option::deserialize(d)?;
     Ok(map.map(|m| m.into_iter().collect()).unwrap_or_default())
+}
+
+fn shared_partition_values<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SharedPartitionValues, D::Error> {
+    partition_values(d).map(Into::into)
+}
+
+fn no_partition_values() -> SharedPartitionValues {
+    std::sync::Arc::new([])
 }
 
 /// `add`: a data file that is part of the table.
@@ -134,8 +145,8 @@ pub struct AddFile {
     /// Path relative to the table root (URI-encoded), or an absolute URI.
     pub path: String,
     /// Partition values.
-    #[serde(default, deserialize_with = "partition_values")]
-    pub partition_values: PartitionValues,
+    #[serde(default = "no_partition_values", deserialize_with = "shared_partition_values")]
+    pub partition_values: SharedPartitionValues,
     /// Size in bytes.
     pub size: i64,
     /// Modification time, ms.
@@ -149,10 +160,10 @@ pub struct AddFile {
     pub stats: Option<StatsJson>,
     /// Tags.
     #[serde(default)]
-    pub tags: Option<BTreeMap<String, Option<String>>>,
+    pub tags: Option<Box<BTreeMap<String, Option<String>>>>,
     /// Deletion vector.
     #[serde(default)]
-    pub deletion_vector: Option<DeletionVector>,
+    pub deletion_vector: Option<Box<DeletionVector>>,
     /// Row tracking base id.
     #[serde(default)]
     pub base_row_id: Option<i64>,
@@ -164,7 +175,7 @@ pub struct AddFile {
 impl AddFile {
     /// The identity of the file in the snapshot: its path and deletion vector.
     pub fn key(&self) -> String {
-        file_key(&self.path, self.deletion_vector.as_ref())
+        file_key(&self.path, self.deletion_vector.as_deref())
     }
 }
 
@@ -323,7 +334,7 @@ mod tests {
         let actions = parse_commit("0.json", commit).unwrap();
         assert_eq!(actions.len(), 5, "txn is ignored");
         let Action::Add(add) = &actions[3] else { panic!() };
-        assert_eq!(add.partition_values, vec![("p".to_string(), Some("a".to_string())), ("q".to_string(), None)]);
+        assert_eq!(*add.partition_values, [("p".to_string(), Some("a".to_string())), ("q".to_string(), None)]);
         assert!(matches!(&actions[2], Action::Metadata(m) if m.property("k") == Some("v")));
     }
 

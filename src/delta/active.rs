@@ -1,21 +1,25 @@
 //! The set of active files during replay: a vector plus a hash index over (path, deletion
 //! vector), so a 100,000-file checkpoint costs one copy of its paths, not two.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 
-use super::actions::{AddFile, DeletionVector};
+use super::actions::{AddFile, DeletionVector, SharedPartitionValues};
 
 const NONE: u32 = u32::MAX;
 
 /// Active files keyed by their identity (path and deletion vector).
 #[derive(Default)]
 pub struct ActiveFiles {
-    files: Vec<Option<AddFile>>,
+    files: Vec<AddFile>,
+    /// Whether `files[i]` has been removed (kept in place so indices stay valid).
+    removed: Vec<bool>,
     /// Next index with the same hash (a chain per hash bucket).
     chain: Vec<u32>,
     heads: HashMap<u64, u32>,
     hasher: RandomState,
+    /// One shared copy of each distinct set of partition values.
+    partitions: HashSet<SharedPartitionValues>,
 }
 
 fn same_dv(a: Option<&DeletionVector>, b: Option<&DeletionVector>) -> bool {
@@ -45,10 +49,9 @@ impl ActiveFiles {
     fn find(&self, hash: u64, path: &str, dv: Option<&DeletionVector>) -> Option<usize> {
         let mut i = *self.heads.get(&hash)?;
         while i != NONE {
-            if let Some(f) = &self.files[i as usize] {
-                if f.path == path && same_dv(f.deletion_vector.as_ref(), dv) {
-                    return Some(i as usize);
-                }
+            let f = &self.files[i as usize];
+            if !self.removed[i as usize] && f.path == path && same_dv(f.deletion_vector.as_deref(), dv) {
+                return Some(i as usize);
             }
             i = self.chain[i as usize];
         }
@@ -56,14 +59,21 @@ impl ActiveFiles {
     }
 
     /// Adds a file, replacing one with the same identity.
-    pub fn add(&mut self, add: AddFile) {
-        let hash = self.hash(&add.path, add.deletion_vector.as_ref());
-        if let Some(i) = self.find(hash, &add.path, add.deletion_vector.as_ref()) {
-            self.files[i] = Some(add);
+    pub fn add(&mut self, mut add: AddFile) {
+        match self.partitions.get(&*add.partition_values) {
+            Some(shared) => add.partition_values = shared.clone(),
+            None => {
+                self.partitions.insert(add.partition_values.clone());
+            }
+        }
+        let hash = self.hash(&add.path, add.deletion_vector.as_deref());
+        if let Some(i) = self.find(hash, &add.path, add.deletion_vector.as_deref()) {
+            self.files[i] = add;
             return;
         }
         let index = self.files.len() as u32;
-        self.files.push(Some(add));
+        self.files.push(add);
+        self.removed.push(false);
         self.chain.push(self.heads.insert(hash, index).unwrap_or(NONE));
     }
 
@@ -71,13 +81,18 @@ impl ActiveFiles {
     pub fn remove(&mut self, path: &str, dv: Option<&DeletionVector>) {
         let hash = self.hash(path, dv);
         if let Some(i) = self.find(hash, path, dv) {
-            self.files[i] = None;
+            self.removed[i] = true;
         }
     }
 
-    /// The active files, sorted by path.
+    /// The active files, sorted by path (in place: no second copy of a large snapshot).
     pub fn into_sorted(self) -> Vec<AddFile> {
-        let mut files: Vec<AddFile> = self.files.into_iter().flatten().collect();
+        let ActiveFiles { mut files, removed, .. } = self;
+        let mut index = 0;
+        files.retain(|_| {
+            index += 1;
+            !removed[index - 1]
+        });
         files.sort_unstable_by(|a, b| a.path.cmp(&b.path));
         files
     }

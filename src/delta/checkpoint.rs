@@ -103,7 +103,7 @@ fn deletion_vector(f: &Field) -> Option<DeletionVector> {
 fn add_from_row(row: &Row) -> Option<AddFile> {
     let mut add = AddFile {
         path: String::new(),
-        partition_values: Vec::new(),
+        partition_values: std::sync::Arc::new([]),
         size: -1,
         modification_time: 0,
         data_change: false,
@@ -116,13 +116,15 @@ fn add_from_row(row: &Row) -> Option<AddFile> {
     for (name, value) in row.get_column_iter() {
         match name.as_str() {
             "path" => add.path = string(value)?,
-            "partitionValues" => add.partition_values = string_map(value)?,
+            "partitionValues" => add.partition_values = string_map(value)?.into(),
             "size" => add.size = long(value)?,
             "modificationTime" => add.modification_time = long(value).unwrap_or_default(),
             "dataChange" => add.data_change = matches!(value, Field::Bool(true)),
             "stats" => add.stats = string(value).and_then(|s| StatsJson::from_text(&s)),
-            "tags" => add.tags = string_map(value).filter(|t| !t.is_empty()).map(|t| t.into_iter().collect()),
-            "deletionVector" if !matches!(value, Field::Null) => add.deletion_vector = Some(deletion_vector(value)?),
+            "tags" => add.tags = string_map(value).filter(|t| !t.is_empty()).map(|t| Box::new(t.into_iter().collect())),
+            "deletionVector" if !matches!(value, Field::Null) => {
+                add.deletion_vector = Some(Box::new(deletion_vector(value)?))
+            }
             "baseRowId" => add.base_row_id = long(value),
             "defaultRowCommitVersion" => add.default_row_commit_version = long(value),
             _ => {}

@@ -172,8 +172,8 @@ impl TableBody {
         index: Option<usize>,
     ) {
         self.sign(&f.path, index);
-        let dv = f.deletion_vector.as_ref().and_then(|dv| self.sign_dv(dv));
-        let passthrough = f.deletion_vector.as_ref().filter(|_| dv.is_none());
+        let dv = f.deletion_vector.as_deref().and_then(|dv| self.sign_dv(dv));
+        let passthrough = f.deletion_vector.as_deref().filter(|_| dv.is_none());
         let signed = Signed { deletion_vector: dv.as_ref().map(|(d, id)| (d, id.as_str())), ..self.signed(&id) };
         match passthrough {
             Some(inline) => {

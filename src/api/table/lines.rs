@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use crate::delta::actions::{CdcFile, PartitionValues, RemoveFile};
+use crate::delta::actions::{CdcFile, RemoveFile};
 use crate::delta::{AddFile, DeletionVector, Metadata, Protocol};
 use crate::protocol::capabilities::ResponseFormat;
 
 /// Partition values as a JSON object.
-struct Partitions<'a>(&'a PartitionValues);
+struct Partitions<'a>(&'a [(String, Option<String>)]);
 
 impl Serialize for Partitions<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -220,7 +220,7 @@ pub fn add(out: &mut Vec<u8>, format: ResponseFormat, kind: FileKind, f: &AddFil
                 modification_time: f.modification_time,
                 data_change: f.data_change,
                 stats: f.stats.as_ref().map(|s| s.literal()),
-                tags: f.tags.as_ref(),
+                tags: f.tags.as_deref(),
                 deletion_vector: s.deletion_vector.map(|d| d.0),
                 base_row_id: f.base_row_id,
                 default_row_commit_version: f.default_row_commit_version,
