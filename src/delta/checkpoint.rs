@@ -33,15 +33,15 @@ pub fn parse_checkpoint(file: &str, bytes: Vec<u8>, sink: &mut dyn FnMut(Action)
     let rows = reader.get_row_iter(Some(projection)).map_err(|e| corrupt(&e))?;
     for row in rows {
         let row = row.map_err(|e| corrupt(&e))?;
-        for (name, field) in row.get_column_iter() {
-            match (name.as_str(), field) {
-                (_, Field::Null) => {}
-                ("add", Field::Group(add)) => {
+        for (name, field) in row.into_columns() {
+            match field {
+                Field::Null => {}
+                Field::Group(add) if name == "add" => {
                     sink(Action::Add(add_from_row(add).ok_or_else(|| corrupt(&"bad add row"))?))
                 }
-                _ => {
+                field => {
                     let mut object = serde_json::Map::with_capacity(1);
-                    object.insert(name.clone(), field.to_json_value());
+                    object.insert(name, field.to_json_value());
                     if let Some(action) =
                         action_from_value(serde_json::Value::Object(object)).map_err(|e| corrupt(&e))?
                     {
@@ -54,30 +54,32 @@ pub fn parse_checkpoint(file: &str, bytes: Vec<u8>, sink: &mut dyn FnMut(Action)
     Ok(())
 }
 
-fn string(f: &Field) -> Option<String> {
+fn string(f: Field) -> Option<String> {
     match f {
-        Field::Str(s) => Some(s.clone()),
+        Field::Str(s) => Some(s),
         _ => None,
     }
 }
 
-fn long(f: &Field) -> Option<i64> {
+fn long(f: Field) -> Option<i64> {
     match f {
-        Field::Long(v) => Some(*v),
-        Field::Int(v) => Some(i64::from(*v)),
+        Field::Long(v) => Some(v),
+        Field::Int(v) => Some(i64::from(v)),
         _ => None,
     }
 }
 
-fn string_map(f: &Field) -> Option<PartitionValues> {
+fn string_map(f: Field) -> Option<PartitionValues> {
     match f {
-        Field::MapInternal(map) => map.entries().iter().map(|(k, v)| Some((string(k)?, string(v)))).collect(),
+        Field::MapInternal(map) => {
+            map.entries().iter().map(|(k, v)| Some((string(k.clone())?, string(v.clone())))).collect()
+        }
         Field::Null => Some(Vec::new()),
         _ => None,
     }
 }
 
-fn deletion_vector(f: &Field) -> Option<DeletionVector> {
+fn deletion_vector(f: Field) -> Option<DeletionVector> {
     let Field::Group(row) = f else { return None };
     let mut dv = DeletionVector {
         storage_type: String::new(),
@@ -86,7 +88,7 @@ fn deletion_vector(f: &Field) -> Option<DeletionVector> {
         size_in_bytes: 0,
         cardinality: 0,
     };
-    for (name, value) in row.get_column_iter() {
+    for (name, value) in row.into_columns() {
         match name.as_str() {
             "storageType" => dv.storage_type = string(value)?,
             "pathOrInlineDv" => dv.path_or_inline_dv = string(value)?,
@@ -100,7 +102,7 @@ fn deletion_vector(f: &Field) -> Option<DeletionVector> {
 }
 
 /// An `add` row, converted directly. `None` when a required field is missing or mistyped.
-fn add_from_row(row: &Row) -> Option<AddFile> {
+fn add_from_row(row: Row) -> Option<AddFile> {
     let mut add = AddFile {
         path: String::new(),
         partition_values: std::sync::Arc::new([]),
@@ -113,7 +115,7 @@ fn add_from_row(row: &Row) -> Option<AddFile> {
         base_row_id: None,
         default_row_commit_version: None,
     };
-    for (name, value) in row.get_column_iter() {
+    for (name, value) in row.into_columns() {
         match name.as_str() {
             "path" => add.path = string(value)?,
             "partitionValues" => add.partition_values = string_map(value)?.into(),
