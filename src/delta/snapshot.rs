@@ -42,9 +42,19 @@ pub struct Snapshot {
     pub total_size: i64,
     /// SHA-256 of each file's path, computed on first use (file ids).
     path_digests: OnceLock<Vec<[u8; 32]>>,
+    /// Whether a file path is absolute (outside the table root), checked once.
+    absolute_paths: OnceLock<bool>,
 }
 
 impl Snapshot {
+    /// Whether some file is referenced by an absolute path (a URI or `/…`), i.e. may live
+    /// outside the table root.
+    pub fn has_absolute_paths(&self) -> bool {
+        *self
+            .absolute_paths
+            .get_or_init(|| self.files.iter().any(|f| f.path.starts_with('/') || f.path.contains("://")))
+    }
+
     /// The SHA-256 of the path of file `index` (computed once per snapshot, for file ids).
     pub fn path_digest(&self, index: usize) -> &[u8; 32] {
         let digests = self.path_digests.get_or_init(|| {
@@ -273,6 +283,7 @@ impl SnapshotReader {
             files,
             total_size,
             path_digests: OnceLock::new(),
+            absolute_paths: OnceLock::new(),
         })))
     }
 }

@@ -56,7 +56,10 @@ impl StoreSigner {
             }
             StoreConfig::Local(_) => StoreSigner::Local {
                 store: name.to_string(),
-                base: endpoint.map(|e| e.trim_end_matches('/').to_string()),
+                // The parsed form: percent-encoded, so URLs built on it need no JSON escaping.
+                base: endpoint
+                    .and_then(|e| url::Url::parse(e).ok())
+                    .map(|u| u.as_str().trim_end_matches('/').to_string()),
                 signer: local.clone(),
             },
             StoreConfig::Gcs(gcs) => {

@@ -108,9 +108,13 @@ impl TableBody {
     /// `snapshot_index` is the file's index in the snapshot: its signature is then taken from the
     /// reuse window when there is one, or recorded for it.
     fn sign(&mut self, path: &str, snapshot_index: Option<usize>) {
-        let relative: Cow<'_, str> = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
         let mut key = std::mem::take(&mut self.key);
-        self.table.key_into(&relative, &mut key);
+        if path.as_bytes().contains(&b'%') {
+            let relative: Cow<'_, str> = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+            self.table.key_into(&relative, &mut key);
+        } else {
+            self.table.key_into(path, &mut key);
+        }
         self.url.clear();
         self.urls_signed += 1;
         if let (Some(i), Some(reuse)) = (snapshot_index, &self.reuse) {

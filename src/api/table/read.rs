@@ -304,7 +304,9 @@ impl TableRead {
         let extras = self.snapshot_extras(&snapshot, time_travel.then_some(snapshot.version));
         lines::metadata(&mut head_lines, format, &snapshot.metadata, &extras);
         let selected = select_files(&snapshot, query);
-        check_paths(snapshot.files.iter().map(|f| f.path.as_str()))?;
+        if snapshot.has_absolute_paths() {
+            return Err(absolute_paths());
+        }
         if format == ResponseFormat::Parquet && snapshot.files.iter().any(|f| f.deletion_vector.is_some()) {
             return Err(ApiError::new(
                 ErrorCode::NotImplemented,
@@ -542,10 +544,14 @@ fn table_features(s: &Snapshot) -> Vec<TableFeature> {
     features
 }
 
+fn absolute_paths() -> ApiError {
+    ApiError::invalid("table containing absolute paths cannot be shared")
+}
+
 /// Refuses tables whose files live outside the table root (absolute paths).
 fn check_paths<'a>(mut paths: impl Iterator<Item = &'a str>) -> Result<(), ApiError> {
     if paths.any(|p| p.contains("://") || p.starts_with('/')) {
-        return Err(ApiError::invalid("table containing absolute paths cannot be shared"));
+        return Err(absolute_paths());
     }
     Ok(())
 }
