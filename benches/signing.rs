@@ -54,5 +54,42 @@ fn main() {
             black_box(presigner.presign("GET", &keys[(i & 1023) as usize], &[], &[], now, 3600).unwrap());
         });
         println!("    batch / bare hashing = {:.2}", fast / bare);
+        #[cfg(feature = "server")]
+        {
+            let oracle = object_store_rate(token, &keys);
+            println!("    batch / object_store = {:.1}", fast / oracle);
+        }
     }
+    #[cfg(not(feature = "server"))]
+    println!("(d) object_store's signer: run with --features server to measure it in the same run");
+}
+
+/// (d): object_store's S3 signer for the same bucket, keys and credentials. With static
+/// credentials `signed_url` does no IO; a current-thread runtime drives its future.
+#[cfg(feature = "server")]
+fn object_store_rate(token: Option<&str>, keys: &[String]) -> f64 {
+    use object_store::signer::Signer;
+    let mut builder = object_store::aws::AmazonS3Builder::new()
+        .with_region("us-east-1")
+        .with_bucket_name("lake")
+        .with_endpoint("http://127.0.0.1:9000")
+        .with_allow_http(true)
+        .with_virtual_hosted_style_request(false)
+        .with_access_key_id("AKIAOPENSHARING")
+        .with_secret_access_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+    if let Some(t) = token {
+        builder = builder.with_token(t);
+    }
+    let s3 = builder.build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let label = if token.is_some() { "(d) object_store signer + session token" } else { "(d) object_store signer" };
+    rate(label, 50_000, |i| {
+        let path = object_store::path::Path::from(keys[(i & 1023) as usize].as_str());
+        let url = runtime.block_on(s3.signed_url(
+            object_store::signer::Method::GET,
+            &path,
+            std::time::Duration::from_secs(3600),
+        ));
+        black_box(url.unwrap());
+    })
 }

@@ -1,14 +1,13 @@
-/* A small single-threaded HTTP/1.1 host for libopensharing, in plain C and POSIX sockets.
- * One request per connection; the engine's IO needs are answered from the local disk.
+/* A small single-threaded HTTP/1.1 host for libopensharing, in plain C and POSIX sockets: one
+ * request per connection, the engine's IO needs answered from the local disk, local-store file
+ * URLs verified by the engine and served with Range and HEAD.
  *
  * Usage: http_host CONFIG.json PORT     (e.g. ../demo/opensharing.json 8082) */
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -16,7 +15,7 @@
 #include "opensharing.h"
 
 #define MAX_REQUEST (1 << 20)
-static char root[4096];
+static char config_dir[4096];
 static os_engine *engine;
 
 static void send_all(int fd, const void *p, size_t n) {
@@ -27,30 +26,40 @@ static void send_all(int fd, const void *p, size_t n) {
   }
 }
 
+/* PATH = the root of local store STORE (relative roots are relative to the config) + "/" + KEY. */
+static int store_path(char *path, size_t cap, const uint8_t *store, size_t store_len, const char *key) {
+  os_bytes root;
+  if (os_engine_local_store_root(engine, store, store_len, &root) != OS_OK) return -1;
+  int absolute = root.len > 0 && root.ptr[0] == '/';
+  snprintf(path, cap, "%s%s%.*s/%s", absolute ? "" : config_dir, absolute ? "" : "/", (int)root.len, (const char *)root.ptr, key);
+  os_bytes_free(root);
+  return 0;
+}
+
 static int by_key(const void *a, const void *b) {
   return strcmp((const char *)((const os_object_meta *)a)->key, (const char *)((const os_object_meta *)b)->key);
 }
 
 static os_result supply(os_exchange *ex) {
   os_need need;
-  char path[8192], prefix[4096];
+  char path[8192], key[4096];
   if (os_exchange_need(ex, &need) != OS_OK) return OS_INVALID_STATE;
-  snprintf(prefix, sizeof prefix, "%.*s", (int)need.key.len, (const char *)need.key.ptr);
-  snprintf(path, sizeof path, "%s/%s", root, prefix);
+  snprintf(key, sizeof key, "%.*s", (int)need.key.len, (const char *)need.key.ptr);
+  if (store_path(path, sizeof path, need.store.ptr, need.store.len, key) != 0) return os_exchange_supply_error(ex, (const uint8_t *)"not local", 9);
   if (need.kind == OS_NEED_LIST) { /* files directly under the prefix: the Delta log is flat */
     DIR *d = opendir(path);
     if (!d) return os_exchange_supply_not_found(ex);
-    os_object_meta m[1024];
+    os_object_meta m[4096];
     size_t n = 0;
     struct dirent *e;
     struct stat st;
-    while ((e = readdir(d)) && n < 1024) {
+    while ((e = readdir(d)) && n < 4096) {
       char file[12288];
       snprintf(file, sizeof file, "%s%s", path, e->d_name);
       if (stat(file, &st) != 0 || !S_ISREG(st.st_mode)) continue;
-      char *key = malloc(strlen(prefix) + strlen(e->d_name) + 1);
-      sprintf(key, "%s%s", prefix, e->d_name);
-      m[n++] = (os_object_meta){(const uint8_t *)key, strlen(key), (uint64_t)st.st_size, (int64_t)st.st_mtime * 1000};
+      char *k = malloc(strlen(key) + strlen(e->d_name) + 1);
+      sprintf(k, "%s%s", key, e->d_name);
+      m[n++] = (os_object_meta){(const uint8_t *)k, strlen(k), (uint64_t)st.st_size, (int64_t)st.st_mtime * 1000};
     }
     closedir(d);
     qsort(m, n, sizeof m[0], by_key);
@@ -71,36 +80,66 @@ static os_result supply(os_exchange *ex) {
   return r;
 }
 
+/* Serves a verified local file: 200, or 206 for `Range: bytes=a-b | a- | -n`, 416 when unsatisfiable. */
+static void serve_file(int fd, const char *method, const char *path, const char *range) {
+  char head[512];
+  FILE *f = fopen(path, "rb");
+  if (!f) return send_all(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 45);
+  fseek(f, 0, SEEK_END);
+  long size = ftell(f), start = 0, end = size - 1, n = 0;
+  int partial = range && (sscanf(range, "bytes=%ld-%ld", &start, &end) >= 1 || sscanf(range, "bytes=-%ld", &n) == 1);
+  if (partial && n > 0) start = size - n, end = size - 1;
+  if (end >= size) end = size - 1;
+  if (start < 0 || start > end) {
+    fclose(f);
+    return send_all(fd, head, (size_t)snprintf(head, sizeof head, "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */%ld\r\nContent-Length: 0\r\n\r\n", size));
+  }
+  send_all(fd, head, (size_t)snprintf(head, sizeof head, "HTTP/1.1 %s\r\nContent-Length: %ld\r\nAccept-Ranges: bytes\r\n", partial ? "206 Partial Content" : "200 OK", end - start + 1));
+  if (partial) send_all(fd, head, (size_t)snprintf(head, sizeof head, "Content-Range: bytes %ld-%ld/%ld\r\n", start, end, size));
+  send_all(fd, "\r\n", 2);
+  fseek(f, start, SEEK_SET);
+  char chunk[65536];
+  for (long left = strcmp(method, "HEAD") ? end - start + 1 : 0; left > 0;) {
+    size_t got = fread(chunk, 1, left < (long)sizeof chunk ? (size_t)left : sizeof chunk, f);
+    if (got == 0) break;
+    send_all(fd, chunk, got);
+    left -= (long)got;
+  }
+  fclose(f);
+}
+
 /* Parses one request from `buf` and answers it through the exchange loop. */
 static void serve(int fd, char *buf, size_t len) {
-  char *head_end = strstr(buf, "\r\n\r\n"), *line_end = strstr(buf, "\r\n");
-  if (!head_end || !line_end) return;
-  char method[16], target[8192];
-  if (sscanf(buf, "%15s %8191s", method, target) != 2) return;
+  char *head_end = strstr(buf, "\r\n\r\n"), *line_end = strstr(buf, "\r\n"), method[16], target[8192], range[128] = "";
+  if (!head_end || !line_end || sscanf(buf, "%15s %8191s", method, target) != 2) return;
   os_header headers[64];
   size_t count = 0, content_length = 0;
-  for (char *h = line_end + 2; h < head_end && count < 64;) {
-    char *eol = strstr(h, "\r\n"), *colon = memchr(h, ':', (size_t)(eol - h));
-    if (colon) {
-      char *v = colon + 1;
-      while (*v == ' ') v++;
-      headers[count++] = (os_header){(const uint8_t *)h, (size_t)(colon - h), (const uint8_t *)v, (size_t)(eol - v)};
-      if (strncasecmp(h, "content-length:", 15) == 0) content_length = strtoul(v, NULL, 10);
-    }
-    h = eol + 2;
+  for (char *h = line_end + 2; h < head_end && count < 64; h = strstr(h, "\r\n") + 2) {
+    char *eol = strstr(h, "\r\n"), *colon = memchr(h, ':', (size_t)(eol - h)), *v = colon ? colon + 1 : eol;
+    while (*v == ' ') v++;
+    if (!colon) continue;
+    headers[count++] = (os_header){(const uint8_t *)h, (size_t)(colon - h), (const uint8_t *)v, (size_t)(eol - v)};
+    if (strncasecmp(h, "content-length:", 15) == 0) content_length = strtoul(v, NULL, 10);
+    if (strncasecmp(h, "range:", 6) == 0) snprintf(range, sizeof range, "%.*s", (int)(eol - v), v);
   }
-  char *body = head_end + 4;
-  if (body + content_length > buf + len) content_length = 0;
-  if (strcmp(target, "/healthz") == 0) {
-    send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 57);
-    return;
+  if (head_end + 4 + content_length > buf + len) content_length = 0;
+  if (strcmp(target, "/healthz") == 0) return send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 38);
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  int64_t now = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+  os_bytes store, key;
+  os_result verified = os_engine_verify_file_url(engine, (const uint8_t *)target, strlen(target), now, &store, &key);
+  if (verified == OS_DENIED) return send_all(fd, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", 45);
+  if (verified == OS_OK) {
+    char path[8192], k[4096];
+    snprintf(k, sizeof k, "%.*s", (int)key.len, (const char *)key.ptr);
+    if (store_path(path, sizeof path, store.ptr, store.len, k) == 0) serve_file(fd, method, path, range[0] ? range : NULL);
+    os_bytes_free(store);
+    return os_bytes_free(key);
   }
-  os_request req = {(const uint8_t *)method, strlen(method), (const uint8_t *)target, strlen(target),
-                    headers, count, (const uint8_t *)body, content_length};
-  struct timeval now;
-  gettimeofday(&now, NULL);
+  os_request req = {(const uint8_t *)method, strlen(method), (const uint8_t *)target, strlen(target), headers, count, (const uint8_t *)head_end + 4, content_length};
   os_exchange *ex = NULL;
-  if (os_engine_handle(engine, &req, (int64_t)now.tv_sec * 1000 + now.tv_usec / 1000, &ex) != OS_OK) return;
+  if (os_engine_handle(engine, &req, now, &ex) != OS_OK) return;
   for (os_event ev; os_exchange_poll(ex, &ev) == OS_OK;) {
     if (ev == OS_EVENT_NEED && supply(ex) != OS_OK) break;
     if (ev == OS_EVENT_HEAD) {
@@ -136,26 +175,23 @@ int main(int argc, char **argv) {
   if (argc != 3) return fprintf(stderr, "usage: %s CONFIG.json PORT\n", argv[0]), 2;
   FILE *f = fopen(argv[1], "rb");
   if (!f) return perror(argv[1]), 2;
-  static char json[MAX_REQUEST];
+  static char json[MAX_REQUEST], buf[MAX_REQUEST + 1];
   size_t json_len = fread(json, 1, sizeof json, f);
   fclose(f);
   if (os_engine_new((const uint8_t *)json, json_len, &engine) != OS_OK) return fprintf(stderr, "bad config\n"), 1;
-  const char *slash = strrchr(argv[1], '/'); /* local store roots are relative to the config */
-  snprintf(root, sizeof root, "%.*s/data", slash ? (int)(slash - argv[1]) : 1, slash ? argv[1] : ".");
+  const char *slash = strrchr(argv[1], '/');
+  snprintf(config_dir, sizeof config_dir, "%.*s", slash ? (int)(slash - argv[1]) : 1, slash ? argv[1] : ".");
   int srv = socket(AF_INET, SOCK_STREAM, 0), one = 1;
   setsockopt(srv, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2]))};
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2])), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   if (bind(srv, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(srv, 64) != 0) return perror("listen"), 1;
   fprintf(stderr, "serving %s on http://127.0.0.1:%s\n", argv[1], argv[2]);
-  static char buf[MAX_REQUEST + 1];
   for (;;) {
     int fd = accept(srv, NULL, NULL);
     if (fd < 0) continue;
     size_t len = 0;
     for (ssize_t n; len < MAX_REQUEST && (n = read(fd, buf + len, MAX_REQUEST - len)) > 0;) {
-      len += (size_t)n;
-      buf[len] = '\0';
+      buf[len += (size_t)n] = '\0';
       char *end = strstr(buf, "\r\n\r\n"), *cl = strcasestr(buf, "\r\ncontent-length:");
       if (end && (size_t)(end + 4 - buf) + (cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0) <= len) break;
     }

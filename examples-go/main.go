@@ -1,7 +1,6 @@
-// A Go net/http host for libopensharing, through cgo and the static library.
-//
-// It drives the engine's exchange loop for every request and answers the engine's IO needs
-// from the local disk (`local` store roots are relative to the config file).
+// A Go net/http host for libopensharing through cgo: it drives the engine's exchange loop for
+// every request, answers IO needs from local stores on disk, and serves the engine-signed file
+// URLs with http.ServeContent (HEAD and Range).
 //
 //	go build -o opensharing-go . && ./opensharing-go -config ../demo/opensharing.json -listen 127.0.0.1:8081
 package main
@@ -28,129 +27,144 @@ import (
 )
 
 type host struct {
-	engine *C.os_engine
-	root   string // directory that local store roots are relative to
+	engine    *C.os_engine
+	configDir string // local store roots are relative to the config file
 }
 
-func cbytes(s []byte) (*C.uint8_t, C.size_t) {
-	if len(s) == 0 {
+// cstr copies b into C memory; the caller frees it.
+func cstr(b []byte) (*C.uint8_t, C.size_t) {
+	if len(b) == 0 {
 		return nil, 0
 	}
-	return (*C.uint8_t)(C.CBytes(s)), C.size_t(len(s))
+	return (*C.uint8_t)(C.CBytes(b)), C.size_t(len(b))
 }
 
 func gostr(s C.os_str) string { return C.GoStringN((*C.char)(unsafe.Pointer(s.ptr)), C.int(s.len)) }
 
-func check(r C.os_result, what string) bool {
-	if r != C.OS_OK {
-		log.Printf("%s: %s", what, C.GoString(C.os_result_message(r)))
-		return false
-	}
-	return true
+func take(b C.os_bytes) string {
+	defer C.os_bytes_free(b)
+	return C.GoStringN((*C.char)(unsafe.Pointer(b.ptr)), C.int(b.len))
 }
 
-// newExchange copies the request into C memory (the engine copies what it keeps).
-func (h *host) newExchange(r *http.Request, body []byte) *C.os_exchange {
-	var allocs []unsafe.Pointer
-	defer func() {
-		for _, p := range allocs {
-			C.free(p)
-		}
-	}()
-	keep := func(b []byte) (*C.uint8_t, C.size_t) {
-		p, n := cbytes(b)
-		allocs = append(allocs, unsafe.Pointer(p))
-		return p, n
+// path is the file of `key` in local store `store`.
+func (h *host) path(store, key string) (string, bool) {
+	var root C.os_bytes
+	p, n := cstr([]byte(store))
+	defer C.free(unsafe.Pointer(p))
+	if C.os_engine_local_store_root(h.engine, p, n, &root) != C.OS_OK {
+		return "", false
 	}
-	var names []string
-	for name := range r.Header {
-		names = append(names, name)
+	dir := take(root)
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(h.configDir, dir)
 	}
-	headers := (*[1 << 16]C.os_header)(C.malloc(C.size_t(len(names)+1) * C.size_t(unsafe.Sizeof(C.os_header{}))))
-	allocs = append(allocs, unsafe.Pointer(headers))
-	for i, name := range names {
-		headers[i].name, headers[i].name_len = keep([]byte(name))
-		headers[i].value, headers[i].value_len = keep([]byte(r.Header.Get(name)))
-	}
-	var req C.os_request
-	req.method, req.method_len = keep([]byte(r.Method))
-	req.target, req.target_len = keep([]byte(r.URL.RequestURI()))
-	req.headers, req.header_count = &headers[0], C.size_t(len(names))
-	req.body, req.body_len = keep(body)
-	var ex *C.os_exchange
-	if !check(C.os_engine_handle(h.engine, &req, C.int64_t(time.Now().UnixMilli()), &ex), "handle") {
-		return nil
-	}
-	return ex
+	return filepath.Join(dir, filepath.FromSlash(key)), true
 }
 
-// supply answers the pending IO need from disk.
+// supply answers the pending IO need: a listing (every file under the prefix, sorted) or a read.
 func (h *host) supply(ex *C.os_exchange) C.os_result {
 	var need C.os_need
 	if r := C.os_exchange_need(ex, &need); r != C.OS_OK {
 		return r
 	}
 	key := gostr(need.key)
-	if need.kind == C.OS_NEED_LIST {
-		return h.list(ex, key, gostr(need.start_after))
+	path, ok := h.path(gostr(need.store), key)
+	if !ok {
+		return C.os_exchange_supply_not_found(ex)
 	}
-	data, err := os.ReadFile(filepath.Join(h.root, filepath.FromSlash(key)))
+	if need.kind == C.OS_NEED_LIST {
+		metas := []C.os_object_meta{}
+		filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+			rel, _ := filepath.Rel(path, p)
+			info, _ := d.Info()
+			if k := key + filepath.ToSlash(rel); err == nil && !d.IsDir() && info != nil && k > gostr(need.start_after) {
+				ptr, n := cstr([]byte(k))
+				metas = append(metas, C.os_object_meta{ptr, n, C.uint64_t(info.Size()), C.int64_t(info.ModTime().UnixMilli())})
+			}
+			return nil
+		})
+		defer func() {
+			for _, m := range metas {
+				C.free(unsafe.Pointer(m.key))
+			}
+		}()
+		sort.Slice(metas, func(i, j int) bool {
+			return C.GoStringN((*C.char)(unsafe.Pointer(metas[i].key)), C.int(metas[i].key_len)) <
+				C.GoStringN((*C.char)(unsafe.Pointer(metas[j].key)), C.int(metas[j].key_len))
+		})
+		if _, err := os.Stat(path); err != nil {
+			return C.os_exchange_supply_not_found(ex)
+		}
+		metas = append(metas, C.os_object_meta{}) // never empty: &metas[0] must exist
+		return C.os_exchange_supply_listing(ex, &metas[0], C.size_t(len(metas)-1))
+	}
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return C.os_exchange_supply_not_found(ex)
 	}
-	if need.has_range && int(need.range_end) <= len(data) {
-		data = data[need.range_start:need.range_end]
-	}
-	p, n := cbytes(data)
+	p, n := cstr(data)
 	defer C.free(unsafe.Pointer(p))
 	return C.os_exchange_supply_bytes(ex, p, n)
 }
 
-func (h *host) list(ex *C.os_exchange, prefix, startAfter string) C.os_result {
-	type entry struct {
-		key  string
-		info fs.FileInfo
-	}
-	var entries []entry
-	dir := filepath.Join(h.root, filepath.FromSlash(prefix))
-	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			info, _ := d.Info()
-			rel, _ := filepath.Rel(h.root, path)
-			if key := filepath.ToSlash(rel); key > startAfter && info != nil {
-				entries = append(entries, entry{key, info})
-			}
-		}
-		return nil
-	})
-	if len(entries) == 0 {
-		if _, err := os.Stat(dir); err != nil {
-			return C.os_exchange_supply_not_found(ex)
-		}
-	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].key < entries[j].key })
-	metas := make([]C.os_object_meta, len(entries)+1)
-	for i, e := range entries {
-		metas[i].key, metas[i].key_len = cbytes([]byte(e.key))
-		metas[i].size = C.uint64_t(e.info.Size())
-		metas[i].last_modified_unix_ms = C.int64_t(e.info.ModTime().UnixMilli())
-		defer C.free(unsafe.Pointer(metas[i].key))
-	}
-	return C.os_exchange_supply_listing(ex, &metas[0], C.size_t(len(entries)))
-}
-
 func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/healthz" {
-		w.WriteHeader(http.StatusOK)
 		return
 	}
-	body, err := readBody(r)
+	now := C.int64_t(time.Now().UnixMilli())
+	target, n := cstr([]byte(r.URL.RequestURI()))
+	defer C.free(unsafe.Pointer(target))
+	var store, key C.os_bytes
+	switch C.os_engine_verify_file_url(h.engine, target, n, now, &store, &key) {
+	case C.OS_DENIED:
+		http.Error(w, "signature does not match or has expired", http.StatusForbidden)
+		return
+	case C.OS_OK: // a signed local file URL
+		path, ok := h.path(take(store), take(key))
+		f, err := os.Open(path)
+		if !ok || err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		defer f.Close()
+		info, _ := f.Stat()
+		http.ServeContent(w, r, "", info.ModTime(), f)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 	if err != nil {
-		http.Error(w, `{"errorCode":"MALFORMED_REQUEST","message":"request body too large"}`, http.StatusRequestEntityTooLarge)
+		http.Error(w, `{"errorCode":"MALFORMED_REQUEST","message":"body too large"}`, http.StatusRequestEntityTooLarge)
 		return
 	}
-	ex := h.newExchange(r, body)
-	if ex == nil {
+	// Copy the request into C memory; the engine copies what it keeps.
+	var cmem []unsafe.Pointer
+	defer func() {
+		for _, p := range cmem {
+			C.free(p)
+		}
+	}()
+	keep := func(b []byte) (*C.uint8_t, C.size_t) {
+		p, n := cstr(b)
+		cmem = append(cmem, unsafe.Pointer(p))
+		return p, n
+	}
+	headers := make([]C.os_header, 0, len(r.Header)+1)
+	for name := range r.Header {
+		var hd C.os_header
+		hd.name, hd.name_len = keep([]byte(name))
+		hd.value, hd.value_len = keep([]byte(r.Header.Get(name)))
+		headers = append(headers, hd)
+	}
+	hp := (*C.os_header)(C.malloc(C.size_t(len(headers)+1) * C.size_t(unsafe.Sizeof(C.os_header{}))))
+	cmem = append(cmem, unsafe.Pointer(hp))
+	copy(unsafe.Slice(hp, len(headers)), headers)
+	var req C.os_request
+	req.method, req.method_len = keep([]byte(r.Method))
+	req.target, req.target_len = target, n
+	req.headers, req.header_count = hp, C.size_t(len(headers))
+	req.body, req.body_len = keep(body)
+	var ex *C.os_exchange
+	if C.os_engine_handle(h.engine, &req, now, &ex) != C.OS_OK {
 		http.Error(w, `{"errorCode":"INTERNAL_ERROR","message":""}`, http.StatusInternalServerError)
 		return
 	}
@@ -158,14 +172,10 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	buf := make([]byte, 64*1024)
 	for {
 		var event C.os_event
-		if !check(C.os_exchange_poll(ex, &event), "poll") {
+		if C.os_exchange_poll(ex, &event) != C.OS_OK || (event == C.OS_EVENT_NEED && h.supply(ex) != C.OS_OK) {
 			return
 		}
 		switch event {
-		case C.OS_EVENT_NEED:
-			if !check(h.supply(ex), "supply") {
-				return
-			}
 		case C.OS_EVENT_HEAD:
 			var status C.uint16_t
 			var count C.size_t
@@ -178,25 +188,16 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			w.WriteHeader(int(status))
 		case C.OS_EVENT_BODY:
-			for {
-				var n C.size_t
+			for n := C.size_t(1); n > 0; w.Write(buf[:n]) {
 				C.os_exchange_read(ex, (*C.uint8_t)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), &n)
-				if n == 0 {
-					break
-				}
-				w.Write(buf[:n])
 			}
-		default:
+		case C.OS_EVENT_DONE:
 			var audit C.os_str
 			C.os_exchange_audit_json(ex, &audit)
 			log.Printf("%s %s", r.Method, gostr(audit))
 			return
 		}
 	}
-}
-
-func readBody(r *http.Request) ([]byte, error) {
-	return io.ReadAll(http.MaxBytesReader(nil, r.Body, 1<<20))
 }
 
 func main() {
@@ -207,12 +208,11 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h := &host{root: filepath.Join(filepath.Dir(*config), "data")}
-	p, n := cbytes(json)
-	r := C.os_engine_new(p, n, &h.engine)
-	C.free(unsafe.Pointer(p))
-	if !check(r, "os_engine_new") {
-		os.Exit(1)
+	h := &host{configDir: filepath.Dir(*config)}
+	p, n := cstr(json)
+	defer C.free(unsafe.Pointer(p))
+	if r := C.os_engine_new(p, n, &h.engine); r != C.OS_OK {
+		log.Fatalf("os_engine_new: %s", C.GoString(C.os_result_message(r)))
 	}
 	log.Printf("serving %s on http://%s", *config, *listen)
 	log.Fatal(http.ListenAndServe(*listen, h))

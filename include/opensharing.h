@@ -25,6 +25,8 @@ typedef enum {
   OS_NOT_FOUND = 6,
   // A panic was caught inside the library. The handle involved should be freed.
   OS_PANIC = 7,
+  // Access refused: a file URL's signature is missing, does not match, or has expired.
+  OS_DENIED = 8,
 } os_result;
 
 // What the host should do next (see `os_exchange_poll`).
@@ -370,6 +372,33 @@ os_result os_engine_profile(const os_engine *engine,
                             size_t token_len,
                             int64_t expires_unix_ms,
                             os_bytes *out);
+
+// Checks a local-store file URL as requested (`{prefix}/files/{store}/{key}?…`) at
+// `now_unix_ms`. On success `*out_store` and `*out_key` own the store name and object key
+// (free both with `os_bytes_free`); the host then serves the object, with `Range` and `HEAD`,
+// from the store's root (`os_engine_local_store_root`). `OS_DENIED` for a missing, malformed,
+// bad or expired signature (answer 403), `OS_NOT_FOUND` when the target names no servable file
+// (answer 404): not a file URL, not a local store, or a key that would leave the store's root.
+//
+// # Safety
+// `engine` must be live; `target` valid for `target_len` bytes; the outputs writable.
+os_result os_engine_verify_file_url(const os_engine *engine,
+                                    const uint8_t *target,
+                                    size_t target_len,
+                                    int64_t now_unix_ms,
+                                    os_bytes *out_store,
+                                    os_bytes *out_key);
+
+// Writes the configured root of local store `name` (as written in the configuration; relative
+// roots are relative to the configuration file) to `*out`, which the caller frees with
+// `os_bytes_free`. `OS_NOT_FOUND` when there is no local store of that name.
+//
+// # Safety
+// `engine` must be live; `name` valid for `name_len` bytes; `out` writable.
+os_result os_engine_local_store_root(const os_engine *engine,
+                                     const uint8_t *name,
+                                     size_t name_len,
+                                     os_bytes *out);
 
 // Advances the exchange and writes what the host should do next to `*out`.
 //

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::api;
+use crate::api::table::url_reuse::UrlReuse;
 use crate::catalog::{Catalog, ConfigError};
 use crate::delta::cache::SnapshotCache;
 use crate::exchange::Exchange;
@@ -33,6 +34,7 @@ pub(crate) struct EngineState {
     pub local_signer: Arc<LocalSigner>,
     pub signers: HashMap<String, StoreSigner>,
     pub snapshots: SnapshotCache,
+    pub url_reuse: UrlReuse,
 }
 
 /// How many table snapshots an engine keeps.
@@ -54,6 +56,7 @@ impl EngineState {
             local_signer,
             signers,
             snapshots: SnapshotCache::new(SNAPSHOT_CACHE_ENTRIES),
+            url_reuse: UrlReuse::default(),
         })
     }
 }

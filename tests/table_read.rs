@@ -363,3 +363,23 @@ fn storage_failures_and_corrupt_logs_are_protocol_errors() {
     });
     assert_eq!(r.status, 404);
 }
+
+#[test]
+fn signed_urls_are_reused_for_at_most_a_minute() {
+    let e = engine();
+    let at = |now: i64| {
+        let r = drive(&e, request(Method::Post, &format!("{P}/basic/query")).body("{}"), now, disk);
+        lines(&r)[2..].iter().map(|l| l["file"]["url"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    let first = at(NOW);
+    assert_eq!(at(NOW + 30_000), first, "within the window the same signed URLs are served");
+    let later = at(NOW + 61_000);
+    assert_ne!(later, first, "after the window URLs are signed again");
+    assert_eq!(later.len(), first.len());
+    // A pruned response signs its own URLs and does not disturb the window.
+    let hint = json!({"op": "equal", "children": [
+        {"op": "column", "name": "region", "valueType": "string"},
+        {"op": "literal", "value": "eu", "valueType": "string"}]});
+    let pruned = lines(&query(&e, "basic", json!({"jsonPredicateHints": hint.to_string()}), None));
+    assert!(pruned.len() > 2);
+}

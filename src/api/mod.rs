@@ -2,7 +2,7 @@
 
 mod discovery;
 mod response;
-mod table;
+pub(crate) mod table;
 
 use std::sync::Arc;
 

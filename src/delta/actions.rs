@@ -87,12 +87,55 @@ pub struct DeletionVector {
     pub cardinality: i64,
 }
 
+/// File statistics, kept as the JSON string literal of the log (quotes and escapes included),
+/// so that responses copy it without escaping it again.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(transparent)]
+pub struct StatsJson(Box<serde_json::value::RawValue>);
+
+impl StatsJson {
+    /// Wraps statistics text (from a checkpoint column).
+    pub fn from_text(text: &str) -> Option<StatsJson> {
+        serde_json::value::to_raw_value(text).ok().map(StatsJson)
+    }
+
+    /// The encoded literal, ready to write into a JSON document.
+    pub fn literal(&self) -> &serde_json::value::RawValue {
+        &self.0
+    }
+
+    /// The statistics parsed as JSON (for pruning and limits).
+    pub fn parse(&self) -> Option<serde_json::Value> {
+        let text: String = serde_json::from_str(self.0.get()).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+}
+
+impl PartialEq for StatsJson {
+    fn eq(&self, other: &StatsJson) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl Eq for StatsJson {}
+
 /// Partition values: column → value (`None` = null), in log order.
 pub type PartitionValues = Vec<(String, Option<String>)>;
+
+/// The partition values of an active file: shared between the files of one partition.
+pub type SharedPartitionValues = std::sync::Arc<[(String, Option<String>)]>;
 
 fn partition_values<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PartitionValues, D::Error> {
     let map: Option<BTreeMap<String, Option<String>>> = Option::deserialize(d)?;
     Ok(map.map(|m| m.into_iter().collect()).unwrap_or_default())
+}
+
+fn shared_partition_values<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SharedPartitionValues, D::Error> {
+    partition_values(d).map(Into::into)
+}
+
+fn no_partition_values() -> SharedPartitionValues {
+    std::sync::Arc::new([])
 }
 
 /// `add`: a data file that is part of the table.
@@ -102,8 +145,8 @@ pub struct AddFile {
     /// Path relative to the table root (URI-encoded), or an absolute URI.
     pub path: String,
     /// Partition values.
-    #[serde(default, deserialize_with = "partition_values")]
-    pub partition_values: PartitionValues,
+    #[serde(default = "no_partition_values", deserialize_with = "shared_partition_values")]
+    pub partition_values: SharedPartitionValues,
     /// Size in bytes.
     pub size: i64,
     /// Modification time, ms.
@@ -114,13 +157,13 @@ pub struct AddFile {
     pub data_change: bool,
     /// Statistics JSON.
     #[serde(default)]
-    pub stats: Option<String>,
+    pub stats: Option<StatsJson>,
     /// Tags.
     #[serde(default)]
-    pub tags: Option<BTreeMap<String, Option<String>>>,
+    pub tags: Option<Box<BTreeMap<String, Option<String>>>>,
     /// Deletion vector.
     #[serde(default)]
-    pub deletion_vector: Option<DeletionVector>,
+    pub deletion_vector: Option<Box<DeletionVector>>,
     /// Row tracking base id.
     #[serde(default)]
     pub base_row_id: Option<i64>,
@@ -132,7 +175,7 @@ pub struct AddFile {
 impl AddFile {
     /// The identity of the file in the snapshot: its path and deletion vector.
     pub fn key(&self) -> String {
-        file_key(&self.path, self.deletion_vector.as_ref())
+        file_key(&self.path, self.deletion_vector.as_deref())
     }
 }
 
@@ -164,7 +207,7 @@ pub struct RemoveFile {
     pub size: Option<i64>,
     /// Statistics JSON.
     #[serde(default)]
-    pub stats: Option<String>,
+    pub stats: Option<StatsJson>,
     /// Deletion vector.
     #[serde(default)]
     pub deletion_vector: Option<DeletionVector>,
@@ -291,7 +334,7 @@ mod tests {
         let actions = parse_commit("0.json", commit).unwrap();
         assert_eq!(actions.len(), 5, "txn is ignored");
         let Action::Add(add) = &actions[3] else { panic!() };
-        assert_eq!(add.partition_values, vec![("p".to_string(), Some("a".to_string())), ("q".to_string(), None)]);
+        assert_eq!(*add.partition_values, [("p".to_string(), Some("a".to_string())), ("q".to_string(), None)]);
         assert!(matches!(&actions[2], Action::Metadata(m) if m.property("k") == Some("v")));
     }
 

@@ -4,6 +4,7 @@
 //! answered with [`LogResponse`]; the caller maps those onto the host's IO.
 
 pub mod actions;
+pub mod active;
 pub mod cache;
 pub mod checkpoint;
 pub mod dv;

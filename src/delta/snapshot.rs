@@ -5,10 +5,10 @@
 //! multi-part, or v2 with sidecars) and applies the JSON commits after it. Given a cached
 //! snapshot of the same table, it lists only the commits after it and applies those.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use super::actions::{file_key, parse_commit, Action, AddFile, Metadata, Protocol};
+use super::actions::{parse_commit, Action, AddFile, Metadata, Protocol};
+use super::active::ActiveFiles;
 use super::checkpoint::parse_checkpoint;
 use super::history::LogListing;
 use super::log_files::{commit_path, LAST_CHECKPOINT, LOG_DIR};
@@ -40,6 +40,35 @@ pub struct Snapshot {
     pub files: Vec<AddFile>,
     /// Sum of the files' sizes.
     pub total_size: i64,
+    /// SHA-256 of each file's path, computed on first use (file ids).
+    path_digests: OnceLock<Vec<[u8; 32]>>,
+    /// Whether a file path is absolute (outside the table root), checked once.
+    absolute_paths: OnceLock<bool>,
+}
+
+impl Snapshot {
+    /// Whether some file is referenced by an absolute path (a URI or `/…`), i.e. may live
+    /// outside the table root.
+    pub fn has_absolute_paths(&self) -> bool {
+        *self
+            .absolute_paths
+            .get_or_init(|| self.files.iter().any(|f| f.path.starts_with('/') || f.path.contains("://")))
+    }
+
+    /// The SHA-256 of the path of file `index` (computed once per snapshot, for file ids).
+    pub fn path_digest(&self, index: usize) -> &[u8; 32] {
+        let digests = self.path_digests.get_or_init(|| {
+            self.files
+                .iter()
+                .map(|f| {
+                    let mut d = [0u8; 32];
+                    d.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, f.path.as_bytes()).as_ref());
+                    d
+                })
+                .collect()
+        });
+        &digests[index]
+    }
 }
 
 enum Phase {
@@ -60,7 +89,7 @@ pub struct SnapshotReader {
     next: usize,
     version: i64,
     timestamp_ms: i64,
-    files: HashMap<String, AddFile>,
+    files: ActiveFiles,
     protocol: Option<Protocol>,
     metadata: Option<Metadata>,
 }
@@ -77,7 +106,7 @@ impl SnapshotReader {
             next: 0,
             version: -1,
             timestamp_ms: 0,
-            files: HashMap::new(),
+            files: ActiveFiles::default(),
             protocol: None,
             metadata: None,
         }
@@ -200,7 +229,7 @@ impl SnapshotReader {
             self.phase = Phase::LastCheckpoint;
             return Ok(Step::Need(LogRequest::Get { path: LAST_CHECKPOINT.into() }));
         }
-        self.files = base.files.iter().map(|f| (f.key(), f.clone())).collect();
+        self.files = ActiveFiles::from_files(&base.files);
         self.protocol = Some(base.protocol.clone());
         self.metadata = Some(base.metadata.clone());
         let (last_version, last_ts) = newer[newer.len() - 1];
@@ -214,30 +243,24 @@ impl SnapshotReader {
         let Some((path, commit)) = self.queue.get(self.next).cloned() else {
             return Err(DeltaError::UnexpectedResponse);
         };
-        let actions = match commit {
-            Some(_) => parse_commit(&path, &bytes)?,
-            None => parse_checkpoint(&path, bytes)?,
-        };
-        for action in actions {
-            match action {
-                Action::Add(add) => {
-                    self.files.insert(add.key(), add);
-                }
-                Action::Remove(remove) => {
-                    self.files.remove(&file_key(&remove.path, remove.deletion_vector.as_ref()));
-                }
-                Action::Metadata(m) => self.metadata = Some(m),
-                Action::Protocol(p) => self.protocol = Some(p),
-                Action::Sidecar(s) if commit.is_none() => {
-                    self.queue.insert(self.next + 1, (format!("{LOG_DIR}_sidecars/{}", s.path), None));
-                }
-                Action::CommitInfo(ci) if commit == Some(self.version) => {
-                    if let Some(ict) = ci.in_commit_timestamp {
-                        self.timestamp_ms = ict;
-                    }
-                }
-                _ => {}
+        let mut apply = |action: Action| match action {
+            Action::Add(add) => self.files.add(add),
+            Action::Remove(remove) => self.files.remove(&remove.path, remove.deletion_vector.as_ref()),
+            Action::Metadata(m) => self.metadata = Some(m),
+            Action::Protocol(p) => self.protocol = Some(p),
+            Action::Sidecar(s) if commit.is_none() => {
+                self.queue.insert(self.next + 1, (format!("{LOG_DIR}_sidecars/{}", s.path), None));
             }
+            Action::CommitInfo(ci) if commit == Some(self.version) => {
+                if let Some(ict) = ci.in_commit_timestamp {
+                    self.timestamp_ms = ict;
+                }
+            }
+            _ => {}
+        };
+        match commit {
+            Some(_) => parse_commit(&path, &bytes)?.into_iter().for_each(&mut apply),
+            None => parse_checkpoint(&path, bytes, &mut apply)?,
         }
         self.next += 1;
         self.next_request()
@@ -250,8 +273,7 @@ impl SnapshotReader {
         }
         let protocol = self.protocol.take().ok_or(DeltaError::Incomplete("protocol"))?;
         let metadata = self.metadata.take().ok_or(DeltaError::Incomplete("metaData"))?;
-        let mut files: Vec<AddFile> = std::mem::take(&mut self.files).into_values().collect();
-        files.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+        let files = std::mem::take(&mut self.files).into_sorted();
         let total_size = files.iter().map(|f| f.size).sum();
         Ok(Step::Ready(Arc::new(Snapshot {
             version: self.version,
@@ -260,6 +282,8 @@ impl SnapshotReader {
             metadata,
             files,
             total_size,
+            path_digests: OnceLock::new(),
+            absolute_paths: OnceLock::new(),
         })))
     }
 }

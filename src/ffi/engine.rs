@@ -3,6 +3,7 @@
 use super::exchange::os_exchange;
 use super::{guard, opt_str_arg, os_bytes, os_result, set_error, str_arg};
 use crate::http::{Method, Request};
+use crate::signing::local::LocalUrlError;
 use crate::{Catalog, Engine};
 
 /// An engine. Thread-safe: many threads may call `os_engine_handle` and `os_engine_reload` on
@@ -203,6 +204,77 @@ pub unsafe extern "C" fn os_engine_profile(
                 set_error("no endpoint: configure `endpoint` or pass one");
                 os_result::OS_INVALID_ARGUMENT
             }
+        }
+    })
+}
+
+/// Checks a local-store file URL as requested (`{prefix}/files/{store}/{key}?…`) at
+/// `now_unix_ms`. On success `*out_store` and `*out_key` own the store name and object key
+/// (free both with `os_bytes_free`); the host then serves the object, with `Range` and `HEAD`,
+/// from the store's root (`os_engine_local_store_root`). `OS_DENIED` for a missing, malformed,
+/// bad or expired signature (answer 403), `OS_NOT_FOUND` when the target names no servable file
+/// (answer 404): not a file URL, not a local store, or a key that would leave the store's root.
+///
+/// # Safety
+/// `engine` must be live; `target` valid for `target_len` bytes; the outputs writable.
+#[no_mangle]
+pub unsafe extern "C" fn os_engine_verify_file_url(
+    engine: *const os_engine,
+    target: *const u8,
+    target_len: usize,
+    now_unix_ms: i64,
+    out_store: *mut os_bytes,
+    out_key: *mut os_bytes,
+) -> os_result {
+    guard(|| {
+        let Some(engine) = engine.as_ref() else { return os_result::OS_NULL_ARGUMENT };
+        if out_store.is_null() || out_key.is_null() {
+            return os_result::OS_NULL_ARGUMENT;
+        }
+        let target = match str_arg(target, target_len) {
+            Ok(t) => t,
+            Err(e) => return e,
+        };
+        match engine.inner.verify_file_url(target, now_unix_ms) {
+            Ok(grant) => {
+                *out_store = os_bytes::from_vec(grant.store.into_bytes());
+                *out_key = os_bytes::from_vec(grant.key.into_bytes());
+                os_result::OS_OK
+            }
+            Err(LocalUrlError::NotFound) => os_result::OS_NOT_FOUND,
+            Err(e) => {
+                set_error(e.to_string());
+                os_result::OS_DENIED
+            }
+        }
+    })
+}
+
+/// Writes the configured root of local store `name` (as written in the configuration; relative
+/// roots are relative to the configuration file) to `*out`, which the caller frees with
+/// `os_bytes_free`. `OS_NOT_FOUND` when there is no local store of that name.
+///
+/// # Safety
+/// `engine` must be live; `name` valid for `name_len` bytes; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn os_engine_local_store_root(
+    engine: *const os_engine,
+    name: *const u8,
+    name_len: usize,
+    out: *mut os_bytes,
+) -> os_result {
+    guard(|| {
+        let Some(engine) = engine.as_ref() else { return os_result::OS_NULL_ARGUMENT };
+        if out.is_null() {
+            return os_result::OS_NULL_ARGUMENT;
+        }
+        match str_arg(name, name_len).map(|n| engine.inner.local_store_root(n)) {
+            Ok(Some(root)) => {
+                *out = os_bytes::from_vec(root.into_bytes());
+                os_result::OS_OK
+            }
+            Ok(None) => os_result::OS_NOT_FOUND,
+            Err(e) => e,
         }
     })
 }

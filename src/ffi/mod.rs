@@ -40,6 +40,8 @@ pub enum os_result {
     OS_NOT_FOUND = 6,
     /// A panic was caught inside the library. The handle involved should be freed.
     OS_PANIC = 7,
+    /// Access refused: a file URL's signature is missing, does not match, or has expired.
+    OS_DENIED = 8,
 }
 
 /// A borrowed byte string returned by the library: `ptr` is valid for `len` bytes until the
@@ -134,6 +136,7 @@ pub extern "C" fn os_result_message(result: os_result) -> *const std::ffi::c_cha
         os_result::OS_INVALID_STATE => b"the call does not fit the exchange's state\0",
         os_result::OS_NOT_FOUND => b"not found\0",
         os_result::OS_PANIC => b"a panic was caught inside the library\0",
+        os_result::OS_DENIED => b"access refused: missing, bad or expired signature\0",
     };
     s.as_ptr().cast()
 }

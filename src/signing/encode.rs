@@ -7,19 +7,36 @@
 const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
+/// Bytes `UriEncode` passes through: `A-Z a-z 0-9 - . _ ~`, plus `/` when `keep_slash` is set.
+const fn pass_through(keep_slash: bool) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') || (keep_slash && b == b'/');
+        i += 1;
+    }
+    table
+}
+
+const PASS_STRICT: [bool; 256] = pass_through(false);
+const PASS_KEEP_SLASH: [bool; 256] = pass_through(true);
+
 /// Appends the RFC 3986 encoding of `input` used by SigV4 and GCS V4 (`UriEncode`).
 ///
 /// Bytes `A-Z a-z 0-9 - . _ ~` pass through; every other byte becomes `%XX` with upper-case
 /// hex. `/` passes through only when `keep_slash` is set (object-key paths).
 pub fn uri_encode_into(out: &mut String, input: &str, keep_slash: bool) {
+    let pass = if keep_slash { &PASS_KEEP_SLASH } else { &PASS_STRICT };
     let bytes = input.as_bytes();
+    out.reserve(bytes.len());
+    // Runs of pass-through bytes are copied at once. They are ASCII, so a non-empty run starts
+    // and ends on a character boundary.
     let mut run_start = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') || (keep_slash && b == b'/') {
+        if pass[b as usize] {
             continue;
         }
-        // Runs of unreserved bytes are ASCII, so slicing at these indices stays on char
-        // boundaries.
         if run_start < i {
             out.push_str(&input[run_start..i]);
         }
@@ -42,9 +59,10 @@ pub fn uri_encode(input: &str, keep_slash: bool) -> String {
 
 /// Appends the lower-case hex form of `bytes`.
 pub fn hex_into(out: &mut String, bytes: &[u8]) {
-    for &b in bytes {
-        out.push(HEX_LOWER[(b >> 4) as usize] as char);
-        out.push(HEX_LOWER[(b & 0xf) as usize] as char);
+    out.reserve(bytes.len() * 2);
+    for chunk in bytes.chunks(32) {
+        let digits = hex_digest_256(chunk);
+        out.push_str(std::str::from_utf8(&digits[..chunk.len() * 2]).unwrap_or_default());
     }
 }
 

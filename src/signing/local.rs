@@ -90,31 +90,62 @@ fn parse_amz_date(text: &str) -> Option<i64> {
     PrimitiveDateTime::parse(text, &format).ok().map(|t| t.assume_utc().unix_timestamp())
 }
 
+/// When a batch of URLs is signed and for how long: `X-Amz-Date` and `X-Amz-Expires`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalStamp {
+    date: String,
+    expires_secs: u32,
+}
+
+impl LocalStamp {
+    /// URLs signed at `now_ms` (truncated to the second), valid for `expires_secs` seconds
+    /// (capped at 604800, as S3).
+    pub fn new(now_ms: i64, expires_secs: u32) -> LocalStamp {
+        let now = OffsetDateTime::from_unix_timestamp(now_ms.div_euclid(1000)).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        LocalStamp { date: amz_dates(now).0, expires_secs: expires_secs.min(MAX_EXPIRES_SECONDS) }
+    }
+}
+
 impl LocalSigner {
     /// A signer with a secret key (the engine derives it from its token key).
     pub fn new(secret: &[u8]) -> LocalSigner {
         LocalSigner { key: hmac::Key::new(hmac::HMAC_SHA256, secret) }
     }
 
-    fn mac(&self, store: &str, key: &str, date: &str, expires_secs: u32) -> hmac::Tag {
+    fn mac(&self, store: &str, key: &str, date: &str, expires_secs: u32) -> [u8; 32] {
         let mut ctx = hmac::Context::with_key(&self.key);
         for part in [store.as_bytes(), b"\0", key.as_bytes(), b"\0", date.as_bytes(), b"\0"] {
             ctx.update(part);
         }
         ctx.update(expires_secs.to_string().as_bytes());
-        ctx.sign()
+        let mut mac = [0u8; 32];
+        mac.copy_from_slice(ctx.sign().as_ref());
+        mac
     }
 
-    /// Appends the URL of `key` in `store` under `base` (`{endpoint}`: the public protocol URL
-    /// including the prefix, without a trailing `/`), signed at `now_ms` and valid for
-    /// `expires_secs` seconds from `now_ms` truncated to the second (at most 604800, as S3).
+    /// The URL of `key` in `store` under `base` (`{endpoint}`: the public protocol URL including
+    /// the prefix, without a trailing `/`), signed at `now_ms` and valid for `expires_secs`
+    /// seconds from `now_ms` truncated to the second (at most 604800, as S3).
     ///
     /// A key that could leave the store's root (see [`LocalUrlError::NotFound`]) still gets a
     /// URL, which verification refuses.
-    pub fn sign_into(&self, out: &mut String, base: &str, store: &str, key: &str, now_ms: i64, expires_secs: u32) {
-        let expires_secs = expires_secs.min(MAX_EXPIRES_SECONDS);
-        let now = OffsetDateTime::from_unix_timestamp(now_ms.div_euclid(1000)).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        let (date, _) = amz_dates(now);
+    pub fn sign(&self, base: &str, store: &str, key: &str, now_ms: i64, expires_secs: u32) -> String {
+        let mut out = String::with_capacity(base.len() + key.len() + 160);
+        self.sign_into(&mut out, base, store, key, &LocalStamp::new(now_ms, expires_secs));
+        out
+    }
+
+    /// Appends the URL of `key` (see [`sign`](LocalSigner::sign)) with the time and lifetime of
+    /// `stamp`, and returns its signature for [`LocalSigner::assemble`].
+    pub fn sign_into(&self, out: &mut String, base: &str, store: &str, key: &str, stamp: &LocalStamp) -> [u8; 32] {
+        let mac = self.mac(store, key, &stamp.date, stamp.expires_secs);
+        self.assemble(out, base, store, key, stamp, &mac);
+        mac
+    }
+
+    /// Appends a URL with a signature computed before by [`LocalSigner::sign_into`] with the
+    /// same arguments.
+    pub fn assemble(&self, out: &mut String, base: &str, store: &str, key: &str, stamp: &LocalStamp, mac: &[u8; 32]) {
         out.push_str(base);
         out.push('/');
         out.push_str(FILES_SEGMENT);
@@ -123,18 +154,11 @@ impl LocalSigner {
         out.push('/');
         uri_encode_into(out, key, true);
         out.push_str("?X-Amz-Date=");
-        out.push_str(&date);
+        out.push_str(&stamp.date);
         out.push_str("&X-Amz-Expires=");
-        out.push_str(&expires_secs.to_string());
+        out.push_str(&stamp.expires_secs.to_string());
         out.push_str("&X-Amz-Signature=");
-        hex_into(out, self.mac(store, key, &date, expires_secs).as_ref());
-    }
-
-    /// The URL of `key` in `store` under `base`; see [`sign_into`](LocalSigner::sign_into).
-    pub fn sign(&self, base: &str, store: &str, key: &str, now_ms: i64, expires_secs: u32) -> String {
-        let mut out = String::with_capacity(base.len() + key.len() + 160);
-        self.sign_into(&mut out, base, store, key, now_ms, expires_secs);
-        out
+        hex_into(out, mac);
     }
 
     /// Checks a request target with the protocol prefix stripped (`/files/{store}/{key}?…`) at
@@ -171,7 +195,7 @@ impl LocalSigner {
             .ok()
             .filter(|s| (1..=MAX_EXPIRES_SECONDS).contains(s))
             .ok_or(LocalUrlError::Malformed)?;
-        let expected = hex(self.mac(&store, &key, &date, expires_secs).as_ref());
+        let expected = hex(&self.mac(&store, &key, &date, expires_secs));
         if !crate::auth::constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
             return Err(LocalUrlError::BadSignature);
         }
@@ -198,6 +222,11 @@ mod tests {
     fn signs_s3_shaped_urls_and_verifies_them() {
         let s = LocalSigner::new(b"k");
         let url = s.sign(BASE, "demo", "trips/city=nice/part 1.parquet", NOW + 999, 3600);
+        let mut assembled = String::new();
+        let stamp = LocalStamp::new(NOW, 3600);
+        let mac = s.sign_into(&mut String::new(), BASE, "demo", "trips/city=nice/part 1.parquet", &stamp);
+        s.assemble(&mut assembled, BASE, "demo", "trips/city=nice/part 1.parquet", &stamp, &mac);
+        assert_eq!(assembled, url);
         assert!(
             url.starts_with(
                 "http://h:1/delta-sharing/files/demo/trips/city%3Dnice/part%201.parquet\

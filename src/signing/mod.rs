@@ -4,7 +4,9 @@
 //! strings. Obtaining key material (STS, signBlob, user-delegation keys) is an IO need that the
 //! host satisfies.
 
+pub mod azure;
 pub mod encode;
+pub mod gcs;
 pub mod local;
 pub mod s3;
 pub mod sigv4;

@@ -192,6 +192,12 @@ pub struct S3Batch {
 impl S3Batch {
     /// Appends the pre-signed GET URL of `key` to `out`.
     pub fn presign_get(&self, key: &str, out: &mut String) {
+        self.presign_get_keeping(key, out);
+    }
+
+    /// Appends the pre-signed GET URL of `key` to `out` and returns its signature, which
+    /// [`S3Batch::assemble_get`] can put into the same URL again without hashing.
+    pub fn presign_get_keeping(&self, key: &str, out: &mut String) -> [u8; 32] {
         out.push_str(&self.url_prefix);
         let key_start = out.len();
         uri_encode_into(out, key, true);
@@ -201,11 +207,25 @@ impl S3Batch {
         let hash_hex = hex_digest_256(canonical.finish().as_ref());
         let mut sts = self.sts_prefix.clone();
         sts.update(&hash_hex);
+        let mut signature = [0u8; 32];
+        signature.copy_from_slice(sts.sign().as_ref());
+        self.finish_url(out, &signature);
+        signature
+    }
+
+    /// Appends the URL of `key` with a signature this batch computed before.
+    pub fn assemble_get(&self, key: &str, signature: &[u8; 32], out: &mut String) {
+        out.push_str(&self.url_prefix);
+        uri_encode_into(out, key, true);
+        self.finish_url(out, signature);
+    }
+
+    fn finish_url(&self, out: &mut String, signature: &[u8; 32]) {
         out.push('?');
         out.push_str(&self.query);
         out.push_str("&X-Amz-Signature=");
-        let signature = hex_digest_256(sts.sign().as_ref());
-        out.push_str(std::str::from_utf8(&signature).unwrap_or_default());
+        let hex = hex_digest_256(signature);
+        out.push_str(std::str::from_utf8(&hex).unwrap_or_default());
     }
 
     /// The pre-signed GET URL of `key`.

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use super::local::LocalSigner;
+use super::azure::{AzureBatch, AzureBlobPresigner, BlobEndpoint, SasCredential, SasSigner, SigningKey};
+use super::gcs::{GcsBatch, GcsCredentials, GcsLocation, GcsPresigner, GcsUrlStyle, HmacKey, ServiceAccountKey};
+use super::local::{LocalSigner, LocalStamp};
 use super::s3::{S3Batch, S3Location, S3Presigner};
 use super::sigv4::Credentials;
 use super::SigningError;
@@ -26,8 +28,12 @@ pub enum StoreSigner {
         /// The engine's local URL signer.
         signer: Arc<LocalSigner>,
     },
-    /// A store kind this build cannot sign URLs for yet.
-    Unsupported(&'static str),
+    /// Google Cloud Storage (V4 signed URLs).
+    Gcs(Box<GcsPresigner>),
+    /// Azure Blob Storage (service SAS).
+    Azure(Box<AzureBlobPresigner>),
+    /// A store whose configuration cannot sign URLs (e.g. Azure without an account key).
+    Unsupported(String),
 }
 
 impl StoreSigner {
@@ -50,11 +56,44 @@ impl StoreSigner {
             }
             StoreConfig::Local(_) => StoreSigner::Local {
                 store: name.to_string(),
-                base: endpoint.map(|e| e.trim_end_matches('/').to_string()),
+                // The parsed form: percent-encoded, so URLs built on it need no JSON escaping.
+                base: endpoint
+                    .and_then(|e| url::Url::parse(e).ok())
+                    .map(|u| u.as_str().trim_end_matches('/').to_string()),
                 signer: local.clone(),
             },
-            StoreConfig::Gcs(_) => StoreSigner::Unsupported("gcs"),
-            StoreConfig::Azure(_) => StoreSigner::Unsupported("azure"),
+            StoreConfig::Gcs(gcs) => {
+                let invalid = |e: super::gcs::GcsError| SigningError::InvalidKey(e.to_string());
+                let credentials = match (&gcs.service_account_key, &gcs.hmac_access_id, &gcs.hmac_secret) {
+                    (Some(key), _, _) => GcsCredentials::ServiceAccount(Arc::new(
+                        ServiceAccountKey::from_json(key.expose()).map_err(invalid)?,
+                    )),
+                    (None, Some(id), Some(secret)) => {
+                        GcsCredentials::Hmac(HmacKey::new(id.expose(), secret.expose()).map_err(invalid)?)
+                    }
+                    _ => return Ok(StoreSigner::Unsupported(format!("store '{name}' has no GCS signing key"))),
+                };
+                let location = GcsLocation::new(&gcs.bucket, gcs.endpoint.as_deref(), GcsUrlStyle::PathStyle)
+                    .map_err(|e| SigningError::InvalidLocation(e.to_string()))?;
+                StoreSigner::Gcs(Box::new(GcsPresigner::new(location, credentials)))
+            }
+            StoreConfig::Azure(az) => {
+                let Some(key) = &az.account_key else {
+                    return Ok(StoreSigner::Unsupported(format!(
+                        "store '{name}' has no account key to sign SAS URLs with"
+                    )));
+                };
+                let invalid = |e: super::azure::AzureError| SigningError::InvalidKey(e.to_string());
+                let key = SigningKey::from_base64(key.expose()).map_err(invalid)?;
+                let signer = SasSigner::new(&az.account, SasCredential::AccountKey(key)).map_err(invalid)?;
+                let endpoint = match &az.endpoint {
+                    Some(e) => BlobEndpoint::parse(e).map_err(|e| SigningError::InvalidLocation(e.to_string()))?,
+                    None => BlobEndpoint::for_account(&az.account),
+                };
+                let presigner = AzureBlobPresigner::new(endpoint, signer, &az.container)
+                    .map_err(|e| SigningError::InvalidLocation(e.to_string()))?;
+                StoreSigner::Azure(Box::new(presigner))
+            }
         })
     }
 
@@ -62,12 +101,22 @@ impl StoreSigner {
     /// whole seconds, so the expiry counts from `now_ms` truncated to the second.
     pub fn batch(&self, now_ms: i64, ttl_seconds: u32) -> Result<UrlBatch, SigningError> {
         let expires_at_ms = (now_ms.div_euclid(1000) + i64::from(ttl_seconds)) * 1000;
+        let now = OffsetDateTime::from_unix_timestamp(now_ms.div_euclid(1000))
+            .map_err(|_| SigningError::InvalidLocation("time out of range".into()))?;
         Ok(match self {
-            StoreSigner::S3(p) => {
-                let now = OffsetDateTime::from_unix_timestamp(now_ms.div_euclid(1000))
-                    .map_err(|_| SigningError::InvalidLocation("time out of range".into()))?;
-                UrlBatch { expires_at_ms, kind: BatchKind::S3(Box::new(p.batch(now, ttl_seconds)?)) }
-            }
+            StoreSigner::S3(p) => UrlBatch { expires_at_ms, kind: BatchKind::S3(Box::new(p.batch(now, ttl_seconds)?)) },
+            StoreSigner::Gcs(p) => UrlBatch {
+                expires_at_ms,
+                kind: BatchKind::Gcs(Box::new(
+                    p.batch(now, ttl_seconds).map_err(|e| SigningError::InvalidLocation(e.to_string()))?,
+                )),
+            },
+            StoreSigner::Azure(p) => UrlBatch {
+                expires_at_ms,
+                kind: BatchKind::Azure(Box::new(
+                    p.batch(now, ttl_seconds).map_err(|e| SigningError::InvalidLocation(e.to_string()))?,
+                )),
+            },
             StoreSigner::Local { store, base, signer } => {
                 let base = base.clone().ok_or_else(|| {
                     SigningError::InvalidLocation(format!(
@@ -76,19 +125,24 @@ impl StoreSigner {
                 })?;
                 UrlBatch {
                     expires_at_ms,
-                    kind: BatchKind::Local { store: store.clone(), base, signer: signer.clone(), now_ms, ttl_seconds },
+                    kind: BatchKind::Local {
+                        store: store.clone(),
+                        base,
+                        signer: signer.clone(),
+                        stamp: LocalStamp::new(now_ms, ttl_seconds),
+                    },
                 }
             }
-            StoreSigner::Unsupported(kind) => {
-                return Err(SigningError::InvalidLocation(format!("signing URLs for {kind} stores is not available")))
-            }
+            StoreSigner::Unsupported(why) => return Err(SigningError::InvalidLocation(why.clone())),
         })
     }
 }
 
 enum BatchKind {
     S3(Box<S3Batch>),
-    Local { store: String, base: String, signer: Arc<LocalSigner>, now_ms: i64, ttl_seconds: u32 },
+    Gcs(Box<GcsBatch>),
+    Azure(Box<AzureBatch>),
+    Local { store: String, base: String, signer: Arc<LocalSigner>, stamp: LocalStamp },
 }
 
 /// URLs of one response: same signing time and expiry.
@@ -99,13 +153,42 @@ pub struct UrlBatch {
 }
 
 impl UrlBatch {
-    /// Appends the signed GET URL of object `key`.
-    pub fn sign_into(&self, key: &str, out: &mut String) {
+    /// Appends the signed GET URL of `key` and returns its signature when the scheme can put it
+    /// into the same URL again ([`UrlBatch::assemble`]): S3 and local URLs.
+    pub fn sign_keeping(&self, key: &str, out: &mut String) -> Result<Option<[u8; 32]>, SigningError> {
+        Ok(match &self.kind {
+            BatchKind::S3(batch) => Some(batch.presign_get_keeping(key, out)),
+            BatchKind::Local { store, base, signer, stamp } => Some(signer.sign_into(out, base, store, key, stamp)),
+            _ => {
+                self.sign_into(key, out)?;
+                None
+            }
+        })
+    }
+
+    /// Appends the URL of `key` with a signature [`UrlBatch::sign_keeping`] returned before.
+    /// Returns `false` for schemes that cannot.
+    pub fn assemble(&self, key: &str, signature: &[u8; 32], out: &mut String) -> bool {
+        match &self.kind {
+            BatchKind::S3(batch) => batch.assemble_get(key, signature, out),
+            BatchKind::Local { store, base, signer, stamp } => signer.assemble(out, base, store, key, stamp, signature),
+            _ => return false,
+        }
+        true
+    }
+
+    /// Appends the signed GET URL of object `key`. Fails only for keys a scheme refuses to
+    /// sign (GCS and Azure refuse `.` and `..` segments, which URL clients would rewrite).
+    pub fn sign_into(&self, key: &str, out: &mut String) -> Result<(), SigningError> {
+        let refused = |e: &dyn std::fmt::Display| SigningError::InvalidLocation(e.to_string());
         match &self.kind {
             BatchKind::S3(batch) => batch.presign_get(key, out),
-            BatchKind::Local { store, base, signer, now_ms, ttl_seconds } => {
-                signer.sign_into(out, base, store, key, *now_ms, *ttl_seconds)
+            BatchKind::Gcs(batch) => batch.presign_get(key, out).map_err(|e| refused(&e))?,
+            BatchKind::Azure(batch) => batch.presign_get(key, out).map_err(|e| refused(&e))?,
+            BatchKind::Local { store, base, signer, stamp } => {
+                signer.sign_into(out, base, store, key, stamp);
             }
         }
+        Ok(())
     }
 }

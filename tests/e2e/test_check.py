@@ -38,7 +38,7 @@ def test_good_store_is_listed_signed_and_read(s3, tmp_path):
 
 
 @pytest.mark.parametrize("store, advice", [
-    ({"secret_access_key": "wrong-secret"}, "the secret key is wrong"),
+    ({"secret_access_key": "wrong-secret"}, "the secret access key is wrong"),
     ({"access_key_id": "AKIAUNKNOWN"}, "access key id"),
     ({"bucket": "nobucket"}, "does not exist"),
     ({"path_style": False}, '"path_style": true'),

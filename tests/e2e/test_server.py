@@ -227,6 +227,7 @@ def test_recipient_add_writes_hash_and_profile_and_the_server_picks_it_up(server
     # The running server reloads the rewritten file by itself.
     wait_until(lambda: call(server["url"] + "/shares", token)[0] == 200, what="new recipient served")
     assert [s.name for s in delta_sharing.SharingClient(str(out)).list_shares()] == ["demo"]
+    assert len(delta_sharing.load_as_pandas(f"{out}#{TABLE}")) == 8
     # A bad share is refused and the file is left alone.
     text = config_path.read_text()
     bad = subprocess.run([str(server_binary()), "recipient", "add", "x", "--share", "nope", "--config",

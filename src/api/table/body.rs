@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use super::lines::{self, FileKind, MetadataExtras, Signed, Stamp};
 use super::params::FileIdHash;
+use super::url_reuse::SignedFiles;
 use super::TableRef;
 use crate::delta::dv::relative_dv_path;
 use crate::delta::{Action, AddFile, Commit, DeletionVector, Snapshot};
+use crate::engine::EngineState;
 use crate::exchange::BodyStream;
 use crate::protocol::capabilities::ResponseFormat;
 use crate::signing::store::UrlBatch;
@@ -40,26 +42,43 @@ impl Items {
     }
 }
 
+/// Signatures being collected for the reuse window (see [`super::url_reuse`]).
+pub(super) struct Record {
+    pub key: String,
+    pub signatures: Vec<[u8; 32]>,
+    pub state: Arc<EngineState>,
+    pub signed_at_ms: i64,
+}
+
 pub(super) struct TableBody {
     head: Vec<u8>,
     items: Items,
     next: usize,
     format: ResponseFormat,
-    batch: UrlBatch,
+    batch: Arc<UrlBatch>,
+    reuse: Option<Arc<SignedFiles>>,
+    record: Option<Record>,
     table: TableRef,
     id_hash: FileIdHash,
     tail: Option<Vec<u8>>,
     urls_signed: u64,
     url: String,
     dv_url: String,
+    /// Scratch buffer for store keys.
+    key: String,
+    /// Why the body stopped early, reported as `endStreamAction.errorMessage`.
+    failure: Option<String>,
 }
 
 impl TableBody {
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
         head: Vec<u8>,
         items: Items,
         format: ResponseFormat,
-        batch: UrlBatch,
+        batch: Arc<UrlBatch>,
+        reuse: Option<Arc<SignedFiles>>,
+        record: Option<Record>,
         table: TableRef,
         id_hash: FileIdHash,
         tail: Option<Vec<u8>>,
@@ -70,21 +89,64 @@ impl TableBody {
             next: 0,
             format,
             batch,
+            reuse,
+            record,
             table,
             id_hash,
             tail,
             urls_signed: 0,
             url: String::with_capacity(512),
             dv_url: String::new(),
+            key: String::with_capacity(256),
+            failure: None,
         }
     }
 
-    /// Signs the object at log path `path` (relative, URI-encoded) into `self.url`.
-    fn sign(&mut self, path: &str) {
-        let relative: Cow<'_, str> = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    /// Signs the object at log path `path` (relative, URI-encoded) into `self.url`. A key the
+    /// scheme refuses leaves the URL empty and is reported in the closing `endStreamAction`.
+    ///
+    /// `snapshot_index` is the file's index in the snapshot: its signature is then taken from the
+    /// reuse window when there is one, or recorded for it.
+    fn sign(&mut self, path: &str, snapshot_index: Option<usize>) {
+        let mut key = std::mem::take(&mut self.key);
+        if path.as_bytes().contains(&b'%') {
+            let relative: Cow<'_, str> = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+            self.table.key_into(&relative, &mut key);
+        } else {
+            self.table.key_into(path, &mut key);
+        }
         self.url.clear();
-        self.batch.sign_into(&self.table.key(&relative), &mut self.url);
         self.urls_signed += 1;
+        if let (Some(i), Some(reuse)) = (snapshot_index, &self.reuse) {
+            if reuse.batch.assemble(&key, &reuse.signatures[i], &mut self.url) {
+                self.key = key;
+                return;
+            }
+        }
+        match self.batch.sign_keeping(&key, &mut self.url) {
+            Ok(Some(signature)) => {
+                if let (Some(i), Some(record)) = (snapshot_index, &mut self.record) {
+                    record.signatures[i] = signature;
+                }
+            }
+            Ok(None) => self.record = None,
+            Err(e) => {
+                self.urls_signed -= 1;
+                self.failure = Some(format!("a file of the table cannot be shared: {e}"));
+            }
+        }
+        self.key = key;
+    }
+
+    /// Signs `path` (not a snapshot file) and returns its file id.
+    fn sign_with_id(&mut self, path: &str) -> String {
+        self.sign(path, None);
+        self.id_hash.id(path)
+    }
+
+    /// The signed file just written to `self.url`, without a deletion vector.
+    fn signed<'a>(&'a self, id: &'a str) -> Signed<'a> {
+        Signed { url: &self.url, id, expiration: self.batch.expires_at_ms, deletion_vector: None }
     }
 
     /// The signed form of a `u` deletion vector (storage type `p`, path = signed URL) and its
@@ -95,23 +157,28 @@ impl TableBody {
         }
         let relative = relative_dv_path(&dv.path_or_inline_dv)?;
         self.dv_url.clear();
-        self.batch.sign_into(&self.table.key(&relative), &mut self.dv_url);
+        if let Err(e) = self.batch.sign_into(&self.table.key(&relative), &mut self.dv_url) {
+            self.failure = Some(format!("a deletion vector of the table cannot be shared: {e}"));
+            return None;
+        }
         self.urls_signed += 1;
         let signed = DeletionVector { storage_type: "p".into(), path_or_inline_dv: self.dv_url.clone(), ..dv.clone() };
         Some((signed, self.id_hash.id(&relative)))
     }
 
-    fn write_add(&mut self, out: &mut Vec<u8>, kind: FileKind, f: &AddFile, stamp: Stamp) {
-        self.sign(&f.path);
-        let dv = f.deletion_vector.as_ref().and_then(|dv| self.sign_dv(dv));
-        let passthrough = f.deletion_vector.as_ref().filter(|_| dv.is_none());
-        let id = self.id_hash.id(&f.path);
-        let signed = Signed {
-            url: &self.url,
-            id: &id,
-            expiration: self.batch.expires_at_ms,
-            deletion_vector: dv.as_ref().map(|(d, id)| (d, id.as_str())),
-        };
+    fn write_add(
+        &mut self,
+        out: &mut Vec<u8>,
+        kind: FileKind,
+        f: &AddFile,
+        stamp: Stamp,
+        id: String,
+        index: Option<usize>,
+    ) {
+        self.sign(&f.path, index);
+        let dv = f.deletion_vector.as_deref().and_then(|dv| self.sign_dv(dv));
+        let passthrough = f.deletion_vector.as_deref().filter(|_| dv.is_none());
+        let signed = Signed { deletion_vector: dv.as_ref().map(|(d, id)| (d, id.as_str())), ..self.signed(&id) };
         match passthrough {
             Some(inline) => {
                 let signed = Signed { deletion_vector: Some((inline, "")), ..signed };
@@ -124,37 +191,26 @@ impl TableBody {
     fn write_item(&mut self, out: &mut Vec<u8>, index: usize) {
         match &self.items {
             Items::Snapshot { snapshot, indices, stamp } => {
-                let (snapshot, stamp) = (snapshot.clone(), *stamp);
-                let file = &snapshot.files[indices[index] as usize];
-                self.write_add(out, FileKind::File, file, stamp);
+                let (snapshot, stamp, i) = (snapshot.clone(), *stamp, indices[index] as usize);
+                let id = self.id_hash.id_of_digest(snapshot.path_digest(i));
+                self.write_add(out, FileKind::File, &snapshot.files[i], stamp, id, Some(i));
             }
             Items::Changes { commits, items, metadata_cdf } => {
                 let (commits, item, metadata_cdf) = (commits.clone(), items[index], *metadata_cdf);
                 let commit = &commits[item.commit as usize];
                 let stamp = Stamp { version: Some(commit.version), timestamp: Some(commit.timestamp_ms) };
                 match &commit.actions[item.action as usize] {
-                    Action::Add(f) => self.write_add(out, FileKind::Add, f, stamp),
-                    Action::Remove(f) => {
-                        self.sign(&f.path);
+                    Action::Add(f) => {
                         let id = self.id_hash.id(&f.path);
-                        let signed = Signed {
-                            url: &self.url,
-                            id: &id,
-                            expiration: self.batch.expires_at_ms,
-                            deletion_vector: None,
-                        };
-                        lines::remove(out, self.format, f, &signed, stamp);
+                        self.write_add(out, FileKind::Add, f, stamp, id, None);
+                    }
+                    Action::Remove(f) => {
+                        let id = self.sign_with_id(&f.path);
+                        lines::remove(out, self.format, f, &self.signed(&id), stamp);
                     }
                     Action::Cdc(f) => {
-                        self.sign(&f.path);
-                        let id = self.id_hash.id(&f.path);
-                        let signed = Signed {
-                            url: &self.url,
-                            id: &id,
-                            expiration: self.batch.expires_at_ms,
-                            deletion_vector: None,
-                        };
-                        lines::cdc(out, self.format, f, &signed, stamp);
+                        let id = self.sign_with_id(&f.path);
+                        lines::cdc(out, self.format, f, &self.signed(&id), stamp);
                     }
                     Action::Metadata(m) => {
                         let extras = MetadataExtras {
@@ -175,15 +231,26 @@ impl TableBody {
 impl BodyStream for TableBody {
     fn next_chunk(&mut self, out: &mut Vec<u8>) -> bool {
         out.append(&mut self.head);
-        while out.len() < CHUNK_BYTES && self.next < self.items.len() {
+        while out.len() < CHUNK_BYTES && self.next < self.items.len() && self.failure.is_none() {
+            let line_start = out.len();
             self.write_item(out, self.next);
             self.next += 1;
+            if let Some(message) = &self.failure {
+                // The client learns of the error from the last line: no file line without a URL.
+                out.truncate(line_start);
+                lines::end_stream_error(out, message);
+                return false;
+            }
         }
         if self.next < self.items.len() {
             return true;
         }
         if let Some(tail) = self.tail.take() {
             out.extend_from_slice(&tail);
+        }
+        if let Some(r) = self.record.take() {
+            let files = SignedFiles { batch: self.batch.clone(), signatures: r.signatures };
+            r.state.url_reuse.put(r.key, r.signed_at_ms, files);
         }
         false
     }

@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use crate::delta::actions::{CdcFile, PartitionValues, RemoveFile};
+use crate::delta::actions::{CdcFile, RemoveFile};
 use crate::delta::{AddFile, DeletionVector, Metadata, Protocol};
 use crate::protocol::capabilities::ResponseFormat;
 
 /// Partition values as a JSON object.
-struct Partitions<'a>(&'a PartitionValues);
+struct Partitions<'a>(&'a [(String, Option<String>)]);
 
 impl Serialize for Partitions<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -169,7 +169,7 @@ pub fn add(out: &mut Vec<u8>, format: ResponseFormat, kind: FileKind, f: &AddFil
         partition_values: Partitions<'a>,
         size: i64,
         #[serde(skip_serializing_if = "Option::is_none")]
-        stats: Option<&'a str>,
+        stats: Option<&'a serde_json::value::RawValue>,
         expiration_timestamp: i64,
         #[serde(skip_serializing_if = "Option::is_none")]
         version: Option<i64>,
@@ -185,7 +185,7 @@ pub fn add(out: &mut Vec<u8>, format: ResponseFormat, kind: FileKind, f: &AddFil
         modification_time: i64,
         data_change: bool,
         #[serde(skip_serializing_if = "Option::is_none")]
-        stats: Option<&'a str>,
+        stats: Option<&'a serde_json::value::RawValue>,
         #[serde(skip_serializing_if = "Option::is_none")]
         tags: Option<&'a BTreeMap<String, Option<String>>>,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -196,21 +196,19 @@ pub fn add(out: &mut Vec<u8>, format: ResponseFormat, kind: FileKind, f: &AddFil
         default_row_commit_version: Option<i64>,
     }
     match format {
+        ResponseFormat::Parquet if matches!(kind, FileKind::File) => parquet_file_line(out, f, s, stamp),
         ResponseFormat::Parquet => {
             let line = ParquetFile {
                 url: s.url,
                 id: s.id,
                 partition_values: Partitions(&f.partition_values),
                 size: f.size,
-                stats: f.stats.as_deref(),
+                stats: f.stats.as_ref().map(|s| s.literal()),
                 expiration_timestamp: s.expiration,
                 version: stamp.version,
                 timestamp: stamp.timestamp,
             };
-            match kind {
-                FileKind::File => push_line(out, "file", &line),
-                FileKind::Add => push_line(out, "add", &line),
-            }
+            push_line(out, "add", &line);
         }
         ResponseFormat::Delta => {
             let action = DeltaAdd {
@@ -219,8 +217,8 @@ pub fn add(out: &mut Vec<u8>, format: ResponseFormat, kind: FileKind, f: &AddFil
                 size: f.size,
                 modification_time: f.modification_time,
                 data_change: f.data_change,
-                stats: f.stats.as_deref(),
-                tags: f.tags.as_ref(),
+                stats: f.stats.as_ref().map(|s| s.literal()),
+                tags: f.tags.as_deref(),
                 deletion_vector: s.deletion_vector.map(|d| d.0),
                 base_row_id: f.base_row_id,
                 default_row_commit_version: f.default_row_commit_version,
@@ -382,4 +380,41 @@ pub fn end_stream(
         "endStreamAction",
         &End { refresh_token, next_page_token, min_url_expiration_timestamp: min_url_expiration },
     );
+}
+
+/// A closing `endStreamAction` that reports an error after the response has started.
+pub fn end_stream_error(out: &mut Vec<u8>, message: &str) {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct End<'a> {
+        error_message: &'a str,
+    }
+    push_line(out, "endStreamAction", &End { error_message: message });
+}
+
+/// The parquet-format `file` line of a snapshot query, written directly: it is the line a
+/// 100,000-file response repeats, and the URL and id need no escaping (the engine builds them
+/// from percent-encoded parts and hex).
+fn parquet_file_line(out: &mut Vec<u8>, f: &AddFile, s: &Signed<'_>, stamp: Stamp) {
+    use std::io::Write as _;
+    debug_assert!(s.url.bytes().chain(s.id.bytes()).all(|b| b >= 0x20 && b != b'"' && b != b'\\'));
+    out.extend_from_slice(b"{\"file\":{\"url\":\"");
+    out.extend_from_slice(s.url.as_bytes());
+    out.extend_from_slice(b"\",\"id\":\"");
+    out.extend_from_slice(s.id.as_bytes());
+    out.extend_from_slice(b"\",\"partitionValues\":");
+    let _ = serde_json::to_writer(&mut *out, &Partitions(&f.partition_values));
+    let _ = write!(out, ",\"size\":{}", f.size);
+    if let Some(stats) = &f.stats {
+        out.extend_from_slice(b",\"stats\":");
+        out.extend_from_slice(stats.literal().get().as_bytes());
+    }
+    let _ = write!(out, ",\"expirationTimestamp\":{}", s.expiration);
+    if let Some(v) = stamp.version {
+        let _ = write!(out, ",\"version\":{v}");
+    }
+    if let Some(t) = stamp.timestamp {
+        let _ = write!(out, ",\"timestamp\":{t}");
+    }
+    out.extend_from_slice(b"}}\n");
 }

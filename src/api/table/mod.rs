@@ -7,6 +7,7 @@ mod body;
 mod lines;
 mod params;
 mod read;
+pub(crate) mod url_reuse;
 
 use std::sync::Arc;
 
@@ -47,6 +48,16 @@ impl TableRef {
         } else {
             format!("{}/{relative}", self.root)
         }
+    }
+
+    /// Writes the store key of `relative` into `out` (cleared first).
+    pub fn key_into(&self, relative: &str, out: &mut String) {
+        out.clear();
+        if !self.root.is_empty() {
+            out.push_str(&self.root);
+            out.push('/');
+        }
+        out.push_str(relative);
     }
 
     /// The snapshot cache key.

@@ -127,10 +127,14 @@ impl FileIdHash {
     /// Parquet ids are the first 16 bytes of the path's SHA-256 (the reference uses MD5, which
     /// `ring` does not offer; clients only need ids to be stable and unique per file).
     pub fn id(self, path: &str) -> String {
-        let digest = ring::digest::digest(&ring::digest::SHA256, path.as_bytes());
+        self.id_of_digest(ring::digest::digest(&ring::digest::SHA256, path.as_bytes()).as_ref())
+    }
+
+    /// The id of a file whose path's SHA-256 is `digest`.
+    pub fn id_of_digest(self, digest: &[u8]) -> String {
         match self {
-            FileIdHash::Parquet => crate::signing::encode::hex(&digest.as_ref()[..16]),
-            FileIdHash::Delta => crate::signing::encode::hex(digest.as_ref()),
+            FileIdHash::Parquet => crate::signing::encode::hex(&digest[..16]),
+            FileIdHash::Delta => crate::signing::encode::hex(digest),
         }
     }
 }

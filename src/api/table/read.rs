@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::body::{ChangeItem, Items, TableBody};
+use super::body::{ChangeItem, Items, Record, TableBody};
 use super::lines::{self, MetadataExtras};
 use super::params::{Bound, ChangesParams, FileIdHash};
 use super::{Kind, TableRef};
@@ -304,7 +304,9 @@ impl TableRead {
         let extras = self.snapshot_extras(&snapshot, time_travel.then_some(snapshot.version));
         lines::metadata(&mut head_lines, format, &snapshot.metadata, &extras);
         let selected = select_files(&snapshot, query);
-        check_paths(snapshot.files.iter().map(|f| f.path.as_str()))?;
+        if snapshot.has_absolute_paths() {
+            return Err(absolute_paths());
+        }
         if format == ResponseFormat::Parquet && snapshot.files.iter().any(|f| f.deletion_vector.is_some()) {
             return Err(ApiError::new(
                 ErrorCode::NotImplemented,
@@ -314,19 +316,8 @@ impl TableRead {
         let page_size = query.max_files.map(|n| (n as usize).min(MAX_PAGE_FILES));
         let start = first_index.min(selected.len());
         let end = page_size.map_or(selected.len(), |n| (start + n).min(selected.len()));
-        let next_page = (page_size.is_some() && end < selected.len()).then(|| {
-            seal_page(
-                &self.state.token_key,
-                &PageState {
-                    table_id: self.table.id.clone(),
-                    version: snapshot.version,
-                    end_version: None,
-                    checksum: query_checksum(query, &self.caps),
-                    next_index: end as u64,
-                    expires_at_ms: self.now_ms + PAGE_TOKEN_TTL_MS,
-                },
-            )
-        });
+        let next_page =
+            (page_size.is_some() && end < selected.len()).then(|| self.page_token(query, snapshot.version, None, end));
         let refresh = (query.include_refresh_token || query.refresh_token.is_some()).then(|| {
             seal_refresh(
                 &self.state.token_key,
@@ -397,22 +388,27 @@ impl TableRead {
         let page_size = query.max_files.map(|n| (n as usize).min(MAX_PAGE_FILES));
         let from = first_index.min(items.len());
         let to = page_size.map_or(items.len(), |n| (from + n).min(items.len()));
-        let next_page = (page_size.is_some() && to < items.len()).then(|| {
-            seal_page(
-                &self.state.token_key,
-                &PageState {
-                    table_id: self.table.id.clone(),
-                    version: start,
-                    end_version: commits.last().map(|c| c.version),
-                    checksum: query_checksum(query, &self.caps),
-                    next_index: to as u64,
-                    expires_at_ms: self.now_ms + PAGE_TOKEN_TTL_MS,
-                },
-            )
-        });
+        let next_page = (page_size.is_some() && to < items.len())
+            .then(|| self.page_token(query, start, commits.last().map(|c| c.version), to));
         let items =
             Items::Changes { commits, items: items[from..to].to_vec(), metadata_cdf: self.table.history_shared };
         self.body_response(start, format, head_lines, items, query, None, next_page)
+    }
+
+    /// The token of the page that starts at item `next_index`, pinned to `version` (and
+    /// `end_version` for ranges) and to the query's parameters.
+    fn page_token(&self, query: &QueryRequest, version: i64, end_version: Option<i64>, next_index: usize) -> String {
+        seal_page(
+            &self.state.token_key,
+            &PageState {
+                table_id: self.table.id.clone(),
+                version,
+                end_version,
+                checksum: query_checksum(query, &self.caps),
+                next_index: next_index as u64,
+                expires_at_ms: self.now_ms + PAGE_TOKEN_TTL_MS,
+            },
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -426,10 +422,34 @@ impl TableRead {
         refresh_token: Option<String>,
         next_page: Option<String>,
     ) -> Result<Response, ApiError> {
-        let signer = self.state.signers.get(&self.table.store).ok_or_else(ApiError::internal)?;
-        let batch = signer
-            .batch(self.now_ms, self.state.catalog.url_ttl_seconds)
-            .map_err(|e| ApiError::new(ErrorCode::NotImplemented, e.to_string()))?;
+        // Snapshot files may reuse signatures made within the last minute for the same version.
+        let (reuse_key, full_snapshot) = match &items {
+            Items::Snapshot { snapshot, indices, .. } => (
+                Some(format!("{}\u{0}{}", self.table.cache_key(), snapshot.version)),
+                (indices.len() == snapshot.files.len()).then_some(snapshot.files.len()),
+            ),
+            Items::Changes { .. } => (None, None),
+        };
+        let reuse = reuse_key.as_deref().and_then(|k| self.state.url_reuse.get(k, self.now_ms));
+        let batch = match &reuse {
+            Some(signed) => signed.batch.clone(),
+            None => {
+                let signer = self.state.signers.get(&self.table.store).ok_or_else(ApiError::internal)?;
+                let batch = signer
+                    .batch(self.now_ms, self.state.catalog.url_ttl_seconds)
+                    .map_err(|e| ApiError::new(ErrorCode::NotImplemented, e.to_string()))?;
+                Arc::new(batch)
+            }
+        };
+        let record = match (reuse.is_none(), reuse_key, full_snapshot) {
+            (true, Some(key), Some(files)) => Some(Record {
+                key,
+                signatures: vec![[0u8; 32]; files],
+                state: self.state.clone(),
+                signed_at_ms: self.now_ms,
+            }),
+            _ => None,
+        };
         let end_stream = self.caps.include_end_stream_action
             || query.max_files.is_some()
             || query.include_refresh_token
@@ -443,7 +463,7 @@ impl TableRead {
             ResponseFormat::Parquet => FileIdHash::Parquet,
             ResponseFormat::Delta => FileIdHash::Delta,
         });
-        let body = TableBody::new(head_lines, items, format, batch, self.table.clone(), id_hash, tail);
+        let body = TableBody::new(head_lines, items, format, batch, reuse, record, self.table.clone(), id_hash, tail);
         Ok(Response {
             head: self.ndjson_head(version, Some(format)),
             body: Body::Stream(Box::new(body)),
@@ -524,10 +544,14 @@ fn table_features(s: &Snapshot) -> Vec<TableFeature> {
     features
 }
 
+fn absolute_paths() -> ApiError {
+    ApiError::invalid("table containing absolute paths cannot be shared")
+}
+
 /// Refuses tables whose files live outside the table root (absolute paths).
 fn check_paths<'a>(mut paths: impl Iterator<Item = &'a str>) -> Result<(), ApiError> {
     if paths.any(|p| p.contains("://") || p.starts_with('/')) {
-        return Err(ApiError::invalid("table containing absolute paths cannot be shared"));
+        return Err(absolute_paths());
     }
     Ok(())
 }
@@ -547,7 +571,7 @@ fn select_files(snapshot: &Snapshot, query: &QueryRequest) -> Vec<u32> {
             }
         }
         let stats: Option<serde_json::Value> = if predicate.is_some() || query.limit_hint.is_some() {
-            f.stats.as_deref().and_then(|s| serde_json::from_str(s).ok())
+            f.stats.as_ref().and_then(|s| s.parse())
         } else {
             None
         };

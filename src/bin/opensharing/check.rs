@@ -113,7 +113,7 @@ async fn check_store(catalog: &Catalog, name: &str, config: &StoreConfig, dir: &
     step("file URLs can be signed");
     if let (Some(key), false) = (sample, matches!(config, StoreConfig::Local(_))) {
         let mut url = String::new();
-        batch.sign_into(&key, &mut url);
+        batch.sign_into(&key, &mut url).map_err(|e| format!("a URL for '{key}' cannot be signed: {e}"))?;
         fetch_first_byte(&url).await.map_err(|why| format!("a signed URL for '{key}' was refused: {why}"))?;
         step(&format!("a signed URL for '{key}' can be read"));
     }
@@ -169,7 +169,7 @@ async fn fetch_first_byte(url: &str) -> Result<(), String> {
 fn explain(config: &StoreConfig, error: &str) -> String {
     let e = error.to_ascii_lowercase();
     let advice = if e.contains("signaturedoesnotmatch") {
-        "the secret key is wrong (the signature does not match)"
+        "the secret access key is wrong (the signature does not match)"
     } else if e.contains("invalidaccesskeyid") || e.contains("notsignedup") || e.contains("access key id") {
         "the access key id is not known to the server"
     } else if e.contains("authorizationheadermalformed")
