@@ -73,20 +73,20 @@ fn random_requests_always_get_a_protocol_answer() {
     for round in 0..4000 {
         let depth = (rng.next() % 8) as usize;
         let mut target = String::from("/delta-sharing");
-        if rng.next() % 2 == 0 {
+        if rng.next().is_multiple_of(2) {
             // A real table, so the table operations and their IO are reached.
             target.push_str("/shares/sales/schemas/default/tables/orders/");
             target.push_str(rng.pick(&["query", "metadata", "version", "changes", ""]));
         }
         for _ in 0..depth.saturating_sub(if target.ends_with("orders/") { 8 } else { 0 }) {
             target.push('/');
-            if rng.next() % 3 == 0 {
+            if rng.next().is_multiple_of(3) {
                 target.push_str(&rng.junk(12));
             } else {
                 target.push_str(rng.pick(&SEGMENTS));
             }
         }
-        if rng.next() % 2 == 0 {
+        if rng.next().is_multiple_of(2) {
             target.push('?');
             target.push_str(rng.pick(&[
                 "maxResults=",
@@ -105,15 +105,15 @@ fn random_requests_always_get_a_protocol_answer() {
             _ => Method::Other,
         };
         let mut request = Request::new(method, target.clone());
-        if rng.next() % 5 != 0 {
+        if !rng.next().is_multiple_of(5) {
             request = request.header("Authorization", format!("Bearer {TOKEN_ACME}"));
         } else {
             request = request.header("Authorization", rng.junk(30));
         }
-        if rng.next() % 2 == 0 {
+        if rng.next().is_multiple_of(2) {
             request = request.header("delta-sharing-capabilities", rng.junk(40));
         }
-        if rng.next() % 4 == 0 {
+        if rng.next().is_multiple_of(4) {
             request = request.header("fileidhash", rng.junk(8));
         }
         let body = match rng.next() % 5 {
