@@ -31,16 +31,14 @@ type host struct {
 	configDir string // local store roots are relative to the config file
 }
 
-// cstr copies b into C memory; the caller frees it.
+// cstr copies b into C memory (the caller frees it); gostr and take read library strings.
 func cstr(b []byte) (*C.uint8_t, C.size_t) {
 	if len(b) == 0 {
 		return nil, 0
 	}
 	return (*C.uint8_t)(C.CBytes(b)), C.size_t(len(b))
 }
-
 func gostr(s C.os_str) string { return C.GoStringN((*C.char)(unsafe.Pointer(s.ptr)), C.int(s.len)) }
-
 func take(b C.os_bytes) string {
 	defer C.os_bytes_free(b)
 	return C.GoStringN((*C.char)(unsafe.Pointer(b.ptr)), C.int(b.len))
@@ -73,30 +71,27 @@ func (h *host) supply(ex *C.os_exchange) C.os_result {
 		return C.os_exchange_supply_not_found(ex)
 	}
 	if need.kind == C.OS_NEED_LIST {
-		metas := []C.os_object_meta{}
-		filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-			rel, _ := filepath.Rel(path, p)
-			info, _ := d.Info()
-			if k := key + filepath.ToSlash(rel); err == nil && !d.IsDir() && info != nil && k > gostr(need.start_after) {
-				ptr, n := cstr([]byte(k))
-				metas = append(metas, C.os_object_meta{ptr, n, C.uint64_t(info.Size()), C.int64_t(info.ModTime().UnixMilli())})
-			}
-			return nil
-		})
-		defer func() {
-			for _, m := range metas {
-				C.free(unsafe.Pointer(m.key))
-			}
-		}()
-		sort.Slice(metas, func(i, j int) bool {
-			return C.GoStringN((*C.char)(unsafe.Pointer(metas[i].key)), C.int(metas[i].key_len)) <
-				C.GoStringN((*C.char)(unsafe.Pointer(metas[j].key)), C.int(metas[j].key_len))
-		})
 		if _, err := os.Stat(path); err != nil {
 			return C.os_exchange_supply_not_found(ex)
 		}
-		metas = append(metas, C.os_object_meta{}) // never empty: &metas[0] must exist
-		return C.os_exchange_supply_listing(ex, &metas[0], C.size_t(len(metas)-1))
+		infos := map[string]fs.FileInfo{}
+		keys := []string{}
+		filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+			rel, _ := filepath.Rel(path, p)
+			if k := key + filepath.ToSlash(rel); err == nil && !d.IsDir() && k > gostr(need.start_after) {
+				infos[k], _ = d.Info()
+				keys = append(keys, k)
+			}
+			return nil
+		})
+		sort.Strings(keys)
+		metas := make([]C.os_object_meta, len(keys)+1) // +1: &metas[0] must exist
+		for i, k := range keys {
+			metas[i].key, metas[i].key_len = cstr([]byte(k))
+			defer C.free(unsafe.Pointer(metas[i].key))
+			metas[i].size, metas[i].last_modified_unix_ms = C.uint64_t(infos[k].Size()), C.int64_t(infos[k].ModTime().UnixMilli())
+		}
+		return C.os_exchange_supply_listing(ex, &metas[0], C.size_t(len(keys)))
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -130,3 +130,27 @@ fn commit_ranges_carry_change_data() {
     assert_eq!(cdc_commits, [2, 3], "update and delete wrote _change_data files");
     assert!(commits.windows(2).all(|w| w[0].timestamp_ms < w[1].timestamp_ms));
 }
+
+#[test]
+fn a_damaged_checkpoint_is_an_error_never_a_panic() {
+    let path = tables_dir().join("basic/_delta_log/00000000000000000005.checkpoint.parquet");
+    let good = std::fs::read(&path).unwrap();
+    let mut errors = 0;
+    for i in (0..good.len()).step_by(7) {
+        let mut bad = good.clone();
+        bad[i] ^= 0x5a;
+        let result = std::panic::catch_unwind(|| {
+            opensharing::delta::checkpoint::parse_checkpoint(
+                "00000000000000000005.checkpoint.parquet",
+                bad,
+                &mut |_| {},
+            )
+        });
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => errors += 1,
+            Err(_) => panic!("flipping byte {i} made the checkpoint reader panic"),
+        }
+    }
+    assert!(errors > 0, "some flipped bytes must be detected");
+}

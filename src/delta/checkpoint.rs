@@ -25,6 +25,15 @@ pub fn parse_checkpoint(file: &str, bytes: Vec<u8>, sink: &mut dyn FnMut(Action)
         parse_commit(file, &bytes)?.into_iter().for_each(sink);
         return Ok(());
     }
+    // The parquet decoder panics on some corrupt pages instead of returning an error: a bad
+    // checkpoint must be an error, never a crash, so the decoding runs inside a catch.
+    let decode = std::panic::AssertUnwindSafe(|| parse_parquet(file, bytes, sink));
+    std::panic::catch_unwind(decode).unwrap_or_else(|_| {
+        Err(DeltaError::Corrupt { file: file.into(), detail: "the Parquet data cannot be decoded".into() })
+    })
+}
+
+fn parse_parquet(file: &str, bytes: Vec<u8>, sink: &mut dyn FnMut(Action)) -> Result<(), DeltaError> {
     let corrupt = |e: &dyn std::fmt::Display| DeltaError::Corrupt { file: file.into(), detail: e.to_string() };
     let reader = SerializedFileReader::new(Bytes::from(bytes)).map_err(|e| corrupt(&e))?;
     let schema = reader.metadata().file_metadata().schema();

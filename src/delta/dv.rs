@@ -4,7 +4,7 @@ const Z85: &[u8; 85] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS
 
 /// Decodes Z85 text (a multiple of 5 characters) into bytes.
 fn z85_decode(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 5 != 0 {
+    if !text.len().is_multiple_of(5) {
         return None;
     }
     let mut out = Vec::with_capacity(text.len() / 5 * 4);
