@@ -163,7 +163,7 @@ impl Opened {
             RangeAsk::Part(start, end) => (StatusCode::PARTIAL_CONTENT, start, end),
             RangeAsk::Unsatisfiable => (StatusCode::RANGE_NOT_SATISFIABLE, 0, 0),
         };
-        let audit = host_audit(ROUTE, peer, status.as_u16(), None);
+        let audit = host_audit(ROUTE, peer, &log, status.as_u16(), None);
         let body = match self.body {
             Some(stream) => HostBody::stream(stream, audit, log),
             None => HostBody::full(Bytes::new(), audit, log),

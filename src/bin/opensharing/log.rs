@@ -31,6 +31,7 @@ pub struct RequestLog {
     method: String,
     path: String,
     started: Instant,
+    started_at_ms: i64,
 }
 
 #[derive(Serialize)]
@@ -47,7 +48,17 @@ impl RequestLog {
     /// Starts timing a request. `path` must not include the query string (it may hold a
     /// signature).
     pub fn start(method: &str, path: &str) -> RequestLog {
-        RequestLog { method: method.to_string(), path: path.to_string(), started: Instant::now() }
+        RequestLog {
+            method: method.to_string(),
+            path: path.to_string(),
+            started: Instant::now(),
+            started_at_ms: crate::config_file::now_ms(),
+        }
+    }
+
+    /// When the request arrived, Unix milliseconds.
+    pub fn started_at_ms(&self) -> i64 {
+        self.started_at_ms
     }
 
     /// Writes the access line for `audit`.

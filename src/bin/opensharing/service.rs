@@ -54,12 +54,18 @@ impl Host {
 pub type Response = hyper::Response<HostBody>;
 
 /// The audit event of an answer the host makes itself.
-pub fn host_audit(route: &'static str, peer: SocketAddr, status: u16, error_code: Option<&'static str>) -> AuditEvent {
+pub fn host_audit(
+    route: &'static str,
+    peer: SocketAddr,
+    log: &RequestLog,
+    status: u16,
+    error_code: Option<&'static str>,
+) -> AuditEvent {
     AuditEvent {
         route,
         status,
         error_code,
-        started_at_ms: now_ms(),
+        started_at_ms: log.started_at_ms(),
         peer: Some(peer.to_string()),
         ..AuditEvent::default()
     }
@@ -68,7 +74,7 @@ pub fn host_audit(route: &'static str, peer: SocketAddr, status: u16, error_code
 /// A protocol error answered by the host: `{"errorCode","message"}`.
 pub fn error(route: &'static str, peer: SocketAddr, e: &ApiError, log: RequestLog) -> Response {
     let status = e.code.status();
-    json_error(status, e, host_audit(route, peer, status, Some(e.code.as_str())), log)
+    json_error(status, e, host_audit(route, peer, &log, status, Some(e.code.as_str())), log)
 }
 
 /// `e`'s body with `status` (which may differ from the code's own, e.g. 413 or 504).
@@ -88,7 +94,7 @@ pub async fn handle(
     let log = RequestLog::start(req.method().as_str(), req.uri().path());
     let path = req.uri().path();
     if path == "/healthz" {
-        let audit = host_audit("healthz", peer, 200, None);
+        let audit = host_audit("healthz", peer, &log, 200, None);
         return Ok(hyper::Response::new(HostBody::full(Bytes::from_static(b"ok\n"), audit, log)));
     }
     let files_prefix = format!("{}/{}/", host.engine.prefix(), opensharing::signing::local::FILES_SEGMENT);
@@ -143,7 +149,7 @@ async fn engine_request(host: &Host, req: hyper::Request<Incoming>, peer: Socket
 /// 413 with a protocol error body.
 fn too_large(peer: SocketAddr, log: RequestLog) -> Response {
     let e = ApiError::malformed("The request body is larger than 1 MiB");
-    json_error(413, &e, host_audit("unknown", peer, 413, Some(e.code.as_str())), log)
+    json_error(413, &e, host_audit("unknown", peer, &log, 413, Some(e.code.as_str())), log)
 }
 
 /// Answers IO needs until the exchange reaches its response head.
