@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use opensharing::auth::token_sha256_hex;
-use opensharing::{Engine, IoNeed, IoResult, Method, ObjectMeta, Poll, Request};
+use opensharing::{Engine, IoNeed, IoResult, Method, Poll, Request};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 const FILES: usize = 100_000;
 
@@ -45,28 +48,7 @@ fn table_root() -> PathBuf {
 }
 
 fn io(root: &Path, need: &IoNeed) -> IoResult {
-    match need {
-        IoNeed::List { prefix, start_after, .. } => {
-            let mut out: Vec<ObjectMeta> = std::fs::read_dir(root.join(prefix))
-                .unwrap()
-                .filter_map(Result::ok)
-                .map(|e| {
-                    let m = e.metadata().unwrap();
-                    let ms = m.modified().unwrap().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-                    ObjectMeta {
-                        key: format!("{prefix}{}", e.file_name().to_string_lossy()),
-                        size: m.len(),
-                        last_modified_ms: ms,
-                    }
-                })
-                .filter(|m| start_after.as_ref().is_none_or(|s| m.key.as_str() > s.as_str()))
-                .collect();
-            out.sort_by(|a, b| a.key.cmp(&b.key));
-            IoResult::Listing(out)
-        }
-        IoNeed::Get { key, .. } => std::fs::read(root.join(key)).map_or(IoResult::NotFound, IoResult::Bytes),
-        IoNeed::Head { .. } => IoResult::NotFound,
-    }
+    common::disk_io(root)(need)
 }
 
 fn engine(root: &Path, store: serde_json::Value) -> Engine {

@@ -3,8 +3,12 @@
 //! byte against the JS SDK (same parameter order and encoding) and as a decoded map against the
 //! Python SDK; plus URLs, the batch path and what is rejected.
 
+#[path = "common/vectors.rs"]
+mod shared_vectors;
+
+use shared_vectors::vectors_dir;
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use opensharing::signing::azure::{
     AzureBlobPresigner, AzureError, BlobEndpoint, SasCredential, SasParams, SasProtocol, SasResource, SasSigner,
@@ -17,15 +21,6 @@ use time::OffsetDateTime;
 const ACCOUNT: &str = "devstoreaccount1";
 const ACCOUNT_KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 const UDK_VALUE: &str = "3hd4LRwrARVGbeMRQRfTLIsGMkCPuZJnvxZDU7Gak8c=";
-
-fn vectors_dir() -> PathBuf {
-    let shared = std::env::var_os("OPENSHARING_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let dir = shared.join("vectors");
-    assert!(dir.is_dir(), "signing vectors not found at {} (set OPENSHARING_SHARED_DIR)", dir.display());
-    dir
-}
 
 fn vectors(file: &str) -> Vec<Value> {
     let path = vectors_dir().join("azure").join(file);

@@ -1,7 +1,11 @@
 //! GCS V4 signed URLs against Google's conformance suite (`vectors/gcs/v4_signatures.json`),
 //! plus the HMAC worked example of `spec/signing.md` and the batch path.
 
-use std::path::PathBuf;
+#[path = "common/vectors.rs"]
+mod shared_vectors;
+
+use shared_vectors::vectors_dir;
+
 use std::sync::Arc;
 
 use opensharing::signing::gcs::{
@@ -13,15 +17,6 @@ use time::OffsetDateTime;
 
 /// The case whose `expectedCanonicalRequest` is wrong upstream (see `vectors/SOURCES.md`).
 const KNOWN_BAD_CANONICAL_REQUEST: &str = "Universe domain with virtual hosted style";
-
-fn vectors_dir() -> PathBuf {
-    let shared = std::env::var_os("OPENSHARING_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let dir = shared.join("vectors");
-    assert!(dir.is_dir(), "signing vectors not found at {} (set OPENSHARING_SHARED_DIR)", dir.display());
-    dir
-}
 
 fn read_vector(relative: &str) -> String {
     let path = vectors_dir().join(relative);

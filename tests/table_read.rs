@@ -7,7 +7,7 @@ mod tables;
 
 use common::{drive, Reply, NOW};
 use opensharing::auth::token_sha256_hex;
-use opensharing::{Engine, IoNeed, IoResult, Method, ObjectMeta, Request};
+use opensharing::{Engine, IoNeed, IoResult, Method, Request};
 use serde_json::{json, Value};
 use tables::{manifest, tables_dir};
 
@@ -27,33 +27,9 @@ fn engine() -> Engine {
     Engine::from_json(config.to_string().as_bytes(), &|_| None).unwrap()
 }
 
-/// Answers IO from the tables directory, listing recursively like an object store.
+/// Answers IO from the tables directory.
 fn disk(need: &IoNeed) -> IoResult {
-    let root = tables_dir();
-    match need {
-        IoNeed::List { prefix, start_after, .. } => {
-            let dir = root.join(prefix);
-            let Ok(rd) = std::fs::read_dir(&dir) else { return IoResult::NotFound };
-            let mut out: Vec<ObjectMeta> = rd
-                .filter_map(Result::ok)
-                .filter(|e| e.path().is_file())
-                .map(|e| {
-                    let m = e.metadata().unwrap();
-                    let ms = m.modified().unwrap().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-                    ObjectMeta {
-                        key: format!("{prefix}{}", e.file_name().to_string_lossy()),
-                        size: m.len(),
-                        last_modified_ms: ms,
-                    }
-                })
-                .filter(|m| start_after.as_ref().is_none_or(|s| m.key.as_str() > s.as_str()))
-                .collect();
-            out.sort_by(|a, b| a.key.cmp(&b.key));
-            IoResult::Listing(out)
-        }
-        IoNeed::Get { key, .. } => std::fs::read(root.join(key)).map_or(IoResult::NotFound, IoResult::Bytes),
-        IoNeed::Head { .. } => IoResult::NotFound,
-    }
+    common::disk_io(tables_dir())(need)
 }
 
 fn request(method: Method, target: &str) -> Request {

@@ -1,4 +1,5 @@
 //! Locates the shared signing vectors (`../shared/vectors`, or `$OPENSHARING_SHARED_DIR/vectors`).
+#![allow(dead_code)]
 
 use std::path::PathBuf;
 
