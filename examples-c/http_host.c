@@ -36,33 +36,29 @@ static int store_path(char *path, size_t cap, const uint8_t *store, size_t store
   return 0;
 }
 
-static int by_key(const void *a, const void *b) {
-  return strcmp((const char *)((const os_object_meta *)a)->key, (const char *)((const os_object_meta *)b)->key);
-}
-
 static os_result supply(os_exchange *ex) {
   os_need need;
   char path[8192], key[4096];
   if (os_exchange_need(ex, &need) != OS_OK) return OS_INVALID_STATE;
   snprintf(key, sizeof key, "%.*s", (int)need.key.len, (const char *)need.key.ptr);
   if (store_path(path, sizeof path, need.store.ptr, need.store.len, key) != 0) return os_exchange_supply_error(ex, (const uint8_t *)"not local", 9);
-  if (need.kind == OS_NEED_LIST) { /* files directly under the prefix: the Delta log is flat */
-    DIR *d = opendir(path);
-    if (!d) return os_exchange_supply_not_found(ex);
+  if (need.kind == OS_NEED_LIST) { /* files directly under the prefix, sorted: the Delta log is flat */
+    struct dirent **names;
+    int count = scandir(path, &names, NULL, alphasort);
+    if (count < 0) return os_exchange_supply_not_found(ex);
     os_object_meta m[4096];
     size_t n = 0;
-    struct dirent *e;
-    struct stat st;
-    while ((e = readdir(d)) && n < 4096) {
-      char file[12288];
-      snprintf(file, sizeof file, "%s%s", path, e->d_name);
-      if (stat(file, &st) != 0 || !S_ISREG(st.st_mode)) continue;
-      char *k = malloc(strlen(key) + strlen(e->d_name) + 1);
-      sprintf(k, "%s%s", key, e->d_name);
+    char after[4096];
+    snprintf(after, sizeof after, "%.*s", (int)need.start_after.len, (const char *)need.start_after.ptr);
+    for (int i = 0; i < count; free(names[i++])) {
+      char file[12288], *k = malloc(strlen(key) + strlen(names[i]->d_name) + 1);
+      struct stat st;
+      snprintf(file, sizeof file, "%s%s", path, names[i]->d_name);
+      sprintf(k, "%s%s", key, names[i]->d_name);
+      if (n == 4096 || stat(file, &st) != 0 || !S_ISREG(st.st_mode) || strcmp(k, after) <= 0) { free(k); continue; }
       m[n++] = (os_object_meta){(const uint8_t *)k, strlen(k), (uint64_t)st.st_size, (int64_t)st.st_mtime * 1000};
     }
-    closedir(d);
-    qsort(m, n, sizeof m[0], by_key);
+    free(names);
     os_result r = os_exchange_supply_listing(ex, m, n);
     while (n--) free((void *)m[n].key);
     return r;
