@@ -2,24 +2,14 @@
 //! S3 batch path and the general path. Run with `cargo bench --bench signing`.
 
 use std::hint::black_box;
-use std::time::Instant;
 
 use opensharing::signing::s3::{S3Location, S3Presigner};
 use opensharing::signing::sigv4::Credentials;
 use ring::{digest, hmac};
 
-fn rate(name: &str, iterations: u32, mut f: impl FnMut(u32)) -> f64 {
-    let mut best = 0f64;
-    for _ in 0..5 {
-        let start = Instant::now();
-        for i in 0..iterations {
-            f(i);
-        }
-        best = best.max(f64::from(iterations) / start.elapsed().as_secs_f64());
-    }
-    println!("{name:<58} {best:>12.0} /s");
-    best
-}
+#[path = "support/rate.rs"]
+mod rate;
+use rate::rate;
 
 fn main() {
     let now = time::OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap();

@@ -6,7 +6,6 @@
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
 
 use opensharing::signing::azure::{
     AzureBlobPresigner, BlobEndpoint, SasCredential, SasParams, SasResource, SasSigner, SigningKey,
@@ -15,17 +14,9 @@ use opensharing::signing::gcs::{
     GcsCredentials, GcsLocation, GcsPresigner, GcsRequest, GcsUrlStyle, HmacKey, ServiceAccountKey,
 };
 
-fn rate(name: &str, iterations: u32, mut f: impl FnMut(u32)) {
-    let mut best = 0f64;
-    for _ in 0..5 {
-        let start = Instant::now();
-        for i in 0..iterations {
-            f(i);
-        }
-        best = best.max(f64::from(iterations) / start.elapsed().as_secs_f64());
-    }
-    println!("{name:<52} {best:>12.0} /s");
-}
+#[path = "support/rate.rs"]
+mod rate;
+use rate::rate;
 
 fn service_account() -> Arc<ServiceAccountKey> {
     let shared = std::env::var_os("OPENSHARING_SHARED_DIR")

@@ -2,6 +2,7 @@
 
 use super::{guard, os_result, os_str, set_error, str_arg};
 use crate::exchange::{Exchange, IoNeed, IoResult, ObjectMeta, Poll};
+use crate::http::ResponseHead;
 
 /// One request in progress. Use it from one thread at a time.
 pub struct os_exchange {
@@ -270,19 +271,23 @@ pub unsafe extern "C" fn os_exchange_supply_error(ex: *mut os_exchange, message:
 /// `ex` must be live; `out` writable.
 #[no_mangle]
 pub unsafe extern "C" fn os_exchange_status(ex: *const os_exchange, out: *mut u16) -> os_result {
-    guard(|| {
-        let Some(ex) = ex.as_ref() else {
-            return os_result::OS_NULL_ARGUMENT;
-        };
-        match (ex.inner.head(), out.is_null()) {
-            (_, true) => os_result::OS_NULL_ARGUMENT,
-            (None, _) => os_result::OS_INVALID_STATE,
-            (Some(h), false) => {
-                *out = h.status;
-                os_result::OS_OK
-            }
+    guard(|| write_from_head(ex, out, |h| h.status))
+}
+
+/// Writes `read(head)` to `*out` once the exchange has its response head.
+///
+/// # Safety
+/// `ex` must be NULL or live; `out` NULL or writable.
+unsafe fn write_from_head<T>(ex: *const os_exchange, out: *mut T, read: impl Fn(&ResponseHead) -> T) -> os_result {
+    let Some(ex) = ex.as_ref() else { return os_result::OS_NULL_ARGUMENT };
+    match (ex.inner.head(), out.is_null()) {
+        (_, true) => os_result::OS_NULL_ARGUMENT,
+        (None, _) => os_result::OS_INVALID_STATE,
+        (Some(h), false) => {
+            *out = read(h);
+            os_result::OS_OK
         }
-    })
+    }
 }
 
 /// Writes the number of response headers to `*out`. `OS_INVALID_STATE` before `OS_EVENT_HEAD`.
@@ -291,19 +296,7 @@ pub unsafe extern "C" fn os_exchange_status(ex: *const os_exchange, out: *mut u1
 /// `ex` must be live; `out` writable.
 #[no_mangle]
 pub unsafe extern "C" fn os_exchange_header_count(ex: *const os_exchange, out: *mut usize) -> os_result {
-    guard(|| {
-        let Some(ex) = ex.as_ref() else {
-            return os_result::OS_NULL_ARGUMENT;
-        };
-        match (ex.inner.head(), out.is_null()) {
-            (_, true) => os_result::OS_NULL_ARGUMENT,
-            (None, _) => os_result::OS_INVALID_STATE,
-            (Some(h), false) => {
-                *out = h.headers.len();
-                os_result::OS_OK
-            }
-        }
-    })
+    guard(|| write_from_head(ex, out, |h| h.headers.len()))
 }
 
 /// Writes response header `index` to `*name` and `*value`; they borrow from `ex` until it is
