@@ -179,6 +179,11 @@ impl AddFile {
     }
 }
 
+/// Whether a log path is absolute (a URI or `/…`), i.e. may name a file outside the table root.
+pub fn is_absolute_path(path: &str) -> bool {
+    path.starts_with('/') || path.contains("://")
+}
+
 /// The identity of a logical file: the path plus the deletion vector's id.
 pub fn file_key(path: &str, dv: Option<&DeletionVector>) -> String {
     match dv {

@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use super::actions::{parse_commit, Action, AddFile, Metadata, Protocol};
+use super::actions::{is_absolute_path, parse_commit, Action, AddFile, Metadata, Protocol};
 use super::active::ActiveFiles;
 use super::checkpoint::parse_checkpoint;
 use super::history::LogListing;
@@ -50,9 +50,7 @@ impl Snapshot {
     /// Whether some file is referenced by an absolute path (a URI or `/…`), i.e. may live
     /// outside the table root.
     pub fn has_absolute_paths(&self) -> bool {
-        *self
-            .absolute_paths
-            .get_or_init(|| self.files.iter().any(|f| f.path.starts_with('/') || f.path.contains("://")))
+        *self.absolute_paths.get_or_init(|| self.files.iter().any(|f| is_absolute_path(&f.path)))
     }
 
     /// The SHA-256 of the path of file `index` (computed once per snapshot, for file ids).

@@ -232,19 +232,6 @@ pub fn add(out: &mut Vec<u8>, format: ResponseFormat, kind: FileKind, f: &AddFil
 pub fn remove(out: &mut Vec<u8>, format: ResponseFormat, f: &RemoveFile, s: &Signed<'_>, stamp: Stamp) {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
-    struct ParquetRemove<'a> {
-        url: &'a str,
-        id: &'a str,
-        partition_values: Partitions<'a>,
-        size: i64,
-        expiration_timestamp: i64,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        version: Option<i64>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        timestamp: Option<i64>,
-    }
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
     struct DeltaRemove<'a> {
         path: &'a str,
         partition_values: Partitions<'a>,
@@ -257,19 +244,7 @@ pub fn remove(out: &mut Vec<u8>, format: ResponseFormat, f: &RemoveFile, s: &Sig
     }
     let size = f.size.unwrap_or_default();
     match format {
-        ResponseFormat::Parquet => push_line(
-            out,
-            "remove",
-            &ParquetRemove {
-                url: s.url,
-                id: s.id,
-                partition_values: Partitions(&f.partition_values),
-                size,
-                expiration_timestamp: s.expiration,
-                version: stamp.version,
-                timestamp: stamp.timestamp,
-            },
-        ),
+        ResponseFormat::Parquet => parquet_change(out, "remove", &f.partition_values, size, s, stamp),
         ResponseFormat::Delta => {
             let action = DeltaRemove {
                 path: s.url,
@@ -288,19 +263,6 @@ pub fn remove(out: &mut Vec<u8>, format: ResponseFormat, f: &RemoveFile, s: &Sig
 pub fn cdc(out: &mut Vec<u8>, format: ResponseFormat, f: &CdcFile, s: &Signed<'_>, stamp: Stamp) {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
-    struct ParquetCdf<'a> {
-        url: &'a str,
-        id: &'a str,
-        partition_values: Partitions<'a>,
-        size: i64,
-        expiration_timestamp: i64,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        version: Option<i64>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        timestamp: Option<i64>,
-    }
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
     struct DeltaCdc<'a> {
         path: &'a str,
         partition_values: Partitions<'a>,
@@ -308,19 +270,7 @@ pub fn cdc(out: &mut Vec<u8>, format: ResponseFormat, f: &CdcFile, s: &Signed<'_
         data_change: bool,
     }
     match format {
-        ResponseFormat::Parquet => push_line(
-            out,
-            "cdf",
-            &ParquetCdf {
-                url: s.url,
-                id: s.id,
-                partition_values: Partitions(&f.partition_values),
-                size: f.size,
-                expiration_timestamp: s.expiration,
-                version: stamp.version,
-                timestamp: stamp.timestamp,
-            },
-        ),
+        ResponseFormat::Parquet => parquet_change(out, "cdf", &f.partition_values, f.size, s, stamp),
         ResponseFormat::Delta => {
             let action = DeltaCdc {
                 path: s.url,
@@ -331,6 +281,40 @@ pub fn cdc(out: &mut Vec<u8>, format: ResponseFormat, f: &CdcFile, s: &Signed<'_
             delta_file(out, s, stamp, "cdc", &action);
         }
     }
+}
+
+/// A parquet-format `remove` or `cdf` line: the two share one shape.
+fn parquet_change(
+    out: &mut Vec<u8>,
+    key: &str,
+    partition_values: &[(String, Option<String>)],
+    size: i64,
+    s: &Signed<'_>,
+    stamp: Stamp,
+) {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ParquetChange<'a> {
+        url: &'a str,
+        id: &'a str,
+        partition_values: Partitions<'a>,
+        size: i64,
+        expiration_timestamp: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        version: Option<i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        timestamp: Option<i64>,
+    }
+    let line = ParquetChange {
+        url: s.url,
+        id: s.id,
+        partition_values: Partitions(partition_values),
+        size,
+        expiration_timestamp: s.expiration,
+        version: stamp.version,
+        timestamp: stamp.timestamp,
+    };
+    push_line(out, key, &line);
 }
 
 fn delta_file<A: Serialize>(out: &mut Vec<u8>, s: &Signed<'_>, stamp: Stamp, key: &str, action: &A) {

@@ -550,7 +550,7 @@ fn absolute_paths() -> ApiError {
 
 /// Refuses tables whose files live outside the table root (absolute paths).
 fn check_paths<'a>(mut paths: impl Iterator<Item = &'a str>) -> Result<(), ApiError> {
-    if paths.any(|p| p.contains("://") || p.starts_with('/')) {
+    if paths.any(crate::delta::actions::is_absolute_path) {
         return Err(absolute_paths());
     }
     Ok(())
