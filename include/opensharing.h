@@ -50,6 +50,12 @@ typedef enum {
   OS_NEED_GET = 1,
   // Look object `key` up; answer `os_exchange_supply_meta`.
   OS_NEED_HEAD = 2,
+  // Send an HTTPS request to a credential service (`key` holds its URL; `store` is empty);
+  // read it with `os_exchange_need_http` and `os_exchange_need_http_header`, and answer
+  // `os_exchange_supply_http` with the reply whatever its status (or
+  // `os_exchange_supply_error` when it could not be sent). Its headers and body carry
+  // credentials: never log them.
+  OS_NEED_HTTP = 3,
 } os_need_kind;
 
 // A configuration under construction. Not thread-safe.
@@ -195,6 +201,19 @@ typedef struct {
   // One past the last byte of the range.
   uint64_t range_end;
 } os_need;
+
+// The HTTP request of an `OS_NEED_HTTP` need. Borrows from the exchange like `os_need`.
+typedef struct {
+  // `GET` or `POST`.
+  os_str method;
+  // The absolute URL.
+  os_str url;
+  // How many headers `os_exchange_need_http_header` yields (`Host` and `Content-Length` are
+  // the host's to add).
+  size_t header_count;
+  // The body.
+  os_str body;
+} os_http_call;
 
 // One object, as the host supplies it.
 typedef struct {
@@ -411,6 +430,34 @@ os_result os_exchange_poll(os_exchange *ex, os_event *out);
 // # Safety
 // `ex` must be live; `out` writable. The strings in `*out` borrow from `ex`.
 os_result os_exchange_need(const os_exchange *ex, os_need *out);
+
+// Describes the pending `OS_NEED_HTTP` request. `OS_INVALID_STATE` when the exchange is not
+// waiting for one.
+//
+// # Safety
+// `ex` must be live; `out` writable. The strings in `*out` borrow from `ex` and stay valid until
+// the next call that changes it.
+os_result os_exchange_need_http(const os_exchange *ex, os_http_call *out);
+
+// Writes header `index` of the pending `OS_NEED_HTTP` request to `*name` and `*value`.
+// `OS_NOT_FOUND` when `index` is past the last header.
+//
+// # Safety
+// `ex` must be live; `name` and `value` writable. The strings borrow from `ex` like
+// `os_exchange_need_http`'s.
+os_result os_exchange_need_http_header(const os_exchange *ex,
+                                       size_t index,
+                                       os_str *name,
+                                       os_str *value);
+
+// Answers an `OS_NEED_HTTP` need with the reply's status and body (copied).
+//
+// # Safety
+// `ex` must be live; `body` valid for `len` bytes (NULL allowed with `len` 0).
+os_result os_exchange_supply_http(os_exchange *ex,
+                                  uint16_t status,
+                                  const uint8_t *body,
+                                  size_t len);
 
 // Answers a GET need with the object's bytes (copied).
 //

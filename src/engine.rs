@@ -13,6 +13,7 @@ use crate::http::Request;
 use crate::protocol::signed_token::TokenKey;
 use crate::signing::local::{FileGrant, LocalSigner, LocalUrlError};
 use crate::signing::store::StoreSigner;
+use crate::vend::CredentialCache;
 
 /// Why an engine could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +36,7 @@ pub(crate) struct EngineState {
     pub signers: HashMap<String, StoreSigner>,
     pub snapshots: SnapshotCache,
     pub url_reuse: UrlReuse,
+    pub credentials: CredentialCache,
 }
 
 /// How many table snapshots an engine keeps.
@@ -57,6 +59,7 @@ impl EngineState {
             signers,
             snapshots: SnapshotCache::new(SNAPSHOT_CACHE_ENTRIES),
             url_reuse: UrlReuse::default(),
+            credentials: CredentialCache::default(),
         })
     }
 }

@@ -49,6 +49,46 @@ pub enum IoNeed {
         /// The object key.
         key: String,
     },
+    /// Send this HTTPS request (to a credential service: AWS STS, Google OAuth and STS) and
+    /// answer [`IoResult::Http`] with the reply, whatever its status.
+    Http(HttpCall),
+}
+
+/// An outgoing HTTP request the engine built and signed.
+///
+/// Its headers and body carry credentials (a SigV4 `Authorization`, an OAuth assertion or
+/// token): hosts must not log them. `Debug` prints the method and URL only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpCall {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The absolute URL.
+    pub url: String,
+    /// Headers to send as given (`Host` and `Content-Length` are the host's to add).
+    pub headers: Vec<(String, String)>,
+    /// The request body.
+    pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for HttpCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpCall").field("method", &self.method).field("url", &self.url).finish_non_exhaustive()
+    }
+}
+
+/// The reply to an [`HttpCall`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpReply {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body (hosts may cap it; credential replies are a few KiB).
+    pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for HttpReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpReply").field("status", &self.status).field("body_len", &self.body.len()).finish()
+    }
 }
 
 /// One listed object.
@@ -71,6 +111,8 @@ pub enum IoResult {
     Bytes(Vec<u8>),
     /// Answer to `Head`.
     Meta(ObjectMeta),
+    /// Answer to `Http`: the reply, whatever its status.
+    Http(HttpReply),
     /// The object does not exist.
     NotFound,
     /// The IO failed. The message goes to the host's log, never to the client.
@@ -123,6 +165,8 @@ pub(crate) struct Response {
     pub head: ResponseHead,
     pub body: Body,
     pub error_code: Option<&'static str>,
+    /// What went wrong, for the provider's log (never key material).
+    pub detail: Option<String>,
 }
 
 /// One step of an operation that may need IO.
@@ -183,6 +227,7 @@ impl Exchange {
     fn respond(&mut self, response: Response) {
         self.audit.status = response.head.status;
         self.audit.error_code = response.error_code;
+        self.audit.detail = response.detail;
         let body = if self.head_only { Body::Empty } else { response.body };
         self.state = State::HeadReady(response.head, body);
     }

@@ -21,8 +21,9 @@ pub mod ffi;
 pub mod http;
 pub mod protocol;
 pub mod router;
+mod vend;
 
 pub use catalog::{Catalog, ConfigError};
 pub use engine::{Engine, EngineError};
-pub use exchange::{ByteRange, Exchange, ExchangeError, IoNeed, IoResult, ObjectMeta, Poll};
+pub use exchange::{ByteRange, Exchange, ExchangeError, HttpCall, HttpReply, IoNeed, IoResult, ObjectMeta, Poll};
 pub use http::{Method, Request, ResponseHead};

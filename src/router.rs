@@ -28,6 +28,15 @@ pub enum TableOp {
     Changes,
 }
 
+/// A model version named by number or by alias, as sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VersionRef {
+    /// `…/versions/{number}`
+    Number(String),
+    /// `…/aliases/{alias}`
+    Alias(String),
+}
+
 /// A matched route.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
@@ -66,6 +75,28 @@ pub enum Route {
         /// Which asset family.
         family: AssetFamily,
     },
+    /// `POST …/{family}/{name}/temporary-{kind}-credentials`, and for a model version
+    /// `POST …/models/{model}/versions/{version}/temporary-model-version-credentials`.
+    Credentials {
+        /// The asset path.
+        path: AssetPath,
+        /// Which asset family.
+        family: AssetFamily,
+        /// The model version segment as sent (models only).
+        version: Option<String>,
+    },
+    /// `GET …/models/{model}/versions`
+    ListModelVersions {
+        /// The model path.
+        path: AssetPath,
+    },
+    /// `GET …/models/{model}/versions/{version}` or `…/aliases/{alias}`
+    GetModelVersion {
+        /// The model path.
+        path: AssetPath,
+        /// Which version.
+        version: VersionRef,
+    },
     /// A Delta table operation.
     Table {
         /// The table path.
@@ -100,6 +131,14 @@ impl Route {
                 AssetFamily::Model => "get_model",
                 AssetFamily::Skill => "get_skill",
             },
+            Route::Credentials { family, .. } => match family {
+                AssetFamily::Table => "table_credentials",
+                AssetFamily::Volume => "volume_credentials",
+                AssetFamily::Model => "model_version_credentials",
+                AssetFamily::Skill => "skill_credentials",
+            },
+            Route::ListModelVersions { .. } => "list_model_versions",
+            Route::GetModelVersion { .. } => "get_model_version",
             Route::Table { op, .. } => match op {
                 TableOp::Version => "table_version",
                 TableOp::Metadata => "table_metadata",
@@ -133,7 +172,7 @@ pub fn route(method: Method, prefix: &str, path: &str) -> Result<Route, RouteErr
     let rest = rest.strip_prefix('/').ok_or(RouteError::NotFound)?;
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     let raw: Vec<&str> = rest.split('/').collect();
-    if raw.len() > 7 || raw.iter().any(|s| s.is_empty()) {
+    if raw.len() > 9 || raw.iter().any(|s| s.is_empty()) {
         return Err(RouteError::NotFound);
     }
     let mut segs = Vec::with_capacity(raw.len());
@@ -174,7 +213,7 @@ pub fn route(method: Method, prefix: &str, path: &str) -> Result<Route, RouteErr
             }
             need(get, "GET", Route::GetAsset { path, family })
         }
-        ["shares", share, "schemas", schema, "tables", name, op] => {
+        ["shares", share, "schemas", schema, "tables", name, op] if !op.starts_with("temporary-") => {
             let path = asset_path(share, schema, name);
             match *op {
                 "version" => need(get, "GET", Route::Table { path, op: TableOp::Version }),
@@ -183,6 +222,40 @@ pub fn route(method: Method, prefix: &str, path: &str) -> Result<Route, RouteErr
                 "changes" => need(get, "GET", Route::Table { path, op: TableOp::Changes }),
                 _ => Err(RouteError::NotFound),
             }
+        }
+        ["shares", share, "schemas", schema, "models", name, "versions"] => {
+            need(get, "GET", Route::ListModelVersions { path: asset_path(share, schema, name) })
+        }
+        ["shares", share, "schemas", schema, family, name, op] => {
+            let family = AssetFamily::from_segment(family).ok_or(RouteError::NotFound)?;
+            let kind = match family {
+                AssetFamily::Table => "table",
+                AssetFamily::Volume => "volume",
+                AssetFamily::Skill => "skill",
+                AssetFamily::Model => return Err(RouteError::NotFound),
+            };
+            if op.strip_prefix("temporary-").and_then(|o| o.strip_suffix("-credentials")) != Some(kind) {
+                return Err(RouteError::NotFound);
+            }
+            need(post, "POST", Route::Credentials { path: asset_path(share, schema, name), family, version: None })
+        }
+        ["shares", share, "schemas", schema, "models", name, kind @ ("versions" | "aliases"), version] => {
+            let version = match *kind {
+                "versions" => VersionRef::Number(version.to_string()),
+                _ => VersionRef::Alias(version.to_string()),
+            };
+            need(get, "GET", Route::GetModelVersion { path: asset_path(share, schema, name), version })
+        }
+        ["shares", share, "schemas", schema, "models", name, "versions", version, "temporary-model-version-credentials" | "temporary-model-credentials"] => {
+            need(
+                post,
+                "POST",
+                Route::Credentials {
+                    path: asset_path(share, schema, name),
+                    family: AssetFamily::Model,
+                    version: Some(version.to_string()),
+                },
+            )
         }
         _ => Err(RouteError::NotFound),
     }
@@ -227,5 +300,40 @@ mod tests {
             Err(RouteError::MethodNotAllowed("POST"))
         );
         assert_eq!(route(Method::Get, P, "/delta-sharing/shares/%ff"), Err(RouteError::BadEncoding));
+        assert_eq!(
+            route(Method::Post, P, "/delta-sharing/shares/s/schemas/d/volumes/v/temporary-table-credentials"),
+            Err(RouteError::NotFound)
+        );
+        assert_eq!(
+            route(Method::Get, P, "/delta-sharing/shares/s/schemas/d/tables/t/temporary-table-credentials"),
+            Err(RouteError::MethodNotAllowed("POST"))
+        );
+    }
+
+    #[test]
+    fn matches_credential_and_model_version_routes() {
+        let path = |name: &str| AssetPath { share: "s".into(), schema: "d".into(), name: name.into() };
+        assert_eq!(
+            route(Method::Post, P, "/delta-sharing/shares/s/schemas/d/tables/t/temporary-table-credentials"),
+            Ok(Route::Credentials { path: path("t"), family: AssetFamily::Table, version: None })
+        );
+        assert_eq!(
+            route(Method::Post, P, "/delta-sharing/shares/s/schemas/d/skills/k/temporary-skill-credentials"),
+            Ok(Route::Credentials { path: path("k"), family: AssetFamily::Skill, version: None })
+        );
+        for op in ["temporary-model-version-credentials", "temporary-model-credentials"] {
+            assert_eq!(
+                route(Method::Post, P, &format!("/delta-sharing/shares/s/schemas/d/models/m/versions/3/{op}")),
+                Ok(Route::Credentials { path: path("m"), family: AssetFamily::Model, version: Some("3".into()) })
+            );
+        }
+        assert_eq!(
+            route(Method::Get, P, "/delta-sharing/shares/s/schemas/d/models/m/versions"),
+            Ok(Route::ListModelVersions { path: path("m") })
+        );
+        assert_eq!(
+            route(Method::Get, P, "/delta-sharing/shares/s/schemas/d/models/m/aliases/Champion"),
+            Ok(Route::GetModelVersion { path: path("m"), version: VersionRef::Alias("Champion".into()) })
+        );
     }
 }

@@ -6,13 +6,15 @@ use serde::Serialize;
 
 use super::response::json_response;
 use super::Ctx;
-use crate::catalog::config::AssetKind;
+use crate::catalog::config::{AssetKind, ModelVersionConfig};
 use crate::catalog::names::fold;
 use crate::catalog::{Asset, AssetFamily, Governance, Schema, Share, StoreConfig};
 use crate::exchange::Response;
 use crate::protocol::paging::{parse_max_results, ListScope, Page, Pager};
 use crate::protocol::ApiError;
-use crate::router::{AssetPath, Route};
+use crate::router::{AssetPath, Route, VersionRef};
+use crate::signing::store::StoreSigner;
+use crate::vend;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -49,6 +51,10 @@ struct AssetItem<'a> {
     comment: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     storage_location: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    access_modes: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     license: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,7 +125,35 @@ pub(super) fn respond(ctx: &Ctx<'_>, route: &Route) -> Result<Response, ApiError
             let (s, sc, a) = resolve_asset(ctx, path, *family)?;
             json_response(&asset_item(ctx, s, sc, a, true))
         }
-        Route::Table { .. } => Err(ApiError::internal()),
+        Route::ListModelVersions { path } => {
+            let (s, sc, model) = resolve_asset(ctx, path, AssetFamily::Model)?;
+            let ready: Vec<&ModelVersionConfig> =
+                model.config.versions.iter().filter(|v| v.status == "READY").collect();
+            list(ctx, route, &fold(&s.name), &fold(&sc.name), &ready, |v| version_item(ctx, s, sc, model, v))
+        }
+        Route::GetModelVersion { path, version } => {
+            let (s, sc, model) = resolve_asset(ctx, path, AssetFamily::Model)?;
+            let c = &model.config;
+            let number =
+                match version {
+                    VersionRef::Number(n) => n.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                        ApiError::invalid(format!("model version '{n}' is not a non-negative integer"))
+                    })?,
+                    VersionRef::Alias(alias) => c
+                        .aliases
+                        .iter()
+                        .find(|(name, _)| name.eq_ignore_ascii_case(alias))
+                        .map(|(_, v)| *v)
+                        .ok_or_else(|| ApiError::not_found(format!("model '{}' has no alias '{alias}'", c.name)))?,
+                };
+            let v = c
+                .versions
+                .iter()
+                .find(|v| v.version == number)
+                .ok_or_else(|| ApiError::not_found(format!("model '{}' has no version {number}", c.name)))?;
+            json_response(&version_item(ctx, s, sc, model, v))
+        }
+        Route::Table { .. } | Route::Credentials { .. } => Err(ApiError::internal()),
     }
 }
 
@@ -187,6 +221,46 @@ fn cut_page(ctx: &Ctx<'_>, route: &Route, share: &str, schema: &str, total: usiz
     pager.page(&scope, total, max_results, query.get("pageToken").as_deref())
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ModelVersionItem<'a> {
+    model_name: &'a str,
+    schema: &'a str,
+    share: &'a str,
+    version: i64,
+    status: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    storage_location: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comment: Option<&'a str>,
+}
+
+fn version_item<'a>(
+    ctx: &Ctx<'a>,
+    share: &'a Share,
+    schema: &'a Schema,
+    model: &'a Asset,
+    v: &'a ModelVersionConfig,
+) -> ModelVersionItem<'a> {
+    let store = model.config.store.as_deref();
+    ModelVersionItem {
+        model_name: &model.config.name,
+        schema: &schema.name,
+        share: &share.name,
+        version: v.version,
+        status: &v.status,
+        storage_location: store
+            .and_then(|name| ctx.state.catalog.stores.get(name).map(|s| location_uri(name, s, &v.path))),
+        source: v.source.as_deref(),
+        run_id: v.run_id.as_deref(),
+        comment: v.comment.as_deref(),
+    }
+}
+
 fn share_item(s: &Share) -> ShareItem<'_> {
     ShareItem {
         name: &s.name,
@@ -204,6 +278,15 @@ fn asset_item<'a>(ctx: &Ctx<'a>, share: &'a Share, schema: &'a Schema, asset: &'
         (Some(store), Some(path)) => ctx.state.catalog.stores.get(store).map(|s| location_uri(store, s, path)),
         _ => None,
     };
+    let store = c.store.as_deref().and_then(|name| ctx.state.catalog.stores.get(name));
+    let dir = store.is_some_and(vend::vends);
+    let url = c.kind == AssetKind::DeltaTable
+        && c.store.as_deref().and_then(|name| ctx.state.signers.get(name)).is_some_and(StoreSigner::signs_urls);
+    // Tables say how they can be read; without `dir`, `location` stays private.
+    let access_modes = match family {
+        AssetFamily::Table => [("dir", dir), ("url", url)].into_iter().filter(|(_, on)| *on).map(|(m, _)| m).collect(),
+        _ => Vec::new(),
+    };
     let format = match c.kind {
         AssetKind::DeltaTable => Some("delta"),
         AssetKind::IcebergTable => Some("iceberg"),
@@ -220,6 +303,8 @@ fn asset_item<'a>(ctx: &Ctx<'a>, share: &'a Share, schema: &'a Schema, asset: &'
         description: c.description.as_deref(),
         comment: c.comment.as_deref(),
         storage_location: if family == AssetFamily::Table { None } else { location() },
+        location: location().filter(|_| dir),
+        access_modes,
         license: c.governance.as_ref().and_then(|g| g.license.as_deref()).filter(|_| family == AssetFamily::Skill),
         compatibility: c.compatibility.as_deref(),
         allowed_tools: c.allowed_tools.as_deref(),
@@ -230,7 +315,7 @@ fn asset_item<'a>(ctx: &Ctx<'a>, share: &'a Share, schema: &'a Schema, asset: &'
 
 /// The URI of an asset's root as recipients see it (`s3://bucket/path`, …). Local stores are
 /// named by store, never by their directory on the host.
-fn location_uri(store_name: &str, store: &StoreConfig, path: &str) -> String {
+pub(super) fn location_uri(store_name: &str, store: &StoreConfig, path: &str) -> String {
     let path = path.trim_matches('/');
     match store {
         StoreConfig::S3(s3) => format!("s3://{}/{path}", s3.bucket),

@@ -1,5 +1,6 @@
 //! Request handling: routing, authentication, dispatch to the endpoint handlers.
 
+mod credentials;
 mod discovery;
 mod response;
 pub(crate) mod table;
@@ -50,6 +51,9 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64) -> 
             Err(e) => Exchange::responding(error_response(&e), head_only, audit),
         };
     }
+    if let Route::Credentials { path, family, version } = &route {
+        return credentials::start(&ctx, path, *family, version.as_deref(), head_only, audit);
+    }
     let response = discovery::respond(&ctx, &route).unwrap_or_else(|e| error_response(&e));
     Exchange::responding(response, head_only, audit)
 }
@@ -79,7 +83,11 @@ fn note_names(audit: &mut AuditEvent, route: &Route) {
             audit.share = Some(share.clone());
             audit.schema = Some(schema.clone());
         }
-        Route::GetAsset { path, .. } | Route::Table { path, .. } => {
+        Route::GetAsset { path, .. }
+        | Route::Table { path, .. }
+        | Route::Credentials { path, .. }
+        | Route::ListModelVersions { path }
+        | Route::GetModelVersion { path, .. } => {
             audit.share = Some(path.share.clone());
             audit.schema = Some(path.schema.clone());
             audit.asset = Some(path.name.clone());

@@ -9,7 +9,7 @@ use crate::protocol::ApiError;
 /// A 200 response with a one-line JSON body.
 pub(crate) fn json_response<T: Serialize>(value: &T) -> Result<Response, ApiError> {
     let body = serde_json::to_vec(value).map_err(|_| ApiError::internal())?;
-    Ok(Response { head: json_head(200, body.len()), body: Body::Bytes(body), error_code: None })
+    Ok(Response { head: json_head(200, body.len()), body: Body::Bytes(body), error_code: None, detail: None })
 }
 
 /// The error's status and `{"errorCode","message"}` body.
@@ -19,6 +19,7 @@ pub(crate) fn error_response(error: &ApiError) -> Response {
         head: json_head(error.code.status(), body.len()),
         body: Body::Bytes(body),
         error_code: Some(error.code.as_str()),
+        detail: None,
     }
 }
 

@@ -27,6 +27,10 @@ pub struct AuditEvent {
     /// The protocol error code, when the response is an error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<&'static str>,
+    /// What went wrong with the provider's storage or credential service, for the provider's
+    /// log. Never holds key material.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     /// The time the host passed to `Engine::handle`, in Unix milliseconds.
     pub started_at_ms: i64,
     /// How many IO needs the host answered.

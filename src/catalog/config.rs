@@ -65,6 +65,9 @@ pub struct Config {
     /// Lifetime of pre-signed URLs, in seconds (1..=604800, default 3600).
     #[serde(default = "default_url_ttl")]
     pub url_ttl_seconds: u32,
+    /// Lifetime of vended temporary credentials, in seconds (900..=43200, default 3600).
+    #[serde(default = "default_credential_ttl")]
+    pub credential_ttl_seconds: u32,
     /// Lifetime of list page tokens, in seconds (default 86400).
     #[serde(default = "default_page_token_ttl")]
     pub page_token_ttl_seconds: u32,
@@ -76,6 +79,10 @@ pub struct Config {
 }
 
 fn default_url_ttl() -> u32 {
+    3600
+}
+
+fn default_credential_ttl() -> u32 {
     3600
 }
 
@@ -118,6 +125,52 @@ pub struct S3StoreConfig {
     /// Session token of temporary credentials.
     #[serde(default)]
     pub session_token: Option<Secret>,
+    /// How recipients get temporary credentials for this store (`dir` access). Absent: no
+    /// credentials are vended and assets here are `url`-only.
+    #[serde(default)]
+    pub vend: Option<S3Vending>,
+}
+
+/// How an S3-compatible store vends read-only credentials.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum S3Vending {
+    /// AWS STS `AssumeRole`, signed with the store's keys, with a session policy that allows
+    /// reading the asset's prefix only.
+    Sts(StsConfig),
+    /// Fixed credentials handed out as configured: for on-premises stores without STS. Give
+    /// them read-only rights on the bucket; they are not scoped per asset.
+    Static(StaticS3Credentials),
+}
+
+/// AWS STS `AssumeRole` settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StsConfig {
+    /// The role to assume (`arn:aws:iam::123456789012:role/sharing-reader`).
+    pub role_arn: String,
+    /// `scheme://host[:port]` of the STS endpoint. Default `https://sts.{region}.amazonaws.com`.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// The STS signing region. Default: the store's region.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// The role's external id, when its trust policy requires one.
+    #[serde(default)]
+    pub external_id: Option<Secret>,
+}
+
+/// Credentials handed out as they are.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticS3Credentials {
+    /// Access key id.
+    pub access_key_id: Secret,
+    /// Secret access key.
+    pub secret_access_key: Secret,
+    /// Session token, when the keys are temporary.
+    #[serde(default)]
+    pub session_token: Option<Secret>,
 }
 
 /// A Google Cloud Storage bucket.
@@ -138,6 +191,23 @@ pub struct GcsStoreConfig {
     /// HMAC secret.
     #[serde(default)]
     pub hmac_secret: Option<Secret>,
+    /// Vend downscoped OAuth tokens (`dir` access); needs `service_account_key`.
+    #[serde(default)]
+    pub vend: Option<GcsVending>,
+}
+
+/// How a GCS store vends tokens: the service account's OAuth token, exchanged at Google STS for
+/// one whose credential access boundary allows reading the asset's prefix only.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GcsVending {
+    /// OAuth token endpoint. Default: the key's `token_uri`, else
+    /// `https://oauth2.googleapis.com/token`.
+    #[serde(default)]
+    pub token_endpoint: Option<String>,
+    /// Token exchange endpoint. Default `https://sts.googleapis.com/v1/token`.
+    #[serde(default)]
+    pub sts_endpoint: Option<String>,
 }
 
 /// An Azure Blob Storage container.
@@ -154,6 +224,27 @@ pub struct AzureStoreConfig {
     /// Base64 account key for service SAS.
     #[serde(default)]
     pub account_key: Option<Secret>,
+    /// Vend read-only SAS tokens (`dir` access); needs `account_key`.
+    #[serde(default)]
+    pub vend: Option<AzureVending>,
+}
+
+/// How an Azure store vends SAS tokens.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AzureVending {
+    /// What one token covers.
+    pub scope: AzureSasScope,
+}
+
+/// What a vended Azure SAS covers.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AzureSasScope {
+    /// The asset's directory only (`sr=d`); the account needs a hierarchical namespace.
+    Directory,
+    /// The whole container (`sr=c`). Grants more than the asset: use a container per share.
+    Container,
 }
 
 /// A local directory.

@@ -176,6 +176,8 @@ pub struct Catalog {
     pub recipients: Recipients,
     /// Pre-signed URL lifetime in seconds.
     pub url_ttl_seconds: u32,
+    /// Vended credential lifetime in seconds.
+    pub credential_ttl_seconds: u32,
     /// Page token lifetime in seconds.
     pub page_token_ttl_seconds: u32,
     /// The configured token signing key, if any.

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
-use super::config::{AssetConfig, AssetKind, Config, Secret, StoreConfig};
+use super::config::{AssetConfig, AssetKind, Config, S3Vending, Secret, StoreConfig};
 use super::names::{check_name, fold, NameKind};
 use super::{derived_id, Asset, AssetFamily, Catalog, Schema, Share};
 use crate::auth::{Recipient, Recipients};
@@ -31,6 +31,9 @@ impl ConfigError {
 
 const MAX_URL_TTL_SECONDS: u32 = 604_800;
 const MIN_TOKEN_KEY_BYTES: usize = 32;
+/// STS `DurationSeconds` bounds; the same range applies to every provider's vended credentials.
+const MIN_CREDENTIAL_TTL_SECONDS: u32 = 900;
+const MAX_CREDENTIAL_TTL_SECONDS: u32 = 43_200;
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
@@ -38,6 +41,12 @@ pub(super) fn build(mut config: Config, env: Env<'_>) -> Result<Catalog, ConfigE
     let prefix = prefix_of(&config)?;
     if !(1..=MAX_URL_TTL_SECONDS).contains(&config.url_ttl_seconds) {
         return Err(ConfigError::new("url_ttl_seconds", format!("must be 1 to {MAX_URL_TTL_SECONDS}")));
+    }
+    if !(MIN_CREDENTIAL_TTL_SECONDS..=MAX_CREDENTIAL_TTL_SECONDS).contains(&config.credential_ttl_seconds) {
+        return Err(ConfigError::new(
+            "credential_ttl_seconds",
+            format!("must be {MIN_CREDENTIAL_TTL_SECONDS} to {MAX_CREDENTIAL_TTL_SECONDS} (the range STS accepts)"),
+        ));
     }
     if config.page_token_ttl_seconds == 0 {
         return Err(ConfigError::new("page_token_ttl_seconds", "must be at least 1"));
@@ -81,6 +90,7 @@ pub(super) fn build(mut config: Config, env: Env<'_>) -> Result<Catalog, ConfigE
         stores: config.stores,
         recipients,
         url_ttl_seconds: config.url_ttl_seconds,
+        credential_ttl_seconds: config.credential_ttl_seconds,
         page_token_ttl_seconds: config.page_token_ttl_seconds,
         token_signing_key,
     })
@@ -150,6 +160,36 @@ fn check_store(name: &str, store: &mut StoreConfig, env: Env<'_>) -> Result<(), 
             if let Some(token) = s3.session_token.as_mut() {
                 resolve(token, &format!("{path}.session_token"), env)?;
             }
+            match s3.vend.as_mut() {
+                Some(S3Vending::Sts(sts)) => {
+                    let vpath = format!("{path}.vend.sts");
+                    if !sts.role_arn.starts_with("arn:") || sts.role_arn.split(':').count() < 6 {
+                        return Err(ConfigError::new(
+                            format!("{vpath}.role_arn"),
+                            "must be a role ARN (arn:…:iam::…:role/…)",
+                        ));
+                    }
+                    check_endpoint(&format!("{vpath}.endpoint"), &sts.endpoint)?;
+                    if let Some(id) = sts.external_id.as_mut() {
+                        resolve(id, &format!("{vpath}.external_id"), env)?;
+                    }
+                    if sts.region.is_none() && s3.region == "auto" {
+                        return Err(ConfigError::new(
+                            &vpath,
+                            "region `auto` (R2) has no STS: set `region` or use `static`",
+                        ));
+                    }
+                }
+                Some(S3Vending::Static(keys)) => {
+                    let vpath = format!("{path}.vend.static");
+                    resolve(&mut keys.access_key_id, &format!("{vpath}.access_key_id"), env)?;
+                    resolve(&mut keys.secret_access_key, &format!("{vpath}.secret_access_key"), env)?;
+                    if let Some(token) = keys.session_token.as_mut() {
+                        resolve(token, &format!("{vpath}.session_token"), env)?;
+                    }
+                }
+                None => {}
+            }
         }
         StoreConfig::Gcs(gcs) => {
             non_empty(format!("{path}.bucket"), &gcs.bucket)?;
@@ -171,6 +211,16 @@ fn check_store(name: &str, store: &mut StoreConfig, env: Env<'_>) -> Result<(), 
                     ))
                 }
             }
+            if let Some(vend) = &gcs.vend {
+                if gcs.service_account_key.is_none() {
+                    return Err(ConfigError::new(
+                        format!("{path}.vend"),
+                        "needs service_account_key (HMAC keys cannot mint tokens)",
+                    ));
+                }
+                check_endpoint(&format!("{path}.vend.token_endpoint"), &vend.token_endpoint)?;
+                check_endpoint(&format!("{path}.vend.sts_endpoint"), &vend.sts_endpoint)?;
+            }
         }
         StoreConfig::Azure(az) => {
             non_empty(format!("{path}.account"), &az.account)?;
@@ -178,6 +228,9 @@ fn check_store(name: &str, store: &mut StoreConfig, env: Env<'_>) -> Result<(), 
             check_endpoint(&format!("{path}.endpoint"), &az.endpoint)?;
             if let Some(key) = az.account_key.as_mut() {
                 resolve(key, &format!("{path}.account_key"), env)?;
+            }
+            if az.vend.is_some() && az.account_key.is_none() {
+                return Err(ConfigError::new(format!("{path}.vend"), "needs account_key to sign SAS tokens"));
             }
         }
         StoreConfig::Local(local) => non_empty(format!("{path}.root"), &local.root)?,

@@ -167,6 +167,7 @@ pub unsafe extern "C" fn os_config_builder_add_s3_store(
             access_key_id: secret(s.access_key_id, s.access_key_id_len)?,
             secret_access_key: secret(s.secret_access_key, s.secret_access_key_len)?,
             session_token: opt_str_arg(s.session_token, s.session_token_len)?.map(|t| Secret::Inline(t.to_string())),
+            vend: None,
         };
         cfg.stores.insert(str_arg(name, name_len)?.to_string(), StoreConfig::S3(config));
         Ok(())

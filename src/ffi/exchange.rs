@@ -41,6 +41,27 @@ pub enum os_need_kind {
     OS_NEED_GET = 1,
     /// Look object `key` up; answer `os_exchange_supply_meta`.
     OS_NEED_HEAD = 2,
+    /// Send an HTTPS request to a credential service (`key` holds its URL; `store` is empty);
+    /// read it with `os_exchange_need_http` and `os_exchange_need_http_header`, and answer
+    /// `os_exchange_supply_http` with the reply whatever its status (or
+    /// `os_exchange_supply_error` when it could not be sent). Its headers and body carry
+    /// credentials: never log them.
+    OS_NEED_HTTP = 3,
+}
+
+/// The HTTP request of an `OS_NEED_HTTP` need. Borrows from the exchange like `os_need`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct os_http_call {
+    /// `GET` or `POST`.
+    pub method: os_str,
+    /// The absolute URL.
+    pub url: os_str,
+    /// How many headers `os_exchange_need_http_header` yields (`Host` and `Content-Length` are
+    /// the host's to add).
+    pub header_count: usize,
+    /// The body.
+    pub body: os_str,
 }
 
 /// An IO need. Its strings borrow from the exchange and stay valid until the next call on it.
@@ -151,9 +172,108 @@ pub unsafe extern "C" fn os_exchange_need(ex: *const os_exchange, out: *mut os_n
                 range_start: 0,
                 range_end: 0,
             },
+            Some(IoNeed::Http(call)) => os_need {
+                kind: os_need_kind::OS_NEED_HTTP,
+                store: empty,
+                key: os_str::of(&call.url),
+                start_after: empty,
+                has_start_after: false,
+                has_range: false,
+                range_start: 0,
+                range_end: 0,
+            },
         };
         *out = need;
         os_result::OS_OK
+    })
+}
+
+fn pending_http(ex: &os_exchange) -> Option<&crate::exchange::HttpCall> {
+    match ex.inner.pending_need() {
+        Some(IoNeed::Http(call)) => Some(call),
+        _ => None,
+    }
+}
+
+/// Describes the pending `OS_NEED_HTTP` request. `OS_INVALID_STATE` when the exchange is not
+/// waiting for one.
+///
+/// # Safety
+/// `ex` must be live; `out` writable. The strings in `*out` borrow from `ex` and stay valid until
+/// the next call that changes it.
+#[no_mangle]
+pub unsafe extern "C" fn os_exchange_need_http(ex: *const os_exchange, out: *mut os_http_call) -> os_result {
+    guard(|| {
+        let (Some(ex), false) = (ex.as_ref(), out.is_null()) else {
+            return os_result::OS_NULL_ARGUMENT;
+        };
+        let Some(call) = pending_http(ex) else {
+            return os_result::OS_INVALID_STATE;
+        };
+        *out = os_http_call {
+            method: os_str::of(call.method),
+            url: os_str::of(&call.url),
+            header_count: call.headers.len(),
+            body: os_str { ptr: call.body.as_ptr(), len: call.body.len() },
+        };
+        os_result::OS_OK
+    })
+}
+
+/// Writes header `index` of the pending `OS_NEED_HTTP` request to `*name` and `*value`.
+/// `OS_NOT_FOUND` when `index` is past the last header.
+///
+/// # Safety
+/// `ex` must be live; `name` and `value` writable. The strings borrow from `ex` like
+/// `os_exchange_need_http`'s.
+#[no_mangle]
+pub unsafe extern "C" fn os_exchange_need_http_header(
+    ex: *const os_exchange,
+    index: usize,
+    name: *mut os_str,
+    value: *mut os_str,
+) -> os_result {
+    guard(|| {
+        let (Some(ex), false, false) = (ex.as_ref(), name.is_null(), value.is_null()) else {
+            return os_result::OS_NULL_ARGUMENT;
+        };
+        match pending_http(ex) {
+            Some(call) => write_header(&call.headers, index, &mut *name, &mut *value),
+            None => os_result::OS_INVALID_STATE,
+        }
+    })
+}
+
+/// Points `name` and `value` at header `index`; `OS_NOT_FOUND` past the last one.
+fn write_header(headers: &[(String, String)], index: usize, name: &mut os_str, value: &mut os_str) -> os_result {
+    let Some((n, v)) = headers.get(index) else {
+        return os_result::OS_NOT_FOUND;
+    };
+    *name = os_str::of(n);
+    *value = os_str::of(v);
+    os_result::OS_OK
+}
+
+/// Answers an `OS_NEED_HTTP` need with the reply's status and body (copied).
+///
+/// # Safety
+/// `ex` must be live; `body` valid for `len` bytes (NULL allowed with `len` 0).
+#[no_mangle]
+pub unsafe extern "C" fn os_exchange_supply_http(
+    ex: *mut os_exchange,
+    status: u16,
+    body: *const u8,
+    len: usize,
+) -> os_result {
+    guard(|| {
+        let Some(ex) = ex.as_mut() else {
+            return os_result::OS_NULL_ARGUMENT;
+        };
+        if body.is_null() && len > 0 {
+            return os_result::OS_NULL_ARGUMENT;
+        }
+        let body = if len == 0 { Vec::new() } else { std::slice::from_raw_parts(body, len).to_vec() };
+        supply(ex, IoResult::Http(crate::exchange::HttpReply { status, body }))
     })
 }
 
@@ -312,21 +432,13 @@ pub unsafe extern "C" fn os_exchange_header(
     value: *mut os_str,
 ) -> os_result {
     guard(|| {
-        let Some(ex) = ex.as_ref() else {
+        let (Some(ex), false, false) = (ex.as_ref(), name.is_null(), value.is_null()) else {
             return os_result::OS_NULL_ARGUMENT;
         };
-        if name.is_null() || value.is_null() {
-            return os_result::OS_NULL_ARGUMENT;
+        match ex.inner.head() {
+            Some(head) => write_header(&head.headers, index, &mut *name, &mut *value),
+            None => os_result::OS_INVALID_STATE,
         }
-        let Some(head) = ex.inner.head() else {
-            return os_result::OS_INVALID_STATE;
-        };
-        let Some((n, v)) = head.headers.get(index) else {
-            return os_result::OS_NOT_FOUND;
-        };
-        *name = os_str::of(n);
-        *value = os_str::of(v);
-        os_result::OS_OK
     })
 }
 

@@ -117,13 +117,23 @@ impl ServiceAccountKey {
         &self.client_email
     }
 
-    /// Appends the hex RSASSA-PKCS1-v1_5-SHA256 signature of `message`.
-    fn sign_hex_into(&self, message: &[u8], out: &mut String) -> Result<(), GcsError> {
+    /// The RSASSA-PKCS1-v1_5-SHA256 signature of `message` (JWT `RS256`).
+    pub fn sign_rs256(&self, message: &[u8]) -> Result<Vec<u8>, GcsError> {
         let mut sig = vec![0u8; self.key_pair.public().modulus_len()];
         self.key_pair
             .sign(&signature::RSA_PKCS1_SHA256, &self.rng, message, &mut sig)
             .map_err(|_| GcsError::InvalidKey("RSA signing failed".into()))?;
-        hex_into(out, &sig);
+        Ok(sig)
+    }
+
+    /// The DER `RSAPublicKey` of the key, to check its signatures.
+    pub fn public_key_der(&self) -> &[u8] {
+        self.key_pair.public().as_ref()
+    }
+
+    /// Appends the hex RSASSA-PKCS1-v1_5-SHA256 signature of `message`.
+    fn sign_hex_into(&self, message: &[u8], out: &mut String) -> Result<(), GcsError> {
+        hex_into(out, &self.sign_rs256(message)?);
         Ok(())
     }
 }

@@ -112,6 +112,14 @@ fn canonical_headers(host: &str, extra: &[(&str, &str)]) -> (String, String) {
     (block, names)
 }
 
+/// The string to sign for `canonical_request`, and its hex signature under `key`.
+fn sign_canonical(canonical_request: &str, stamp: &str, scope: &str, key: &hmac::Key) -> (String, String) {
+    let hash = hex(digest::digest(&digest::SHA256, canonical_request.as_bytes()).as_ref());
+    let string_to_sign = format!("{ALGORITHM}\n{stamp}\n{scope}\n{hash}");
+    let signature = hex(hmac::sign(key, string_to_sign.as_bytes()).as_ref());
+    (string_to_sign, signature)
+}
+
 /// Pre-signs `req` with `creds` at time `now`.
 pub fn presign(req: &PresignRequest<'_>, creds: &Credentials, now: OffsetDateTime) -> Result<Presigned, SigningError> {
     if !(1..=MAX_EXPIRES_SECONDS).contains(&req.expires_seconds) {
@@ -142,10 +150,8 @@ pub fn presign(req: &PresignRequest<'_>, creds: &Credentials, now: OffsetDateTim
         "{}\n{}\n{query}\n{header_block}\n{signed_headers}\n{}",
         req.method, req.canonical_uri, req.payload_hash
     );
-    let hash = hex(digest::digest(&digest::SHA256, canonical_request.as_bytes()).as_ref());
-    let string_to_sign = format!("{ALGORITHM}\n{stamp}\n{scope}\n{hash}");
     let key = signing_key(&creds.secret_access_key, &date, req.region, req.service);
-    let signature = hex(hmac::sign(&key, string_to_sign.as_bytes()).as_ref());
+    let (string_to_sign, signature) = sign_canonical(&canonical_request, &stamp, &scope, &key);
     let mut url_query = query;
     url_query.push_str("&X-Amz-Signature=");
     url_query.push_str(&signature);
@@ -154,4 +160,54 @@ pub fn presign(req: &PresignRequest<'_>, creds: &Credentials, now: OffsetDateTim
         uri_encode_into(&mut url_query, t, false);
     }
     Ok(Presigned { canonical_request, string_to_sign, signature, query: url_query })
+}
+
+/// A request to sign with an `Authorization` header (SigV4 header form), such as an STS call.
+#[derive(Clone, Debug)]
+pub struct HeaderSignRequest<'a> {
+    /// HTTP method.
+    pub method: &'a str,
+    /// The host header value (with `:port` only when not the scheme's default).
+    pub host: &'a str,
+    /// The canonical URI, already encoded.
+    pub canonical_uri: &'a str,
+    /// Headers to sign besides `host` and `x-amz-date` (raw name and value).
+    pub headers: &'a [(&'a str, &'a str)],
+    /// The request body.
+    pub body: &'a [u8],
+    /// Service name (`sts`).
+    pub service: &'a str,
+    /// Region.
+    pub region: &'a str,
+}
+
+/// Signs `req` at `now`: returns the headers to send with it, `X-Amz-Date`,
+/// `X-Amz-Security-Token` (temporary credentials) and `Authorization`. The request carries no
+/// query string.
+pub fn sign_headers(req: &HeaderSignRequest<'_>, creds: &Credentials, now: OffsetDateTime) -> Vec<(String, String)> {
+    let (stamp, date) = amz_dates(now);
+    let mut extra: Vec<(&str, &str)> = req.headers.to_vec();
+    extra.push(("x-amz-date", &stamp));
+    if let Some(token) = creds.session_token.as_deref() {
+        extra.push(("x-amz-security-token", token));
+    }
+    let (header_block, signed_headers) = canonical_headers(req.host, &extra);
+    let payload_hash = hex(digest::digest(&digest::SHA256, req.body).as_ref());
+    let canonical_request =
+        format!("{}\n{}\n\n{header_block}\n{signed_headers}\n{payload_hash}", req.method, req.canonical_uri);
+    let scope = format!("{date}/{}/{}/aws4_request", req.region, req.service);
+    let key = signing_key(&creds.secret_access_key, &date, req.region, req.service);
+    let (_, signature) = sign_canonical(&canonical_request, &stamp, &scope, &key);
+    let mut out = vec![("X-Amz-Date".to_string(), stamp.clone())];
+    if let Some(token) = creds.session_token.as_deref() {
+        out.push(("X-Amz-Security-Token".to_string(), token.to_string()));
+    }
+    out.push((
+        "Authorization".to_string(),
+        format!(
+            "{ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
+            creds.access_key_id
+        ),
+    ));
+    out
 }

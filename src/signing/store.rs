@@ -97,6 +97,11 @@ impl StoreSigner {
         })
     }
 
+    /// Whether the store's configuration can sign URLs (`url` access).
+    pub fn signs_urls(&self) -> bool {
+        !matches!(self, StoreSigner::Unsupported(_))
+    }
+
     /// Prepares to sign URLs at `now_ms` that stay valid for `ttl_seconds`. Signatures carry
     /// whole seconds, so the expiry counts from `now_ms` truncated to the second.
     pub fn batch(&self, now_ms: i64, ttl_seconds: u32) -> Result<UrlBatch, SigningError> {

@@ -141,6 +141,7 @@ pub fn disk_io(root: &std::path::Path) -> impl FnMut(&IoNeed) -> IoResult + '_ {
             Ok(m) => IoResult::Meta(ObjectMeta { key: key.clone(), size: m.len(), last_modified_ms: 0 }),
             Err(_) => IoResult::NotFound,
         },
+        IoNeed::Http(call) => IoResult::Failed(format!("disk_io sends no HTTP ({})", call.url)),
     }
 }
 

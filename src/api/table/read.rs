@@ -100,7 +100,7 @@ impl TableRead {
             IoResult::Bytes(b) => LogResponse::Bytes(b),
             IoResult::NotFound => LogResponse::NotFound,
             IoResult::Failed(detail) => LogResponse::Failed(detail),
-            IoResult::Meta(_) => LogResponse::Failed("unexpected metadata answer".into()),
+            IoResult::Meta(_) | IoResult::Http(_) => LogResponse::Failed("unexpected answer to a log read".into()),
         }
     }
 
@@ -241,7 +241,12 @@ impl TableRead {
             let listing = self.listing.as_ref().ok_or_else(ApiError::internal)?;
             let first = listing.commits.first().ok_or_else(|| delta_error(DeltaError::NoLog))?;
             let version = if ts <= first.1 { first.0 } else { listing.version_at_or_after(ts).map_err(delta_error)? };
-            return Ok(Response { head: self.ndjson_head(version, None), body: Body::Empty, error_code: None });
+            return Ok(Response {
+                head: self.ndjson_head(version, None),
+                body: Body::Empty,
+                error_code: None,
+                detail: None,
+            });
         }
         let snapshot = self.snapshot.clone().ok_or_else(ApiError::internal)?;
         check_reader_version(&snapshot)?;
@@ -250,6 +255,7 @@ impl TableRead {
                 head: self.ndjson_head(snapshot.version, None),
                 body: Body::Empty,
                 error_code: None,
+                detail: None,
             });
         }
         let features = table_features(&snapshot);
@@ -264,7 +270,7 @@ impl TableRead {
                 lines::metadata(&mut head_lines, format, &snapshot.metadata, &extras);
                 let mut head = self.ndjson_head(snapshot.version, Some(format));
                 head.headers.push(("Content-Length".into(), head_lines.len().to_string()));
-                Ok(Response { head, body: Body::Bytes(head_lines), error_code: None })
+                Ok(Response { head, body: Body::Bytes(head_lines), error_code: None, detail: None })
             }
             Kind::Snapshot { query, target, first_index } => {
                 self.snapshot_response(snapshot, format, head_lines, &query, target, first_index)
@@ -468,6 +474,7 @@ impl TableRead {
             head: self.ndjson_head(version, Some(format)),
             body: Body::Stream(Box::new(body)),
             error_code: None,
+            detail: None,
         })
     }
 

@@ -12,6 +12,7 @@ mod check;
 mod cli;
 mod config_file;
 mod files;
+mod http_call;
 mod log;
 mod recipient;
 mod reload;

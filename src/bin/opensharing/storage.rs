@@ -22,6 +22,8 @@ use opensharing::catalog::StoreConfig;
 use opensharing::signing::s3::S3Location;
 use opensharing::{Catalog, IoNeed, IoResult, ObjectMeta};
 
+use crate::http_call;
+
 /// Most entries one listing returns (a guard against an unbounded answer).
 const MAX_LISTING: usize = 1_000_000;
 /// The GCS XML endpoint, which takes HMAC keys with SigV4 (S3 interoperability).
@@ -57,6 +59,8 @@ impl Tuning {
 /// The opened stores, by configured name.
 pub struct Stores {
     by_name: HashMap<String, Arc<dyn ObjectStore>>,
+    /// Sends credential-service calls.
+    http: reqwest::Client,
 }
 
 /// The directory a `local` store's root means: relative roots are relative to the config file.
@@ -77,7 +81,7 @@ impl Stores {
             let store = open_store(config, config_dir, tuning).map_err(|e| format!("store '{name}': {e}"))?;
             by_name.insert(name.clone(), store);
         }
-        Ok(Stores { by_name })
+        Ok(Stores { by_name, http: http_call::client()? })
     }
 
     /// These stores, plus those of `previous` whose names are gone: exchanges that started on
@@ -97,7 +101,10 @@ impl Stores {
     /// Performs an IO need. Errors are reported to the engine, which answers the client with a
     /// protocol error; the detail goes only to the host's log.
     pub async fn answer(&self, need: &IoNeed) -> IoResult {
-        let (IoNeed::List { store, .. } | IoNeed::Get { store, .. } | IoNeed::Head { store, .. }) = need;
+        let store = match need {
+            IoNeed::List { store, .. } | IoNeed::Get { store, .. } | IoNeed::Head { store, .. } => store,
+            IoNeed::Http(call) => return http_call::send(&self.http, call).await,
+        };
         let Some(store) = self.by_name.get(store) else {
             return IoResult::Failed(format!("unknown store {store}"));
         };
@@ -118,6 +125,7 @@ impl Stores {
                 let Ok(path) = StorePath::parse(key) else { return IoResult::NotFound };
                 store.head(&path).await.map_or_else(failure, |meta| IoResult::Meta(to_meta(&meta)))
             }
+            IoNeed::Http(_) => IoResult::Failed("credential calls are answered above".into()),
         }
     }
 }
@@ -299,7 +307,8 @@ mod tests {
         }
         std::fs::write(root.join("t/a%20b.txt"), b"x").unwrap();
         let store: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new_with_prefix(&root).unwrap());
-        let stores = Stores { by_name: HashMap::from([("disk".to_string(), store)]) };
+        let stores =
+            Stores { by_name: HashMap::from([("disk".to_string(), store)]), http: http_call::client().unwrap() };
         let keys = |r: IoResult| match r {
             IoResult::Listing(l) => l.into_iter().map(|m| m.key).collect::<Vec<_>>(),
             other => panic!("{other:?}"),

@@ -1,0 +1,243 @@
+//! `POST …/temporary-{table,volume,skill,model-version}-credentials`: read-only credentials for
+//! one asset's storage prefix (`dir` access).
+//!
+//! Tables answer the wrapped shape `{"credentials":{"location",…,"expirationTime"}}` that Delta
+//! Sharing clients parse; volumes, skills and model versions answer the flat shape.
+
+use serde_json::{Map, Value};
+
+use super::discovery::{location_uri, resolve_asset};
+use super::response::json_response;
+use super::{error_response, Ctx};
+use crate::auth::AuditEvent;
+use crate::catalog::{Asset, AssetFamily};
+use crate::exchange::{Exchange, IoNeed, IoResult, Operation, Response, Step};
+use crate::protocol::{ApiError, ErrorCode};
+use crate::router::AssetPath;
+use crate::vend::{self, Flow, FlowStep, Grant, Start, VendError, VendTarget};
+
+/// What a vend is for, resolved from the catalog.
+struct Location<'a> {
+    store_name: &'a str,
+    prefix: String,
+    /// The URI recipients know the asset by.
+    uri: String,
+}
+
+/// Answers a credentials route.
+pub(super) fn start(
+    ctx: &Ctx<'_>,
+    path: &AssetPath,
+    family: AssetFamily,
+    version: Option<&str>,
+    head_only: bool,
+    audit: AuditEvent,
+) -> Exchange {
+    match prepare(ctx, path, family, version) {
+        Ok(Prepared::Done(response)) => Exchange::responding(response, head_only, audit),
+        Ok(Prepared::Flow(op)) => Exchange::operating(op, head_only, audit),
+        Err(e) => Exchange::responding(error_response(&e), head_only, audit),
+    }
+}
+
+enum Prepared {
+    Done(Response),
+    Flow(Box<VendOperation>),
+}
+
+fn prepare(ctx: &Ctx<'_>, path: &AssetPath, family: AssetFamily, version: Option<&str>) -> Result<Prepared, ApiError> {
+    let (_, _, asset) = resolve_asset(ctx, path, family)?;
+    let location = locate(ctx, asset, version)?;
+    let requested = requested_location(&ctx.request.body)?;
+    if family == AssetFamily::Table {
+        if let Some(requested) = requested {
+            if normalise(&requested) != normalise(&location.uri) {
+                return Err(ApiError::invalid(format!(
+                    "location '{requested}' is not this table's location or one of its auxiliary locations"
+                )));
+            }
+        }
+    }
+    let catalog = &ctx.state.catalog;
+    let store = catalog.stores.get(location.store_name).ok_or_else(ApiError::internal)?;
+    let shape = Shape { wrapped: family == AssetFamily::Table, location: location.uri };
+    let cache = &ctx.state.credentials;
+    let recipient = ctx.recipient.name.as_str();
+    if let Some(grant) = cache.get(recipient, location.store_name, &location.prefix, ctx.now_ms) {
+        return Ok(Prepared::Done(shape.respond(&grant)?));
+    }
+    let target = VendTarget {
+        store,
+        prefix: &location.prefix,
+        recipient,
+        ttl_seconds: catalog.credential_ttl_seconds,
+        now_ms: ctx.now_ms,
+    };
+    let remember = Remember {
+        state: ctx.state.clone(),
+        recipient: recipient.to_string(),
+        store: location.store_name.to_string(),
+        prefix: location.prefix.clone(),
+        now_ms: ctx.now_ms,
+    };
+    match vend::start(&target) {
+        Ok(Start::Ready(grant)) => {
+            remember.keep(&grant);
+            Ok(Prepared::Done(shape.respond(&grant)?))
+        }
+        Ok(Start::Flow(flow)) => Ok(Prepared::Flow(Box::new(VendOperation { flow, shape, remember, started: false }))),
+        Err(e) => Ok(Prepared::Done(vend_error(e))),
+    }
+}
+
+/// The store, prefix and URI of the asset (or of the model version).
+fn locate<'a>(ctx: &Ctx<'a>, asset: &'a Asset, version: Option<&str>) -> Result<Location<'a>, ApiError> {
+    let config = &asset.config;
+    let store_name = config.store.as_deref().ok_or_else(no_storage)?;
+    let path =
+        match version {
+            None => config.path.as_deref().ok_or_else(no_storage)?,
+            Some(v) => {
+                let number: i64 =
+                    v.parse().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                        ApiError::invalid(format!("model version '{v}' is not a non-negative integer"))
+                    })?;
+                let found =
+                    config.versions.iter().find(|mv| mv.version == number).ok_or_else(|| {
+                        ApiError::not_found(format!("model '{}' has no version {number}", config.name))
+                    })?;
+                if found.status != "READY" {
+                    return Err(ApiError::invalid(format!(
+                        "model version {number} is {}: only READY versions can be read",
+                        found.status
+                    )));
+                }
+                &found.path
+            }
+        };
+    let store = ctx.state.catalog.stores.get(store_name).ok_or_else(ApiError::internal)?;
+    Ok(Location { store_name, prefix: path.trim_matches('/').to_string(), uri: location_uri(store_name, store, path) })
+}
+
+fn no_storage() -> ApiError {
+    ApiError::new(ErrorCode::UnsupportedOperation, "this asset has no storage location to grant access to")
+}
+
+/// The optional `location` of the request body. An empty body is `{}`; other fields (such as
+/// `operation`) are ignored.
+fn requested_location(body: &[u8]) -> Result<Option<String>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let parsed: Value =
+        serde_json::from_slice(body).map_err(|_| ApiError::malformed("the request body is not valid JSON"))?;
+    let Value::Object(fields) = parsed else {
+        return Err(ApiError::malformed("the request body must be a JSON object"));
+    };
+    match fields.get("location") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ApiError::malformed("`location` must be a string")),
+    }
+}
+
+/// A location without its trailing `/`, with Hadoop's `s3a`/`s3n` schemes read as `s3`.
+fn normalise(location: &str) -> String {
+    let trimmed = location.trim_end_matches('/');
+    for alias in ["s3a://", "s3n://"] {
+        if let Some(rest) = trimmed.strip_prefix(alias) {
+            return format!("s3://{rest}");
+        }
+    }
+    trimmed.to_string()
+}
+
+/// How the grant is written: wrapped with the location (tables) or flat.
+struct Shape {
+    wrapped: bool,
+    location: String,
+}
+
+impl Shape {
+    fn respond(&self, grant: &Grant) -> Result<Response, ApiError> {
+        let fields = grant.fields();
+        if self.wrapped {
+            let mut inner = Map::new();
+            inner.insert("location".into(), Value::String(self.location.clone()));
+            inner.extend(fields);
+            let mut outer = Map::new();
+            outer.insert("credentials".into(), Value::Object(inner));
+            json_response(&outer)
+        } else {
+            json_response(&fields)
+        }
+    }
+}
+
+/// Puts a fresh grant into the engine's cache.
+struct Remember {
+    state: std::sync::Arc<crate::engine::EngineState>,
+    recipient: String,
+    store: String,
+    prefix: String,
+    now_ms: i64,
+}
+
+impl Remember {
+    fn keep(&self, grant: &Grant) {
+        self.state.credentials.put(&self.recipient, &self.store, &self.prefix, grant, self.now_ms);
+    }
+}
+
+fn vend_error(e: VendError) -> Response {
+    let (code, detail) = match &e {
+        VendError::NotVended(_) => (ErrorCode::UnsupportedOperation, None),
+        VendError::Provider { detail, .. } => (ErrorCode::CatalogError, Some(detail.clone())),
+        VendError::Config(why) => (ErrorCode::InternalError, Some(why.clone())),
+    };
+    let message = match code {
+        ErrorCode::InternalError => "credentials could not be issued: the server's storage settings are invalid".into(),
+        _ => e.to_string(),
+    };
+    let mut response = error_response(&ApiError::new(code, message));
+    response.detail = detail;
+    response
+}
+
+/// A vend that needs HTTPS calls, driven through the exchange.
+pub(super) struct VendOperation {
+    flow: Box<dyn Flow>,
+    shape: Shape,
+    remember: Remember,
+    started: bool,
+}
+
+impl Operation for VendOperation {
+    fn resume(&mut self, input: Option<IoResult>) -> Step {
+        let reply = match (self.started, input) {
+            (false, _) => None,
+            (true, Some(IoResult::Http(reply))) => Some(reply),
+            (true, Some(IoResult::Failed(why))) => {
+                return Step::Respond(vend_error(VendError::Provider {
+                    summary: "unreachable".into(),
+                    detail: format!("credential service call failed: {why}"),
+                }))
+            }
+            (true, _) => {
+                return Step::Respond(vend_error(VendError::Provider {
+                    summary: "no reply".into(),
+                    detail: "the host answered a credential call with something other than an HTTP reply".into(),
+                }))
+            }
+        };
+        self.started = true;
+        match self.flow.advance(reply) {
+            Ok(FlowStep::Call(call)) => Step::Need(IoNeed::Http(call)),
+            Ok(FlowStep::Done(grant)) => {
+                self.remember.keep(&grant);
+                Step::Respond(self.shape.respond(&grant).unwrap_or_else(|e| error_response(&e)))
+            }
+            Err(e) => Step::Respond(vend_error(e)),
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Sends the engine's credential-service calls (`IoNeed::Http`: AWS STS, Google OAuth and STS).
+//! Their headers and bodies carry credentials, so nothing of them is logged.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use opensharing::{HttpCall, HttpReply, IoResult};
+
+/// Credential replies are a few KiB; more than this is refused.
+const MAX_REPLY_BYTES: usize = 1024 * 1024;
+
+/// The client for credential calls: short timeouts, no redirects (a redirect would resend a
+/// signed body elsewhere).
+pub fn client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))
+}
+
+/// Sends `call` and answers with its reply, whatever its status.
+pub async fn send(client: &reqwest::Client, call: &HttpCall) -> IoResult {
+    let method = match call.method {
+        "GET" => reqwest::Method::GET,
+        "POST" => reqwest::Method::POST,
+        other => return IoResult::Failed(format!("unsupported method {other}")),
+    };
+    let mut request = client.request(method, &call.url).body(call.body.clone());
+    for (name, value) in &call.headers {
+        request = request.header(name, value);
+    }
+    let response = match request.send().await {
+        Ok(r) => r,
+        Err(e) => return IoResult::Failed(format!("{} {}: {}", call.method, call.url, without_url(&e))),
+    };
+    let status = response.status().as_u16();
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) if body.len() + bytes.len() <= MAX_REPLY_BYTES => body.extend_from_slice(&bytes),
+            Ok(_) => return IoResult::Failed(format!("{}: reply larger than {MAX_REPLY_BYTES} bytes", call.url)),
+            Err(e) => return IoResult::Failed(format!("{}: {}", call.url, without_url(&e))),
+        }
+    }
+    IoResult::Http(HttpReply { status, body })
+}
+
+/// reqwest's message, without the URL it repeats.
+fn without_url(e: &reqwest::Error) -> String {
+    let mut message = e.to_string();
+    if let Some(url) = e.url() {
+        message = message.replace(&format!(" ({url})"), "").replace(url.as_str(), "");
+    }
+    match std::error::Error::source(e) {
+        Some(source) => format!("{message}: {source}"),
+        None => message,
+    }
+}

@@ -1,0 +1,204 @@
+//! Google Cloud Storage: the service account's OAuth token (a signed JWT assertion exchanged at
+//! the token endpoint), then a downscoped token from Google STS whose credential access boundary
+//! allows reading and listing the asset's prefix only. Both are HTTPS calls the host sends.
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use super::reply::text;
+use super::{Credential, Flow, FlowStep, Grant, VendError, VendTarget};
+use crate::catalog::config::{GcsStoreConfig, GcsVending};
+use crate::exchange::{HttpCall, HttpReply};
+use crate::signing::gcs::ServiceAccountKey;
+
+const DEFAULT_TOKEN_ENDPOINT: &str = "https://oauth2.googleapis.com/token";
+const DEFAULT_STS_ENDPOINT: &str = "https://sts.googleapis.com/v1/token";
+const READ_ONLY_SCOPE: &str = "https://www.googleapis.com/auth/devstorage.read_only";
+const TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+/// Google accepts assertions that live at most one hour.
+const ASSERTION_SECONDS: i64 = 3600;
+
+enum Stage {
+    /// Ask for the service account's token.
+    Start,
+    /// Waiting for the service account's token.
+    SourceToken,
+    /// Waiting for the downscoped token.
+    Downscoped,
+}
+
+/// The two-call token flow.
+pub(super) struct Downscope {
+    stage: Stage,
+    assertion_call: Option<HttpCall>,
+    sts_endpoint: String,
+    options: String,
+    now_ms: i64,
+}
+
+impl Downscope {
+    /// Prepares the flow: signs the JWT assertion and writes the access boundary.
+    pub fn new(gcs: &GcsStoreConfig, vend: &GcsVending, target: &VendTarget<'_>) -> Result<Downscope, VendError> {
+        let key_json = gcs
+            .service_account_key
+            .as_ref()
+            .ok_or_else(|| VendError::Config("the store has no service account key".into()))?
+            .expose();
+        let key = ServiceAccountKey::from_json(key_json).map_err(|e| VendError::Config(e.to_string()))?;
+        let token_uri = match &vend.token_endpoint {
+            Some(e) => e.clone(),
+            None => serde_json::from_str::<Value>(key_json)
+                .ok()
+                .and_then(|v| v["token_uri"].as_str().map(str::to_string))
+                .unwrap_or_else(|| DEFAULT_TOKEN_ENDPOINT.to_string()),
+        };
+        let assertion = jwt_assertion(&key, &token_uri, target.now_ms.div_euclid(1000))?;
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
+            .append_pair("assertion", &assertion)
+            .finish();
+        Ok(Downscope {
+            stage: Stage::Start,
+            assertion_call: Some(form_post(token_uri, body)),
+            sts_endpoint: vend.sts_endpoint.clone().unwrap_or_else(|| DEFAULT_STS_ENDPOINT.to_string()),
+            options: access_boundary(&gcs.bucket, target.prefix),
+            now_ms: target.now_ms,
+        })
+    }
+}
+
+impl Flow for Downscope {
+    fn advance(&mut self, reply: Option<HttpReply>) -> Result<FlowStep, VendError> {
+        match (&self.stage, reply) {
+            (Stage::Start, _) => {
+                self.stage = Stage::SourceToken;
+                let call = self.assertion_call.take().ok_or_else(|| VendError::provider("OAuth", "flow restarted"))?;
+                Ok(FlowStep::Call(call))
+            }
+            (Stage::SourceToken, Some(reply)) => {
+                let (source_token, _) = token_reply(&reply, "Google OAuth")?;
+                let body = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange")
+                    .append_pair("subject_token_type", TOKEN_TYPE)
+                    .append_pair("requested_token_type", TOKEN_TYPE)
+                    .append_pair("subject_token", &source_token)
+                    .append_pair("options", &self.options)
+                    .finish();
+                self.stage = Stage::Downscoped;
+                Ok(FlowStep::Call(form_post(self.sts_endpoint.clone(), body)))
+            }
+            (Stage::Downscoped, Some(reply)) => {
+                let (token, expires_in) = token_reply(&reply, "Google STS")?;
+                Ok(FlowStep::Done(Grant {
+                    credential: Credential::GcpToken(token),
+                    expires_at_ms: self.now_ms + expires_in * 1000,
+                }))
+            }
+            (_, None) => Err(VendError::provider("Google token service", "no reply")),
+        }
+    }
+}
+
+fn form_post(url: String, body: String) -> HttpCall {
+    HttpCall {
+        method: "POST",
+        url,
+        headers: vec![("Content-Type".into(), "application/x-www-form-urlencoded".into())],
+        body: body.into_bytes(),
+    }
+}
+
+/// A `RS256` JWT asking for a read-only storage token.
+fn jwt_assertion(key: &ServiceAccountKey, audience: &str, now_s: i64) -> Result<String, VendError> {
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let header = b64(br#"{"alg":"RS256","typ":"JWT"}"#);
+    let claims = json!({
+        "iss": key.client_email(),
+        "scope": READ_ONLY_SCOPE,
+        "aud": audience,
+        "iat": now_s,
+        "exp": now_s + ASSERTION_SECONDS,
+    });
+    let signing_input = format!("{header}.{}", b64(claims.to_string().as_bytes()));
+    let signature = key.sign_rs256(signing_input.as_bytes()).map_err(|e| VendError::Config(e.to_string()))?;
+    Ok(format!("{signing_input}.{}", b64(&signature)))
+}
+
+/// A CEL string literal.
+fn cel_string(text: &str) -> String {
+    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// The token exchange's `options`: a credential access boundary that allows `objectViewer` on
+/// the objects under `prefix/` and listing that prefix.
+fn access_boundary(bucket: &str, prefix: &str) -> String {
+    let object_prefix = if prefix.is_empty() { String::new() } else { format!("{prefix}/") };
+    let expression = format!(
+        "resource.name.startsWith({}) || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith({})",
+        cel_string(&format!("projects/_/buckets/{bucket}/objects/{object_prefix}")),
+        cel_string(&object_prefix),
+    );
+    json!({
+        "accessBoundary": {
+            "accessBoundaryRules": [{
+                "availableResource": format!("//storage.googleapis.com/projects/_/buckets/{bucket}"),
+                "availablePermissions": ["inr:roles/storage.objectViewer"],
+                "availabilityCondition": {"expression": expression}
+            }]
+        }
+    })
+    .to_string()
+}
+
+/// `access_token` and `expires_in` of an OAuth token reply.
+fn token_reply(reply: &HttpReply, service: &str) -> Result<(String, i64), VendError> {
+    let body = text(reply, service)?;
+    let parsed: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    if reply.status != 200 {
+        let code = parsed["error"].as_str().map_or_else(|| format!("HTTP {}", reply.status), str::to_string);
+        let description = parsed["error_description"].as_str().unwrap_or_default();
+        return Err(VendError::provider(
+            format!("{service} {code}"),
+            format!("{service}: HTTP {} {code}: {description}", reply.status),
+        ));
+    }
+    let token = parsed["access_token"].as_str().filter(|t| !t.is_empty());
+    let expires_in = parsed["expires_in"].as_i64().filter(|s| (1..=86_400).contains(s));
+    match (token, expires_in) {
+        (Some(token), Some(expires_in)) => Ok((token.to_string(), expires_in)),
+        _ => Err(VendError::provider(
+            format!("{service} reply incomplete"),
+            format!("{service} reply has no access_token or expires_in"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boundary_limits_reads_and_lists_to_the_prefix() {
+        let options: Value = serde_json::from_str(&access_boundary("bkt", "tables/it's")).unwrap();
+        let rule = &options["accessBoundary"]["accessBoundaryRules"][0];
+        assert_eq!(rule["availableResource"], "//storage.googleapis.com/projects/_/buckets/bkt");
+        assert_eq!(rule["availablePermissions"], json!(["inr:roles/storage.objectViewer"]));
+        assert_eq!(
+            rule["availabilityCondition"]["expression"],
+            "resource.name.startsWith('projects/_/buckets/bkt/objects/tables/it\\'s/') || \
+             api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('tables/it\\'s/')"
+        );
+    }
+
+    #[test]
+    fn token_replies_are_checked() {
+        let ok = HttpReply { status: 200, body: br#"{"access_token":"ya29.x","expires_in":3599}"#.to_vec() };
+        assert_eq!(token_reply(&ok, "s").unwrap(), ("ya29.x".to_string(), 3599));
+        let refused =
+            HttpReply { status: 400, body: br#"{"error":"invalid_grant","error_description":"bad"}"#.to_vec() };
+        let Err(VendError::Provider { summary, .. }) = token_reply(&refused, "s") else { panic!("accepted") };
+        assert_eq!(summary, "s invalid_grant");
+        let partial = HttpReply { status: 200, body: br#"{"access_token":"t"}"#.to_vec() };
+        assert!(token_reply(&partial, "s").is_err());
+    }
+}

@@ -1,0 +1,154 @@
+//! AWS STS `AssumeRole` as an HTTPS call the host sends: a SigV4-signed form POST with a
+//! read-only session policy for the asset's prefix, and the parse of its XML reply.
+
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::policy::{partition, read_only_prefix, MAX_POLICY_BYTES};
+use super::reply::{text, xml_element};
+use super::{Credential, Flow, FlowStep, Grant, VendError, VendTarget};
+use crate::catalog::config::{S3StoreConfig, StsConfig};
+use crate::exchange::{HttpCall, HttpReply};
+use crate::signing::sigv4::{sign_headers, Credentials, HeaderSignRequest};
+
+const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
+
+/// One `AssumeRole` call and its reply.
+pub(super) struct AssumeRole {
+    call: Option<HttpCall>,
+    r2: bool,
+}
+
+impl AssumeRole {
+    /// Builds and signs the call.
+    pub fn new(s3: &S3StoreConfig, sts: &StsConfig, target: &VendTarget<'_>) -> Result<AssumeRole, VendError> {
+        let region = sts.region.as_deref().unwrap_or(&s3.region);
+        let endpoint = match &sts.endpoint {
+            Some(e) => e.trim_end_matches('/').to_string(),
+            None => format!("https://sts.{region}.amazonaws.com"),
+        };
+        let url = url::Url::parse(&endpoint).map_err(|e| VendError::Config(format!("STS endpoint: {e}")))?;
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => return Err(VendError::Config("STS endpoint has no host".into())),
+        };
+        let policy = read_only_prefix(partition(region), &s3.bucket, target.prefix);
+        if policy.len() > MAX_POLICY_BYTES {
+            return Err(VendError::Config(format!(
+                "the session policy for this prefix is {} bytes; STS accepts {MAX_POLICY_BYTES}",
+                policy.len()
+            )));
+        }
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("Action", "AssumeRole")
+            .append_pair("Version", "2011-06-15")
+            .append_pair("RoleArn", &sts.role_arn)
+            .append_pair("RoleSessionName", &session_name(target.recipient))
+            .append_pair("DurationSeconds", &target.ttl_seconds.to_string())
+            .append_pair("Policy", &policy);
+        if let Some(id) = &sts.external_id {
+            form.append_pair("ExternalId", id.expose());
+        }
+        let body = form.finish().into_bytes();
+        let now = OffsetDateTime::from_unix_timestamp(target.now_ms.div_euclid(1000))
+            .map_err(|_| VendError::Config("time out of range".into()))?;
+        let creds = Credentials {
+            access_key_id: s3.access_key_id.expose().into(),
+            secret_access_key: s3.secret_access_key.expose().into(),
+            session_token: s3.session_token.as_ref().map(|t| t.expose().into()),
+        };
+        let request = HeaderSignRequest {
+            method: "POST",
+            host: &host,
+            canonical_uri: "/",
+            headers: &[("content-type", FORM_CONTENT_TYPE)],
+            body: &body,
+            service: "sts",
+            region,
+        };
+        let mut headers = vec![("Content-Type".to_string(), FORM_CONTENT_TYPE.to_string())];
+        headers.extend(sign_headers(&request, &creds, now));
+        Ok(AssumeRole {
+            call: Some(HttpCall { method: "POST", url: format!("{endpoint}/"), headers, body }),
+            r2: super::is_r2(s3.endpoint.as_deref()),
+        })
+    }
+}
+
+impl Flow for AssumeRole {
+    fn advance(&mut self, reply: Option<HttpReply>) -> Result<FlowStep, VendError> {
+        match (self.call.take(), reply) {
+            (Some(call), _) => Ok(FlowStep::Call(call)),
+            (None, Some(reply)) => parse_reply(&reply, self.r2).map(FlowStep::Done),
+            (None, None) => Err(VendError::provider("STS", "no reply to AssumeRole")),
+        }
+    }
+}
+
+/// `RoleSessionName`: `opensharing-{recipient}` in the allowed characters `[\w+=,.@-]`, at most
+/// 64 characters, so the provider's audit trail names the recipient.
+fn session_name(recipient: &str) -> String {
+    let mut name = String::from("opensharing-");
+    for c in recipient.chars() {
+        if name.len() >= 64 {
+            break;
+        }
+        name.push(if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) { c } else { '-' });
+    }
+    name
+}
+
+fn parse_reply(reply: &HttpReply, r2: bool) -> Result<Grant, VendError> {
+    let doc = text(reply, "STS")?;
+    if reply.status != 200 {
+        let code = xml_element(doc, "Code").unwrap_or_else(|| format!("HTTP {}", reply.status));
+        let message = xml_element(doc, "Message").unwrap_or_default();
+        return Err(VendError::provider(
+            format!("STS {code}"),
+            format!("STS AssumeRole: HTTP {} {code}: {message}", reply.status),
+        ));
+    }
+    let field = |name: &str| {
+        xml_element(doc, name)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| VendError::provider("STS reply incomplete", format!("STS reply has no {name}")))
+    };
+    let expiration = field("Expiration")?;
+    let expires_at = OffsetDateTime::parse(&expiration, &Rfc3339).map_err(|_| {
+        VendError::provider("STS reply incomplete", format!("STS Expiration {expiration:?} is not RFC 3339"))
+    })?;
+    Ok(Grant {
+        credential: Credential::Aws {
+            access_key_id: field("AccessKeyId")?,
+            secret_access_key: field("SecretAccessKey")?,
+            session_token: Some(field("SessionToken")?),
+            r2,
+        },
+        expires_at_ms: (expires_at.unix_timestamp_nanos() / 1_000_000) as i64,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_names_keep_allowed_characters_and_length() {
+        assert_eq!(session_name("acme corp/é"), "opensharing-acme-corp--");
+        assert_eq!(session_name(&"x".repeat(100)).len(), 64);
+    }
+
+    #[test]
+    fn error_replies_name_the_code_only_for_the_recipient() {
+        let reply = HttpReply {
+            status: 403,
+            body: b"<ErrorResponse><Error><Code>AccessDenied</Code><Message>arn:aws:iam::1:user/p is not authorized</Message></Error></ErrorResponse>".to_vec(),
+        };
+        let Err(VendError::Provider { summary, detail }) = parse_reply(&reply, false) else { panic!("not refused") };
+        assert_eq!(summary, "STS AccessDenied");
+        assert!(detail.contains("not authorized"));
+        let empty = HttpReply { status: 200, body: b"<AssumeRoleResponse/>".to_vec() };
+        assert!(matches!(parse_reply(&empty, false), Err(VendError::Provider { .. })));
+    }
+}
