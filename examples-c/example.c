@@ -74,6 +74,7 @@ static os_result answer(os_exchange *ex, const char *root) {
   os_result r = os_exchange_need(ex, &need);
   if (r != OS_OK) return r;
   if (need.kind == OS_NEED_LIST) return answer_list(ex, root, &need);
+  if (need.kind == OS_NEED_HTTP) return os_exchange_supply_error(ex, (const uint8_t *)"no HTTP client here", 19);
   char path[4096];
   size_t len = 0;
   snprintf(path, sizeof path, "%s/%.*s", root, (int)need.key.len, (const char *)need.key.ptr);

@@ -40,6 +40,7 @@ static os_result supply(os_exchange *ex) {
   os_need need;
   char path[8192], key[4096];
   if (os_exchange_need(ex, &need) != OS_OK) return OS_INVALID_STATE;
+  if (need.kind == OS_NEED_HTTP) return os_exchange_supply_error(ex, (const uint8_t *)"no HTTP client here", 19);
   snprintf(key, sizeof key, "%.*s", (int)need.key.len, (const char *)need.key.ptr);
   if (store_path(path, sizeof path, need.store.ptr, need.store.len, key) != 0) return os_exchange_supply_error(ex, (const uint8_t *)"not local", 9);
   if (need.kind == OS_NEED_LIST) { /* files directly under the prefix, sorted: the Delta log is flat */

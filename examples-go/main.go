@@ -1,6 +1,6 @@
 // A Go net/http host for libopensharing through cgo: it drives the engine's exchange loop for
-// every request, answers IO needs from local stores on disk, and serves the engine-signed file
-// URLs with http.ServeContent (HEAD and Range).
+// every request, answers IO needs from local stores on disk, sends the engine's credential calls,
+// and serves the engine-signed file URLs with http.ServeContent (HEAD and Range).
 //
 //	go build -o opensharing-go . && ./opensharing-go -config ../demo/opensharing.json -listen 127.0.0.1:8081
 package main
@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 	"unsafe"
 )
@@ -65,6 +66,9 @@ func (h *host) supply(ex *C.os_exchange) C.os_result {
 	if r := C.os_exchange_need(ex, &need); r != C.OS_OK {
 		return r
 	}
+	if need.kind == C.OS_NEED_HTTP {
+		return h.call(ex)
+	}
 	key := gostr(need.key)
 	path, ok := h.path(gostr(need.store), key)
 	if !ok {
@@ -100,6 +104,36 @@ func (h *host) supply(ex *C.os_exchange) C.os_result {
 	p, n := cstr(data)
 	defer C.free(unsafe.Pointer(p))
 	return C.os_exchange_supply_bytes(ex, p, n)
+}
+
+// call sends a credential-service request (STS, OAuth) the engine built; it carries secrets, so
+// nothing of it is logged.
+func (h *host) call(ex *C.os_exchange) C.os_result {
+	var c C.os_http_call
+	C.os_exchange_need_http(ex, &c)
+	req, err := http.NewRequest(gostr(c.method), gostr(c.url), strings.NewReader(gostr(c.body)))
+	for i := C.size_t(0); err == nil && i < c.header_count; i++ {
+		var name, value C.os_str
+		C.os_exchange_need_http_header(ex, i, &name, &value)
+		req.Header.Set(gostr(name), gostr(value))
+	}
+	var resp *http.Response
+	if err == nil {
+		resp, err = (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	}
+	var body []byte
+	if err == nil {
+		defer resp.Body.Close()
+		body, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	}
+	if err != nil {
+		msg, n := cstr([]byte(err.Error()))
+		defer C.free(unsafe.Pointer(msg))
+		return C.os_exchange_supply_error(ex, msg, n)
+	}
+	p, n := cstr(body)
+	defer C.free(unsafe.Pointer(p))
+	return C.os_exchange_supply_http(ex, C.uint16_t(resp.StatusCode), p, n)
 }
 
 func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ use super::reply::{text, xml_element};
 use super::{Credential, Flow, FlowStep, Grant, VendError, VendTarget};
 use crate::catalog::config::{S3StoreConfig, StsConfig};
 use crate::exchange::{HttpCall, HttpReply};
+use crate::signing::encode::uri_encode_into;
 use crate::signing::sigv4::{sign_headers, Credentials, HeaderSignRequest};
 
 const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
@@ -40,17 +41,20 @@ impl AssumeRole {
                 policy.len()
             )));
         }
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("Action", "AssumeRole")
-            .append_pair("Version", "2011-06-15")
-            .append_pair("RoleArn", &sts.role_arn)
-            .append_pair("RoleSessionName", &session_name(target.recipient))
-            .append_pair("DurationSeconds", &target.ttl_seconds.to_string())
-            .append_pair("Policy", &policy);
+        let duration = target.ttl_seconds.to_string();
+        let session = session_name(target.recipient);
+        let mut fields = vec![
+            ("Action", "AssumeRole"),
+            ("Version", "2011-06-15"),
+            ("RoleArn", sts.role_arn.as_str()),
+            ("RoleSessionName", session.as_str()),
+            ("DurationSeconds", duration.as_str()),
+            ("Policy", policy.as_str()),
+        ];
         if let Some(id) = &sts.external_id {
-            form.append_pair("ExternalId", id.expose());
+            fields.push(("ExternalId", id.expose()));
         }
-        let body = form.finish().into_bytes();
+        let body = form_body(&fields).into_bytes();
         let now = OffsetDateTime::from_unix_timestamp(target.now_ms.div_euclid(1000))
             .map_err(|_| VendError::Config("time out of range".into()))?;
         let creds = Credentials {
@@ -84,6 +88,23 @@ impl Flow for AssumeRole {
             (None, None) => Err(VendError::provider("STS", "no reply to AssumeRole")),
         }
     }
+}
+
+/// A form body with every byte but `A-Z a-z 0-9 - _ . ~` percent-encoded: the bytes the AWS SDKs
+/// send. STS verifies the signature over the body as received, and STS emulators that re-encode
+/// the parsed form (moto) get the same bytes back only with this encoding (the WHATWG form
+/// encoding leaves `*` bare, which they would encode).
+fn form_body(fields: &[(&str, &str)]) -> String {
+    let mut body = String::new();
+    for (name, value) in fields {
+        if !body.is_empty() {
+            body.push('&');
+        }
+        uri_encode_into(&mut body, name, false);
+        body.push('=');
+        uri_encode_into(&mut body, value, false);
+    }
+    body
 }
 
 /// `RoleSessionName`: `opensharing-{recipient}` in the allowed characters `[\w+=,.@-]`, at most

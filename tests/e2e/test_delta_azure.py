@@ -1,7 +1,8 @@
 """A Delta table stored in Azurite (which verifies SAS signatures) is read through
 `opensharing serve` by the unmodified delta-sharing client: the host reads the log with
 object_store over SharedKey, the engine signs every file with a service SAS, and the client
-fetches the blobs from Azurite directly. A tampered SAS is refused."""
+fetches the blobs from Azurite directly. A tampered SAS is refused. In `dir` mode the engine
+vends a read-and-list SAS for the container, and deltalake reads the table in place with it."""
 import hashlib
 import json
 import os
@@ -36,7 +37,8 @@ def share(s3_root, tmp_path_factory):
                     assert status == 201, f"upload {name}: {status}"
         config = {
             "stores": {"blob": {"kind": "azure", "account": ACCOUNT, "container": CONTAINER,
-                                "endpoint": server.endpoint, "account_key": ACCOUNT_KEY}},
+                                "endpoint": server.endpoint, "account_key": ACCOUNT_KEY,
+                                "vend": {"scope": "container"}}},
             "shares": [{"name": "az", "schemas": [{"name": "default", "assets": [
                 {"type": "delta_table", "name": t, "store": "blob", "path": f"tables/{t}", "history_shared": True}
                 for t in TABLES]}]}],
@@ -45,7 +47,7 @@ def share(s3_root, tmp_path_factory):
         }
         work = tmp_path_factory.mktemp("azure-server")
         with opensharing_serve(config, work) as (url, _, _, _):
-            yield {"profile": profile(work, url, TOKEN), "url": url, "tables": tables}
+            yield {"profile": profile(work, url, TOKEN), "url": url, "tables": tables, "azurite": server.endpoint}
     finally:
         server.close()
 
@@ -72,6 +74,30 @@ def test_file_urls_are_sas_urls_azurite_verifies(share):
         assert len(r.read()) == f["size"]
     base, sig = f["url"].split("sig=", 1)
     tampered = base + "sig=" + ("A" if sig[0] != "A" else "B") + sig[1:]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(tampered)
+    assert refused.value.code == 403
+
+
+def test_vended_sas_reads_the_table_in_place(share, monkeypatch):
+    req = urllib.request.Request(f"{share['url']}/shares/az/schemas/default/tables/basic/temporary-table-credentials",
+                                 data=b"", method="POST", headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(req) as r:
+        creds = json.loads(r.read())["credentials"]
+    assert creds["location"] == f"abfss://{CONTAINER}@{ACCOUNT}.dfs.core.windows.net/tables/basic"
+    sas = creds["azureUserDelegationSas"]["sasToken"]
+    assert "sp=rl" in sas and "sr=c" in sas
+    listing = f"{share['azurite']}/{CONTAINER}?restype=container&comp=list&prefix=tables/basic/_delta_log/&{sas}"
+    with urllib.request.urlopen(listing) as r:
+        assert b"00000000000000000000.json" in r.read()
+    # deltalake (object_store) reads the whole table with nothing but the vended SAS.
+    monkeypatch.setenv("AZURITE_BLOB_STORAGE_URL", share["azurite"].rsplit("/", 1)[0])
+    options = {"account_name": ACCOUNT, "sas_token": sas, "use_emulator": "true"}
+    df = DeltaTable(f"az://{CONTAINER}/tables/basic", storage_options=options).to_pandas()
+    expected = DeltaTable(str(share["tables"] / "basic")).to_pandas()
+    pd.testing.assert_frame_equal(rows(df), rows(expected), check_dtype=False)
+    base, sig = sas.split("sig=", 1)
+    tampered = listing.replace(sas, base + "sig=" + ("A" if sig[0] != "A" else "B") + sig[1:])
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(tampered)
     assert refused.value.code == 403

@@ -12,6 +12,8 @@ const MAX_REPLY_BYTES: usize = 1024 * 1024;
 /// The client for credential calls: short timeouts, no redirects (a redirect would resend a
 /// signed body elsewhere).
 pub fn client() -> Result<reqwest::Client, String> {
+    // `main` installs ring as the TLS provider; unit tests build stores without `main`.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .connect_timeout(Duration::from_secs(5))
