@@ -42,22 +42,29 @@ def wait_for(url: str, timeout: float = 30.0, expect=(200, 403, 404)) -> None:
 
 
 @contextlib.contextmanager
-def s3s_fs(root: pathlib.Path):
-    """An s3s-fs server over `root` (each sub-directory is a bucket). Yields its endpoint."""
-    port = free_port()
-    log = open(root.parent / f"s3s-{port}.log", "w")
-    proc = subprocess.Popen(
-        [str(TOOLS / "bin/s3s-fs"), "--host", "127.0.0.1", "--port", str(port),
-         "--access-key", S3_KEY_ID, "--secret-key", S3_SECRET, str(root)],
-        stdout=log, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{port}"
+def background(argv, log_path: pathlib.Path, ready_url: str, env=None):
+    """Runs `argv` with its output in `log_path` until the context ends; returns once
+    `ready_url` answers."""
+    log = open(log_path, "w")
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     try:
-        wait_for(endpoint + "/")
-        yield endpoint
+        wait_for(ready_url)
+        yield proc
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
+
+
+@contextlib.contextmanager
+def s3s_fs(root: pathlib.Path):
+    """An s3s-fs server over `root` (each sub-directory is a bucket). Yields its endpoint."""
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    argv = [str(TOOLS / "bin/s3s-fs"), "--host", "127.0.0.1", "--port", str(port),
+            "--access-key", S3_KEY_ID, "--secret-key", S3_SECRET, str(root)]
+    with background(argv, root.parent / f"s3s-{port}.log", endpoint + "/"):
+        yield endpoint
 
 
 def server_binary() -> pathlib.Path:

@@ -7,7 +7,6 @@ import contextlib
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import time
 import urllib.error
@@ -18,7 +17,7 @@ import pandas as pd
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-from harness import free_port, opensharing_serve, wait_for
+from harness import background, free_port, opensharing_serve
 
 TOKEN = "e2e-sts-token-0123456789"
 BUCKET = "lake"
@@ -31,18 +30,11 @@ SETUP_CALLS = 5
 @contextlib.contextmanager
 def moto_server(workdir):
     port = free_port()
-    log = open(workdir / f"moto-{port}.log", "w")
-    moto = os.path.join(os.path.dirname(sys.executable), "moto_server")
-    proc = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(SETUP_CALLS)})
     endpoint = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(endpoint + "/moto-api/")
+    moto = os.path.join(os.path.dirname(sys.executable), "moto_server")
+    with background([moto, "-H", "127.0.0.1", "-p", str(port)], workdir / f"moto-{port}.log", endpoint + "/moto-api/",
+                    env={"INITIAL_NO_AUTH_ACTION_COUNT": str(SETUP_CALLS)}):
         yield endpoint
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 def client(service, endpoint, key_id="setup", secret="setup"):
