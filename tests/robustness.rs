@@ -136,3 +136,76 @@ fn random_requests_always_get_a_protocol_answer() {
     }
     assert!(table_answers > 50, "the table operations were reached with hostile IO ({table_answers} times)");
 }
+
+/// Replies a credential service could send, wrong in every way.
+fn hostile_reply(rng: &mut Rng) -> IoResult {
+    let body = match rng.next() % 9 {
+        8 => b"<Credentials><AccessKeyId>A</AccessKeyId><SecretAccessKey>S</SecretAccessKey><SessionToken>T</SessionToken><Expiration>2026-01-01T01:00:00Z</Expiration></Credentials>".to_vec(),
+        0 => rng.junk(100).into_bytes(),
+        1 => b"<AssumeRoleResponse><Credentials><AccessKeyId>A&bogus;</AccessKeyId>".to_vec(),
+        2 => b"<Credentials><AccessKeyId>A</AccessKeyId><SecretAccessKey>S</SecretAccessKey><SessionToken>T</SessionToken><Expiration>not a time</Expiration></Credentials>".to_vec(),
+        3 => vec![b'<'; 70 * 1024],
+        4 => br#"{"access_token": 7, "expires_in": "soon"}"#.to_vec(),
+        5 => br#"{"access_token": "t", "expires_in": -5}"#.to_vec(),
+        6 => vec![0xff, 0xfe, 0x00],
+        _ => br#"{"access_token": "t", "expires_in": 3599}"#.to_vec(),
+    };
+    match rng.next() % 5 {
+        0 => IoResult::Failed("connection reset".into()),
+        1 => IoResult::NotFound,
+        _ => {
+            IoResult::Http(opensharing::HttpReply { status: [200, 400, 403, 500, 0][(rng.next() % 5) as usize], body })
+        }
+    }
+}
+
+#[test]
+fn credential_calls_with_hostile_replies_get_a_protocol_answer() {
+    let key_json = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/vectors/gcs/test_service_account.not-a-test.json"),
+    )
+    .or_else(|_| {
+        std::fs::read_to_string(
+            std::path::Path::new(&std::env::var("OPENSHARING_SHARED_DIR").unwrap_or_default())
+                .join("vectors/gcs/test_service_account.not-a-test.json"),
+        )
+    })
+    .expect("the GCS test service account in ../shared/vectors");
+    let config = serde_json::json!({
+        "stores": {
+            "aws": {"kind": "s3", "bucket": "b", "region": "us-east-1", "access_key_id": "k", "secret_access_key": "s",
+                    "vend": {"sts": {"role_arn": "arn:aws:iam::1:role/r"}}},
+            "gcp": {"kind": "gcs", "bucket": "g", "service_account_key": key_json, "vend": {}}
+        },
+        "shares": [{"name": "s", "schemas": [{"name": "d", "assets": [
+            {"type": "delta_table", "name": "t", "store": "aws", "path": "t"},
+            {"type": "volume", "name": "v", "store": "gcp", "path": "v"}]}]}],
+        "recipients": [{"name": "r", "token_sha256": opensharing::auth::token_sha256_hex(TOKEN_ACME), "shares": ["s"]}]
+    });
+    let engine = opensharing::Engine::from_json(config.to_string().as_bytes(), &|_| None).unwrap();
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut granted = 0;
+    for round in 0..2000 {
+        let target = match rng.next() % 2 {
+            0 => "/delta-sharing/shares/s/schemas/d/tables/t/temporary-table-credentials",
+            _ => "/delta-sharing/shares/s/schemas/d/volumes/v/temporary-volume-credentials",
+        };
+        let body = match rng.next() % 4 {
+            0 => String::new(),
+            1 => format!("{{\"location\":\"{}\"}}", rng.junk(20).replace(['"', '\\'], "")),
+            2 => "{\"location\":\"s3://b/t\"}".into(),
+            _ => rng.junk(40),
+        };
+        let request =
+            Request::new(Method::Post, target).header("Authorization", format!("Bearer {TOKEN_ACME}")).body(body);
+        // Each exchange at its own time, so the grant cache does not answer for the service.
+        let mut io_rng = Rng(rng.next() | 1);
+        let reply = drive(&engine, request, NOW + round * 3_600_000, |_| hostile_reply(&mut io_rng));
+        granted += usize::from(reply.status == 200);
+        assert!([200, 400, 500, 502].contains(&reply.status), "round {round}: {target} got {}", reply.status);
+        let body: serde_json::Value = serde_json::from_slice(&reply.body).expect("JSON body");
+        assert!(reply.status == 200 || body["errorCode"].is_string(), "round {round}: {body}");
+    }
+    assert!(granted > 0, "some hostile replies are valid grants");
+}
