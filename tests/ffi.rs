@@ -206,6 +206,81 @@ fn io_needs_through_the_c_abi() {
 }
 
 #[test]
+fn credential_calls_through_the_c_abi() {
+    let config = serde_json::json!({
+        "stores": {"aws": {"kind": "s3", "bucket": "b", "region": "eu-west-1", "access_key_id": "AKID",
+                           "secret_access_key": "secret", "vend": {"sts": {"role_arn": "arn:aws:iam::1:role/r"}}}},
+        "shares": [{"name": "s", "schemas": [{"name": "d", "assets": [
+            {"type": "volume", "name": "v", "store": "aws", "path": "vols/v"}]}]}],
+        "recipients": [{"name": "r", "token_sha256": opensharing::auth::token_sha256_hex(TOKEN_ACME), "shares": ["s"]}]
+    });
+    let e = new_engine(&config.to_string());
+    let (method, target, auth) = (
+        "POST",
+        "/delta-sharing/shares/s/schemas/d/volumes/v/temporary-volume-credentials",
+        format!("Bearer {TOKEN_ACME}"),
+    );
+    let header =
+        os_header { name: b"Authorization".as_ptr(), name_len: 13, value: auth.as_ptr(), value_len: auth.len() };
+    let req = os_request {
+        method: method.as_ptr(),
+        method_len: method.len(),
+        target: target.as_ptr(),
+        target_len: target.len(),
+        headers: &header,
+        header_count: 1,
+        body: ptr::null(),
+        body_len: 0,
+    };
+    let empty = || os_str { ptr: ptr::null(), len: 0 };
+    unsafe {
+        let mut ex = ptr::null_mut();
+        assert_eq!(os_engine_handle(e, &req, NOW, &mut ex), os_result::OS_OK);
+        let mut event = os_event::OS_EVENT_DONE;
+        assert_eq!(os_exchange_poll(ex, &mut event), os_result::OS_OK);
+        assert_eq!(event, os_event::OS_EVENT_NEED);
+        let mut need = std::mem::zeroed::<os_need>();
+        assert_eq!(os_exchange_need(ex, &mut need), os_result::OS_OK);
+        assert_eq!(need.kind, os_need_kind::OS_NEED_HTTP);
+        assert_eq!(s(need.key), "https://sts.eu-west-1.amazonaws.com/");
+        let mut call = os_http_call { method: empty(), url: empty(), header_count: 0, body: empty() };
+        assert_eq!(os_exchange_need_http(ex, &mut call), os_result::OS_OK);
+        assert_eq!((s(call.method).as_str(), s(call.url)), ("POST", s(need.key)));
+        assert!(s(call.body).starts_with("Action=AssumeRole&Version=2011-06-15&"));
+        let mut names = Vec::new();
+        for i in 0..call.header_count {
+            let (mut n, mut v) = (empty(), empty());
+            assert_eq!(os_exchange_need_http_header(ex, i, &mut n, &mut v), os_result::OS_OK);
+            names.push(s(n));
+        }
+        assert_eq!(names, ["Content-Type", "X-Amz-Date", "Authorization"]);
+        let (mut n, mut v) = (empty(), empty());
+        assert_eq!(os_exchange_need_http_header(ex, call.header_count, &mut n, &mut v), os_result::OS_NOT_FOUND);
+        assert_eq!(os_exchange_need_http(ex, ptr::null_mut()), os_result::OS_NULL_ARGUMENT);
+        let reply = b"<Credentials><AccessKeyId>ASIA1</AccessKeyId><SecretAccessKey>S</SecretAccessKey>\
+<SessionToken>T</SessionToken><Expiration>2026-01-01T01:00:00Z</Expiration></Credentials>";
+        assert_eq!(os_exchange_supply_http(ex, 200, ptr::null(), 5), os_result::OS_NULL_ARGUMENT);
+        assert_eq!(os_exchange_supply_http(ex, 200, reply.as_ptr(), reply.len()), os_result::OS_OK);
+        assert_eq!(os_exchange_supply_http(ex, 200, reply.as_ptr(), reply.len()), os_result::OS_INVALID_STATE);
+        assert_eq!(os_exchange_need_http(ex, &mut call), os_result::OS_INVALID_STATE);
+        assert_eq!(os_exchange_poll(ex, &mut event), os_result::OS_OK);
+        assert_eq!(event, os_event::OS_EVENT_HEAD);
+        let mut status = 0;
+        assert_eq!(os_exchange_status(ex, &mut status), os_result::OS_OK);
+        assert_eq!(status, 200);
+        let mut buf = [0u8; 512];
+        let mut n = 0;
+        assert_eq!(os_exchange_poll(ex, &mut event), os_result::OS_OK);
+        assert_eq!(os_exchange_read(ex, buf.as_mut_ptr(), buf.len(), &mut n), os_result::OS_OK);
+        let body: serde_json::Value = serde_json::from_slice(&buf[..n]).unwrap();
+        assert_eq!(body["awsTempCredentials"]["accessKeyId"], "ASIA1");
+        assert_eq!(body["expirationTime"], NOW + 3_600_000);
+        os_exchange_free(ex);
+        os_engine_free(e);
+    }
+}
+
+#[test]
 fn bad_arguments_are_errors_never_crashes() {
     unsafe {
         let mut engine = ptr::null_mut();
