@@ -21,7 +21,7 @@ fn config(stores: Value) -> Value {
         "credential_ttl_seconds": 1800,
         "stores": stores,
         "shares": [{"name": "s", "schemas": [{"name": "d", "assets": [
-            {"type": "delta_table", "name": "t", "store": "main", "path": "tables/t"},
+            {"type": "delta_table", "name": "t", "store": "main", "path": "tables/t", "auxiliary_paths": ["shared/t-dv"]},
             {"type": "delta_table", "name": "plain", "store": "local", "path": "tables/plain"},
             {"type": "volume", "name": "v", "store": "main", "path": "volumes/v/"},
             {"type": "skill", "name": "k", "store": "main", "path": "skills/k", "description": "A skill"},
@@ -94,6 +94,8 @@ fn the_location_must_be_the_tables_own() {
     {
         assert_eq!(vend(&e, &target, ok).status, 200, "{ok}");
     }
+    let aux = vend(&e, &target, r#"{"location":"s3://bkt/shared/t-dv/"}"#);
+    assert_eq!(aux.json()["credentials"]["location"], "s3://bkt/shared/t-dv");
     let r = vend(&e, &target, r#"{"location":"s3://bkt/tables/other"}"#);
     assert_eq!((r.status, r.error_code().as_str()), (400, "INVALID_PARAMETER_VALUE"));
     assert!(r.message().contains("s3://bkt/tables/other"));
@@ -133,6 +135,7 @@ fn listings_advertise_dir_only_where_credentials_are_vended() {
     let by_name: HashMap<&str, &Value> = items.iter().map(|i| (i["name"].as_str().unwrap(), i)).collect();
     assert_eq!(by_name["t"]["accessModes"], json!(["dir", "url"]));
     assert_eq!(by_name["t"]["location"], "s3://bkt/tables/t");
+    assert_eq!(by_name["t"]["auxiliaryLocations"], json!(["s3://bkt/shared/t-dv"]));
     // The local store signs URLs but vends nothing.
     assert_eq!(by_name["plain"]["accessModes"], json!(["url"]));
     assert!(by_name["plain"].get("location").is_none(), "no location without dir");
@@ -324,4 +327,8 @@ fn vending_settings_are_validated() {
     .contains("role_arn"));
     assert!(bad(json!({"kind": "gcs", "bucket": "b", "hmac_access_id": "i", "hmac_secret": "s", "vend": {}}))
         .contains("service_account_key"));
+    let mut aux_on_volume = config(json!({"main": static_s3(None), "local": {"kind": "local", "root": "/x"}}));
+    aux_on_volume["shares"][0]["schemas"][0]["assets"][2]["auxiliary_paths"] = json!(["x"]);
+    let err = Engine::from_json(aux_on_volume.to_string().as_bytes(), &|_| None).unwrap_err().to_string();
+    assert!(err.contains("assets[2].auxiliary_paths[0]: only tables"), "{err}");
 }

@@ -47,16 +47,10 @@ enum Prepared {
 
 fn prepare(ctx: &Ctx<'_>, path: &AssetPath, family: AssetFamily, version: Option<&str>) -> Result<Prepared, ApiError> {
     let (_, _, asset) = resolve_asset(ctx, path, family)?;
-    let location = locate(ctx, asset, version)?;
+    let mut location = locate(ctx, asset, version)?;
     let requested = requested_location(&ctx.request.body)?;
-    if family == AssetFamily::Table {
-        if let Some(requested) = requested {
-            if normalise(&requested) != normalise(&location.uri) {
-                return Err(ApiError::invalid(format!(
-                    "location '{requested}' is not this table's location or one of its auxiliary locations"
-                )));
-            }
-        }
+    if let (AssetFamily::Table, Some(requested)) = (family, requested) {
+        location = table_location(ctx, asset, location, &requested)?;
     }
     let catalog = &ctx.state.catalog;
     let store = catalog.stores.get(location.store_name).ok_or_else(ApiError::internal)?;
@@ -117,6 +111,35 @@ fn locate<'a>(ctx: &Ctx<'a>, asset: &'a Asset, version: Option<&str>) -> Result<
         };
     let store = ctx.state.catalog.stores.get(store_name).ok_or_else(ApiError::internal)?;
     Ok(Location { store_name, prefix: path.trim_matches('/').to_string(), uri: location_uri(store_name, store, path) })
+}
+
+/// The table root or auxiliary location `requested` names.
+fn table_location<'a>(
+    ctx: &Ctx<'a>,
+    asset: &'a Asset,
+    root: Location<'a>,
+    requested: &str,
+) -> Result<Location<'a>, ApiError> {
+    let wanted = normalise(requested);
+    if wanted == normalise(&root.uri) {
+        return Ok(root);
+    }
+    let store = ctx.state.catalog.stores.get(root.store_name).ok_or_else(ApiError::internal)?;
+    asset
+        .config
+        .auxiliary_paths
+        .iter()
+        .map(|aux| Location {
+            store_name: root.store_name,
+            prefix: aux.trim_matches('/').to_string(),
+            uri: location_uri(root.store_name, store, aux),
+        })
+        .find(|aux| normalise(&aux.uri) == wanted)
+        .ok_or_else(|| {
+            ApiError::invalid(format!(
+                "location '{requested}' is not this table's location or one of its auxiliary locations"
+            ))
+        })
 }
 
 fn no_storage() -> ApiError {

@@ -54,6 +54,8 @@ struct AssetItem<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     location: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    auxiliary_locations: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     access_modes: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     license: Option<&'a str>,
@@ -304,6 +306,12 @@ fn asset_item<'a>(ctx: &Ctx<'a>, share: &'a Share, schema: &'a Schema, asset: &'
         comment: c.comment.as_deref(),
         storage_location: if family == AssetFamily::Table { None } else { location() },
         location: location().filter(|_| dir),
+        auxiliary_locations: match (&c.store, store) {
+            (Some(name), Some(store)) if dir => {
+                c.auxiliary_paths.iter().map(|p| location_uri(name, store, p)).collect()
+            }
+            _ => Vec::new(),
+        },
         access_modes,
         license: c.governance.as_ref().and_then(|g| g.license.as_deref()).filter(|_| family == AssetFamily::Skill),
         compatibility: c.compatibility.as_deref(),

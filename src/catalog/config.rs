@@ -370,6 +370,10 @@ pub struct AssetConfig {
     /// Its root, relative to the store.
     #[serde(default)]
     pub path: Option<String>,
+    /// Extra roots of a table in the same store: absolute paths in its log may point there, and
+    /// recipients may ask for credentials on them.
+    #[serde(default)]
+    pub auxiliary_paths: Vec<String>,
     /// Whether time travel, streaming and change data are allowed (Delta tables).
     #[serde(default)]
     pub history_shared: bool,

@@ -334,6 +334,15 @@ fn check_asset(path: &str, asset: &AssetConfig, stores: &BTreeMap<String, StoreC
     if asset.path.as_deref().is_some_and(|p| p.split('/').any(|seg| seg == "..")) {
         return Err(ConfigError::new(format!("{path}.path"), "must not contain '..' segments"));
     }
+    for (i, aux) in asset.auxiliary_paths.iter().enumerate() {
+        let field = format!("{path}.auxiliary_paths[{i}]");
+        if !asset.kind.is_table() {
+            return Err(ConfigError::new(field, "only tables have auxiliary paths"));
+        }
+        if aux.trim_matches('/').is_empty() || aux.split('/').any(|seg| seg == "..") {
+            return Err(ConfigError::new(field, "must be a non-empty path without '..' segments"));
+        }
+    }
     if asset.start_version < 0 {
         return Err(ConfigError::new(format!("{path}.start_version"), "must not be negative"));
     }
