@@ -236,6 +236,11 @@ fn sts_refusals_and_unreachable_sts_are_bad_gateway_with_detail_for_the_log() {
         IoResult::Http(HttpReply { status: 200, body: b"<html>captive portal</html>".to_vec() })
     });
     assert_eq!(r.status, 502);
+    // Credentials that expired before they arrive are no grant.
+    let r = drive(&e, post(&format!("{P}/volumes/v/temporary-volume-credentials"), ""), NOW + 3_600_000, |_| {
+        IoResult::Http(HttpReply { status: 200, body: STS_OK.as_bytes().to_vec() })
+    });
+    assert_eq!((r.status, r.message().contains("already expired")), (502, true));
 }
 
 #[test]

@@ -140,7 +140,7 @@ fn random_requests_always_get_a_protocol_answer() {
 /// Replies a credential service could send, wrong in every way.
 fn hostile_reply(rng: &mut Rng) -> IoResult {
     let body = match rng.next() % 9 {
-        8 => b"<Credentials><AccessKeyId>A</AccessKeyId><SecretAccessKey>S</SecretAccessKey><SessionToken>T</SessionToken><Expiration>2026-01-01T01:00:00Z</Expiration></Credentials>".to_vec(),
+        8 => b"<Credentials><AccessKeyId>A</AccessKeyId><SecretAccessKey>S</SecretAccessKey><SessionToken>T</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>".to_vec(),
         0 => rng.junk(100).into_bytes(),
         1 => b"<AssumeRoleResponse><Credentials><AccessKeyId>A&bogus;</AccessKeyId>".to_vec(),
         2 => b"<Credentials><AccessKeyId>A</AccessKeyId><SecretAccessKey>S</SecretAccessKey><SessionToken>T</SessionToken><Expiration>not a time</Expiration></Credentials>".to_vec(),

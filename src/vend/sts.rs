@@ -18,6 +18,7 @@ const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-
 pub(super) struct AssumeRole {
     call: Option<HttpCall>,
     r2: bool,
+    now_ms: i64,
 }
 
 impl AssumeRole {
@@ -76,6 +77,7 @@ impl AssumeRole {
         Ok(AssumeRole {
             call: Some(HttpCall { method: "POST", url: format!("{endpoint}/"), headers, body }),
             r2: super::is_r2(s3.endpoint.as_deref()),
+            now_ms: target.now_ms,
         })
     }
 }
@@ -84,7 +86,16 @@ impl Flow for AssumeRole {
     fn advance(&mut self, reply: Option<HttpReply>) -> Result<FlowStep, VendError> {
         match (self.call.take(), reply) {
             (Some(call), _) => Ok(FlowStep::Call(call)),
-            (None, Some(reply)) => parse_reply(&reply, self.r2).map(FlowStep::Done),
+            (None, Some(reply)) => {
+                let grant = parse_reply(&reply, self.r2)?;
+                if grant.expires_at_ms <= self.now_ms {
+                    return Err(VendError::provider(
+                        "STS credentials already expired",
+                        "STS returned credentials that have already expired (is the host's clock right?)",
+                    ));
+                }
+                Ok(FlowStep::Done(grant))
+            }
             (None, None) => Err(VendError::provider("STS", "no reply to AssumeRole")),
         }
     }
