@@ -59,6 +59,9 @@ fn main() {
 #[cfg(feature = "server")]
 fn object_store_rate(token: Option<&str>, keys: &[String]) -> f64 {
     use object_store::signer::Signer;
+    // object_store's reqwest client needs a process crypto provider even though signing does
+    // no IO (the `opensharing` binary installs the same one in main).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut builder = object_store::aws::AmazonS3Builder::new()
         .with_region("us-east-1")
         .with_bucket_name("lake")

@@ -4,50 +4,105 @@
 //! kept or not, no dot-segment normalisation), which general-purpose URL crates do not promise,
 //! and the presign hot path appends into a caller-owned buffer without allocating.
 
-const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
-/// Bytes `UriEncode` passes through: `A-Z a-z 0-9 - . _ ~`, plus `/` when `keep_slash` is set.
-const fn pass_through(keep_slash: bool) -> [bool; 256] {
-    let mut table = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        table[i] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') || (keep_slash && b == b'/');
-        i += 1;
-    }
-    table
+/// Whether `UriEncode` must escape `b`: all but `A-Z a-z 0-9 - . _ ~`, and `/` unless
+/// `keep_slash`. Branch-free, so that a fixed-size loop over it compiles to SIMD compares.
+#[inline(always)]
+fn must_escape(b: u8, keep_slash: bool) -> bool {
+    // With bit 5 set, A-Z lands on a-z and nothing else does.
+    let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+    // `-` `.` `/` `0`..=`9` are the contiguous bytes 0x2D..=0x39.
+    let dash_to_nine = b.wrapping_sub(b'-') < 13;
+    let slash_ok = keep_slash | (b != b'/');
+    !(letter | (dash_to_nine & slash_ok) | (b == b'_') | (b == b'~'))
 }
 
-const PASS_STRICT: [bool; 256] = pass_through(false);
-const PASS_KEEP_SLASH: [bool; 256] = pass_through(true);
+/// How many bytes [`uri_encode_into`] classifies per step.
+const CHUNK: usize = 16;
+
+/// Byte `i` (little-endian) is 1 when `chunk[i]` must be escaped, else 0.
+#[inline(always)]
+fn escape_flags(chunk: &[u8; CHUNK], keep_slash: bool) -> u128 {
+    let mut flags = [0u8; CHUNK];
+    for (flag, &b) in flags.iter_mut().zip(chunk) {
+        *flag = u8::from(must_escape(b, keep_slash));
+    }
+    u128::from_le_bytes(flags)
+}
 
 /// Appends the RFC 3986 encoding of `input` used by SigV4 and GCS V4 (`UriEncode`).
 ///
 /// Bytes `A-Z a-z 0-9 - . _ ~` pass through; every other byte becomes `%XX` with upper-case
 /// hex. `/` passes through only when `keep_slash` is set (object-key paths).
 pub fn uri_encode_into(out: &mut String, input: &str, keep_slash: bool) {
-    let pass = if keep_slash { &PASS_KEEP_SLASH } else { &PASS_STRICT };
     let bytes = input.as_bytes();
     out.reserve(bytes.len());
     // Runs of pass-through bytes are copied at once. They are ASCII, so a non-empty run starts
-    // and ends on a character boundary.
+    // and ends on a character boundary. Object keys are mostly such runs: they are classified
+    // 16 bytes per step (SIMD compares where the target has them), one branch per step.
     let mut run_start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if pass[b as usize] {
-            continue;
+    let mut escape_at = |mut flags: u128, chunk_start: usize| {
+        while flags != 0 {
+            let i = chunk_start + flags.trailing_zeros() as usize / 8;
+            if run_start < i {
+                out.push_str(&input[run_start..i]);
+            }
+            out.push_str(percent_escape(bytes[i]));
+            run_start = i + 1;
+            flags &= flags - 1;
         }
-        if run_start < i {
-            out.push_str(&input[run_start..i]);
+    };
+    let (chunks, tail) = bytes.as_chunks::<CHUNK>();
+    for (k, chunk) in chunks.iter().enumerate() {
+        let flags = escape_flags(chunk, keep_slash);
+        if flags != 0 {
+            escape_at(flags, k * CHUNK);
         }
-        out.push('%');
-        out.push(HEX_UPPER[(b >> 4) as usize] as char);
-        out.push(HEX_UPPER[(b & 0xf) as usize] as char);
-        run_start = i + 1;
+    }
+    if !tail.is_empty() {
+        // The last 16 bytes when there are that many (less those already classified),
+        // otherwise the tail padded with a pass-through byte.
+        let flags = match bytes.last_chunk::<CHUNK>() {
+            Some(last) => escape_flags(last, keep_slash) >> (8 * (CHUNK - tail.len())),
+            None => {
+                let mut chunk = [b'a'; CHUNK];
+                chunk[..tail.len()].copy_from_slice(tail);
+                escape_flags(&chunk, keep_slash)
+            }
+        };
+        if flags != 0 {
+            escape_at(flags, bytes.len() - tail.len());
+        }
     }
     if run_start < bytes.len() {
         out.push_str(&input[run_start..]);
     }
+}
+
+/// `%00%01…%FF`: the escapes of all bytes, three characters each.
+const PERCENT_ESCAPES: &str = {
+    const BYTES: [u8; 768] = {
+        let mut t = [0u8; 768];
+        let mut i = 0;
+        while i < 256 {
+            t[3 * i] = b'%';
+            t[3 * i + 1] = HEX_UPPER[i >> 4];
+            t[3 * i + 2] = HEX_UPPER[i & 0xf];
+            i += 1;
+        }
+        t
+    };
+    match std::str::from_utf8(&BYTES) {
+        Ok(s) => s,
+        Err(_) => panic!("ASCII"),
+    }
+};
+
+/// `%XX` for `b`.
+fn percent_escape(b: u8) -> &'static str {
+    let i = 3 * b as usize;
+    &PERCENT_ESCAPES[i..i + 3]
 }
 
 /// Returns the `UriEncode` of `input` as a new string (see [`uri_encode_into`]).
@@ -66,14 +121,38 @@ pub fn hex_into(out: &mut String, bytes: &[u8]) {
     }
 }
 
+/// The lower-case hex digit of `n` (< 16), branch-free.
+#[inline(always)]
+fn hex_digit(n: u8) -> u8 {
+    n + b'0' + u8::from(n > 9) * (b'a' - b'0' - 10)
+}
+
+/// Writes the lower-case hex form of `bytes` into the start of `out` (as far as it holds).
+fn hex_to_slice(bytes: &[u8], out: &mut [u8]) {
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = hex_digit(b >> 4);
+        pair[1] = hex_digit(b & 0xf);
+    }
+}
+
 /// The lower-case hex form of a 32-byte digest, on the stack.
 pub fn hex_digest_256(digest: &[u8]) -> [u8; 64] {
     let mut out = [b'0'; 64];
-    for (i, &b) in digest.iter().take(32).enumerate() {
-        out[2 * i] = HEX_LOWER[(b >> 4) as usize];
-        out[2 * i + 1] = HEX_LOWER[(b & 0xf) as usize];
+    if let Some(digest) = digest.first_chunk::<32>() {
+        hex_32(digest, &mut out);
+    } else {
+        hex_to_slice(digest, &mut out);
     }
     out
+}
+
+/// Writes the lower-case hex form of a 32-byte digest (a fixed-size loop that compiles to
+/// SIMD shuffles).
+fn hex_32(digest: &[u8; 32], out: &mut [u8; 64]) {
+    let (pairs, _) = out.as_chunks_mut::<2>();
+    for (pair, &b) in pairs.iter_mut().zip(digest) {
+        *pair = [hex_digit(b >> 4), hex_digit(b & 0xf)];
+    }
 }
 
 /// Returns the lower-case hex form of `bytes`.
@@ -96,5 +175,82 @@ mod tests {
     #[test]
     fn hex_is_lower_case() {
         assert_eq!(hex(&[0x00, 0xab, 0xff]), "00abff");
+    }
+
+    /// The plain byte-by-byte `UriEncode`, to check the chunked one against.
+    fn reference_encode(input: &str, keep_slash: bool) -> String {
+        let mut out = String::new();
+        for &b in input.as_bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') || (keep_slash && b == b'/') {
+                out.push(char::from(b));
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn classifies_every_byte_in_every_position() {
+        for keep_slash in [false, true] {
+            for b in 0..=255u8 {
+                let pass =
+                    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') || (keep_slash && b == b'/');
+                assert_eq!(must_escape(b, keep_slash), !pass, "{b:#04x} keep_slash={keep_slash}");
+                for pos in 0..CHUNK {
+                    for fill in [b'a', b'%', 0xff] {
+                        let mut chunk = [fill; CHUNK];
+                        chunk[pos] = b;
+                        let expected = chunk
+                            .iter()
+                            .enumerate()
+                            .filter(|&(_, &x)| must_escape(x, keep_slash))
+                            .fold(0u128, |acc, (i, _)| acc | 1 << (8 * i));
+                        assert_eq!(escape_flags(&chunk, keep_slash), expected);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn chunked_encoding_matches_the_byte_by_byte_one() {
+        // Every length around the 16-byte chunks, with an escape at every position, runs of
+        // escapes, multi-byte characters across chunk edges, and appending after other text.
+        let specials = ["=", " ", "/", "ü", "€", "%", "~", "😀"];
+        for len in 0..70 {
+            let plain: String = (0..len).map(|i| char::from(b"abcXYZ019-._"[i % 12])).collect();
+            for keep_slash in [false, true] {
+                let mut out = String::from("pre");
+                uri_encode_into(&mut out, &plain, keep_slash);
+                assert_eq!(out, format!("pre{}", reference_encode(&plain, keep_slash)));
+                for pos in 0..=len {
+                    for special in specials {
+                        let mut key = plain.clone();
+                        key.insert_str(pos, special);
+                        key.push_str(special);
+                        let mut out = String::from("pre");
+                        uri_encode_into(&mut out, &key, keep_slash);
+                        assert_eq!(out, format!("pre{}", reference_encode(&key, keep_slash)), "{key:?}");
+                    }
+                }
+            }
+        }
+        let all: String = (0u32..0x250).filter_map(char::from_u32).collect();
+        for keep_slash in [false, true] {
+            assert_eq!(uri_encode(&all, keep_slash), reference_encode(&all, keep_slash));
+        }
+    }
+
+    #[test]
+    fn hex_of_every_byte() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&bytes), expected);
+        for chunk in bytes.chunks(32) {
+            let digits = hex_digest_256(chunk);
+            assert_eq!(std::str::from_utf8(&digits).unwrap(), &expected[2 * chunk[0] as usize..][..64]);
+        }
+        assert_eq!(&hex_digest_256(&[0xab])[..4], b"ab00");
     }
 }
