@@ -38,11 +38,10 @@ pub(super) fn partition(region: &str) -> &'static str {
 pub(super) fn read_only_prefix(partition: &str, bucket: &str, prefix: &str) -> String {
     let prefix = escape_iam(prefix);
     let bucket = escape_iam(bucket);
+    // Only `prefix/…`: listing with the bare `prefix` would also name the objects of a sibling
+    // such as `prefix2/`.
     let objects = if prefix.is_empty() { "*".to_string() } else { format!("{prefix}/*") };
-    let mut listable = vec![objects.clone()];
-    if !prefix.is_empty() {
-        listable.push(prefix.clone());
-    }
+    let listable = vec![objects.clone()];
     json!({
         "Version": "2012-10-17",
         "Statement": [
@@ -80,7 +79,7 @@ mod tests {
         assert_eq!(statements[0]["Resource"], json!(["arn:aws:s3:::bkt/t/x${*}y/*"]));
         assert_eq!(statements[1]["Action"], json!(["s3:ListBucket"]));
         assert_eq!(statements[1]["Resource"], json!(["arn:aws:s3:::bkt"]));
-        assert_eq!(statements[1]["Condition"]["StringLike"]["s3:prefix"], json!(["t/x${*}y/*", "t/x${*}y"]));
+        assert_eq!(statements[1]["Condition"]["StringLike"]["s3:prefix"], json!(["t/x${*}y/*"]));
         assert!(statements.iter().all(|s| s["Effect"] == "Allow"));
         assert_eq!(partition("cn-north-1"), "aws-cn");
         assert_eq!(partition("us-gov-west-1"), "aws-us-gov");

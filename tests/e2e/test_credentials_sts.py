@@ -125,7 +125,7 @@ def test_assume_role_is_signed_and_scoped_read_only_to_the_table(sts):
     policy = json.loads(roles[0]["policy"])
     statements = {s["Action"][0]: s for s in policy["Statement"]}
     assert statements["s3:GetObject"]["Resource"] == [f"arn:aws:s3:::{BUCKET}/tables/orders/*"]
-    assert statements["s3:ListBucket"]["Condition"]["StringLike"]["s3:prefix"] == ["tables/orders/*", "tables/orders"]
+    assert statements["s3:ListBucket"]["Condition"]["StringLike"]["s3:prefix"] == ["tables/orders/*"]
     assert roles[0]["role_arn"].endswith(f":role/{ROLE_NAME}")
     assert roles[0]["session_name"] == "opensharing-e2e"
     assert roles[0]["access_key_id"] == aws["accessKeyId"]
