@@ -21,7 +21,9 @@ fn config(stores: Value) -> Value {
         "credential_ttl_seconds": 1800,
         "stores": stores,
         "shares": [{"name": "s", "schemas": [{"name": "d", "assets": [
-            {"type": "delta_table", "name": "t", "store": "main", "path": "tables/t", "auxiliary_paths": ["shared/t-dv"]},
+            {"type": "delta_table", "name": "t", "store": "main", "path": "tables/t", "auxiliary_paths": ["shared/t-dv"],
+             "history_shared": true},
+            {"type": "delta_table", "name": "latest", "store": "main", "path": "tables/latest"},
             {"type": "delta_table", "name": "plain", "store": "local", "path": "tables/plain"},
             {"type": "volume", "name": "v", "store": "main", "path": "volumes/v/"},
             {"type": "skill", "name": "k", "store": "main", "path": "skills/k", "description": "A skill"},
@@ -111,6 +113,10 @@ fn assets_without_vending_and_bad_versions_are_refused_clearly() {
     let r = vend(&e, &format!("{P}/tables/plain/temporary-table-credentials"), "");
     assert_eq!((r.status, r.error_code().as_str()), (400, "UNSUPPORTED_OPERATION"));
     assert!(r.message().contains("url access only"));
+    // A table whose history is not shared is url-only: its directory holds all of its history.
+    let r = vend(&e, &format!("{P}/tables/latest/temporary-table-credentials"), "");
+    assert_eq!((r.status, r.error_code().as_str()), (400, "UNSUPPORTED_OPERATION"));
+    assert!(r.message().contains("history is not shared"));
     let r = vend(&e, &format!("{P}/models/m/versions/2/temporary-model-version-credentials"), "");
     assert_eq!((r.status, r.error_code().as_str()), (400, "INVALID_PARAMETER_VALUE"));
     assert!(r.message().contains("PENDING_REGISTRATION"));
@@ -138,6 +144,8 @@ fn listings_advertise_dir_only_where_credentials_are_vended() {
     assert_eq!(by_name["t"]["auxiliaryLocations"], json!(["s3://bkt/shared/t-dv"]));
     // The local store signs URLs but vends nothing.
     assert_eq!(by_name["plain"]["accessModes"], json!(["url"]));
+    assert_eq!(by_name["latest"]["accessModes"], json!(["url"]));
+    assert!(by_name["latest"].get("location").is_none());
     assert!(by_name["plain"].get("location").is_none(), "no location without dir");
 }
 
@@ -214,6 +222,30 @@ fn sts_assume_role_is_a_signed_call_the_host_sends() {
     // Asked again within half the lifetime: served from the cache, without a call.
     let again = drive(&e, post(&format!("{P}/tables/t/temporary-table-credentials"), ""), NOW + 60_000, no_io);
     assert_eq!(again.json()["credentials"]["awsTempCredentials"]["accessKeyId"], "ASIATEMP");
+}
+
+#[test]
+fn china_regions_use_their_sts_endpoint_and_partition_and_roots_are_never_vended() {
+    let mut store = sts_store();
+    store["region"] = json!("cn-north-1");
+    let e = engine_with(store);
+    let mut url = String::new();
+    let mut policy = String::new();
+    drive(&e, post(&format!("{P}/volumes/v/temporary-volume-credentials"), ""), NOW, |need| {
+        let IoNeed::Http(call) = need else { panic!("unexpected {need:?}") };
+        url = call.url.clone();
+        policy = form(&call.body)["Policy"].clone();
+        IoResult::Failed("not sent".into())
+    });
+    assert_eq!(url, "https://sts.cn-north-1.amazonaws.com.cn/");
+    assert!(policy.contains("arn:aws-cn:s3:::bkt/volumes/v/*"), "{policy}");
+
+    let mut root_asset = config(json!({"main": static_s3(None), "local": {"kind": "local", "root": "/x"}}));
+    root_asset["shares"][0]["schemas"][0]["assets"][3]["path"] = json!("/");
+    let e = Engine::from_json(root_asset.to_string().as_bytes(), &|_| None).unwrap();
+    let r = vend(&e, &format!("{P}/volumes/v/temporary-volume-credentials"), "");
+    assert_eq!(r.status, 500);
+    assert!(r.audit.detail.as_deref().unwrap().contains("whole bucket"));
 }
 
 #[test]
@@ -332,8 +364,15 @@ fn vending_settings_are_validated() {
     .contains("role_arn"));
     assert!(bad(json!({"kind": "gcs", "bucket": "b", "hmac_access_id": "i", "hmac_secret": "s", "vend": {}}))
         .contains("service_account_key"));
+    assert!(bad(json!({"kind": "s3", "bucket": "b", "region": "r", "access_key_id": "k", "secret_access_key": "s",
+                       "vend": {"sts": {"role_arn": "arn:aws:iam::1:role/r", "endpoint": "https://sts.example/x"}}}))
+    .contains("without a path"));
+    let mut empty_version_path = config(json!({"main": static_s3(None), "local": {"kind": "local", "root": "/x"}}));
+    empty_version_path["shares"][0]["schemas"][0]["assets"][5]["versions"][0]["path"] = json!("/");
+    let err = Engine::from_json(empty_version_path.to_string().as_bytes(), &|_| None).unwrap_err().to_string();
+    assert!(err.contains("versions[0].path"), "{err}");
     let mut aux_on_volume = config(json!({"main": static_s3(None), "local": {"kind": "local", "root": "/x"}}));
-    aux_on_volume["shares"][0]["schemas"][0]["assets"][2]["auxiliary_paths"] = json!(["x"]);
+    aux_on_volume["shares"][0]["schemas"][0]["assets"][3]["auxiliary_paths"] = json!(["x"]);
     let err = Engine::from_json(aux_on_volume.to_string().as_bytes(), &|_| None).unwrap_err().to_string();
-    assert!(err.contains("assets[2].auxiliary_paths[0]: only tables"), "{err}");
+    assert!(err.contains("assets[3].auxiliary_paths[0]: only tables"), "{err}");
 }

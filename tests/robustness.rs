@@ -179,7 +179,7 @@ fn credential_calls_with_hostile_replies_get_a_protocol_answer() {
             "gcp": {"kind": "gcs", "bucket": "g", "service_account_key": key_json, "vend": {}}
         },
         "shares": [{"name": "s", "schemas": [{"name": "d", "assets": [
-            {"type": "delta_table", "name": "t", "store": "aws", "path": "t"},
+            {"type": "delta_table", "name": "t", "store": "aws", "path": "t", "history_shared": true},
             {"type": "volume", "name": "v", "store": "gcp", "path": "v"}]}]}],
         "recipients": [{"name": "r", "token_sha256": opensharing::auth::token_sha256_hex(TOKEN_ACME), "shares": ["s"]}]
     });

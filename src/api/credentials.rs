@@ -54,6 +54,12 @@ fn prepare(ctx: &Ctx<'_>, path: &AssetPath, family: AssetFamily, version: Option
     }
     let catalog = &ctx.state.catalog;
     let store = catalog.stores.get(location.store_name).ok_or_else(ApiError::internal)?;
+    if vend::vends(store) && !vend::offers_dir(&asset.config, store) {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedOperation,
+            "this table is shared for url access only: its history is not shared, and its directory holds all of it",
+        ));
+    }
     let shape = Shape { wrapped: family == AssetFamily::Table, location: location.uri };
     let cache = &ctx.state.credentials;
     let recipient = ctx.recipient.name.as_str();

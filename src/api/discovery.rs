@@ -281,7 +281,7 @@ fn asset_item<'a>(ctx: &Ctx<'a>, share: &'a Share, schema: &'a Schema, asset: &'
         _ => None,
     };
     let store = c.store.as_deref().and_then(|name| ctx.state.catalog.stores.get(name));
-    let dir = store.is_some_and(vend::vends);
+    let dir = store.is_some_and(|s| vend::offers_dir(c, s));
     let url = c.kind == AssetKind::DeltaTable
         && c.store.as_deref().and_then(|name| ctx.state.signers.get(name)).is_some_and(StoreSigner::signs_urls);
     // Tables say how they can be read; without `dir`, `location` stays private.

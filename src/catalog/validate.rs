@@ -170,6 +170,16 @@ fn check_store(name: &str, store: &mut StoreConfig, env: Env<'_>) -> Result<(), 
                         ));
                     }
                     check_endpoint(&format!("{vpath}.endpoint"), &sts.endpoint)?;
+                    if sts
+                        .endpoint
+                        .as_deref()
+                        .is_some_and(|e| url::Url::parse(e).is_ok_and(|u| u.path() != "/" || u.query().is_some()))
+                    {
+                        return Err(ConfigError::new(
+                            format!("{vpath}.endpoint"),
+                            "must be scheme://host[:port] without a path",
+                        ));
+                    }
                     if let Some(id) = sts.external_id.as_mut() {
                         resolve(id, &format!("{vpath}.external_id"), env)?;
                     }
@@ -386,6 +396,12 @@ fn check_model(path: &str, asset: &AssetConfig) -> Result<(), ConfigError> {
             return Err(ConfigError::new(
                 format!("{path}.versions[{i}].version"),
                 format!("duplicate version {}", v.version),
+            ));
+        }
+        if v.path.trim_matches('/').is_empty() || v.path.split('/').any(|seg| seg == "..") {
+            return Err(ConfigError::new(
+                format!("{path}.versions[{i}].path"),
+                "must be a non-empty path without '..' segments",
             ));
         }
         if !matches!(v.status.as_str(), "READY" | "PENDING_REGISTRATION" | "FAILED_REGISTRATION") {

@@ -238,19 +238,23 @@ pub unsafe extern "C" fn os_exchange_need_http_header(
             return os_result::OS_NULL_ARGUMENT;
         };
         match pending_http(ex) {
-            Some(call) => write_header(&call.headers, index, &mut *name, &mut *value),
+            Some(call) => write_header(&call.headers, index, name, value),
             None => os_result::OS_INVALID_STATE,
         }
     })
 }
 
-/// Points `name` and `value` at header `index`; `OS_NOT_FOUND` past the last one.
-fn write_header(headers: &[(String, String)], index: usize, name: &mut os_str, value: &mut os_str) -> os_result {
+/// Points `name` and `value` at header `index`; `OS_NOT_FOUND` past the last one. Writes through
+/// the raw pointers, so a caller passing the same pointer twice gets the value, not UB.
+///
+/// # Safety
+/// `name` and `value` are non-NULL and writable.
+unsafe fn write_header(headers: &[(String, String)], index: usize, name: *mut os_str, value: *mut os_str) -> os_result {
     let Some((n, v)) = headers.get(index) else {
         return os_result::OS_NOT_FOUND;
     };
-    *name = os_str::of(n);
-    *value = os_str::of(v);
+    name.write(os_str::of(n));
+    value.write(os_str::of(v));
     os_result::OS_OK
 }
 
@@ -436,7 +440,7 @@ pub unsafe extern "C" fn os_exchange_header(
             return os_result::OS_NULL_ARGUMENT;
         };
         match ex.inner.head() {
-            Some(head) => write_header(&head.headers, index, &mut *name, &mut *value),
+            Some(head) => write_header(&head.headers, index, name, value),
             None => os_result::OS_INVALID_STATE,
         }
     })

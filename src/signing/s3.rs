@@ -190,9 +190,13 @@ impl S3Presigner {
 /// SHA-256's block size.
 const BLOCK: usize = 64;
 
-/// Splits `s` into its whole SHA-256 blocks and the rest.
+/// Splits `s` into its whole SHA-256 blocks and the rest, backing off a block at a time until
+/// the cut is on a character boundary (non-ASCII bucket or region names).
 fn split_blocks(s: &str) -> (&[u8], &str) {
-    let whole = s.len() - s.len() % BLOCK;
+    let mut whole = s.len() - s.len() % BLOCK;
+    while !s.is_char_boundary(whole) {
+        whole -= BLOCK;
+    }
     (&s.as_bytes()[..whole], &s[whole..])
 }
 

@@ -163,7 +163,8 @@ pub fn presign(req: &PresignRequest<'_>, creds: &Credentials, now: OffsetDateTim
 }
 
 /// A request to sign with an `Authorization` header (SigV4 header form), such as an STS call.
-#[derive(Clone, Debug)]
+/// `Debug` leaves out the body, which may hold secrets (an external id).
+#[derive(Clone)]
 pub struct HeaderSignRequest<'a> {
     /// HTTP method.
     pub method: &'a str,
@@ -179,6 +180,19 @@ pub struct HeaderSignRequest<'a> {
     pub service: &'a str,
     /// Region.
     pub region: &'a str,
+}
+
+impl std::fmt::Debug for HeaderSignRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeaderSignRequest")
+            .field("method", &self.method)
+            .field("host", &self.host)
+            .field("canonical_uri", &self.canonical_uri)
+            .field("service", &self.service)
+            .field("region", &self.region)
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Signs `req` at `now`: returns the headers to send with it, `X-Amz-Date`,

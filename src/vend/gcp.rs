@@ -47,10 +47,17 @@ impl Downscope {
         let key = ServiceAccountKey::from_json(key_json).map_err(|e| VendError::Config(e.to_string()))?;
         let token_uri = match &vend.token_endpoint {
             Some(e) => e.clone(),
-            None => serde_json::from_str::<Value>(key_json)
-                .ok()
-                .and_then(|v| v["token_uri"].as_str().map(str::to_string))
-                .unwrap_or_else(|| DEFAULT_TOKEN_ENDPOINT.to_string()),
+            None => {
+                let from_key = serde_json::from_str::<Value>(key_json)
+                    .ok()
+                    .and_then(|v| v["token_uri"].as_str().map(str::to_string))
+                    .unwrap_or_else(|| DEFAULT_TOKEN_ENDPOINT.to_string());
+                // The signed assertion is worth an hour of tokens: only over HTTPS.
+                if !from_key.starts_with("https://") {
+                    return Err(VendError::Config("the key's token_uri is not an https URL".into()));
+                }
+                from_key
+            }
         };
         let assertion = jwt_assertion(&key, &token_uri, target.now_ms.div_euclid(1000))?;
         let body = url::form_urlencoded::Serializer::new(String::new())
@@ -142,7 +149,7 @@ fn access_boundary(bucket: &str, prefix: &str) -> String {
         "accessBoundary": {
             "accessBoundaryRules": [{
                 "availableResource": format!("//storage.googleapis.com/projects/_/buckets/{bucket}"),
-                "availablePermissions": ["inr:roles/storage.objectViewer"],
+                "availablePermissions": ["inRole:roles/storage.objectViewer"],
                 "availabilityCondition": {"expression": expression}
             }]
         }
@@ -182,7 +189,7 @@ mod tests {
         let options: Value = serde_json::from_str(&access_boundary("bkt", "tables/it's")).unwrap();
         let rule = &options["accessBoundary"]["accessBoundaryRules"][0];
         assert_eq!(rule["availableResource"], "//storage.googleapis.com/projects/_/buckets/bkt");
-        assert_eq!(rule["availablePermissions"], json!(["inr:roles/storage.objectViewer"]));
+        assert_eq!(rule["availablePermissions"], json!(["inRole:roles/storage.objectViewer"]));
         assert_eq!(
             rule["availabilityCondition"]["expression"],
             "resource.name.startsWith('projects/_/buckets/bkt/objects/tables/it\\'s/') || \

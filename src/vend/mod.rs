@@ -16,7 +16,7 @@ mod sts;
 
 use serde_json::{json, Map, Value};
 
-use crate::catalog::config::{S3Vending, StoreConfig};
+use crate::catalog::config::{AssetConfig, S3Vending, StoreConfig};
 use crate::exchange::{HttpCall, HttpReply};
 
 pub(crate) use cache::CredentialCache;
@@ -130,10 +130,22 @@ pub(crate) fn vends(store: &StoreConfig) -> bool {
     }
 }
 
+/// Whether `asset` offers `dir` access: its store vends, and, for a table, reading its whole
+/// directory shows no more than `url` access would. A table without `history_shared`, or with a
+/// `start_version`, keeps its history and removed files to itself, so it is `url`-only.
+pub(crate) fn offers_dir(asset: &AssetConfig, store: &StoreConfig) -> bool {
+    vends(store) && (!asset.kind.is_table() || (asset.history_shared && asset.start_version == 0))
+}
+
 /// Starts vending credentials for `target`.
 pub(crate) fn start(target: &VendTarget<'_>) -> Result<Start, VendError> {
     let not_vended =
         || VendError::NotVended("this asset is shared for url access only: its store does not vend credentials".into());
+    if target.prefix.is_empty() && vends(target.store) {
+        return Err(VendError::Config(
+            "the asset is at the store's root: its credentials would cover the whole bucket or container".into(),
+        ));
+    }
     let expires_at_ms = (target.now_ms.div_euclid(1000) + i64::from(target.ttl_seconds)) * 1000;
     match target.store {
         StoreConfig::S3(s3) => match s3.vend.as_ref().ok_or_else(not_vended)? {

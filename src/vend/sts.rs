@@ -13,6 +13,8 @@ use crate::signing::encode::uri_encode_into;
 use crate::signing::sigv4::{sign_headers, Credentials, HeaderSignRequest};
 
 const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
+/// The longest session AWS grants when a role is assumed with temporary credentials.
+const ROLE_CHAINING_MAX_SECONDS: u32 = 3600;
 
 /// One `AssumeRole` call and its reply.
 pub(super) struct AssumeRole {
@@ -27,6 +29,7 @@ impl AssumeRole {
         let region = sts.region.as_deref().unwrap_or(&s3.region);
         let endpoint = match &sts.endpoint {
             Some(e) => e.trim_end_matches('/').to_string(),
+            None if region.starts_with("cn-") => format!("https://sts.{region}.amazonaws.com.cn"),
             None => format!("https://sts.{region}.amazonaws.com"),
         };
         let url = url::Url::parse(&endpoint).map_err(|e| VendError::Config(format!("STS endpoint: {e}")))?;
@@ -42,7 +45,12 @@ impl AssumeRole {
                 policy.len()
             )));
         }
-        let duration = target.ttl_seconds.to_string();
+        // Role chaining (the store's own keys are temporary) is capped at an hour by AWS.
+        let duration = match s3.session_token {
+            Some(_) => target.ttl_seconds.min(ROLE_CHAINING_MAX_SECONDS),
+            None => target.ttl_seconds,
+        }
+        .to_string();
         let session = session_name(target.recipient);
         let mut fields = vec![
             ("Action", "AssumeRole"),

@@ -90,7 +90,8 @@ def sts(tmp_path_factory):
             "credential_ttl_seconds": 900,
             "stores": {"lake": store, "wrong": wrong},
             "shares": [{"name": "s", "schemas": [{"name": "d", "assets": [
-                {"type": "delta_table", "name": "orders", "store": "lake", "path": "tables/orders"},
+                {"type": "delta_table", "name": "orders", "store": "lake", "path": "tables/orders",
+                 "history_shared": True},
                 {"type": "volume", "name": "files", "store": "wrong", "path": "volumes/files"}]}]}],
             "recipients": [{"name": "e2e", "token_sha256": hashlib.sha256(TOKEN.encode()).hexdigest(),
                             "shares": ["s"]}],
