@@ -339,7 +339,8 @@ fn gcs_tokens_are_downscoped_through_two_calls() {
     assert_eq!(exchange["grant_type"], "urn:ietf:params:oauth:grant-type:token-exchange");
     assert_eq!(exchange["subject_token"], "source-token");
     assert_eq!(exchange["subject_token_type"], "urn:ietf:params:oauth:token-type:access_token");
-    let options: Value = serde_json::from_str(&exchange["options"]).unwrap();
+    let options = percent_encoding::percent_decode_str(&exchange["options"]).decode_utf8().unwrap();
+    let options: Value = serde_json::from_str(&options).unwrap();
     let rule = &options["accessBoundary"]["accessBoundaryRules"][0];
     assert_eq!(rule["availableResource"], "//storage.googleapis.com/projects/_/buckets/bkt");
     assert!(rule["availabilityCondition"]["expression"]

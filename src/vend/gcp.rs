@@ -9,6 +9,7 @@ use super::reply::text;
 use super::{Credential, Flow, FlowStep, Grant, VendError, VendTarget};
 use crate::catalog::config::{GcsStoreConfig, GcsVending};
 use crate::exchange::{HttpCall, HttpReply};
+use crate::signing::encode::uri_encode;
 use crate::signing::gcs::ServiceAccountKey;
 
 const DEFAULT_TOKEN_ENDPOINT: &str = "https://oauth2.googleapis.com/token";
@@ -68,7 +69,9 @@ impl Downscope {
             stage: Stage::Start,
             assertion_call: Some(form_post(token_uri, body)),
             sts_endpoint: vend.sts_endpoint.clone().unwrap_or_else(|| DEFAULT_STS_ENDPOINT.to_string()),
-            options: access_boundary(&gcs.bucket, target.prefix),
+            // Google's clients (google-auth, x/oauth2/google/downscope) percent-encode the JSON
+            // once more inside the form field; STS expects that.
+            options: uri_encode(&access_boundary(&gcs.bucket, target.prefix), true),
             now_ms: target.now_ms,
         })
     }

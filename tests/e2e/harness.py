@@ -97,6 +97,22 @@ def opensharing_serve(config: dict, workdir: pathlib.Path, env=None):
         log.close()
 
 
+def service_account():
+    """A fresh RSA-2048 service-account key: (the key file's fields, the public key PEM)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    info = {"type": "service_account", "project_id": "opensharing-test", "private_key_id": "0123456789abcdef",
+            "private_key": pem, "client_email": "signer@opensharing-test.iam.gserviceaccount.com",
+            "client_id": "1234567890", "token_uri": "https://oauth2.googleapis.com/token"}
+    return info, public_pem
+
+
 def profile(workdir: pathlib.Path, endpoint: str, token: str) -> str:
     path = workdir / "profile.json"
     path.write_text(json.dumps({"shareCredentialsVersion": 1, "endpoint": endpoint, "bearerToken": token}))

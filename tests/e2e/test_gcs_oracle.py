@@ -23,7 +23,7 @@ import urllib.parse
 
 import pytest
 
-from harness import ROOT
+from harness import ROOT, service_account
 
 BUCKET = "lake-bucket"
 DEFAULT_ENDPOINT = "https://storage.googleapis.com"
@@ -48,23 +48,10 @@ OBJECTS = [
 def oracle(tmp_path_factory):
     if os.environ.get("OPENSHARING_SKIP_E2E") == "1":
         pytest.skip("OPENSHARING_SKIP_E2E=1")
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
     from google.cloud.storage import _helpers, _signing, blob
-    from google.oauth2 import service_account
+    from google.oauth2 import service_account as google_service_account
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    info = {
-        "type": "service_account",
-        "project_id": "opensharing-test",
-        "private_key_id": "0123456789abcdef",
-        "private_key": pem,
-        "client_email": "signer@opensharing-test.iam.gserviceaccount.com",
-        "client_id": "1234567890",
-        "token_uri": "https://oauth2.googleapis.com/token",
-    }
+    info, _ = service_account()
     key_file = tmp_path_factory.mktemp("gcs-key") / "service-account.json"
     key_file.write_text(json.dumps(info))
     key_file.chmod(0o600)
@@ -77,7 +64,7 @@ def oracle(tmp_path_factory):
     assert exe.exists(), f"{exe} was not built"
 
     return {
-        "credentials": service_account.Credentials.from_service_account_info(info),
+        "credentials": google_service_account.Credentials.from_service_account_info(info),
         "key_file": str(key_file),
         "exe": str(exe),
         "signing": _signing,
