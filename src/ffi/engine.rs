@@ -1,7 +1,7 @@
 //! `os_engine`: an engine handle, shareable between threads.
 
 use super::exchange::os_exchange;
-use super::{guard, opt_str_arg, os_bytes, os_result, set_error, str_arg};
+use super::{guard, opt_str_arg, os_bytes, os_result, set_error, slice_arg, str_arg};
 use crate::http::{Method, Request};
 use crate::signing::local::LocalUrlError;
 use crate::{Catalog, Engine};
@@ -156,14 +156,10 @@ pub unsafe extern "C" fn os_engine_handle(
 unsafe fn copy_request(req: &os_request) -> Result<Request, os_result> {
     let method = Method::parse(str_arg(req.method, req.method_len)?);
     let mut request = Request::new(method, str_arg(req.target, req.target_len)?);
-    let headers: &[os_header] =
-        if req.header_count == 0 { &[] } else { std::slice::from_raw_parts(req.headers, req.header_count) };
-    for h in headers {
+    for h in slice_arg(req.headers, req.header_count)? {
         request.headers.push((str_arg(h.name, h.name_len)?.to_string(), str_arg(h.value, h.value_len)?.to_string()));
     }
-    if req.body_len > 0 {
-        request.body = std::slice::from_raw_parts(req.body, req.body_len).to_vec();
-    }
+    request.body = slice_arg(req.body, req.body_len)?.to_vec();
     Ok(request)
 }
 

@@ -1,6 +1,6 @@
 //! `os_exchange`: one request in progress, driven by the host.
 
-use super::{guard, os_result, os_str, set_error, str_arg};
+use super::{guard, os_result, os_str, set_error, slice_arg, str_arg};
 use crate::exchange::{Exchange, IoNeed, IoResult, ObjectMeta, Poll};
 use crate::http::ResponseHead;
 
@@ -139,49 +139,32 @@ pub unsafe extern "C" fn os_exchange_need(ex: *const os_exchange, out: *mut os_n
         if out.is_null() {
             return os_result::OS_NULL_ARGUMENT;
         }
-        let empty = os_str::of("");
+        // A need with only a kind, a store and a key; the other fields are filled in below.
+        let plain = |kind, store: &str, key: &str| os_need {
+            kind,
+            store: os_str::of(store),
+            key: os_str::of(key),
+            start_after: os_str::of(""),
+            has_start_after: false,
+            has_range: false,
+            range_start: 0,
+            range_end: 0,
+        };
         let need = match ex.inner.pending_need() {
             None => return os_result::OS_INVALID_STATE,
             Some(IoNeed::List { store, prefix, start_after }) => os_need {
-                kind: os_need_kind::OS_NEED_LIST,
-                store: os_str::of(store),
-                key: os_str::of(prefix),
-                start_after: start_after.as_deref().map_or(empty, os_str::of),
+                start_after: os_str::of(start_after.as_deref().unwrap_or("")),
                 has_start_after: start_after.is_some(),
-                has_range: false,
-                range_start: 0,
-                range_end: 0,
+                ..plain(os_need_kind::OS_NEED_LIST, store, prefix)
             },
             Some(IoNeed::Get { store, key, range }) => os_need {
-                kind: os_need_kind::OS_NEED_GET,
-                store: os_str::of(store),
-                key: os_str::of(key),
-                start_after: empty,
-                has_start_after: false,
                 has_range: range.is_some(),
                 range_start: range.map_or(0, |r| r.start),
                 range_end: range.map_or(0, |r| r.end),
+                ..plain(os_need_kind::OS_NEED_GET, store, key)
             },
-            Some(IoNeed::Head { store, key }) => os_need {
-                kind: os_need_kind::OS_NEED_HEAD,
-                store: os_str::of(store),
-                key: os_str::of(key),
-                start_after: empty,
-                has_start_after: false,
-                has_range: false,
-                range_start: 0,
-                range_end: 0,
-            },
-            Some(IoNeed::Http(call)) => os_need {
-                kind: os_need_kind::OS_NEED_HTTP,
-                store: empty,
-                key: os_str::of(&call.url),
-                start_after: empty,
-                has_start_after: false,
-                has_range: false,
-                range_start: 0,
-                range_end: 0,
-            },
+            Some(IoNeed::Head { store, key }) => plain(os_need_kind::OS_NEED_HEAD, store, key),
+            Some(IoNeed::Http(call)) => plain(os_need_kind::OS_NEED_HTTP, "", &call.url),
         };
         *out = need;
         os_result::OS_OK
@@ -273,11 +256,10 @@ pub unsafe extern "C" fn os_exchange_supply_http(
         let Some(ex) = ex.as_mut() else {
             return os_result::OS_NULL_ARGUMENT;
         };
-        if body.is_null() && len > 0 {
-            return os_result::OS_NULL_ARGUMENT;
+        match slice_arg(body, len) {
+            Ok(body) => supply(ex, IoResult::Http(crate::exchange::HttpReply { status, body: body.to_vec() })),
+            Err(e) => e,
         }
-        let body = if len == 0 { Vec::new() } else { std::slice::from_raw_parts(body, len).to_vec() };
-        supply(ex, IoResult::Http(crate::exchange::HttpReply { status, body }))
     })
 }
 
@@ -301,11 +283,10 @@ pub unsafe extern "C" fn os_exchange_supply_bytes(ex: *mut os_exchange, data: *c
         let Some(ex) = ex.as_mut() else {
             return os_result::OS_NULL_ARGUMENT;
         };
-        if data.is_null() && len > 0 {
-            return os_result::OS_NULL_ARGUMENT;
+        match slice_arg(data, len) {
+            Ok(bytes) => supply(ex, IoResult::Bytes(bytes.to_vec())),
+            Err(e) => e,
         }
-        let bytes = if len == 0 { Vec::new() } else { std::slice::from_raw_parts(data, len).to_vec() };
-        supply(ex, IoResult::Bytes(bytes))
     })
 }
 
@@ -331,11 +312,7 @@ pub unsafe extern "C" fn os_exchange_supply_listing(
         let Some(ex) = ex.as_mut() else {
             return os_result::OS_NULL_ARGUMENT;
         };
-        if entries.is_null() && count > 0 {
-            return os_result::OS_NULL_ARGUMENT;
-        }
-        let slice: &[os_object_meta] = if count == 0 { &[] } else { std::slice::from_raw_parts(entries, count) };
-        let listing: Result<Vec<_>, _> = slice.iter().map(|m| meta(m)).collect();
+        let listing: Result<Vec<_>, _> = slice_arg(entries, count).and_then(|s| s.iter().map(|m| meta(m)).collect());
         match listing {
             Ok(list) => supply(ex, IoResult::Listing(list)),
             Err(e) => e,

@@ -111,6 +111,18 @@ unsafe fn str_arg<'a>(ptr: *const u8, len: usize) -> Result<&'a str, os_result> 
     })
 }
 
+/// Borrows `len` items at `ptr`. NULL is accepted only with `len` 0.
+///
+/// # Safety
+/// `ptr` must be valid for reads of `len` items for the returned lifetime.
+unsafe fn slice_arg<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], os_result> {
+    match (ptr.is_null(), len) {
+        (_, 0) => Ok(&[]),
+        (true, _) => Err(os_result::OS_NULL_ARGUMENT),
+        (false, _) => Ok(std::slice::from_raw_parts(ptr, len)),
+    }
+}
+
 /// Like [`str_arg`], but NULL means "absent".
 ///
 /// # Safety
