@@ -394,6 +394,11 @@ impl SasSigner {
         Ok(SasSigner { account: account.to_string(), credential })
     }
 
+    /// A service-SAS signer for `account` from its base64 account key.
+    pub fn with_account_key(account: &str, base64_key: &str) -> Result<SasSigner, AzureError> {
+        SasSigner::new(account, SasCredential::AccountKey(SigningKey::from_base64(base64_key)?))
+    }
+
     /// The storage account.
     pub fn account(&self) -> &str {
         &self.account

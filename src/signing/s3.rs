@@ -14,7 +14,9 @@ use ring::{digest, hmac};
 use time::OffsetDateTime;
 
 use super::encode::{hex_digest_256, uri_encode_into};
-use super::sigv4::{self, amz_dates, signing_key, Credentials, PresignRequest, Presigned, ALGORITHM, UNSIGNED_PAYLOAD};
+use super::sigv4::{
+    self, amz_dates, host_header, signing_key, Credentials, PresignRequest, Presigned, ALGORITHM, UNSIGNED_PAYLOAD,
+};
 use super::SigningError;
 
 /// Where a bucket is and how it is addressed.
@@ -48,15 +50,10 @@ impl S3Location {
                 let url =
                     url::Url::parse(e).map_err(|err| SigningError::InvalidLocation(format!("endpoint: {err}")))?;
                 let host =
-                    url.host_str().ok_or_else(|| SigningError::InvalidLocation("endpoint has no host".into()))?;
+                    host_header(&url).ok_or_else(|| SigningError::InvalidLocation("endpoint has no host".into()))?;
                 if !matches!(url.scheme(), "http" | "https") {
                     return Err(SigningError::InvalidLocation("endpoint must be http or https".into()));
                 }
-                // `Url` drops the scheme's default port, which is what SigV4 signs.
-                let host = match url.port() {
-                    Some(p) => format!("{}:{p}", host.to_ascii_lowercase()),
-                    None => host.to_ascii_lowercase(),
-                };
                 (url.scheme().to_string(), host)
             }
             None if region == "us-east-1" => ("https".into(), "s3.amazonaws.com".into()),

@@ -45,6 +45,16 @@ pub fn amz_dates(t: OffsetDateTime) -> (String, String) {
     (stamp, date)
 }
 
+/// The `host` header SigV4 signs for `url`: the lower-case host, with the port only when it is
+/// not the scheme's default (`Url` already drops a default port).
+pub fn host_header(url: &url::Url) -> Option<String> {
+    let host = url.host_str()?.to_ascii_lowercase();
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    })
+}
+
 /// The SigV4 signing key for a day, region and service.
 pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> hmac::Key {
     let mut key = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, format!("AWS4{secret}").as_bytes()), date.as_bytes());

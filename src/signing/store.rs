@@ -5,13 +5,23 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use super::azure::{AzureBatch, AzureBlobPresigner, BlobEndpoint, SasCredential, SasSigner, SigningKey};
+use super::azure::{AzureBatch, AzureBlobPresigner, BlobEndpoint, SasSigner};
 use super::gcs::{GcsBatch, GcsCredentials, GcsLocation, GcsPresigner, GcsUrlStyle, HmacKey, ServiceAccountKey};
 use super::local::{LocalSigner, LocalStamp};
 use super::s3::{S3Batch, S3Location, S3Presigner};
 use super::sigv4::Credentials;
 use super::SigningError;
+use crate::catalog::config::S3StoreConfig;
 use crate::catalog::StoreConfig;
+
+/// The keys an S3 store is configured with.
+pub fn s3_credentials(s3: &S3StoreConfig) -> Credentials {
+    Credentials {
+        access_key_id: s3.access_key_id.expose().to_string(),
+        secret_access_key: s3.secret_access_key.expose().to_string(),
+        session_token: s3.session_token.as_ref().map(|t| t.expose().to_string()),
+    }
+}
 
 /// Signs GET URLs for the objects of one store.
 #[derive(Debug)]
@@ -47,12 +57,7 @@ impl StoreSigner {
         Ok(match config {
             StoreConfig::S3(s3) => {
                 let location = S3Location::new(&s3.bucket, &s3.region, s3.endpoint.as_deref(), s3.path_style)?;
-                let credentials = Credentials {
-                    access_key_id: s3.access_key_id.expose().to_string(),
-                    secret_access_key: s3.secret_access_key.expose().to_string(),
-                    session_token: s3.session_token.as_ref().map(|t| t.expose().to_string()),
-                };
-                StoreSigner::S3(Box::new(S3Presigner::new(location, credentials)))
+                StoreSigner::S3(Box::new(S3Presigner::new(location, s3_credentials(s3))))
             }
             StoreConfig::Local(_) => StoreSigner::Local {
                 store: name.to_string(),
@@ -83,9 +88,8 @@ impl StoreSigner {
                         "store '{name}' has no account key to sign SAS URLs with"
                     )));
                 };
-                let invalid = |e: super::azure::AzureError| SigningError::InvalidKey(e.to_string());
-                let key = SigningKey::from_base64(key.expose()).map_err(invalid)?;
-                let signer = SasSigner::new(&az.account, SasCredential::AccountKey(key)).map_err(invalid)?;
+                let signer = SasSigner::with_account_key(&az.account, key.expose())
+                    .map_err(|e| SigningError::InvalidKey(e.to_string()))?;
                 let endpoint = match &az.endpoint {
                     Some(e) => BlobEndpoint::parse(e).map_err(|e| SigningError::InvalidLocation(e.to_string()))?,
                     None => BlobEndpoint::for_account(&az.account),

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use super::VendError;
 use crate::catalog::config::{AzureSasScope, AzureStoreConfig};
-use crate::signing::azure::{SasCredential, SasParams, SasProtocol, SasResource, SasSigner, SigningKey};
+use crate::signing::azure::{SasParams, SasProtocol, SasResource, SasSigner};
 
 /// The SAS query string (no leading `?`) for `prefix` in the store's container, valid until
 /// `expires_at_ms`. HTTPS only, unless the store's endpoint is plain `http` (an emulator).
@@ -17,12 +17,9 @@ pub(super) fn container_or_directory_sas(
 ) -> Result<String, VendError> {
     let key = az.account_key.as_ref().ok_or_else(|| VendError::Config("the store has no account key".into()))?;
     let config = |e: crate::signing::azure::AzureError| VendError::Config(e.to_string());
-    let signer =
-        SasSigner::new(&az.account, SasCredential::AccountKey(SigningKey::from_base64(key.expose()).map_err(config)?))
-            .map_err(config)?;
+    let signer = SasSigner::with_account_key(&az.account, key.expose()).map_err(config)?;
     let resource = match scope {
         AzureSasScope::Container => SasResource::Container { container: &az.container },
-        AzureSasScope::Directory if prefix.is_empty() => SasResource::Container { container: &az.container },
         AzureSasScope::Directory => SasResource::Directory { container: &az.container, path: prefix },
     };
     let expiry = OffsetDateTime::from_unix_timestamp(expires_at_ms.div_euclid(1000))

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use super::reply::text;
-use super::{Credential, Flow, FlowStep, Grant, VendError, VendTarget};
+use super::{form_body, Credential, Flow, FlowStep, Grant, VendError, VendTarget};
 use crate::catalog::config::{GcsStoreConfig, GcsVending};
 use crate::exchange::{HttpCall, HttpReply};
 use crate::signing::encode::uri_encode;
@@ -20,8 +20,8 @@ const TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 const ASSERTION_SECONDS: i64 = 3600;
 
 enum Stage {
-    /// Ask for the service account's token.
-    Start,
+    /// Ask for the service account's token with this call.
+    Assertion(HttpCall),
     /// Waiting for the service account's token.
     SourceToken,
     /// Waiting for the downscoped token.
@@ -31,7 +31,6 @@ enum Stage {
 /// The two-call token flow.
 pub(super) struct Downscope {
     stage: Stage,
-    assertion_call: Option<HttpCall>,
     sts_endpoint: String,
     options: String,
     now_ms: i64,
@@ -61,13 +60,12 @@ impl Downscope {
             }
         };
         let assertion = jwt_assertion(&key, &token_uri, target.now_ms.div_euclid(1000))?;
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
-            .append_pair("assertion", &assertion)
-            .finish();
+        let assertion_call = form_post(
+            token_uri,
+            &[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", &assertion)],
+        );
         Ok(Downscope {
-            stage: Stage::Start,
-            assertion_call: Some(form_post(token_uri, body)),
+            stage: Stage::Assertion(assertion_call),
             sts_endpoint: vend.sts_endpoint.clone().unwrap_or_else(|| DEFAULT_STS_ENDPOINT.to_string()),
             // Google's clients (google-auth, x/oauth2/google/downscope) percent-encode the JSON
             // once more inside the form field; STS expects that.
@@ -79,23 +77,22 @@ impl Downscope {
 
 impl Flow for Downscope {
     fn advance(&mut self, reply: Option<HttpReply>) -> Result<FlowStep, VendError> {
-        match (&self.stage, reply) {
-            (Stage::Start, _) => {
+        // Each stage runs once; whatever it answers, the flow is past it.
+        match (std::mem::replace(&mut self.stage, Stage::Downscoped), reply) {
+            (Stage::Assertion(call), _) => {
                 self.stage = Stage::SourceToken;
-                let call = self.assertion_call.take().ok_or_else(|| VendError::provider("OAuth", "flow restarted"))?;
                 Ok(FlowStep::Call(call))
             }
             (Stage::SourceToken, Some(reply)) => {
                 let (source_token, _) = token_reply(&reply, "Google OAuth")?;
-                let body = url::form_urlencoded::Serializer::new(String::new())
-                    .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange")
-                    .append_pair("subject_token_type", TOKEN_TYPE)
-                    .append_pair("requested_token_type", TOKEN_TYPE)
-                    .append_pair("subject_token", &source_token)
-                    .append_pair("options", &self.options)
-                    .finish();
-                self.stage = Stage::Downscoped;
-                Ok(FlowStep::Call(form_post(self.sts_endpoint.clone(), body)))
+                let fields = [
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+                    ("subject_token_type", TOKEN_TYPE),
+                    ("requested_token_type", TOKEN_TYPE),
+                    ("subject_token", source_token.as_str()),
+                    ("options", self.options.as_str()),
+                ];
+                Ok(FlowStep::Call(form_post(self.sts_endpoint.clone(), &fields)))
             }
             (Stage::Downscoped, Some(reply)) => {
                 let (token, expires_in) = token_reply(&reply, "Google STS")?;
@@ -109,12 +106,12 @@ impl Flow for Downscope {
     }
 }
 
-fn form_post(url: String, body: String) -> HttpCall {
+fn form_post(url: String, fields: &[(&str, &str)]) -> HttpCall {
     HttpCall {
         method: "POST",
         url,
         headers: vec![("Content-Type".into(), "application/x-www-form-urlencoded".into())],
-        body: body.into_bytes(),
+        body: form_body(fields),
     }
 }
 

@@ -18,6 +18,7 @@ use serde_json::{json, Map, Value};
 
 use crate::catalog::config::{AssetConfig, S3Vending, StoreConfig};
 use crate::exchange::{HttpCall, HttpReply};
+use crate::signing::encode::uri_encode_into;
 
 pub(crate) use cache::CredentialCache;
 
@@ -171,6 +172,23 @@ pub(crate) fn start(target: &VendTarget<'_>) -> Result<Start, VendError> {
         }
         StoreConfig::Local(_) => Err(not_vended()),
     }
+}
+
+/// A form body with every byte but `A-Z a-z 0-9 - _ . ~` percent-encoded: the bytes the AWS SDKs
+/// and Google's Python client send. STS verifies the SigV4 signature over the body as received,
+/// and STS emulators that re-encode the parsed form (moto) get the same bytes back only with this
+/// encoding (the WHATWG form encoding leaves `*` bare, which they would encode).
+fn form_body(fields: &[(&str, &str)]) -> Vec<u8> {
+    let mut body = String::new();
+    for (name, value) in fields {
+        if !body.is_empty() {
+            body.push('&');
+        }
+        uri_encode_into(&mut body, name, false);
+        body.push('=');
+        uri_encode_into(&mut body, value, false);
+    }
+    body.into_bytes()
 }
 
 /// Cloudflare R2 endpoints (`https://{account}.r2.cloudflarestorage.com`) get the `r2Credentials`

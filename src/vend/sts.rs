@@ -6,11 +6,11 @@ use time::OffsetDateTime;
 
 use super::policy::{partition, read_only_prefix, MAX_POLICY_BYTES};
 use super::reply::{text, xml_element};
-use super::{Credential, Flow, FlowStep, Grant, VendError, VendTarget};
+use super::{form_body, Credential, Flow, FlowStep, Grant, VendError, VendTarget};
 use crate::catalog::config::{S3StoreConfig, StsConfig};
 use crate::exchange::{HttpCall, HttpReply};
-use crate::signing::encode::uri_encode_into;
-use crate::signing::sigv4::{sign_headers, Credentials, HeaderSignRequest};
+use crate::signing::sigv4::{host_header, sign_headers, HeaderSignRequest};
+use crate::signing::store::s3_credentials;
 
 const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
 /// The longest session AWS grants when a role is assumed with temporary credentials.
@@ -33,11 +33,7 @@ impl AssumeRole {
             None => format!("https://sts.{region}.amazonaws.com"),
         };
         let url = url::Url::parse(&endpoint).map_err(|e| VendError::Config(format!("STS endpoint: {e}")))?;
-        let host = match (url.host_str(), url.port()) {
-            (Some(h), Some(p)) => format!("{h}:{p}"),
-            (Some(h), None) => h.to_string(),
-            (None, _) => return Err(VendError::Config("STS endpoint has no host".into())),
-        };
+        let host = host_header(&url).ok_or_else(|| VendError::Config("STS endpoint has no host".into()))?;
         let policy = read_only_prefix(partition(region), &s3.bucket, target.prefix);
         if policy.len() > MAX_POLICY_BYTES {
             return Err(VendError::Config(format!(
@@ -63,14 +59,10 @@ impl AssumeRole {
         if let Some(id) = &sts.external_id {
             fields.push(("ExternalId", id.expose()));
         }
-        let body = form_body(&fields).into_bytes();
+        let body = form_body(&fields);
         let now = OffsetDateTime::from_unix_timestamp(target.now_ms.div_euclid(1000))
             .map_err(|_| VendError::Config("time out of range".into()))?;
-        let creds = Credentials {
-            access_key_id: s3.access_key_id.expose().into(),
-            secret_access_key: s3.secret_access_key.expose().into(),
-            session_token: s3.session_token.as_ref().map(|t| t.expose().into()),
-        };
+        let creds = s3_credentials(s3);
         let request = HeaderSignRequest {
             method: "POST",
             host: &host,
@@ -107,23 +99,6 @@ impl Flow for AssumeRole {
             (None, None) => Err(VendError::provider("STS", "no reply to AssumeRole")),
         }
     }
-}
-
-/// A form body with every byte but `A-Z a-z 0-9 - _ . ~` percent-encoded: the bytes the AWS SDKs
-/// send. STS verifies the signature over the body as received, and STS emulators that re-encode
-/// the parsed form (moto) get the same bytes back only with this encoding (the WHATWG form
-/// encoding leaves `*` bare, which they would encode).
-fn form_body(fields: &[(&str, &str)]) -> String {
-    let mut body = String::new();
-    for (name, value) in fields {
-        if !body.is_empty() {
-            body.push('&');
-        }
-        uri_encode_into(&mut body, name, false);
-        body.push('=');
-        uri_encode_into(&mut body, value, false);
-    }
-    body
 }
 
 /// `RoleSessionName`: `opensharing-{recipient}` in the allowed characters `[\w+=,.@-]`, at most
