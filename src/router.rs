@@ -82,8 +82,8 @@ pub enum Route {
         path: AssetPath,
         /// Which asset family.
         family: AssetFamily,
-        /// The model version segment as sent (models only).
-        version: Option<String>,
+        /// The model version (models only).
+        version: Option<VersionRef>,
     },
     /// `GET …/models/{model}/versions`
     ListModelVersions {
@@ -253,7 +253,7 @@ pub fn route(method: Method, prefix: &str, path: &str) -> Result<Route, RouteErr
                 Route::Credentials {
                     path: asset_path(share, schema, name),
                     family: AssetFamily::Model,
-                    version: Some(version.to_string()),
+                    version: Some(VersionRef::Number(version.to_string())),
                 },
             )
         }
@@ -324,7 +324,11 @@ mod tests {
         for op in ["temporary-model-version-credentials", "temporary-model-credentials"] {
             assert_eq!(
                 route(Method::Post, P, &format!("/delta-sharing/shares/s/schemas/d/models/m/versions/3/{op}")),
-                Ok(Route::Credentials { path: path("m"), family: AssetFamily::Model, version: Some("3".into()) })
+                Ok(Route::Credentials {
+                    path: path("m"),
+                    family: AssetFamily::Model,
+                    version: Some(VersionRef::Number("3".into()))
+                })
             );
         }
         assert_eq!(

@@ -6,19 +6,20 @@
 
 use serde_json::{Map, Value};
 
-use super::discovery::{location_uri, resolve_asset};
+use super::discovery::{location_uri, model_version, resolve_asset};
 use super::response::json_response;
 use super::{error_response, Ctx};
 use crate::auth::AuditEvent;
-use crate::catalog::{Asset, AssetFamily};
+use crate::catalog::{Asset, AssetFamily, StoreConfig};
 use crate::exchange::{Exchange, IoNeed, IoResult, Operation, Response, Step};
 use crate::protocol::{ApiError, ErrorCode};
-use crate::router::AssetPath;
+use crate::router::{AssetPath, VersionRef};
 use crate::vend::{self, Flow, FlowStep, Grant, Start, VendError, VendTarget};
 
 /// What a vend is for, resolved from the catalog.
 struct Location<'a> {
     store_name: &'a str,
+    store: &'a StoreConfig,
     prefix: String,
     /// The URI recipients know the asset by.
     uri: String,
@@ -29,7 +30,7 @@ pub(super) fn start(
     ctx: &Ctx<'_>,
     path: &AssetPath,
     family: AssetFamily,
-    version: Option<&str>,
+    version: Option<&VersionRef>,
     head_only: bool,
     audit: AuditEvent,
 ) -> Exchange {
@@ -45,15 +46,19 @@ enum Prepared {
     Flow(Box<VendOperation>),
 }
 
-fn prepare(ctx: &Ctx<'_>, path: &AssetPath, family: AssetFamily, version: Option<&str>) -> Result<Prepared, ApiError> {
+fn prepare(
+    ctx: &Ctx<'_>,
+    path: &AssetPath,
+    family: AssetFamily,
+    version: Option<&VersionRef>,
+) -> Result<Prepared, ApiError> {
     let (_, _, asset) = resolve_asset(ctx, path, family)?;
     let mut location = locate(ctx, asset, version)?;
     let requested = requested_location(&ctx.request.body)?;
     if let (AssetFamily::Table, Some(requested)) = (family, requested) {
-        location = table_location(ctx, asset, location, &requested)?;
+        location = table_location(asset, location, &requested)?;
     }
-    let catalog = &ctx.state.catalog;
-    let store = catalog.stores.get(location.store_name).ok_or_else(ApiError::internal)?;
+    let store = location.store;
     if vend::vends(store) && !vend::offers_dir(&asset.config, store) {
         return Err(ApiError::new(
             ErrorCode::UnsupportedOperation,
@@ -70,7 +75,7 @@ fn prepare(ctx: &Ctx<'_>, path: &AssetPath, family: AssetFamily, version: Option
         store,
         prefix: &location.prefix,
         recipient,
-        ttl_seconds: catalog.credential_ttl_seconds,
+        ttl_seconds: ctx.state.catalog.credential_ttl_seconds,
         now_ms: ctx.now_ms,
     };
     let remember = Remember {
@@ -91,54 +96,46 @@ fn prepare(ctx: &Ctx<'_>, path: &AssetPath, family: AssetFamily, version: Option
 }
 
 /// The store, prefix and URI of the asset (or of the model version).
-fn locate<'a>(ctx: &Ctx<'a>, asset: &'a Asset, version: Option<&str>) -> Result<Location<'a>, ApiError> {
+fn locate<'a>(ctx: &Ctx<'a>, asset: &'a Asset, version: Option<&VersionRef>) -> Result<Location<'a>, ApiError> {
     let config = &asset.config;
     let store_name = config.store.as_deref().ok_or_else(no_storage)?;
-    let path =
-        match version {
-            None => config.path.as_deref().ok_or_else(no_storage)?,
-            Some(v) => {
-                let number: i64 =
-                    v.parse().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                        ApiError::invalid(format!("model version '{v}' is not a non-negative integer"))
-                    })?;
-                let found =
-                    config.versions.iter().find(|mv| mv.version == number).ok_or_else(|| {
-                        ApiError::not_found(format!("model '{}' has no version {number}", config.name))
-                    })?;
-                if found.status != "READY" {
-                    return Err(ApiError::invalid(format!(
-                        "model version {number} is {}: only READY versions can be read",
-                        found.status
-                    )));
-                }
-                &found.path
+    let path = match version {
+        None => config.path.as_deref().ok_or_else(no_storage)?,
+        Some(version) => {
+            let found = model_version(config, version)?;
+            if found.status != "READY" {
+                return Err(ApiError::invalid(format!(
+                    "model version {} is {}: only READY versions can be read",
+                    found.version, found.status
+                )));
             }
-        };
+            &found.path
+        }
+    };
     let store = ctx.state.catalog.stores.get(store_name).ok_or_else(ApiError::internal)?;
-    Ok(Location { store_name, prefix: path.trim_matches('/').to_string(), uri: location_uri(store_name, store, path) })
+    Ok(Location {
+        store_name,
+        store,
+        prefix: path.trim_matches('/').to_string(),
+        uri: location_uri(store_name, store, path),
+    })
 }
 
 /// The table root or auxiliary location `requested` names.
-fn table_location<'a>(
-    ctx: &Ctx<'a>,
-    asset: &'a Asset,
-    root: Location<'a>,
-    requested: &str,
-) -> Result<Location<'a>, ApiError> {
+fn table_location<'a>(asset: &'a Asset, root: Location<'a>, requested: &str) -> Result<Location<'a>, ApiError> {
     let wanted = normalise(requested);
     if wanted == normalise(&root.uri) {
         return Ok(root);
     }
-    let store = ctx.state.catalog.stores.get(root.store_name).ok_or_else(ApiError::internal)?;
     asset
         .config
         .auxiliary_paths
         .iter()
         .map(|aux| Location {
             store_name: root.store_name,
+            store: root.store,
             prefix: aux.trim_matches('/').to_string(),
-            uri: location_uri(root.store_name, store, aux),
+            uri: location_uri(root.store_name, root.store, aux),
         })
         .find(|aux| normalise(&aux.uri) == wanted)
         .ok_or_else(|| {

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::response::json_response;
 use super::Ctx;
-use crate::catalog::config::{AssetKind, ModelVersionConfig};
+use crate::catalog::config::{AssetConfig, AssetKind, ModelVersionConfig};
 use crate::catalog::names::fold;
 use crate::catalog::{Asset, AssetFamily, Governance, Schema, Share, StoreConfig};
 use crate::exchange::Response;
@@ -135,25 +135,7 @@ pub(super) fn respond(ctx: &Ctx<'_>, route: &Route) -> Result<Response, ApiError
         }
         Route::GetModelVersion { path, version } => {
             let (s, sc, model) = resolve_asset(ctx, path, AssetFamily::Model)?;
-            let c = &model.config;
-            let number =
-                match version {
-                    VersionRef::Number(n) => n.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                        ApiError::invalid(format!("model version '{n}' is not a non-negative integer"))
-                    })?,
-                    VersionRef::Alias(alias) => c
-                        .aliases
-                        .iter()
-                        .find(|(name, _)| name.eq_ignore_ascii_case(alias))
-                        .map(|(_, v)| *v)
-                        .ok_or_else(|| ApiError::not_found(format!("model '{}' has no alias '{alias}'", c.name)))?,
-                };
-            let v = c
-                .versions
-                .iter()
-                .find(|v| v.version == number)
-                .ok_or_else(|| ApiError::not_found(format!("model '{}' has no version {number}", c.name)))?;
-            json_response(&version_item(ctx, s, sc, model, v))
+            json_response(&version_item(ctx, s, sc, model, model_version(&model.config, version)?))
         }
         Route::Table { .. } | Route::Credentials { .. } => Err(ApiError::internal()),
     }
@@ -187,6 +169,32 @@ pub(super) fn resolve_asset<'a>(
     let schema = share.schema(&path.schema).ok_or_else(missing)?;
     let asset = schema.asset(family, &path.name).ok_or_else(missing)?;
     Ok((share, schema, asset))
+}
+
+/// The version of `model` that `version` names: 400 for a malformed number, 404 for an unknown
+/// version or alias (aliases are case-insensitive).
+pub(super) fn model_version<'a>(
+    model: &'a AssetConfig,
+    version: &VersionRef,
+) -> Result<&'a ModelVersionConfig, ApiError> {
+    let number = match version {
+        VersionRef::Number(n) => n
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| ApiError::invalid(format!("model version '{n}' is not a non-negative integer")))?,
+        VersionRef::Alias(alias) => model
+            .aliases
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(alias))
+            .map(|(_, v)| *v)
+            .ok_or_else(|| ApiError::not_found(format!("model '{}' has no alias '{alias}'", model.name)))?,
+    };
+    model
+        .versions
+        .iter()
+        .find(|v| v.version == number)
+        .ok_or_else(|| ApiError::not_found(format!("model '{}' has no version {number}", model.name)))
 }
 
 fn family_label(family: AssetFamily) -> &'static str {
@@ -276,12 +284,9 @@ fn share_item(s: &Share) -> ShareItem<'_> {
 fn asset_item<'a>(ctx: &Ctx<'a>, share: &'a Share, schema: &'a Schema, asset: &'a Asset, full: bool) -> AssetItem<'a> {
     let c = &asset.config;
     let family = asset.family();
-    let location = || match (&c.store, &c.path) {
-        (Some(store), Some(path)) => ctx.state.catalog.stores.get(store).map(|s| location_uri(store, s, path)),
-        _ => None,
-    };
-    let store = c.store.as_deref().and_then(|name| ctx.state.catalog.stores.get(name));
-    let dir = store.is_some_and(|s| vend::offers_dir(c, s));
+    let store = c.store.as_deref().and_then(|name| Some((name, ctx.state.catalog.stores.get(name)?)));
+    let location = |path: &str| store.map(|(name, s)| location_uri(name, s, path));
+    let dir = store.is_some_and(|(_, s)| vend::offers_dir(c, s));
     let url = c.kind == AssetKind::DeltaTable
         && c.store.as_deref().and_then(|name| ctx.state.signers.get(name)).is_some_and(StoreSigner::signs_urls);
     // Tables say how they can be read; without `dir`, `location` stays private.
@@ -304,13 +309,12 @@ fn asset_item<'a>(ctx: &Ctx<'a>, share: &'a Share, schema: &'a Schema, asset: &'
         format: format.filter(|_| full),
         description: c.description.as_deref(),
         comment: c.comment.as_deref(),
-        storage_location: if family == AssetFamily::Table { None } else { location() },
-        location: location().filter(|_| dir),
-        auxiliary_locations: match (&c.store, store) {
-            (Some(name), Some(store)) if dir => {
-                c.auxiliary_paths.iter().map(|p| location_uri(name, store, p)).collect()
-            }
-            _ => Vec::new(),
+        storage_location: c.path.as_deref().filter(|_| family != AssetFamily::Table).and_then(location),
+        location: c.path.as_deref().filter(|_| dir).and_then(location),
+        auxiliary_locations: if dir {
+            c.auxiliary_paths.iter().filter_map(|p| location(p)).collect()
+        } else {
+            Vec::new()
         },
         access_modes,
         license: c.governance.as_ref().and_then(|g| g.license.as_deref()).filter(|_| family == AssetFamily::Skill),

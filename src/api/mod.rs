@@ -52,7 +52,7 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64) -> 
         };
     }
     if let Route::Credentials { path, family, version } = &route {
-        return credentials::start(&ctx, path, *family, version.as_deref(), head_only, audit);
+        return credentials::start(&ctx, path, *family, version.as_ref(), head_only, audit);
     }
     let response = discovery::respond(&ctx, &route).unwrap_or_else(|e| error_response(&e));
     Exchange::responding(response, head_only, audit)
