@@ -37,14 +37,14 @@ fn last_error() -> String {
     String::from_utf8_lossy(&buf[..n.min(buf.len())]).into_owned()
 }
 
-/// Runs one request through the C ABI. IO needs are answered from `root` on disk.
-fn call(engine: *const os_engine, method: &str, target: &str, token: Option<&str>, root: &std::path::Path) -> Reply {
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let headers: Vec<os_header> = auth
-        .iter()
-        .map(|a| os_header { name: b"Authorization".as_ptr(), name_len: 13, value: a.as_ptr(), value_len: a.len() })
-        .collect();
-    let req = os_request {
+/// An `Authorization` header for `auth` (`Bearer …`), borrowing it.
+fn authorization(auth: &str) -> os_header {
+    os_header { name: b"Authorization".as_ptr(), name_len: 13, value: auth.as_ptr(), value_len: auth.len() }
+}
+
+/// A body-less request borrowing `method`, `target` and `headers`.
+fn request(method: &str, target: &str, headers: &[os_header]) -> os_request {
+    os_request {
         method: method.as_ptr(),
         method_len: method.len(),
         target: target.as_ptr(),
@@ -53,7 +53,14 @@ fn call(engine: *const os_engine, method: &str, target: &str, token: Option<&str
         header_count: headers.len(),
         body: ptr::null(),
         body_len: 0,
-    };
+    }
+}
+
+/// Runs one request through the C ABI. IO needs are answered from `root` on disk.
+fn call(engine: *const os_engine, method: &str, target: &str, token: Option<&str>, root: &std::path::Path) -> Reply {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<os_header> = auth.iter().map(|a| authorization(a)).collect();
+    let req = request(method, target, &headers);
     let mut ex = ptr::null_mut();
     assert_eq!(unsafe { os_engine_handle(engine, &req, NOW, &mut ex) }, os_result::OS_OK);
     let mut io = disk_io(root);
@@ -215,23 +222,9 @@ fn credential_calls_through_the_c_abi() {
         "recipients": [{"name": "r", "token_sha256": opensharing::auth::token_sha256_hex(TOKEN_ACME), "shares": ["s"]}]
     });
     let e = new_engine(&config.to_string());
-    let (method, target, auth) = (
-        "POST",
-        "/delta-sharing/shares/s/schemas/d/volumes/v/temporary-volume-credentials",
-        format!("Bearer {TOKEN_ACME}"),
-    );
-    let header =
-        os_header { name: b"Authorization".as_ptr(), name_len: 13, value: auth.as_ptr(), value_len: auth.len() };
-    let req = os_request {
-        method: method.as_ptr(),
-        method_len: method.len(),
-        target: target.as_ptr(),
-        target_len: target.len(),
-        headers: &header,
-        header_count: 1,
-        body: ptr::null(),
-        body_len: 0,
-    };
+    let auth = format!("Bearer {TOKEN_ACME}");
+    let headers = [authorization(&auth)];
+    let req = request("POST", "/delta-sharing/shares/s/schemas/d/volumes/v/temporary-volume-credentials", &headers);
     let empty = || os_str { ptr: ptr::null(), len: 0 };
     unsafe {
         let mut ex = ptr::null_mut();
