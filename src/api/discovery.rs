@@ -55,8 +55,8 @@ struct AssetItem<'a> {
     location: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     auxiliary_locations: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    access_modes: Vec<&'static str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    access_modes: &'static [&'static str],
     #[serde(skip_serializing_if = "Option::is_none")]
     license: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -290,9 +290,11 @@ fn asset_item<'a>(ctx: &Ctx<'a>, share: &'a Share, schema: &'a Schema, asset: &'
     let url = c.kind == AssetKind::DeltaTable
         && c.store.as_deref().and_then(|name| ctx.state.signers.get(name)).is_some_and(StoreSigner::signs_urls);
     // Tables say how they can be read; without `dir`, `location` stays private.
-    let access_modes = match family {
-        AssetFamily::Table => [("dir", dir), ("url", url)].into_iter().filter(|(_, on)| *on).map(|(m, _)| m).collect(),
-        _ => Vec::new(),
+    let access_modes: &[&str] = match (family, dir, url) {
+        (AssetFamily::Table, true, true) => &["dir", "url"],
+        (AssetFamily::Table, true, false) => &["dir"],
+        (AssetFamily::Table, false, true) => &["url"],
+        _ => &[],
     };
     let format = match c.kind {
         AssetKind::DeltaTable => Some("delta"),
