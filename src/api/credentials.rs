@@ -90,7 +90,7 @@ fn prepare(
             remember.keep(&grant);
             Ok(Prepared::Done(shape.respond(&grant)?))
         }
-        Ok(Start::Flow(flow)) => Ok(Prepared::Flow(Box::new(VendOperation { flow, shape, remember, started: false }))),
+        Ok(Start::Flow(flow)) => Ok(Prepared::Flow(Box::new(VendOperation { flow, shape, remember }))),
         Err(e) => Ok(Prepared::Done(vend_error(e))),
     }
 }
@@ -235,28 +235,27 @@ pub(super) struct VendOperation {
     flow: Box<dyn Flow>,
     shape: Shape,
     remember: Remember,
-    started: bool,
 }
 
 impl Operation for VendOperation {
     fn resume(&mut self, input: Option<IoResult>) -> Step {
-        let reply = match (self.started, input) {
-            (false, _) => None,
-            (true, Some(IoResult::Http(reply))) => Some(reply),
-            (true, Some(IoResult::Failed(why))) => {
+        // `input` is `None` only on the first call, before any call was asked for.
+        let reply = match input {
+            None => None,
+            Some(IoResult::Http(reply)) => Some(reply),
+            Some(IoResult::Failed(why)) => {
                 return Step::Respond(vend_error(VendError::Provider {
                     summary: "unreachable".into(),
                     detail: format!("credential service call failed: {why}"),
                 }))
             }
-            (true, _) => {
+            Some(_) => {
                 return Step::Respond(vend_error(VendError::Provider {
                     summary: "no reply".into(),
                     detail: "the host answered a credential call with something other than an HTTP reply".into(),
                 }))
             }
         };
-        self.started = true;
         match self.flow.advance(reply) {
             Ok(FlowStep::Call(call)) => Step::Need(IoNeed::Http(call)),
             Ok(FlowStep::Done(grant)) => {
