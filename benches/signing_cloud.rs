@@ -1,7 +1,6 @@
 //! GCS V4 and Azure SAS signing throughput on one thread: the batch paths a response uses and
 //! the general paths. Run with `cargo bench --bench signing_cloud`. The RSA key is the
-//! conformance suite's dummy service account (`../shared/vectors/gcs`, or
-//! `$OPENSHARING_SHARED_DIR/vectors/gcs`).
+//! conformance suite's dummy service account (`tests/vectors/gcs`).
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -19,10 +18,7 @@ mod rate;
 use rate::rate;
 
 fn service_account() -> Arc<ServiceAccountKey> {
-    let shared = std::env::var_os("OPENSHARING_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let path = shared.join("vectors/gcs/test_service_account.not-a-test.json");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/gcs/test_service_account.not-a-test.json");
     let json = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     Arc::new(ServiceAccountKey::from_json(&json).unwrap())
 }

@@ -162,16 +162,9 @@ fn hostile_reply(rng: &mut Rng) -> IoResult {
 #[test]
 fn credential_calls_with_hostile_replies_get_a_protocol_answer() {
     let key_json = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/vectors/gcs/test_service_account.not-a-test.json"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/gcs/test_service_account.not-a-test.json"),
     )
-    .or_else(|_| {
-        std::fs::read_to_string(
-            std::path::Path::new(&std::env::var("OPENSHARING_SHARED_DIR").unwrap_or_default())
-                .join("vectors/gcs/test_service_account.not-a-test.json"),
-        )
-    })
-    .expect("the GCS test service account in ../shared/vectors");
+    .expect("the GCS test service account in tests/vectors");
     let config = serde_json::json!({
         "stores": {
             "aws": {"kind": "s3", "bucket": "b", "region": "us-east-1", "access_key_id": "k", "secret_access_key": "s",

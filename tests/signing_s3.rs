@@ -1,4 +1,4 @@
-//! SigV4 pre-signing reproduces every S3 vector in `../shared/vectors` byte for byte.
+//! SigV4 pre-signing reproduces every S3 vector in `tests/vectors` byte for byte.
 
 #[path = "common/vectors.rs"]
 mod vectors;

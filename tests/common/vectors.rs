@@ -1,15 +1,10 @@
-//! Locates the shared signing vectors (`../shared/vectors`, or `$OPENSHARING_SHARED_DIR/vectors`).
+//! Locates the signing vectors kept in the repository (`tests/vectors`, see its `SOURCES.md`).
 #![allow(dead_code)]
 
 use std::path::PathBuf;
 
 pub fn vectors_dir() -> PathBuf {
-    let shared = std::env::var_os("OPENSHARING_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let dir = shared.join("vectors");
-    assert!(dir.is_dir(), "signing vectors not found at {} (set OPENSHARING_SHARED_DIR)", dir.display());
-    dir
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
 }
 
 pub fn read_json(relative: &str) -> serde_json::Value {
