@@ -55,11 +55,14 @@ fn hostile_io(rng: &mut Rng) -> impl FnMut(&IoNeed) -> IoResult + '_ {
         1 => IoResult::Failed("boom".into()),
         2 => IoResult::Bytes(rng.junk(200).into_bytes()),
         3 => IoResult::Bytes(b"{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}\n{\"metaData\":{\"id\":\"x\",\"schemaString\":\"{}\"}}\n{\"add\":{\"path\":\"a\",\"size\":1}}".to_vec()),
-        4 => IoResult::Listing(vec![opensharing::ObjectMeta {
-            key: format!("orders/_delta_log/{:020}.json", rng.next() % 5),
-            size: 1,
-            last_modified_ms: 0,
-        }]),
+        4 => IoResult::Listing(opensharing::Listing {
+            entries: vec![opensharing::ObjectMeta {
+                key: format!("orders/_delta_log/{:020}.json", rng.next() % 5),
+                size: 1,
+                last_modified_ms: 0,
+            }],
+            continue_after: rng.next().is_multiple_of(2).then(|| rng.junk(20)),
+        }),
         _ => IoResult::Meta(opensharing::ObjectMeta { key: "x".into(), size: 0, last_modified_ms: 0 }),
     }
     }

@@ -13,6 +13,7 @@ mod cli;
 mod config_file;
 mod files;
 mod http_call;
+mod local_list;
 mod log;
 mod recipient;
 mod reload;

@@ -20,9 +20,9 @@ use object_store::{BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, Re
 use opensharing::catalog::config::{GcsStoreConfig, S3StoreConfig};
 use opensharing::catalog::StoreConfig;
 use opensharing::signing::s3::S3Location;
-use opensharing::{Catalog, IoNeed, IoResult, ObjectMeta};
+use opensharing::{Catalog, IoNeed, IoResult, Listing, ObjectMeta};
 
-use crate::http_call;
+use crate::{http_call, local_list};
 
 /// Most entries one listing returns (a guard against an unbounded answer).
 const MAX_LISTING: usize = 1_000_000;
@@ -59,6 +59,8 @@ impl Tuning {
 /// The opened stores, by configured name.
 pub struct Stores {
     by_name: HashMap<String, Arc<dyn ObjectStore>>,
+    /// The directories of the local stores, which are listed by [`local_list`] (in key order).
+    local_roots: HashMap<String, PathBuf>,
     /// Sends credential-service calls.
     http: reqwest::Client,
 }
@@ -77,11 +79,15 @@ impl Stores {
     /// Opens every store of `catalog`.
     pub fn open(catalog: &Catalog, config_dir: &Path, tuning: Tuning) -> Result<Stores, String> {
         let mut by_name = HashMap::new();
+        let mut local_roots = HashMap::new();
         for (name, config) in &catalog.stores {
             let store = open_store(config, config_dir, tuning).map_err(|e| format!("store '{name}': {e}"))?;
             by_name.insert(name.clone(), store);
+            if let StoreConfig::Local(local) = config {
+                local_roots.insert(name.clone(), local_root(config_dir, &local.root));
+            }
         }
-        Ok(Stores { by_name, http: http_call::client()? })
+        Ok(Stores { by_name, local_roots, http: http_call::client()? })
     }
 
     /// These stores, plus those of `previous` whose names are gone: exchanges that started on
@@ -89,6 +95,11 @@ impl Stores {
     pub fn merged_with(mut self, previous: &Stores) -> Stores {
         for (name, store) in &previous.by_name {
             self.by_name.entry(name.clone()).or_insert_with(|| store.clone());
+        }
+        for (name, root) in &previous.local_roots {
+            if !self.local_roots.contains_key(name) && !self.by_name.contains_key(name) {
+                self.local_roots.insert(name.clone(), root.clone());
+            }
         }
         self
     }
@@ -101,15 +112,28 @@ impl Stores {
     /// Performs an IO need. Errors are reported to the engine, which answers the client with a
     /// protocol error; the detail goes only to the host's log.
     pub async fn answer(&self, need: &IoNeed) -> IoResult {
-        let store = match need {
+        let name = match need {
             IoNeed::List { store, .. } | IoNeed::Get { store, .. } | IoNeed::Head { store, .. } => store,
             IoNeed::Http(call) => return http_call::send(&self.http, call).await,
         };
-        let Some(store) = self.by_name.get(store) else {
-            return IoResult::Failed(format!("unknown store {store}"));
+        let Some(store) = self.by_name.get(name) else {
+            return IoResult::Failed(format!("unknown store {name}"));
         };
         match need {
-            IoNeed::List { prefix, start_after, .. } => list(store, prefix, start_after.as_deref()).await,
+            IoNeed::List { prefix, start_after, max_keys, .. } => {
+                let limit = max_keys.map_or(MAX_LISTING + 1, |m| m.max(1) + 1);
+                let entries = match self.local_roots.get(name) {
+                    Some(root) => list_local(root.clone(), prefix, start_after.as_deref(), limit).await,
+                    None => list(store, prefix, start_after.as_deref(), limit).await,
+                };
+                match entries {
+                    Ok(entries) if max_keys.is_none() && entries.len() > MAX_LISTING => {
+                        IoResult::Failed(format!("listing of {prefix} has more than {MAX_LISTING} entries"))
+                    }
+                    Ok(entries) => IoResult::Listing(Listing::page(entries, *max_keys)),
+                    Err(failed) => failed,
+                }
+            }
             IoNeed::Get { key, range, .. } => {
                 let Ok(path) = StorePath::parse(key) else { return IoResult::NotFound };
                 let result = match range {
@@ -141,13 +165,20 @@ fn failure(e: object_store::Error) -> IoResult {
     }
 }
 
-/// Lists the keys that start with `prefix` (a key prefix, not only a directory): object_store
-/// lists by directory, so the directory part is listed and the rest filtered.
-async fn list(store: &Arc<dyn ObjectStore>, prefix: &str, start_after: Option<&str>) -> IoResult {
+/// Lists up to `limit` keys that start with `prefix` (a key prefix, not only a directory) and
+/// sort after `start_after`, recursively. object_store lists by directory, so the directory
+/// part is listed and the rest filtered; S3, GCS and Azure list in key order, so the stream
+/// stops after `limit` entries.
+async fn list(
+    store: &Arc<dyn ObjectStore>,
+    prefix: &str,
+    start_after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<ObjectMeta>, IoResult> {
     let dir = prefix.rfind('/').map_or("", |i| &prefix[..i]);
-    let Ok(dir) = StorePath::parse(dir) else { return IoResult::NotFound };
+    let Ok(dir) = StorePath::parse(dir) else { return Err(IoResult::NotFound) };
     let offset = start_after.map(StorePath::parse).transpose();
-    let Ok(offset) = offset else { return IoResult::NotFound };
+    let Ok(offset) = offset else { return Err(IoResult::NotFound) };
     let mut stream = match &offset {
         Some(offset) => store.list_with_offset(Some(&dir), offset),
         None => store.list(Some(&dir)),
@@ -157,15 +188,32 @@ async fn list(store: &Arc<dyn ObjectStore>, prefix: &str, start_after: Option<&s
         match item {
             Ok(meta) if meta.location.as_ref().starts_with(prefix) => entries.push(to_meta(&meta)),
             Ok(_) => {}
-            Err(e) => return failure(e),
+            Err(e) => return Err(failure(e)),
         }
-        if entries.len() > MAX_LISTING {
-            return IoResult::Failed(format!("listing of {prefix} has more than {MAX_LISTING} entries"));
+        if entries.len() >= limit {
+            break;
         }
     }
     entries.retain(|e| start_after.is_none_or(|s| e.key.as_str() > s));
     entries.sort_by(|a, b| a.key.cmp(&b.key));
-    IoResult::Listing(entries)
+    Ok(entries)
+}
+
+/// Lists a local store's directory in key order (see [`local_list`]) off the async threads.
+async fn list_local(
+    root: PathBuf,
+    prefix: &str,
+    start_after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<ObjectMeta>, IoResult> {
+    let (prefix, start_after) = (prefix.to_string(), start_after.map(str::to_string));
+    let listed =
+        tokio::task::spawn_blocking(move || local_list::list(&root, &prefix, start_after.as_deref(), limit)).await;
+    match listed {
+        Ok(Ok(entries)) => Ok(entries),
+        Ok(Err(e)) => Err(IoResult::Failed(format!("listing failed: {e}"))),
+        Err(e) => Err(IoResult::Failed(format!("listing task failed: {e}"))),
+    }
 }
 
 /// The endpoint object_store needs for `s3`. With virtual-hosted addressing on a custom
@@ -307,16 +355,20 @@ mod tests {
         }
         std::fs::write(root.join("t/a%20b.txt"), b"x").unwrap();
         let store: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new_with_prefix(&root).unwrap());
-        let stores =
-            Stores { by_name: HashMap::from([("disk".to_string(), store)]), http: http_call::client().unwrap() };
+        let stores = Stores {
+            by_name: HashMap::from([("disk".to_string(), store)]),
+            local_roots: HashMap::from([("disk".to_string(), root.clone())]),
+            http: http_call::client().unwrap(),
+        };
         let keys = |r: IoResult| match r {
-            IoResult::Listing(l) => l.into_iter().map(|m| m.key).collect::<Vec<_>>(),
+            IoResult::Listing(l) => l.entries.into_iter().map(|m| m.key).collect::<Vec<_>>(),
             other => panic!("{other:?}"),
         };
         let need = |prefix: &str, start_after: Option<&str>| IoNeed::List {
             store: "disk".into(),
             prefix: prefix.into(),
             start_after: start_after.map(str::to_string),
+            max_keys: None,
         };
         assert_eq!(keys(stores.answer(&need("t/_delta_log/", None)).await).len(), 4);
         assert_eq!(
@@ -328,6 +380,10 @@ mod tests {
             ["t/_delta_log/02.json"]
         );
         assert!(keys(stores.answer(&need("nothing/", None)).await).is_empty());
+        let page = IoNeed::List { store: "disk".into(), prefix: "t/".into(), start_after: None, max_keys: Some(2) };
+        let IoResult::Listing(first) = stores.answer(&page).await else { panic!("a listing") };
+        assert_eq!(first.entries.len(), 2);
+        assert_eq!(first.continue_after.as_deref(), Some("t/_delta_log/01.crc"));
         // A key is the file name as it is on disk: `%20` is not decoded.
         let get = |key: &str| IoNeed::Get { store: "disk".into(), key: key.into(), range: None };
         assert_eq!(stores.answer(&get("t/a%20b.txt")).await, IoResult::Bytes(b"x".to_vec()));
