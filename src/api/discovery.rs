@@ -137,7 +137,7 @@ pub(super) fn respond(ctx: &Ctx<'_>, route: &Route) -> Result<Response, ApiError
             let (s, sc, model) = resolve_asset(ctx, path, AssetFamily::Model)?;
             json_response(&version_item(ctx, s, sc, model, model_version(&model.config, version)?))
         }
-        Route::Table { .. } | Route::Credentials { .. } => Err(ApiError::internal()),
+        Route::Table { .. } | Route::Credentials { .. } | Route::Files { .. } => Err(ApiError::internal()),
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod credentials;
 mod discovery;
+mod files;
 mod response;
 pub(crate) mod table;
 
@@ -51,6 +52,10 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64) -> 
             Err(e) => Exchange::responding(error_response(&e), head_only, audit),
         };
     }
+    if let Route::Files { path, family, version, file } = &route {
+        let request = files::FilesRequest { path, family: *family, version: version.as_ref(), file: file.as_deref() };
+        return files::start(&ctx, &request, head_only, audit);
+    }
     if let Route::Credentials { path, family, version } = &route {
         return credentials::start(&ctx, path, *family, version.as_ref(), head_only, audit);
     }
@@ -61,6 +66,9 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64) -> 
 fn route_error(e: RouteError) -> Response {
     match e {
         RouteError::NotFound => error_response(&ApiError::not_found("No such endpoint")),
+        RouteError::BadFilePath => {
+            error_response(&ApiError::invalid("The file path must be relative, without '.', '..' or empty segments"))
+        }
         RouteError::BadEncoding => {
             error_response(&ApiError::invalid("The request path is not valid percent-encoded UTF-8"))
         }
@@ -86,6 +94,7 @@ fn note_names(audit: &mut AuditEvent, route: &Route) {
         Route::GetAsset { path, .. }
         | Route::Table { path, .. }
         | Route::Credentials { path, .. }
+        | Route::Files { path, .. }
         | Route::ListModelVersions { path }
         | Route::GetModelVersion { path, .. } => {
             audit.share = Some(path.share.clone());

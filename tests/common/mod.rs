@@ -24,7 +24,7 @@ pub fn config_json(log_root: &str) -> String {
                      "governance": {"license": "CC-BY-4.0", "provenance": "ERP export"}},
                     {"type": "delta_table", "name": "customers", "store": "disk", "path": "customers"},
                     {"type": "volume", "name": "raw", "store": "disk", "path": "raw"},
-                    {"type": "model", "name": "churn", "store": "disk", "versions": [
+                    {"type": "model", "name": "churn", "store": "disk", "aliases": {"champion": 1}, "versions": [
                         {"version": 1, "path": "models/churn/1"}]},
                     {"type": "skill", "name": "report-writer", "store": "disk", "path": "skills/report-writer",
                      "description": "Writes sales reports", "governance": {"license": "Apache-2.0"}}
