@@ -184,9 +184,12 @@ async fn list(
         None => store.list(Some(&dir)),
     };
     let mut entries = Vec::new();
+    // Filtered here, before counting: a store may ignore the offset (Azurite ignores
+    // `startFrom` and answers from the start).
+    let wanted = |key: &str| key.starts_with(prefix) && start_after.is_none_or(|s| key > s);
     while let Some(item) = stream.next().await {
         match item {
-            Ok(meta) if meta.location.as_ref().starts_with(prefix) => entries.push(to_meta(&meta)),
+            Ok(meta) if wanted(meta.location.as_ref()) => entries.push(to_meta(&meta)),
             Ok(_) => {}
             Err(e) => return Err(failure(e)),
         }
@@ -194,7 +197,6 @@ async fn list(
             break;
         }
     }
-    entries.retain(|e| start_after.is_none_or(|s| e.key.as_str() > s));
     entries.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(entries)
 }
