@@ -153,9 +153,11 @@ fn hostile_reply(rng: &mut Rng) -> IoResult {
     match rng.next() % 5 {
         0 => IoResult::Failed("connection reset".into()),
         1 => IoResult::NotFound,
-        _ => {
-            IoResult::Http(opensharing::HttpReply { status: [200, 400, 403, 500, 0][(rng.next() % 5) as usize], body })
-        }
+        _ => IoResult::Http(opensharing::HttpReply {
+            status: [200, 400, 403, 500, 0][(rng.next() % 5) as usize],
+            body,
+            headers: Vec::new(),
+        }),
     }
 }
 

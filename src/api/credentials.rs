@@ -8,10 +8,9 @@ use serde_json::{Map, Value};
 
 use super::discovery::{location_uri, model_version, resolve_asset};
 use super::response::json_response;
-use super::{error_response, Ctx};
-use crate::auth::AuditEvent;
+use super::{error_response, Ctx, Dispatch};
 use crate::catalog::{Asset, AssetFamily, StoreConfig};
-use crate::exchange::{Exchange, IoNeed, IoResult, Operation, Response, Step};
+use crate::exchange::{IoNeed, IoResult, Operation, Response, Step};
 use crate::protocol::{ApiError, ErrorCode};
 use crate::router::{AssetPath, VersionRef};
 use crate::vend::{self, Flow, FlowStep, Grant, Start, VendError, VendTarget};
@@ -26,18 +25,11 @@ struct Location<'a> {
 }
 
 /// Answers a credentials route.
-pub(super) fn start(
-    ctx: &Ctx<'_>,
-    path: &AssetPath,
-    family: AssetFamily,
-    version: Option<&VersionRef>,
-    head_only: bool,
-    audit: AuditEvent,
-) -> Exchange {
+pub(super) fn start(ctx: &Ctx<'_>, path: &AssetPath, family: AssetFamily, version: Option<&VersionRef>) -> Dispatch {
     match prepare(ctx, path, family, version) {
-        Ok(Prepared::Done(response)) => Exchange::responding(response, head_only, audit),
-        Ok(Prepared::Flow(op)) => Exchange::operating(op, head_only, audit),
-        Err(e) => Exchange::responding(error_response(&e), head_only, audit),
+        Ok(Prepared::Done(response)) => Dispatch::Respond(response),
+        Ok(Prepared::Flow(op)) => Dispatch::Operate(op),
+        Err(e) => Dispatch::Respond(error_response(&e)),
     }
 }
 

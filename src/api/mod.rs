@@ -1,5 +1,6 @@
 //! Request handling: routing, authentication, dispatch to the endpoint handlers.
 
+mod authenticate;
 mod credentials;
 mod discovery;
 mod response;
@@ -7,9 +8,9 @@ pub(crate) mod table;
 
 use std::sync::Arc;
 
-use crate::auth::{AuditEvent, Recipient};
+use crate::auth::{AuditEvent, AuthError, Recipient};
 use crate::engine::EngineState;
-use crate::exchange::{Exchange, Response};
+use crate::exchange::{Exchange, Operation, Response};
 use crate::http::{Method, Request};
 use crate::protocol::{ApiError, ErrorCode};
 use crate::router::{self, Route, RouteError};
@@ -37,25 +38,55 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64) -> 
     note_names(&mut audit, &route);
     let recipient = match state.catalog.recipients.authenticate(request.header_value("authorization"), now_ms) {
         Ok(r) => r,
-        Err(e) => {
-            let mut response = error_response(&ApiError::new(ErrorCode::Unauthenticated, e.message()));
-            response.head.headers.push(("WWW-Authenticate".into(), "Bearer".into()));
-            return Exchange::responding(response, head_only, audit);
+        Err(AuthError::Unknown) if state.catalog.federation.is_enabled() => {
+            return authenticate::federated(state, request, route, now_ms, head_only, audit);
         }
+        Err(e) => return Exchange::responding(unauthenticated(e, e.message().into()), head_only, audit),
     };
     audit.recipient = Some(recipient.name.clone());
+    audit.auth = Some("token");
     let ctx = Ctx { state: &state, recipient, request: &request, now_ms };
-    if let Route::Table { path, op } = &route {
-        return match table::start(&ctx, path, *op) {
-            Ok(read) => Exchange::operating(Box::new(read), head_only, audit),
-            Err(e) => Exchange::responding(error_response(&e), head_only, audit),
-        };
+    dispatch(&ctx, &route).into_exchange(head_only, audit)
+}
+
+/// What an authenticated request turns into: a response now, or an operation that needs IO.
+pub(crate) enum Dispatch {
+    Respond(Response),
+    Operate(Box<dyn Operation>),
+}
+
+impl Dispatch {
+    fn into_exchange(self, head_only: bool, audit: AuditEvent) -> Exchange {
+        match self {
+            Dispatch::Respond(response) => Exchange::responding(response, head_only, audit),
+            Dispatch::Operate(op) => Exchange::operating(op, head_only, audit),
+        }
     }
-    if let Route::Credentials { path, family, version } = &route {
-        return credentials::start(&ctx, path, *family, version.as_ref(), head_only, audit);
+}
+
+/// Runs the handler of `route` for the authenticated recipient.
+fn dispatch(ctx: &Ctx<'_>, route: &Route) -> Dispatch {
+    match route {
+        Route::Table { path, op } => match table::start(ctx, path, *op) {
+            Ok(read) => Dispatch::Operate(Box::new(read)),
+            Err(e) => Dispatch::Respond(error_response(&e)),
+        },
+        Route::Credentials { path, family, version } => credentials::start(ctx, path, *family, version.as_ref()),
+        _ => Dispatch::Respond(discovery::respond(ctx, route).unwrap_or_else(|e| error_response(&e))),
     }
-    let response = discovery::respond(&ctx, &route).unwrap_or_else(|e| error_response(&e));
-    Exchange::responding(response, head_only, audit)
+}
+
+/// 401 `UNAUTHENTICATED`. The client learns only that the token is missing, invalid or expired;
+/// `detail` (why, for the provider's log) goes to the audit event.
+fn unauthenticated(error: AuthError, detail: String) -> Response {
+    let mut response = error_response(&ApiError::new(ErrorCode::Unauthenticated, error.message()));
+    let challenge = match error {
+        AuthError::Missing => "Bearer",
+        _ => "Bearer error=\"invalid_token\"",
+    };
+    response.head.headers.push(("WWW-Authenticate".into(), challenge.into()));
+    response.detail = Some(detail);
+    response
 }
 
 fn route_error(e: RouteError) -> Response {

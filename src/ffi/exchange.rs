@@ -257,7 +257,10 @@ pub unsafe extern "C" fn os_exchange_supply_http(
             return os_result::OS_NULL_ARGUMENT;
         };
         match slice_arg(body, len) {
-            Ok(body) => supply(ex, IoResult::Http(crate::exchange::HttpReply { status, body: body.to_vec() })),
+            Ok(body) => supply(
+                ex,
+                IoResult::Http(crate::exchange::HttpReply { status, body: body.to_vec(), headers: Vec::new() }),
+            ),
             Err(e) => e,
         }
     })
