@@ -39,6 +39,10 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// The request body (bounded by the host).
     pub body: Vec<u8>,
+    /// The host has not read the body yet: the exchange asks for it with
+    /// [`IoNeed::RequestBody`](crate::IoNeed::RequestBody) once the request is authenticated
+    /// and routed. When `false`, `body` is the whole body.
+    pub body_pending: bool,
     /// The peer address, for the audit event only.
     pub peer: Option<String>,
 }
@@ -46,7 +50,14 @@ pub struct Request {
 impl Request {
     /// A request with no headers and an empty body.
     pub fn new(method: Method, target: impl Into<String>) -> Request {
-        Request { method, target: target.into(), headers: Vec::new(), body: Vec::new(), peer: None }
+        Request {
+            method,
+            target: target.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            body_pending: false,
+            peer: None,
+        }
     }
 
     /// Adds a header (builder style).
@@ -111,6 +122,9 @@ impl ResponseHead {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
+
+/// The largest request body the engine accepts (a `/query` body is a few KiB).
+pub const MAX_REQUEST_BODY_BYTES: usize = 1 << 20;
 
 /// `Content-Type` of one-line JSON bodies.
 pub const CONTENT_TYPE_JSON: &str = "application/json; charset=utf-8";

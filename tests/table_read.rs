@@ -359,3 +359,59 @@ fn signed_urls_are_reused_for_at_most_a_minute() {
     let pruned = lines(&query(&e, "basic", json!({"jsonPredicateHints": hint.to_string()}), None));
     assert!(pruned.len() > 2);
 }
+
+/// A request whose body the host has not read: the exchange asks for it only after the token
+/// and the route were checked.
+fn deferred_query(token: &str, table: &str) -> Request {
+    let mut r =
+        Request::new(Method::Post, format!("{P}/{table}/query")).header("Authorization", format!("Bearer {token}"));
+    r.body_pending = true;
+    r
+}
+
+#[test]
+fn a_pending_body_is_read_only_after_authentication_and_routing() {
+    let e = engine();
+    // A wrong token or an unknown route is answered without asking for the body.
+    for request in [deferred_query("wrong-token", "basic"), deferred_query(TOKEN, "basic/nope")] {
+        let mut ex = e.handle(request, common::NOW);
+        assert!(matches!(ex.poll(), opensharing::Poll::Head(h) if h.status == 401 || h.status == 404));
+    }
+    // An authenticated query asks for its body first, then reads the table with it.
+    let mut ex = e.handle(deferred_query(TOKEN, "basic"), common::NOW);
+    assert_eq!(ex.pending_need(), None);
+    assert!(
+        matches!(ex.poll(), opensharing::Poll::Need(IoNeed::RequestBody { max_bytes }) if *max_bytes == opensharing::MAX_REQUEST_BODY_BYTES)
+    );
+    let mut asked = 0;
+    let r = drive(&e, deferred_query(TOKEN, "basic"), NOW, |need| match need {
+        IoNeed::RequestBody { .. } => {
+            asked += 1;
+            IoResult::Bytes(json!({"limitHint": 1}).to_string().into_bytes())
+        }
+        other => disk(other),
+    });
+    assert_eq!(asked, 1);
+    let eager = query(&e, "basic", json!({"limitHint": 1}), None);
+    assert_eq!(lines(&r), lines(&eager), "a deferred body reads like one sent with the request");
+}
+
+#[test]
+fn a_pending_body_that_is_too_large_or_unreadable_is_refused() {
+    let e = engine();
+    let answer = |result: IoResult| {
+        drive(&e, deferred_query(TOKEN, "basic"), NOW, move |need| match need {
+            IoNeed::RequestBody { .. } => result.clone(),
+            other => disk(other),
+        })
+    };
+    let over = answer(IoResult::Bytes(vec![b' '; opensharing::MAX_REQUEST_BODY_BYTES + 1]));
+    assert_eq!(over.status, 413);
+    assert_eq!(over.error_code(), "MALFORMED_REQUEST");
+    let mut padded = json!({"limitHint": 1}).to_string().into_bytes();
+    padded.resize(opensharing::MAX_REQUEST_BODY_BYTES, b' ');
+    assert_eq!(answer(IoResult::Bytes(padded)).status, 200, "a body of exactly the limit is accepted");
+    let failed = answer(IoResult::Failed("client went away".into()));
+    assert_eq!(error(&failed), (400, "The request body could not be read".to_string()));
+    assert!(!String::from_utf8_lossy(&failed.body).contains("client went away"), "host details stay in the log");
+}

@@ -13,6 +13,7 @@ mod cli;
 mod config_file;
 mod files;
 mod http_call;
+mod limits;
 mod log;
 mod recipient;
 mod reload;
@@ -26,7 +27,7 @@ fn main() -> ExitCode {
     // One crypto library in the binary: ring, for the TLS of remote stores too.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let result = match cli::parse(std::env::args().skip(1)) {
-        Ok(cli::Command::Serve { config, listen }) => serve::run(&config, &listen),
+        Ok(cli::Command::Serve { config, listen }) => serve::run(&config, &listen, limits::Limits::defaults()),
         Ok(cli::Command::RecipientAdd(args)) => recipient::add(&args),
         Ok(cli::Command::Check { config }) => check::run(&config),
         Ok(cli::Command::Help) => {
