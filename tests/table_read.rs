@@ -415,3 +415,73 @@ fn a_pending_body_that_is_too_large_or_unreadable_is_refused() {
     assert_eq!(error(&failed), (400, "The request body could not be read".to_string()));
     assert!(!String::from_utf8_lossy(&failed.body).contains("client went away"), "host details stay in the log");
 }
+
+/// The engine's config with table `basic` replaced by `asset` (other tables unchanged).
+fn reload_with(e: &Engine, asset: Value, page_token_ttl_seconds: u32) {
+    let assets =
+        json!([asset, {"type": "delta_table", "name": "cdf", "store": "lake", "path": "cdf", "history_shared": true}]);
+    let config = json!({
+        "endpoint": "http://127.0.0.1:9/delta-sharing",
+        "token_signing_key": "k".repeat(32),
+        "page_token_ttl_seconds": page_token_ttl_seconds,
+        "stores": {"lake": {"kind": "local", "root": tables_dir().to_string_lossy()}},
+        "shares": [{"name": "s", "schemas": [{"name": "d", "assets": assets}]}],
+        "recipients": [{"name": "r", "token_sha256": token_sha256_hex(TOKEN), "shares": ["s"]}]
+    });
+    e.reload(opensharing::Catalog::from_json(config.to_string().as_bytes(), &|_| None).unwrap()).unwrap();
+}
+
+#[test]
+fn page_and_refresh_tokens_follow_the_history_rules_in_force() {
+    let e = engine();
+    let basic = |extra: Value| {
+        let mut a = json!({"type": "delta_table", "name": "basic", "store": "lake", "path": "basic", "id": "basic-id"});
+        a.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        a
+    };
+    reload_with(&e, basic(json!({"history_shared": true})), 86_400);
+    let next = |body: Value| {
+        let l = lines(&query(&e, "basic", body, None));
+        l.last().unwrap()["endStreamAction"]["nextPageToken"].as_str().unwrap().to_string()
+    };
+    let travel = next(json!({"maxFiles": 1, "version": 1}));
+    let latest = next(json!({"maxFiles": 1}));
+    let refresh = lines(&query(&e, "basic", json!({"includeRefreshToken": true}), None)).last().unwrap()
+        ["endStreamAction"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // History no longer shared: the time-travel page is refused; the latest-snapshot page goes on.
+    reload_with(&e, basic(json!({"history_shared": false})), 86_400);
+    let r = query(&e, "basic", json!({"maxFiles": 1, "version": 1, "pageToken": travel}), None);
+    assert!(error(&r).1.contains("history sharing is not enabled"), "{:?}", error(&r));
+    assert_eq!(query(&e, "basic", json!({"maxFiles": 1, "pageToken": latest}), None).status, 200);
+
+    // A start version above the pinned versions refuses page and refresh tokens alike.
+    let above = manifest()["basic"]["version"].as_i64().unwrap() + 1;
+    reload_with(&e, basic(json!({"history_shared": true, "start_version": above})), 86_400);
+    for body in
+        [json!({"maxFiles": 1, "pageToken": latest}), json!({"includeRefreshToken": true, "refreshToken": refresh})]
+    {
+        let r = query(&e, "basic", body, None);
+        assert!(error(&r).1.contains("since version"), "{:?}", error(&r));
+    }
+
+    // The same id under another name is another table to its tokens.
+    let mut renamed = basic(json!({"history_shared": true}));
+    renamed["name"] = json!("basic2");
+    reload_with(&e, renamed, 86_400);
+    let r = query(&e, "basic2", json!({"maxFiles": 1, "pageToken": latest}), None);
+    assert!(error(&r).1.contains("does not match the table"), "{:?}", error(&r));
+
+    // Page tokens live as long as page_token_ttl_seconds says.
+    reload_with(&e, basic(json!({"history_shared": true})), 60);
+    let short = next(json!({"maxFiles": 1}));
+    let at = |ms: i64| {
+        let body = json!({"maxFiles": 1, "pageToken": short}).to_string();
+        drive(&e, request(Method::Post, &format!("{P}/basic/query")).body(body), ms, disk)
+    };
+    assert_eq!(at(NOW + 59_000).status, 200);
+    assert!(error(&at(NOW + 60_000)).1.contains("expired"));
+}
