@@ -10,6 +10,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
+use crate::cli::LimitArgs;
+
 /// The limits `serve` runs with.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -27,14 +29,14 @@ const RESERVED_DESCRIPTORS: u64 = 64;
 /// The default connection cap when the descriptor limit allows it.
 const DEFAULT_MAX_CONNECTIONS: u64 = 4096;
 
-impl Limits {
-    /// The defaults: 30 s per request, 60 s idle, and a connection cap that leaves descriptors
+impl From<LimitArgs> for Limits {
+    /// The command line's limits; without `--max-connections`, a cap that leaves descriptors
     /// to spare under the process's open-file limit (at most 4096).
-    pub fn defaults() -> Limits {
+    fn from(args: LimitArgs) -> Limits {
         Limits {
-            max_connections: default_max_connections(),
-            request_timeout: Duration::from_secs(30),
-            idle_timeout: Duration::from_secs(60),
+            max_connections: args.max_connections.map_or_else(default_max_connections, |n| n as usize),
+            request_timeout: Duration::from_secs(args.request_timeout),
+            idle_timeout: Duration::from_secs(args.idle_timeout),
         }
     }
 }
