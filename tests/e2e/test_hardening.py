@@ -15,7 +15,7 @@ from harness import opensharing_serve
 from test_server import DEMO_TOKEN, call, demo_config, sha256, wait_until
 
 QUERY = "/shares/demo/schemas/default/tables/trips/query"
-LIMITS = ["--request-timeout", "2", "--idle-timeout", "2"]
+LIMITS = ["--request-timeout", "2", "--idle-timeout", "3"]
 MIB = 1 << 20
 
 
@@ -71,8 +71,8 @@ def read_answer(conn, timeout=10.0):
 
 
 @pytest.fixture()
-def served(demo_dir, tmp_path):
-    with opensharing_serve(demo_config(demo_dir), tmp_path, args=LIMITS) as (url, _, proc, log):
+def served(demo_dir):
+    with opensharing_serve(demo_config(demo_dir), demo_dir, args=LIMITS) as (url, _, proc, log):
         yield {"url": url, "proc": proc, "log": log, "base": url.rsplit("/", 1)[0]}
 
 
@@ -147,14 +147,14 @@ def test_one_byte_chunks_cost_no_more_than_their_bytes(served):
     assert grown < 8 * MIB
 
 
-def test_health_answers_under_a_128_descriptor_limit(demo_dir, tmp_path):
+def test_health_answers_under_a_128_descriptor_limit(demo_dir):
     """140 stalled authenticated POSTs against a server limited to 128 descriptors: the
     connection cap (128 less a reserve) turns the excess away at once with a 503, /healthz never
     hangs, and is 200 again once the stalled requests are shed."""
     def limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))
 
-    with opensharing_serve(demo_config(demo_dir), tmp_path, args=LIMITS, preexec_fn=limit) as (url, _, proc, _):
+    with opensharing_serve(demo_config(demo_dir), demo_dir, args=LIMITS, preexec_fn=limit) as (url, _, proc, _):
         base = url.rsplit("/", 1)[0]
         conns = []
         for _ in range(140):
@@ -177,7 +177,7 @@ def test_health_answers_under_a_128_descriptor_limit(demo_dir, tmp_path):
 
 def test_a_client_that_never_reads_its_answer_is_closed(tmp_path):
     """A 64 MiB local file requested by a client that reads nothing: once no byte has moved for
-    the 2 s idle timeout, the server closes the connection and the file."""
+    the 3 s idle timeout, the server closes the connection and the file."""
     log = tmp_path / "data" / "big" / "_delta_log"
     log.mkdir(parents=True)
     (tmp_path / "data" / "big" / "big.parquet").write_bytes(b"\0" * (64 * MIB))
@@ -208,5 +208,5 @@ def test_a_client_that_never_reads_its_answer_is_closed(tmp_path):
         closed_after = time.time() - started
         conn.close()
     print(f"\nnon-reading client of a 64 MiB file: connection and file closed {closed_after:.1f} s after the "
-          f"response stalled (idle timeout 2 s)")
-    assert closed_after < 2 + 3
+          f"response stalled (idle timeout 3 s)")
+    assert closed_after < 3 + 3
