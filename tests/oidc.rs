@@ -9,7 +9,7 @@ use std::cell::Cell;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use common::{config_json, drive, get, no_io, Reply, Rng, NOW, TOKEN_ACME};
-use opensharing::{Engine, HttpReply, IoNeed, IoResult};
+use opensharing::{Engine, HttpReply, IoNeed, IoResult, Method, Request};
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
 use serde_json::{json, Value};
@@ -438,9 +438,20 @@ fn an_operation_runs_after_the_keys_are_fetched() {
         other => disk(other),
     };
     let token = key.sign(&header("EdDSA", "k1"), &claims(FETCHED, "client-f"));
-    let reply =
-        drive(&engine, get("/delta-sharing/shares/sales/schemas/default/tables/orders/version", Some(&token)), NOW, io);
+    let table = "/delta-sharing/shares/sales/schemas/default/tables/orders";
+    let reply = drive(&engine, get(&format!("{table}/version"), Some(&token)), NOW, io);
+    // A query whose body the host reads only after authentication (as `opensharing serve` does).
+    let mut query = Request::new(Method::Post, format!("{table}/query"));
+    query = query.header("Authorization", format!("Bearer {token}"));
+    query.body_pending = true;
+    let mut disk = common::disk_io(&dir);
+    let body_io = |need: &IoNeed| match need {
+        IoNeed::RequestBody { .. } => IoResult::Bytes(b"{}".to_vec()),
+        other => disk(other),
+    };
+    let queried = drive(&engine, query, NOW, body_io);
     std::fs::remove_dir_all(&dir).ok();
+    assert_eq!((queried.status, queried.audit.recipient.as_deref()), (200, Some("fetched")));
     assert_eq!(reply.status, 200, "{:?}", String::from_utf8_lossy(&reply.body));
     assert_eq!(reply.header("Delta-Table-Version"), Some("0"));
     assert_eq!((reply.audit.recipient.as_deref(), reply.audit.auth), (Some("fetched"), Some("oidc")));

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use super::request_body::AwaitBody;
 use super::{dispatch, unauthenticated, Ctx, Dispatch};
 use crate::auth::jwt::looks_like_jwt;
 use crate::auth::oidc::{identify, FetchStep, JwksFetch, Refusal, Verdict, Verified};
@@ -92,7 +93,8 @@ fn admit(
         }
     };
     let claimed = Some((iss, sub));
-    let Some(recipient) = state.catalog.recipients.get(recipient) else {
+    let index = recipient;
+    let Some(recipient) = state.catalog.recipients.get(index) else {
         return refused(Refusal { reason: "recipient index out of range".into(), claimed }, noted);
     };
     if recipient.expired(now_ms) {
@@ -100,6 +102,10 @@ fn admit(
     }
     noted.claimed = claimed;
     noted.recipient = Some(recipient.name.clone());
+    if request.body_pending {
+        let read = AwaitBody::new(state.clone(), request.clone(), route.clone(), now_ms, Some(index));
+        return Dispatch::Operate(Box::new(read));
+    }
     dispatch(&Ctx { state, recipient, request, now_ms }, route)
 }
 

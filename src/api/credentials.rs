@@ -27,15 +27,9 @@ struct Location<'a> {
 /// Answers a credentials route.
 pub(super) fn start(ctx: &Ctx<'_>, path: &AssetPath, family: AssetFamily, version: Option<&VersionRef>) -> Dispatch {
     match prepare(ctx, path, family, version) {
-        Ok(Prepared::Done(response)) => Dispatch::Respond(response),
-        Ok(Prepared::Flow(op)) => Dispatch::Operate(op),
+        Ok(dispatch) => dispatch,
         Err(e) => Dispatch::Respond(error_response(&e)),
     }
-}
-
-enum Prepared {
-    Done(Response),
-    Flow(Box<VendOperation>),
 }
 
 fn prepare(
@@ -43,7 +37,7 @@ fn prepare(
     path: &AssetPath,
     family: AssetFamily,
     version: Option<&VersionRef>,
-) -> Result<Prepared, ApiError> {
+) -> Result<Dispatch, ApiError> {
     let (_, _, asset) = resolve_asset(ctx, path, family)?;
     let mut location = locate(ctx, asset, version)?;
     let requested = requested_location(&ctx.request.body)?;
@@ -61,7 +55,7 @@ fn prepare(
     let cache = &ctx.state.credentials;
     let recipient = ctx.recipient.name.as_str();
     if let Some(grant) = cache.get(recipient, location.store_name, &location.prefix, ctx.now_ms) {
-        return Ok(Prepared::Done(shape.respond(&grant)?));
+        return Ok(Dispatch::Respond(shape.respond(&grant)?));
     }
     let target = VendTarget {
         store,
@@ -80,10 +74,10 @@ fn prepare(
     match vend::start(&target) {
         Ok(Start::Ready(grant)) => {
             remember.keep(&grant);
-            Ok(Prepared::Done(shape.respond(&grant)?))
+            Ok(Dispatch::Respond(shape.respond(&grant)?))
         }
-        Ok(Start::Flow(flow)) => Ok(Prepared::Flow(Box::new(VendOperation { flow, shape, remember }))),
-        Err(e) => Ok(Prepared::Done(vend_error(e))),
+        Ok(Start::Flow(flow)) => Ok(Dispatch::Operate(Box::new(VendOperation { flow, shape, remember }))),
+        Err(e) => Ok(Dispatch::Respond(vend_error(e))),
     }
 }
 

@@ -3,6 +3,7 @@
 mod authenticate;
 mod credentials;
 mod discovery;
+mod request_body;
 mod response;
 pub(crate) mod table;
 
@@ -45,13 +46,19 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64) -> 
     };
     audit.recipient = Some(recipient.name.clone());
     audit.auth = Some("token");
+    if request.body_pending {
+        let read = request_body::AwaitBody::new(state, request, route, now_ms, None);
+        return Exchange::operating(Box::new(read), head_only, audit);
+    }
     let ctx = Ctx { state: &state, recipient, request: &request, now_ms };
     dispatch(&ctx, &route).into_exchange(head_only, audit)
 }
 
-/// What an authenticated request turns into: a response now, or an operation that needs IO.
+/// What an authenticated, routed request turns into.
 pub(crate) enum Dispatch {
+    /// The answer is ready.
     Respond(Response),
+    /// The answer needs IO first.
     Operate(Box<dyn Operation>),
 }
 
@@ -64,7 +71,7 @@ impl Dispatch {
     }
 }
 
-/// Runs the handler of `route` for the authenticated recipient.
+/// Hands an authenticated request (with its body) to its endpoint.
 fn dispatch(ctx: &Ctx<'_>, route: &Route) -> Dispatch {
     match route {
         Route::Table { path, op } => match table::start(ctx, path, *op) {
