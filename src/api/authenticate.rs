@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use super::request_body::AwaitBody;
 use super::{dispatch, unauthenticated, Ctx, Dispatch};
-use crate::auth::jwt::looks_like_jwt;
 use crate::auth::oidc::{identify, FetchStep, JwksFetch, Refusal, Verdict, Verified};
-use crate::auth::{bearer_token, token_sha256, AuditEvent, AuthError};
+use crate::auth::{bearer_token, AuditEvent, AuthError};
 use crate::engine::EngineState;
 use crate::exchange::{Exchange, IoNeed, IoResult, Operation, Step};
 use crate::http::Request;
@@ -23,6 +22,18 @@ struct Noted {
 }
 
 impl Noted {
+    /// Moves what was noted into `audit` (the exchange is built after authentication).
+    fn into_audit(self, audit: &mut AuditEvent) {
+        if self.recipient.is_some() {
+            audit.auth = Some("oidc");
+            audit.recipient = self.recipient;
+        }
+        if let Some((iss, sub)) = self.claimed {
+            (audit.iss, audit.sub) = (Some(iss), Some(sub));
+        }
+    }
+
+    /// Copies what was noted into `audit` (from an operation, after each step).
     fn write(&self, audit: &mut AuditEvent) {
         if let Some(name) = &self.recipient {
             audit.recipient = Some(name.clone());
@@ -35,8 +46,8 @@ impl Noted {
     }
 }
 
-/// Authenticates `request`, whose bearer token matched no opaque token, as a federated
-/// recipient, and runs `route` for it.
+/// Authenticates `request`, whose bearer token (with SHA-256 `hash`) matched no opaque token,
+/// as a federated recipient, and runs `route` for it.
 pub(super) fn federated(
     state: Arc<EngineState>,
     request: Request,
@@ -44,13 +55,9 @@ pub(super) fn federated(
     now_ms: i64,
     head_only: bool,
     mut audit: AuditEvent,
+    hash: [u8; 32],
 ) -> Exchange {
     let token = request.header_value("authorization").and_then(bearer_token).unwrap_or_default();
-    if !looks_like_jwt(token) {
-        let response = unauthenticated(AuthError::Unknown, AuthError::Unknown.message().into());
-        return Exchange::responding(response, head_only, audit);
-    }
-    let hash = token_sha256(token);
     let mut noted = Noted::default();
     match identify(&state.catalog.federation, &state.oidc, token, &hash, now_ms) {
         Verdict::Fetch(issuer, fetch) => {
@@ -59,7 +66,7 @@ pub(super) fn federated(
         }
         verdict => {
             let dispatched = admit(&state, &request, &route, now_ms, verdict, None, &mut noted);
-            noted.write(&mut audit);
+            noted.into_audit(&mut audit);
             dispatched.into_exchange(head_only, audit)
         }
     }
@@ -157,7 +164,10 @@ impl Operation for Authenticate {
     }
 
     fn note(&self, audit: &mut AuditEvent) {
-        self.noted.write(audit);
+        // The identity is noted once, when authentication ends; later steps are the endpoint's.
+        if audit.iss.is_none() {
+            self.noted.write(audit);
+        }
         if let Phase::Admitted(op) = &self.phase {
             op.note(audit);
         }

@@ -9,7 +9,7 @@ pub(crate) mod table;
 
 use std::sync::Arc;
 
-use crate::auth::{AuditEvent, AuthError, Recipient};
+use crate::auth::{bearer_token, token_sha256, AuditEvent, AuthError, Recipient};
 use crate::engine::EngineState;
 use crate::exchange::{Exchange, Operation, Response};
 use crate::http::{Method, Request};
@@ -37,10 +37,17 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64) -> 
     };
     audit.route = route.name();
     note_names(&mut audit, &route);
-    let recipient = match state.catalog.recipients.authenticate(request.header_value("authorization"), now_ms) {
+    // Hashed once: the opaque-token lookup and the verified-JWT cache share the hash.
+    let hash = request.header_value("authorization").and_then(bearer_token).map(token_sha256);
+    let found = match &hash {
+        Some(hash) => state.catalog.recipients.authenticate_hash(hash, now_ms),
+        None => Err(AuthError::Missing),
+    };
+    let recipient = match found {
         Ok(r) => r,
         Err(AuthError::Unknown) if state.catalog.federation.is_enabled() => {
-            return authenticate::federated(state, request, route, now_ms, head_only, audit);
+            let hash = hash.unwrap_or_default();
+            return authenticate::federated(state, request, route, now_ms, head_only, audit, hash);
         }
         Err(e) => return Exchange::responding(unauthenticated(e, e.message().into()), head_only, audit),
     };

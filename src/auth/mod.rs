@@ -106,9 +106,14 @@ impl Recipients {
     /// time, so neither the lookup nor the comparison times the token itself.
     pub fn authenticate(&self, authorization: Option<&str>, now_ms: i64) -> Result<&Recipient, AuthError> {
         let token = authorization.and_then(bearer_token).ok_or(AuthError::Missing)?;
-        let hash = token_sha256(token);
-        let recipient = self.by_hash.get(&hash).map(|&i| &self.list[i]).ok_or(AuthError::Unknown)?;
-        if !recipient.token_hash.is_some_and(|stored| constant_time_eq(&stored, &hash)) {
+        self.authenticate_hash(&token_sha256(token), now_ms)
+    }
+
+    /// Authenticates a token by its SHA-256 (see [`authenticate`](Recipients::authenticate)),
+    /// for a caller that needs the hash again (the verified-JWT cache is keyed by it).
+    pub(crate) fn authenticate_hash(&self, hash: &[u8; 32], now_ms: i64) -> Result<&Recipient, AuthError> {
+        let recipient = self.by_hash.get(hash).map(|&i| &self.list[i]).ok_or(AuthError::Unknown)?;
+        if !recipient.token_hash.is_some_and(|stored| constant_time_eq(&stored, hash)) {
             return Err(AuthError::Unknown);
         }
         match recipient.expires_at_ms {

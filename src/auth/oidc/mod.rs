@@ -18,7 +18,7 @@ pub(crate) use fetch::{FetchStep, Fetched, JwksFetch};
 
 use self::cache::KeysDecision;
 use super::jwk::Jwks;
-use super::jwt::Jwt;
+use super::jwt::{looks_like_jwt, Jwt};
 
 /// A configured OpenID provider.
 #[derive(Debug)]
@@ -141,7 +141,9 @@ pub(crate) enum Verdict {
     Fetch(usize, JwksFetch),
 }
 
-/// Identifies a JWT at `now_ms`. `hash` is its SHA-256, the key of the verified-token cache.
+/// Identifies a bearer token that matched no opaque token, at `now_ms`. `hash` is its SHA-256,
+/// the key of the verified-token cache, which is looked at first; a token not shaped like a JWT
+/// goes no further.
 ///
 /// The claims are checked before the signature (issuer, time, audience, a matching recipient),
 /// so a token that could never pass costs no key fetch.
@@ -154,6 +156,9 @@ pub(crate) fn identify(
 ) -> Verdict {
     if let Some(verified) = state.tokens.get(hash, now_ms) {
         return Verdict::Verified(verified);
+    }
+    if !looks_like_jwt(token) {
+        return Verdict::Refused(Refusal { reason: "token matches no recipient".into(), claimed: None });
     }
     let jwt = match Jwt::parse(token) {
         Ok(jwt) => jwt,
