@@ -57,7 +57,19 @@ func (h *host) path(store, key string) (string, bool) {
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(h.configDir, dir)
 	}
-	return filepath.Join(dir, filepath.FromSlash(key)), true
+	path := filepath.Join(dir, filepath.FromSlash(key))
+	return path, !escapesRoot(dir, path)
+}
+
+// escapesRoot says whether path resolves, through symbolic links, outside root (a path that does
+// not exist is left to the caller to report as missing).
+func escapesRoot(root, path string) bool {
+	realRoot, err1 := filepath.EvalSymlinks(root)
+	real, err2 := filepath.EvalSymlinks(path)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return real != realRoot && !strings.HasPrefix(real, realRoot+string(filepath.Separator))
 }
 
 // supply answers the pending IO need: a listing (every file under the prefix, sorted) or a read.
