@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use crate::api;
 use crate::api::table::url_reuse::UrlReuse;
 use crate::catalog::{Catalog, ConfigError};
+use crate::dataset::cache::DatasetCache;
 use crate::delta::cache::SnapshotCache;
 use crate::exchange::Exchange;
 use crate::http::Request;
@@ -27,7 +28,7 @@ pub enum EngineError {
 }
 
 /// What one exchange works against: the catalog, the key that signs tokens, a URL signer per
-/// store and the snapshot cache.
+/// store, the snapshot cache and the dataset caches.
 #[derive(Debug)]
 pub(crate) struct EngineState {
     pub catalog: Catalog,
@@ -35,6 +36,7 @@ pub(crate) struct EngineState {
     pub local_signer: Arc<LocalSigner>,
     pub signers: HashMap<String, StoreSigner>,
     pub snapshots: SnapshotCache,
+    pub datasets: DatasetCache,
     pub url_reuse: UrlReuse,
     pub credentials: CredentialCache,
 }
@@ -58,6 +60,7 @@ impl EngineState {
             local_signer,
             signers,
             snapshots: SnapshotCache::new(SNAPSHOT_CACHE_ENTRIES),
+            datasets: DatasetCache::default(),
             url_reuse: UrlReuse::default(),
             credentials: CredentialCache::default(),
         })
