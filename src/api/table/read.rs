@@ -579,6 +579,9 @@ fn table_features(s: &Snapshot) -> Vec<TableFeature> {
     if m.property("delta.columnMapping.mode").is_some_and(|v| v != "none") {
         features.push(TableFeature::ColumnMapping);
     }
+    if s.protocol.reader_features.as_ref().is_some_and(|f| f.iter().any(|f| f == "timestampNtz")) {
+        features.push(TableFeature::TimestampNtz);
+    }
     features
 }
 
