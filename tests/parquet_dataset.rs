@@ -317,3 +317,19 @@ fn time_travel_and_changes_are_refused() {
     let (reply, _) = run(&engine, &store, request(Method::Get, "metadata?version=0", None, ""));
     assert_eq!(reply.status, 200);
 }
+
+#[test]
+fn pages_and_refresh_tokens_work_on_version_0() {
+    let (engine, store) = (engine(), dataset());
+    let (l, _) = query(&engine, &store, "parquet", r#"{"maxFiles":2,"version":0}"#);
+    assert_eq!(l.len(), 5, "protocol, metadata, 2 files, endStreamAction: {l:?}");
+    let token = l[4]["endStreamAction"]["nextPageToken"].as_str().unwrap();
+    let body = serde_json::json!({"maxFiles": 2, "version": 0, "pageToken": token}).to_string();
+    let (l, _) = query(&engine, &store, "parquet", &body);
+    assert_eq!(l[2]["file"]["partitionValues"], serde_json::json!({"region": "us"}));
+    assert_eq!(l.len(), 4, "the last file and the closing line: {l:?}");
+    let (l, _) = query(&engine, &store, "parquet", r#"{"includeRefreshToken":true}"#);
+    let refresh = l.last().unwrap()["endStreamAction"]["refreshToken"].as_str().unwrap();
+    let (l, _) = query(&engine, &store, "parquet", &serde_json::json!({"refreshToken": refresh}).to_string());
+    assert_eq!(l.len(), 6);
+}

@@ -216,7 +216,10 @@ fn query_kind(ctx: &Ctx<'_>, table: &TableRef, caps: &Capabilities) -> Result<Ki
     // (which a reload may have tightened) are checked again on every page. The query parameters
     // are the first page's (the checksum holds them), so time travel shows in them.
     if let Some(page) = &page {
-        if query.version.is_some() || query.timestamp.is_some() {
+        if let Some(v) = query.version {
+            table.require_version(v)?;
+        }
+        if query.timestamp.is_some() {
             table.require_history()?;
         }
         table.check_start(page.version)?;
