@@ -4,104 +4,16 @@
 //! memory, with ranged reads honoured as a store would.
 
 mod common;
-
-use std::collections::BTreeMap;
-use std::sync::Arc;
+#[path = "common/datasets.rs"]
+mod datasets;
 
 use common::{drive, Reply, NOW};
+use datasets::{parquet_file, Store};
 use opensharing::auth::token_sha256_hex;
-use opensharing::{Engine, IoNeed, IoResult, Method, ObjectMeta, Request};
-use parquet::basic::{LogicalType, Repetition, Type as Physical};
-use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int64Type};
-use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
-use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::Type;
+use opensharing::{Engine, IoNeed, Method, Request};
+use parquet::basic::Type as Physical;
 
 const TOKEN: &str = "dataset-token-0123456789";
-
-/// A file with columns `id` (of `id_type`), `name` (string) and `score` (double, null for odd
-/// ids), one row per id; `extra_metadata` bytes of key-value metadata make the footer large.
-fn parquet_file(ids: &[i64], id_type: Physical, extra_metadata: usize) -> Vec<u8> {
-    let id = Type::primitive_type_builder("id", id_type).with_repetition(Repetition::REQUIRED).build().unwrap();
-    let name = Type::primitive_type_builder("name", Physical::BYTE_ARRAY)
-        .with_repetition(Repetition::OPTIONAL)
-        .with_logical_type(Some(LogicalType::String))
-        .build()
-        .unwrap();
-    let score =
-        Type::primitive_type_builder("score", Physical::DOUBLE).with_repetition(Repetition::OPTIONAL).build().unwrap();
-    let schema = Arc::new(
-        Type::group_type_builder("schema")
-            .with_fields(vec![Arc::new(id), Arc::new(name), Arc::new(score)])
-            .build()
-            .unwrap(),
-    );
-    let mut props = WriterProperties::builder();
-    if extra_metadata > 0 {
-        props = props.set_key_value_metadata(Some(vec![KeyValue::new("padding".into(), "x".repeat(extra_metadata))]));
-    }
-    let mut buf = Vec::new();
-    let mut writer = SerializedFileWriter::new(&mut buf, schema, Arc::new(props.build())).unwrap();
-    let mut rg = writer.next_row_group().unwrap();
-    let mut column = rg.next_column().unwrap().unwrap();
-    match id_type {
-        Physical::INT64 => {
-            column.typed::<Int64Type>().write_batch(ids, None, None).unwrap();
-        }
-        _ => {
-            let as_text: Vec<ByteArray> = ids.iter().map(|i| ByteArray::from(i.to_string().as_str())).collect();
-            column.typed::<ByteArrayType>().write_batch(&as_text, None, None).unwrap();
-        }
-    }
-    column.close().unwrap();
-    let mut column = rg.next_column().unwrap().unwrap();
-    let names: Vec<ByteArray> = ids.iter().map(|i| ByteArray::from(format!("n{i}").as_str())).collect();
-    column.typed::<ByteArrayType>().write_batch(&names, Some(&vec![1; ids.len()]), None).unwrap();
-    column.close().unwrap();
-    let mut column = rg.next_column().unwrap().unwrap();
-    let scores: Vec<f64> = ids.iter().map(|&i| i as f64 / 2.0).collect();
-    let defs: Vec<i16> = ids.iter().map(|&i| i16::from(i % 2 == 0)).collect();
-    let present: Vec<f64> = scores.iter().zip(&defs).filter(|(_, d)| **d == 1).map(|(s, _)| *s).collect();
-    column.typed::<DoubleType>().write_batch(&present, Some(&defs), None).unwrap();
-    column.close().unwrap();
-    rg.close().unwrap();
-    writer.close().unwrap();
-    buf
-}
-
-/// An in-memory store: recursive listings by key prefix, ranged reads.
-#[derive(Default, Clone)]
-struct Store {
-    objects: BTreeMap<String, Vec<u8>>,
-}
-
-impl Store {
-    fn put(&mut self, key: &str, bytes: Vec<u8>) {
-        self.objects.insert(key.to_string(), bytes);
-    }
-
-    fn answer(&self, need: &IoNeed) -> IoResult {
-        match need {
-            IoNeed::List { prefix, start_after, .. } => IoResult::Listing(
-                self.objects
-                    .iter()
-                    .filter(|(k, _)| k.starts_with(prefix.as_str()))
-                    .filter(|(k, _)| start_after.as_ref().is_none_or(|s| k.as_str() > s.as_str()))
-                    .map(|(k, v)| ObjectMeta { key: k.clone(), size: v.len() as u64, last_modified_ms: 1_000 })
-                    .collect(),
-            ),
-            IoNeed::Get { key, range, .. } => match self.objects.get(key) {
-                Some(bytes) => match range {
-                    Some(r) => IoResult::Bytes(bytes[r.start as usize..r.end as usize].to_vec()),
-                    None => IoResult::Bytes(bytes.clone()),
-                },
-                None => IoResult::NotFound,
-            },
-            other => IoResult::Failed(format!("unexpected {other:?}")),
-        }
-    }
-}
 
 fn engine() -> Engine {
     let config = serde_json::json!({
@@ -223,7 +135,7 @@ fn query_lists_data_files_with_statistics_and_prunes() {
     assert!(matches!(&needs[0], IoNeed::List { prefix, .. } if prefix == "lake/events/"));
     for need in &needs[1..] {
         let IoNeed::Get { key, range: Some(r), .. } = need else { panic!("{need:?}") };
-        assert_eq!(r.end, store.objects[key].len() as u64);
+        assert_eq!(r.end, store.objects[key].0.len() as u64);
     }
 
     let hint = |json: serde_json::Value| serde_json::json!({"jsonPredicateHints": json.to_string()}).to_string();

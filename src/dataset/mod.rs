@@ -163,7 +163,9 @@ impl DatasetReader {
         cache: &DatasetCache,
     ) -> Result<Step<Arc<Snapshot>, DatasetRequest>, DatasetError> {
         entries.retain(|e| layout::is_data_file(&e.path));
-        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        if !entries.is_sorted_by(|a, b| a.path <= b.path) {
+            entries.sort_by(|a, b| a.path.cmp(&b.path));
+        }
         if entries.is_empty() {
             return Err(DatasetError::Empty);
         }

@@ -104,9 +104,11 @@ impl TableRead {
             IoResult::Listing(entries) => LogResponse::Listing(
                 entries
                     .into_iter()
-                    .filter_map(|e| {
-                        let path = e.key.strip_prefix(root.as_str())?.to_string();
-                        Some(LogEntry { path, size: e.size, last_modified_ms: e.last_modified_ms })
+                    .filter(|e| e.key.starts_with(root.as_str()))
+                    .map(|mut e| {
+                        // The key's own buffer becomes the relative path: no copy per entry.
+                        e.key.drain(..root.len());
+                        LogEntry { path: e.key, size: e.size, last_modified_ms: e.last_modified_ms }
                     })
                     .collect(),
             ),
