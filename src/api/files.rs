@@ -19,11 +19,10 @@ use serde::{Deserialize, Serialize};
 
 use super::credentials::locate;
 use super::discovery::resolve_asset;
-use super::{error_response, Ctx};
-use crate::auth::AuditEvent;
+use super::{error_response, Ctx, Dispatch};
 use crate::catalog::AssetFamily;
 use crate::engine::EngineState;
-use crate::exchange::{Body, BodyStream, Exchange, IoNeed, IoResult, Listing, Operation, Response, Step};
+use crate::exchange::{Body, BodyStream, IoNeed, IoResult, Listing, Operation, Response, Step};
 use crate::http::{ResponseHead, CONTENT_TYPE_JSON};
 use crate::protocol::paging::{parse_max_results, MAX_MAX_RESULTS};
 use crate::protocol::{ApiError, ErrorCode};
@@ -41,10 +40,10 @@ pub(super) struct FilesRequest<'a> {
 }
 
 /// Answers a files route.
-pub(super) fn start(ctx: &Ctx<'_>, request: &FilesRequest<'_>, head_only: bool, audit: AuditEvent) -> Exchange {
+pub(super) fn start(ctx: &Ctx<'_>, request: &FilesRequest<'_>) -> Dispatch {
     match prepare(ctx, request) {
-        Ok(op) => Exchange::operating(op, head_only, audit),
-        Err(e) => Exchange::responding(error_response(&e), head_only, audit),
+        Ok(op) => Dispatch::Operate(op),
+        Err(e) => Dispatch::Respond(error_response(&e)),
     }
 }
 

@@ -61,6 +61,9 @@ pub struct Stores {
     by_name: HashMap<String, Arc<dyn ObjectStore>>,
     /// The directories of the local stores, which are listed by [`local_list`] (in key order).
     local_roots: HashMap<String, PathBuf>,
+    /// The canonical roots of the `local` stores that keep keys inside their root (all but
+    /// those with `follow_symlinks`).
+    confined: HashMap<String, PathBuf>,
     /// Sends credential-service calls.
     http: reqwest::Client,
 }
@@ -80,21 +83,32 @@ impl Stores {
     pub fn open(catalog: &Catalog, config_dir: &Path, tuning: Tuning) -> Result<Stores, String> {
         let mut by_name = HashMap::new();
         let mut local_roots = HashMap::new();
+        let mut confined = HashMap::new();
         for (name, config) in &catalog.stores {
             let store = open_store(config, config_dir, tuning).map_err(|e| format!("store '{name}': {e}"))?;
             by_name.insert(name.clone(), store);
             if let StoreConfig::Local(local) = config {
                 local_roots.insert(name.clone(), local_root(config_dir, &local.root));
+                if !local.follow_symlinks {
+                    let root = local_root(config_dir, &local.root);
+                    let root = root.canonicalize().map_err(|e| format!("store '{name}': {}: {e}", root.display()))?;
+                    confined.insert(name.clone(), root);
+                }
             }
         }
-        Ok(Stores { by_name, local_roots, http: http_call::client()? })
+        Ok(Stores { by_name, local_roots, confined, http: http_call::client()? })
     }
 
     /// These stores, plus those of `previous` whose names are gone: exchanges that started on
     /// the previous configuration still find their store while they finish.
     pub fn merged_with(mut self, previous: &Stores) -> Stores {
         for (name, store) in &previous.by_name {
-            self.by_name.entry(name.clone()).or_insert_with(|| store.clone());
+            if !self.by_name.contains_key(name) {
+                self.by_name.insert(name.clone(), store.clone());
+                if let Some(root) = previous.confined.get(name) {
+                    self.confined.insert(name.clone(), root.clone());
+                }
+            }
         }
         for (name, root) in &previous.local_roots {
             if !self.local_roots.contains_key(name) && !self.by_name.contains_key(name) {
@@ -102,6 +116,17 @@ impl Stores {
             }
         }
         self
+    }
+
+    /// Whether `key` of store `name` resolves, through symbolic links, to a path outside the
+    /// store's root (only for confined `local` stores; a key that does not exist is left to the
+    /// store to report). Such keys are answered as missing.
+    pub fn escapes_root(&self, name: &str, key: &str) -> bool {
+        let Some(root) = self.confined.get(name) else { return false };
+        match root.join(key).canonicalize() {
+            Ok(path) => !path.starts_with(root),
+            Err(_) => false,
+        }
     }
 
     /// The store called `name`.
@@ -115,6 +140,7 @@ impl Stores {
         let name = match need {
             IoNeed::List { store, .. } | IoNeed::Get { store, .. } | IoNeed::Head { store, .. } => store,
             IoNeed::Http(call) => return http_call::send(&self.http, call).await,
+            IoNeed::RequestBody { .. } => return IoResult::Failed("the request body is not in a store".into()),
         };
         let Some(store) = self.by_name.get(name) else {
             return IoResult::Failed(format!("unknown store {name}"));
@@ -130,10 +156,18 @@ impl Stores {
                     Ok(entries) if max_keys.is_none() && entries.len() > MAX_LISTING => {
                         IoResult::Failed(format!("listing of {prefix} has more than {MAX_LISTING} entries"))
                     }
-                    Ok(entries) => IoResult::Listing(Listing::page(entries, *max_keys)),
+                    Ok(entries) => {
+                        // Cut first, so the page goes on after the last key listed.
+                        let mut listing = Listing::page(entries, *max_keys);
+                        if self.confined.contains_key(name) {
+                            listing.entries.retain(|e| !self.escapes_root(name, &e.key));
+                        }
+                        IoResult::Listing(listing)
+                    }
                     Err(failed) => failed,
                 }
             }
+            IoNeed::Get { key, .. } | IoNeed::Head { key, .. } if self.escapes_root(name, key) => IoResult::NotFound,
             IoNeed::Get { key, range, .. } => {
                 let Ok(path) = StorePath::parse(key) else { return IoResult::NotFound };
                 let result = match range {
@@ -149,7 +183,7 @@ impl Stores {
                 let Ok(path) = StorePath::parse(key) else { return IoResult::NotFound };
                 store.head(&path).await.map_or_else(failure, |meta| IoResult::Meta(to_meta(&meta)))
             }
-            IoNeed::Http(_) => IoResult::Failed("credential calls are answered above".into()),
+            IoNeed::Http(_) | IoNeed::RequestBody { .. } => IoResult::Failed("answered above".into()),
         }
     }
 }
@@ -357,9 +391,14 @@ mod tests {
         }
         std::fs::write(root.join("t/a%20b.txt"), b"x").unwrap();
         let store: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new_with_prefix(&root).unwrap());
+        let outside = root.with_extension("outside");
+        std::fs::write(&outside, b"secret").unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("t/escape.txt")).unwrap();
+        std::os::unix::fs::symlink(root.join("t/a%20b.txt"), root.join("t/inside.txt")).unwrap();
         let stores = Stores {
             by_name: HashMap::from([("disk".to_string(), store)]),
             local_roots: HashMap::from([("disk".to_string(), root.clone())]),
+            confined: HashMap::from([("disk".to_string(), root.canonicalize().unwrap())]),
             http: http_call::client().unwrap(),
         };
         let keys = |r: IoResult| match r {
@@ -373,6 +412,7 @@ mod tests {
             max_keys: None,
         };
         assert_eq!(keys(stores.answer(&need("t/_delta_log/", None)).await).len(), 4);
+        assert!(keys(stores.answer(&need("t/", None)).await).iter().all(|k| k != "t/escape.txt"));
         assert_eq!(
             keys(stores.answer(&need("t/_delta_log/01", None)).await),
             ["t/_delta_log/01.crc", "t/_delta_log/01.json"]
@@ -390,6 +430,17 @@ mod tests {
         let get = |key: &str| IoNeed::Get { store: "disk".into(), key: key.into(), range: None };
         assert_eq!(stores.answer(&get("t/a%20b.txt")).await, IoResult::Bytes(b"x".to_vec()));
         assert_eq!(stores.answer(&get("t/../../etc/passwd")).await, IoResult::NotFound);
+        // A symbolic link out of the root names no object; one that stays inside does.
+        assert_eq!(stores.answer(&get("t/escape.txt")).await, IoResult::NotFound);
+        let head = IoNeed::Head { store: "disk".into(), key: "t/escape.txt".into() };
+        assert_eq!(stores.answer(&head).await, IoResult::NotFound);
+        assert_eq!(stores.answer(&get("t/inside.txt")).await, IoResult::Bytes(b"x".to_vec()));
+        let listed = keys(stores.answer(&need("t/", None)).await);
+        assert_eq!(
+            listed.iter().filter(|k| !k.starts_with("t/_delta_log/")).collect::<Vec<_>>(),
+            ["t/a%20b.txt", "t/inside.txt"]
+        );
         std::fs::remove_dir_all(&root).unwrap();
+        std::fs::remove_file(&outside).unwrap();
     }
 }
