@@ -64,6 +64,12 @@ static os_result supply(os_exchange *ex) {
     if (store_path(root, sizeof root, need.store.ptr, need.store.len, "") != 0) return os_exchange_supply_error(ex, (const uint8_t *)"not local", 9);
     return supply_dir_listing(ex, root, &need);
   }
+  if (need.kind == OS_NEED_HEAD) { /* a lookup: size and time, no bytes */
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return os_exchange_supply_not_found(ex);
+    os_object_meta m = {need.key.ptr, need.key.len, (uint64_t)st.st_size, (int64_t)st.st_mtime * 1000};
+    return os_exchange_supply_meta(ex, &m);
+  }
   FILE *f = fopen(path, "rb");
   if (!f) return os_exchange_supply_not_found(ex);
   fseek(f, 0, SEEK_END);

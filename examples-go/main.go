@@ -103,6 +103,17 @@ func (h *host) supply(ex *C.os_exchange, body io.Reader) C.os_result {
 	if !ok {
 		return C.os_exchange_supply_not_found(ex)
 	}
+	if need.kind == C.OS_NEED_HEAD { // a lookup: size and time, no bytes
+		info, err := os.Stat(path)
+		if err != nil || !info.Mode().IsRegular() {
+			return C.os_exchange_supply_not_found(ex)
+		}
+		var m C.os_object_meta
+		m.key, m.key_len = cstr([]byte(key))
+		defer C.free(unsafe.Pointer(m.key))
+		m.size, m.last_modified_unix_ms = C.uint64_t(info.Size()), C.int64_t(info.ModTime().UnixMilli())
+		return C.os_exchange_supply_meta(ex, &m)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return C.os_exchange_supply_not_found(ex)
