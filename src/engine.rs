@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::api;
 use crate::api::table::url_reuse::UrlReuse;
+use crate::auth::oidc::OidcState;
 use crate::catalog::{Catalog, ConfigError};
 use crate::dataset::cache::DatasetCache;
 use crate::delta::cache::SnapshotCache;
@@ -28,7 +29,7 @@ pub enum EngineError {
 }
 
 /// What one exchange works against: the catalog, the key that signs tokens, a URL signer per
-/// store, the snapshot cache and the dataset caches.
+/// store and the caches (snapshots, dataset footers, credentials, OIDC keys and verified JWTs).
 #[derive(Debug)]
 pub(crate) struct EngineState {
     pub catalog: Catalog,
@@ -39,6 +40,8 @@ pub(crate) struct EngineState {
     pub datasets: DatasetCache,
     pub url_reuse: UrlReuse,
     pub credentials: CredentialCache,
+    /// OIDC issuers' key sets and verified JWTs.
+    pub oidc: OidcState,
 }
 
 /// How many table snapshots an engine keeps.
@@ -63,6 +66,7 @@ impl EngineState {
             datasets: DatasetCache::default(),
             url_reuse: UrlReuse::default(),
             credentials: CredentialCache::default(),
+            oidc: OidcState::default(),
         })
     }
 }
