@@ -50,7 +50,8 @@ typedef enum {
   OS_NEED_GET = 1,
   // Look object `key` up; answer `os_exchange_supply_meta`.
   OS_NEED_HEAD = 2,
-  // Send an HTTPS request to a credential service (`key` holds its URL; `store` is empty);
+  // Send an HTTPS request to a credential service, or a GET of an OpenID provider's
+  // discovery document or key set (`key` holds its URL; `store` is empty);
   // read it with `os_exchange_need_http` and `os_exchange_need_http_header`, and answer
   // `os_exchange_supply_http` with the reply whatever its status (or
   // `os_exchange_supply_error` when it could not be sent). Its headers and body carry
@@ -460,7 +461,20 @@ os_result os_exchange_need_http_header(const os_exchange *ex,
                                        os_str *name,
                                        os_str *value);
 
-// Answers an `OS_NEED_HTTP` need with the reply's status and body (copied).
+// Adds a header of the reply to an `OS_NEED_HTTP` need (copied), before
+// `os_exchange_supply_http`. Optional: the engine reads only `Cache-Control` (how long an
+// OpenID provider's key set may be cached; one hour without it).
+//
+// # Safety
+// `ex` must be live; `name` and `value` valid for their lengths.
+os_result os_exchange_supply_http_header(os_exchange *ex,
+                                         const uint8_t *name,
+                                         size_t name_len,
+                                         const uint8_t *value,
+                                         size_t value_len);
+
+// Answers an `OS_NEED_HTTP` need with the reply's status and body (copied), and the headers
+// given before with `os_exchange_supply_http_header`.
 //
 // # Safety
 // `ex` must be live; `body` valid for `len` bytes (NULL allowed with `len` 0).

@@ -1,6 +1,7 @@
 //! The shared catalog: shares, schemas and assets, validated and indexed for lookups.
 
 pub mod config;
+mod federation;
 pub mod names;
 mod validate;
 
@@ -9,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 pub use config::{AssetConfig, AssetKind, Config, Governance, Secret, StoreConfig};
 pub use validate::ConfigError;
 
+use crate::auth::oidc::Federation;
 use crate::auth::Recipients;
 
 /// Which list an asset appears in: the protocol groups asset kinds into four families.
@@ -174,6 +176,8 @@ pub struct Catalog {
     pub stores: BTreeMap<String, StoreConfig>,
     /// Recipients, indexed by token hash.
     pub recipients: Recipients,
+    /// OIDC issuers and the recipients whose JWTs they sign.
+    pub federation: Federation,
     /// Pre-signed URL lifetime in seconds.
     pub url_ttl_seconds: u32,
     /// Vended credential lifetime in seconds.

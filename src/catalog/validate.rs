@@ -20,7 +20,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(path: impl fmt::Display, message: impl Into<String>) -> ConfigError {
+    pub(super) fn new(path: impl fmt::Display, message: impl Into<String>) -> ConfigError {
         ConfigError { path: path.to_string(), message: message.into() }
     }
 
@@ -81,6 +81,7 @@ pub(super) fn build(mut config: Config, env: Env<'_>) -> Result<Catalog, ConfigE
         shares.push(built);
     }
     check_unique_asset_ids(&shares)?;
+    let federation = super::federation::build(&config.oidc_issuers, &config.recipients)?;
     let recipients = build_recipients(std::mem::take(&mut config.recipients), &share_index)?;
     Ok(Catalog {
         prefix,
@@ -89,6 +90,7 @@ pub(super) fn build(mut config: Config, env: Env<'_>) -> Result<Catalog, ConfigE
         share_index,
         stores: config.stores,
         recipients,
+        federation,
         url_ttl_seconds: config.url_ttl_seconds,
         credential_ttl_seconds: config.credential_ttl_seconds,
         page_token_ttl_seconds: config.page_token_ttl_seconds,
@@ -449,9 +451,13 @@ fn build_recipients(
         if !names.insert(fold(&r.name)) {
             return Err(ConfigError::new(format!("{path}.name"), format!("duplicate recipient name '{}'", r.name)));
         }
-        let hash = parse_sha256_hex(&r.token_sha256).ok_or_else(|| {
-            ConfigError::new(format!("{path}.token_sha256"), "must be 64 hex digits (the SHA-256 of the token)")
-        })?;
+        let hash = match &r.token_sha256 {
+            Some(hex) => Some(parse_sha256_hex(hex).ok_or_else(|| {
+                ConfigError::new(format!("{path}.token_sha256"), "must be 64 hex digits (the SHA-256 of the token)")
+            })?),
+            None if r.oidc.is_some() => None,
+            None => return Err(ConfigError::new(path, "needs token_sha256, oidc, or both")),
+        };
         let expires_at_ms = match &r.expires_at {
             Some(ts) => Some(crate::protocol::timestamp::parse_rfc3339_ms(ts).ok_or_else(|| {
                 ConfigError::new(format!("{path}.expires_at"), format!("'{ts}' is not an RFC 3339 timestamp"))
@@ -465,7 +471,10 @@ fn build_recipients(
                 .ok_or_else(|| ConfigError::new(format!("{path}.shares[{j}]"), format!("unknown share '{share}'")))?;
             granted.insert(*idx);
         }
-        built.push(Recipient::new(r.name, hash, expires_at_ms, granted));
+        built.push(match hash {
+            Some(hash) => Recipient::new(r.name, hash, expires_at_ms, granted),
+            None => Recipient::federated(r.name, expires_at_ms, granted),
+        });
     }
     Recipients::new(built).map_err(|name| {
         ConfigError::new("recipients", format!("recipient '{name}' has the same token hash as another recipient"))
