@@ -115,7 +115,7 @@ fn answer(section: &[u8], need: &IoNeed) -> IoResult {
                 Some(i) => (String::from_utf8_lossy(&rest[..i]).trim().parse().unwrap_or(200), rest[i + 1..].to_vec()),
                 None => (200, rest.to_vec()),
             };
-            IoResult::Http(HttpReply { status, body })
+            IoResult::Http(HttpReply { status, body, headers: Vec::new() })
         }
         b'N' => IoResult::NotFound,
         b'F' => IoResult::Failed(text.into_owned()),
