@@ -331,6 +331,22 @@ pub fn range(data: &[u8]) {
     }
 }
 
+/// A JWKS document, a NUL byte, then a compact JWT: parse both, verify the token with every
+/// candidate key.
+pub fn jwt(data: &[u8]) {
+    let (doc, token) = match data.iter().position(|&b| b == 0) {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &[][..]),
+    };
+    let keys = crate::auth::jwk::Jwks::parse(doc).unwrap_or_default();
+    let Ok(token) = std::str::from_utf8(token) else { return };
+    let Ok(jwt) = crate::auth::jwt::Jwt::parse(token) else { return };
+    for key in keys.candidates(jwt.kid.as_deref(), jwt.alg) {
+        let _ = jwt.verify(key);
+    }
+    let _ = jwt.has_audience(&["opensharing".to_string()]);
+}
+
 /// libFuzzer's panic hook aborts on every panic, even one the code catches, and the checkpoint
 /// reader catches the `parquet` crate's panics on corrupt pages on purpose. Targets that read
 /// Parquet install this hook first: it stays silent for panics raised inside `parquet` and
@@ -349,7 +365,7 @@ pub fn tolerate_caught_parquet_panics() {
 pub type Target = fn(&[u8]);
 
 /// Every target by the name of its `fuzz/fuzz_targets/` file and corpus directory.
-pub const TARGETS: [(&str, Target); 12] = [
+pub const TARGETS: [(&str, Target); 13] = [
     ("exchange", exchange),
     ("query_body", query_body),
     ("predicate", predicate),
@@ -362,6 +378,7 @@ pub const TARGETS: [(&str, Target); 12] = [
     ("google_token", google_token),
     ("file_url", file_url),
     ("range", range),
+    ("jwt", jwt),
 ];
 
 #[cfg(test)]
