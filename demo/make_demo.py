@@ -28,10 +28,14 @@ docs.mkdir(parents=True)
 model = root / "models" / "fare" / "1"
 model.mkdir(parents=True)
 (model / "MLmodel").write_text("flavors:\n  python_function:\n    loader_module: fare_model\n")
+(model / "code").mkdir()
+(model / "code" / "fare_model.py").write_text("def predict(km):\n    return 2.5 + 1.2 * km\n")
 
 skill = root / "skills" / "fare-report"
 skill.mkdir(parents=True)
 (skill / "SKILL.md").write_text("---\nname: fare-report\ndescription: Summarises fares per city.\n---\nGroup trips by city and report the mean fare.\n")
+(skill / "scripts").mkdir()
+(skill / "scripts" / "report.py").write_text("import sys\nprint('mean fare per city from', sys.argv[1:])\n")
 daily = pa.table({
     "day": pa.array([datetime.date(2026, 1, d) for d in (1, 2, 1, 2, 1)], pa.date32()),
     "trips": pa.array([2, 1, 2, 1, 2], pa.int64()),

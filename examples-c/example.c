@@ -5,12 +5,12 @@
  * each response. Then builds a second engine through the config builder.
  *
  * Usage: example CONFIG.json TOKEN */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "listing.h"
 #include "opensharing.h"
 
 static int check(os_result r, const char *what) {
@@ -36,46 +36,13 @@ static char *read_file(const char *path, size_t *len) {
   return buf;
 }
 
-static int by_key(const void *a, const void *b) {
-  const os_object_meta *x = a, *y = b;
-  return strcmp((const char *)x->key, (const char *)y->key);
-}
-
-/* Answers a LIST need: files directly under ROOT/PREFIX, sorted by key. */
-static os_result answer_list(os_exchange *ex, const char *root, const os_need *need) {
-  char dir[4096], prefix[2048];
-  snprintf(prefix, sizeof prefix, "%.*s", (int)need->key.len, (const char *)need->key.ptr);
-  snprintf(dir, sizeof dir, "%s/%s", root, prefix);
-  DIR *d = opendir(dir);
-  if (!d) return os_exchange_supply_not_found(ex);
-  os_object_meta entries[256];
-  size_t count = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) && count < 256) {
-    char path[8192];
-    struct stat st;
-    snprintf(path, sizeof path, "%s%s", dir, e->d_name);
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    char *key = malloc(strlen(prefix) + strlen(e->d_name) + 1);
-    strcpy(key, prefix);
-    strcat(key, e->d_name);
-    entries[count++] = (os_object_meta){(const uint8_t *)key, strlen(key), (uint64_t)st.st_size,
-                                        (int64_t)st.st_mtime * 1000};
-  }
-  closedir(d);
-  qsort(entries, count, sizeof entries[0], by_key);
-  os_result r = os_exchange_supply_listing(ex, entries, count);
-  for (size_t i = 0; i < count; i++) free((void *)entries[i].key);
-  return r;
-}
-
 static os_result answer(os_exchange *ex, const char *root, const char *body) {
   os_need need;
   os_result r = os_exchange_need(ex, &need);
   if (r != OS_OK) return r;
   /* The request body, asked for once the request is authenticated and routed. */
   if (need.kind == OS_NEED_BODY) return os_exchange_supply_bytes(ex, (const uint8_t *)body, strlen(body));
-  if (need.kind == OS_NEED_LIST) return answer_list(ex, root, &need);
+  if (need.kind == OS_NEED_LIST) return supply_dir_listing(ex, root, &need);
   if (need.kind == OS_NEED_HTTP) return os_exchange_supply_error(ex, (const uint8_t *)"no HTTP client here", 19);
   char path[4096];
   size_t len = 0;

@@ -5,7 +5,6 @@
  * Usage: http_host CONFIG.json PORT [N]     (e.g. ../demo/opensharing.json 8082)
  * With N, it exits cleanly after N connections (the sanitizer check uses it). */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "listing.h"
 #include "opensharing.h"
 
 #define MAX_REQUEST (1 << 20)
@@ -60,26 +60,16 @@ static os_result supply(os_exchange *ex) {
   int where = store_path(path, sizeof path, need.store.ptr, need.store.len, key);
   if (where == -1) return os_exchange_supply_error(ex, (const uint8_t *)"not local", 9);
   if (where == -2) return os_exchange_supply_not_found(ex);
-  if (need.kind == OS_NEED_LIST) { /* files directly under the prefix, sorted: the Delta log is flat */
-    struct dirent **names;
-    int count = scandir(path, &names, NULL, alphasort);
-    if (count < 0) return os_exchange_supply_not_found(ex);
-    os_object_meta m[4096];
-    size_t n = 0;
-    char after[4096];
-    snprintf(after, sizeof after, "%.*s", (int)need.start_after.len, (const char *)need.start_after.ptr);
-    for (int i = 0; i < count; free(names[i++])) {
-      char file[12288], *k = malloc(strlen(key) + strlen(names[i]->d_name) + 1);
-      struct stat st;
-      snprintf(file, sizeof file, "%s%s", path, names[i]->d_name);
-      sprintf(k, "%s%s", key, names[i]->d_name);
-      if (n == 4096 || stat(file, &st) != 0 || !S_ISREG(st.st_mode) || strcmp(k, after) <= 0) { free(k); continue; }
-      m[n++] = (os_object_meta){(const uint8_t *)k, strlen(k), (uint64_t)st.st_size, (int64_t)st.st_mtime * 1000};
-    }
-    free(names);
-    os_result r = os_exchange_supply_listing(ex, m, n);
-    while (n--) free((void *)m[n].key);
-    return r;
+  if (need.kind == OS_NEED_LIST) {
+    char root[8192];
+    if (store_path(root, sizeof root, need.store.ptr, need.store.len, "") != 0) return os_exchange_supply_error(ex, (const uint8_t *)"not local", 9);
+    return supply_dir_listing(ex, root, &need);
+  }
+  if (need.kind == OS_NEED_HEAD) { /* a lookup: size and time, no bytes */
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return os_exchange_supply_not_found(ex);
+    os_object_meta m = {need.key.ptr, need.key.len, (uint64_t)st.st_size, (int64_t)st.st_mtime * 1000};
+    return os_exchange_supply_meta(ex, &m);
   }
   FILE *f = fopen(path, "rb");
   if (!f) return os_exchange_supply_not_found(ex);

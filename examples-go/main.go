@@ -72,8 +72,8 @@ func escapesRoot(root, path string) bool {
 	return real != realRoot && !strings.HasPrefix(real, realRoot+string(filepath.Separator))
 }
 
-// supply answers the pending IO need: the request body, a listing (every file under the prefix,
-// sorted) or a read.
+// supply answers the pending IO need: the request body, a listing (recursive: every file below
+// the key prefix, sorted by key, cut at max_keys with the key to continue after) or a read.
 func (h *host) supply(ex *C.os_exchange, body io.Reader) C.os_result {
 	var need C.os_need
 	if r := C.os_exchange_need(ex, &need); r != C.OS_OK {
@@ -96,32 +96,23 @@ func (h *host) supply(ex *C.os_exchange, body io.Reader) C.os_result {
 		return h.call(ex)
 	}
 	key := gostr(need.key)
+	if need.kind == C.OS_NEED_LIST {
+		return h.list(ex, &need, key)
+	}
 	path, ok := h.path(gostr(need.store), key)
 	if !ok {
 		return C.os_exchange_supply_not_found(ex)
 	}
-	if need.kind == C.OS_NEED_LIST {
-		if _, err := os.Stat(path); err != nil {
+	if need.kind == C.OS_NEED_HEAD { // a lookup: size and time, no bytes
+		info, err := os.Stat(path)
+		if err != nil || !info.Mode().IsRegular() {
 			return C.os_exchange_supply_not_found(ex)
 		}
-		infos := map[string]fs.FileInfo{}
-		keys := []string{}
-		filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-			rel, _ := filepath.Rel(path, p)
-			if k := key + filepath.ToSlash(rel); err == nil && !d.IsDir() && k > gostr(need.start_after) {
-				infos[k], _ = d.Info()
-				keys = append(keys, k)
-			}
-			return nil
-		})
-		sort.Strings(keys)
-		metas := make([]C.os_object_meta, len(keys)+1) // +1: &metas[0] must exist
-		for i, k := range keys {
-			metas[i].key, metas[i].key_len = cstr([]byte(k))
-			defer C.free(unsafe.Pointer(metas[i].key))
-			metas[i].size, metas[i].last_modified_unix_ms = C.uint64_t(infos[k].Size()), C.int64_t(infos[k].ModTime().UnixMilli())
-		}
-		return C.os_exchange_supply_listing(ex, &metas[0], C.size_t(len(keys)))
+		var m C.os_object_meta
+		m.key, m.key_len = cstr([]byte(key))
+		defer C.free(unsafe.Pointer(m.key))
+		m.size, m.last_modified_unix_ms = C.uint64_t(info.Size()), C.int64_t(info.ModTime().UnixMilli())
+		return C.os_exchange_supply_meta(ex, &m)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -130,6 +121,49 @@ func (h *host) supply(ex *C.os_exchange, body io.Reader) C.os_result {
 	p, n := cstr(data)
 	defer C.free(unsafe.Pointer(p))
 	return C.os_exchange_supply_bytes(ex, p, n)
+}
+
+// list answers a LIST need for the key prefix `prefix`. It walks the whole subtree, then sorts:
+// fine for an example; an appliance answers from its own index in key order. Files that a
+// symbolic link leads out of the store's root are left out.
+func (h *host) list(ex *C.os_exchange, need *C.os_need, prefix string) C.os_result {
+	base := prefix[:strings.LastIndex(prefix, "/")+1]
+	dir, ok := h.path(gostr(need.store), base)
+	if !ok {
+		return C.os_exchange_supply_not_found(ex)
+	}
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		return C.os_exchange_supply_not_found(ex)
+	}
+	after := gostr(need.start_after)
+	infos := map[string]fs.FileInfo{}
+	keys := []string{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		rel, _ := filepath.Rel(dir, p)
+		k := base + filepath.ToSlash(rel)
+		if err == nil && !d.IsDir() && strings.HasPrefix(k, prefix) && (!bool(need.has_start_after) || k > after) {
+			if _, inside := h.path(gostr(need.store), k); inside {
+				infos[k], _ = d.Info()
+				keys = append(keys, k)
+			}
+		}
+		return nil
+	})
+	sort.Strings(keys)
+	var next []byte
+	if need.has_max_keys && len(keys) > int(need.max_keys) {
+		keys = keys[:need.max_keys]
+		next = []byte(keys[len(keys)-1])
+	}
+	metas := make([]C.os_object_meta, len(keys)+1) // +1: &metas[0] must exist
+	for i, k := range keys {
+		metas[i].key, metas[i].key_len = cstr([]byte(k))
+		defer C.free(unsafe.Pointer(metas[i].key))
+		metas[i].size, metas[i].last_modified_unix_ms = C.uint64_t(infos[k].Size()), C.int64_t(infos[k].ModTime().UnixMilli())
+	}
+	nextPtr, nextLen := cstr(next)
+	defer C.free(unsafe.Pointer(nextPtr))
+	return C.os_exchange_supply_listing_page(ex, &metas[0], C.size_t(len(keys)), nextPtr, nextLen)
 }
 
 // call sends a credential-service request (STS, OAuth) the engine built; it carries secrets, so

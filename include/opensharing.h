@@ -43,8 +43,10 @@ typedef enum {
 
 // The kind of IO needed.
 typedef enum {
-  // List objects under `key` (a prefix) after `start_after`; answer
-  // `os_exchange_supply_listing` with all of them sorted by key.
+  // List the objects whose keys start with `key` (a key prefix; recursive: every object
+  // below it, however deep) and sort after `start_after`. Without `has_max_keys`, answer
+  // `os_exchange_supply_listing` with all of them sorted by key; with it, answer
+  // `os_exchange_supply_listing_page` with at most `max_keys` of them and where to continue.
   OS_NEED_LIST = 0,
   // Read object `key` (the range when `has_range`); answer `os_exchange_supply_bytes`.
   OS_NEED_GET = 1,
@@ -203,6 +205,10 @@ typedef struct {
   os_str start_after;
   // Whether `start_after` is set.
   bool has_start_after;
+  // For listings: whether at most `max_keys` entries are wanted (a page).
+  bool has_max_keys;
+  // The most entries one listing page may hold (at least 1).
+  size_t max_keys;
   // For reads: whether only `[range_start, range_end)` is wanted.
   bool has_range;
   // First byte of the range.
@@ -489,11 +495,26 @@ os_result os_exchange_supply_http(os_exchange *ex,
 // `ex` must be live; `data` valid for `len` bytes (NULL allowed with `len` 0).
 os_result os_exchange_supply_bytes(os_exchange *ex, const uint8_t *data, size_t len);
 
-// Answers a LIST need with `count` entries (copied).
+// Answers a LIST need with `count` entries (copied): the complete listing.
 //
 // # Safety
 // `ex` must be live; `entries` valid for `count` items whose keys are valid for their lengths.
 os_result os_exchange_supply_listing(os_exchange *ex, const os_object_meta *entries, size_t count);
+
+// Answers a LIST need with one page of `count` entries (copied). When more objects remain,
+// `continue_after` (`continue_after_len` bytes) is the key the next page lists after, usually
+// the last entry's key; NULL (or length 0) says the listing is complete. A host may also list
+// one entry more than `max_keys` and pass NULL: the engine keeps `max_keys` and continues
+// after the last one kept.
+//
+// # Safety
+// `ex` must be live; `entries` valid for `count` items whose keys are valid for their lengths;
+// `continue_after` valid for `continue_after_len` bytes (NULL allowed with length 0).
+os_result os_exchange_supply_listing_page(os_exchange *ex,
+                                          const os_object_meta *entries,
+                                          size_t count,
+                                          const uint8_t *continue_after,
+                                          size_t continue_after_len);
 
 // Answers a HEAD need with the object's metadata (copied).
 //

@@ -24,7 +24,11 @@ pub struct ByteRange {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IoNeed {
     /// List the objects of `store` whose keys start with `prefix` and sort after
-    /// `start_after`, and answer [`IoResult::Listing`] with all of them, sorted by key.
+    /// `start_after`, and answer [`IoResult::Listing`] with them sorted by key.
+    ///
+    /// The listing is recursive: `prefix` is a key prefix, not a directory, and every object
+    /// below it is listed, however deep (directories themselves are not objects). Every host
+    /// (Rust, C, Go) agrees on this.
     List {
         /// The store name from the configuration.
         store: String,
@@ -32,6 +36,10 @@ pub enum IoNeed {
         prefix: String,
         /// Only keys greater than this one.
         start_after: Option<String>,
+        /// At most this many entries; `None` asks for all of them (the Delta log tail).
+        /// When more remain, the answer says after which key to continue
+        /// ([`Listing::continue_after`]).
+        max_keys: Option<usize>,
     },
     /// Read an object (or a range of it) and answer [`IoResult::Bytes`].
     Get {
@@ -122,11 +130,42 @@ pub struct ObjectMeta {
     pub last_modified_ms: i64,
 }
 
+/// The answer to a [`IoNeed::List`]: one page of a listing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// The objects, sorted by key.
+    pub entries: Vec<ObjectMeta>,
+    /// `None` when the listing is complete; otherwise the key to list after next time (the
+    /// next need's `start_after`): more objects remain.
+    pub continue_after: Option<String>,
+}
+
+impl Listing {
+    /// A complete listing: nothing remains after `entries`.
+    pub fn complete(entries: Vec<ObjectMeta>) -> Listing {
+        Listing { entries, continue_after: None }
+    }
+
+    /// A page of at most `max_keys` entries out of `entries` (sorted): when there are more,
+    /// they are dropped and the page continues after the last one kept. Hosts that list one
+    /// entry more than asked use this to say whether more remain.
+    pub fn page(mut entries: Vec<ObjectMeta>, max_keys: Option<usize>) -> Listing {
+        match max_keys.map(|m| m.max(1)) {
+            Some(max) if entries.len() > max => {
+                entries.truncate(max);
+                let continue_after = entries.last().map(|e| e.key.clone());
+                Listing { entries, continue_after }
+            }
+            _ => Listing::complete(entries),
+        }
+    }
+}
+
 /// The host's answer to an [`IoNeed`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IoResult {
     /// Answer to `List`.
-    Listing(Vec<ObjectMeta>),
+    Listing(Listing),
     /// Answer to `Get` and `RequestBody`.
     Bytes(Vec<u8>),
     /// Answer to `Head`.

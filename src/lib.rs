@@ -29,5 +29,7 @@ mod vend;
 
 pub use catalog::{Catalog, ConfigError};
 pub use engine::{Engine, EngineError};
-pub use exchange::{ByteRange, Exchange, ExchangeError, HttpCall, HttpReply, IoNeed, IoResult, ObjectMeta, Poll};
+pub use exchange::{
+    ByteRange, Exchange, ExchangeError, HttpCall, HttpReply, IoNeed, IoResult, Listing, ObjectMeta, Poll,
+};
 pub use http::{Method, Request, ResponseHead, MAX_REQUEST_BODY_BYTES};

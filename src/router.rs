@@ -97,6 +97,18 @@ pub enum Route {
         /// Which version.
         version: VersionRef,
     },
+    /// `GET …/{volumes|skills}/{name}/files`, `…/models/{m}/{versions|aliases}/{v}/files`, and
+    /// `GET|HEAD …/files/{path}` for one file (an OpenSharing extension).
+    Files {
+        /// The asset path.
+        path: AssetPath,
+        /// Volume, skill or model.
+        family: AssetFamily,
+        /// The model version (models only).
+        version: Option<VersionRef>,
+        /// One file's path relative to the root; `None` for the listing.
+        file: Option<String>,
+    },
     /// A Delta table operation.
     Table {
         /// The table path.
@@ -138,6 +150,8 @@ impl Route {
                 AssetFamily::Skill => "skill_credentials",
             },
             Route::ListModelVersions { .. } => "list_model_versions",
+            Route::Files { file: None, .. } => "list_files",
+            Route::Files { file: Some(_), .. } => "get_file",
             Route::GetModelVersion { .. } => "get_model_version",
             Route::Table { op, .. } => match op {
                 TableOp::Version => "table_version",
@@ -158,6 +172,8 @@ pub enum RouteError {
     MethodNotAllowed(&'static str),
     /// A segment is not valid percent-encoded UTF-8.
     BadEncoding,
+    /// A file path with `.`, `..` or empty segments, or one that leaves the asset root.
+    BadFilePath,
 }
 
 /// Longest path accepted, so a huge target costs nothing to refuse.
@@ -171,6 +187,9 @@ pub fn route(method: Method, prefix: &str, path: &str) -> Result<Route, RouteErr
     let rest = path.strip_prefix(prefix).ok_or(RouteError::NotFound)?;
     let rest = rest.strip_prefix('/').ok_or(RouteError::NotFound)?;
     let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if let Some(files) = files_route(method, rest)? {
+        return Ok(files);
+    }
     let raw: Vec<&str> = rest.split('/').collect();
     if raw.len() > 9 || raw.iter().any(|s| s.is_empty()) {
         return Err(RouteError::NotFound);
@@ -261,6 +280,63 @@ pub fn route(method: Method, prefix: &str, path: &str) -> Result<Route, RouteErr
     }
 }
 
+/// Matches the files routes, whose file path has any number of segments. `None` when `rest`
+/// is not a files route.
+fn files_route(method: Method, rest: &str) -> Result<Option<Route>, RouteError> {
+    let parts = match rest.split('/').nth(4) {
+        Some("volumes" | "skills") => 8,
+        Some("models") => 10,
+        _ => return Ok(None),
+    };
+    let raw: Vec<&str> = rest.splitn(parts, '/').collect();
+    let (names, tail) = match raw.as_slice() {
+        ["shares", _, "schemas", _, "volumes" | "skills", _, "files", tail @ ..] => (&raw[..6], tail),
+        ["shares", _, "schemas", _, "models", _, "versions" | "aliases", _, "files", tail @ ..] => (&raw[..8], tail),
+        _ => return Ok(None),
+    };
+    let mut segs = Vec::with_capacity(names.len());
+    for s in names {
+        if s.is_empty() {
+            return Err(RouteError::NotFound);
+        }
+        segs.push(decode_segment(s).ok_or(RouteError::BadEncoding)?.into_owned());
+    }
+    let file = match tail {
+        [] => None,
+        [file] => Some(file_path(file)?),
+        _ => return Err(RouteError::NotFound),
+    };
+    let allowed = if file.is_some() { "GET, HEAD" } else { "GET" };
+    if method != Method::Get && !(method == Method::Head && file.is_some()) {
+        return Err(RouteError::MethodNotAllowed(allowed));
+    }
+    let path = AssetPath { share: segs[1].clone(), schema: segs[3].clone(), name: segs[5].clone() };
+    let family = AssetFamily::from_segment(&segs[4]).ok_or(RouteError::NotFound)?;
+    let version = match segs.get(6).map(String::as_str) {
+        Some("versions") => Some(VersionRef::Number(segs[7].clone())),
+        Some(_) => Some(VersionRef::Alias(segs[7].clone())),
+        None => None,
+    };
+    Ok(Some(Route::Files { path, family, version, file }))
+}
+
+/// Decodes a file path (`a/b%20c.txt`) segment by segment. Refuses `.`, `..` and empty
+/// segments, and segments that decode to `/` or NUL: none may leave or rename the root.
+fn file_path(raw: &str) -> Result<String, RouteError> {
+    let mut path = String::with_capacity(raw.len());
+    for (i, s) in raw.split('/').enumerate() {
+        let seg = decode_segment(s).ok_or(RouteError::BadEncoding)?;
+        if seg.is_empty() || seg == "." || seg == ".." || seg.contains(['/', '\0']) {
+            return Err(RouteError::BadFilePath);
+        }
+        if i > 0 {
+            path.push('/');
+        }
+        path.push_str(&seg);
+    }
+    Ok(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,6 +383,51 @@ mod tests {
         assert_eq!(
             route(Method::Get, P, "/delta-sharing/shares/s/schemas/d/tables/t/temporary-table-credentials"),
             Err(RouteError::MethodNotAllowed("POST"))
+        );
+    }
+
+    #[test]
+    fn matches_files_routes_and_refuses_escaping_paths() {
+        let path = |name: &str| AssetPath { share: "s".into(), schema: "d".into(), name: name.into() };
+        let files = |family, version, file: Option<&str>| Route::Files {
+            path: path(if family == AssetFamily::Model { "m" } else { "v" }),
+            family,
+            version,
+            file: file.map(str::to_string),
+        };
+        assert_eq!(
+            route(Method::Get, P, "/delta-sharing/shares/s/schemas/d/volumes/v/files"),
+            Ok(files(AssetFamily::Volume, None, None))
+        );
+        assert_eq!(
+            route(Method::Head, P, "/delta-sharing/shares/s/schemas/d/volumes/v/files/a/b%20c.txt"),
+            Ok(files(AssetFamily::Volume, None, Some("a/b c.txt")))
+        );
+        assert_eq!(
+            route(Method::Get, P, "/delta-sharing/shares/s/schemas/d/models/m/aliases/prod/files/w.bin"),
+            Ok(files(AssetFamily::Model, Some(VersionRef::Alias("prod".into())), Some("w.bin")))
+        );
+        assert_eq!(
+            route(Method::Get, P, "/delta-sharing/shares/s/schemas/d/models/m/versions/2/files"),
+            Ok(files(AssetFamily::Model, Some(VersionRef::Number("2".into())), None))
+        );
+        let skill = route(Method::Get, P, "/delta-sharing/shares/s/schemas/d/skills/v/files/SKILL.md");
+        assert_eq!(skill, Ok(files(AssetFamily::Skill, None, Some("SKILL.md"))));
+        for bad in ["a/../b", "..", "a//b", ".", "a/%2e%2e/b", "a%2Fb", "%00", "a/./b"] {
+            let target = format!("/delta-sharing/shares/s/schemas/d/volumes/v/files/{bad}");
+            assert_eq!(route(Method::Get, P, &target), Err(RouteError::BadFilePath), "{bad}");
+        }
+        assert_eq!(
+            route(Method::Head, P, "/delta-sharing/shares/s/schemas/d/volumes/v/files"),
+            Err(RouteError::MethodNotAllowed("GET"))
+        );
+        assert_eq!(
+            route(Method::Post, P, "/delta-sharing/shares/s/schemas/d/volumes/v/files/x"),
+            Err(RouteError::MethodNotAllowed("GET, HEAD"))
+        );
+        assert_eq!(
+            route(Method::Get, P, "/delta-sharing/shares/s/schemas/d/tables/t/files"),
+            Err(RouteError::NotFound)
         );
     }
 

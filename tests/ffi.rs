@@ -77,13 +77,20 @@ fn call(engine: *const os_engine, method: &str, target: &str, token: Option<&str
                     let start_after = need.has_start_after.then(|| s(need.start_after));
                     let rust_need = match need.kind {
                         os_need_kind::OS_NEED_LIST => {
-                            opensharing::IoNeed::List { store: s(need.store), prefix: s(need.key), start_after }
+                            let max_keys = need.has_max_keys.then_some(need.max_keys);
+                            opensharing::IoNeed::List {
+                                store: s(need.store),
+                                prefix: s(need.key),
+                                start_after,
+                                max_keys,
+                            }
                         }
                         _ => opensharing::IoNeed::Get { store: s(need.store), key: s(need.key), range: None },
                     };
                     match io(&rust_need) {
                         opensharing::IoResult::Listing(list) => {
                             let metas: Vec<os_object_meta> = list
+                                .entries
                                 .iter()
                                 .map(|m| os_object_meta {
                                     key: m.key.as_ptr(),
@@ -92,7 +99,15 @@ fn call(engine: *const os_engine, method: &str, target: &str, token: Option<&str
                                     last_modified_unix_ms: m.last_modified_ms,
                                 })
                                 .collect();
-                            assert_eq!(os_exchange_supply_listing(ex, metas.as_ptr(), metas.len()), os_result::OS_OK);
+                            let after = list.continue_after.as_deref().unwrap_or("");
+                            let r = os_exchange_supply_listing_page(
+                                ex,
+                                metas.as_ptr(),
+                                metas.len(),
+                                after.as_ptr(),
+                                after.len(),
+                            );
+                            assert_eq!(r, os_result::OS_OK);
                         }
                         opensharing::IoResult::Bytes(b) => {
                             assert_eq!(os_exchange_supply_bytes(ex, b.as_ptr(), b.len()), os_result::OS_OK)

@@ -261,7 +261,7 @@ fn hostile_storage_answers_are_protocol_errors() {
             IoNeed::List { prefix, .. } => match rng.next() % 8 {
                 0 => IoResult::Failed("boom".into()),
                 1 => IoResult::NotFound,
-                _ => IoResult::Listing(
+                _ => IoResult::Listing(opensharing::Listing::complete(
                     (0..listed)
                         .map(|i| ObjectMeta {
                             key: format!("{prefix}p={i}/f.parquet"),
@@ -270,7 +270,7 @@ fn hostile_storage_answers_are_protocol_errors() {
                             last_modified_ms: round,
                         })
                         .collect(),
-                ),
+                )),
             },
             IoNeed::Get { .. } => {
                 let mut bytes = good.clone();

@@ -46,11 +46,20 @@ fn hostile_io(rng: &mut Rng) -> impl FnMut(&IoNeed) -> IoResult + '_ {
         1 => IoResult::Failed("boom".into()),
         2 => IoResult::Bytes(rng.junk(200).into_bytes()),
         3 => IoResult::Bytes(b"{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}\n{\"metaData\":{\"id\":\"x\",\"schemaString\":\"{}\"}}\n{\"add\":{\"path\":\"a\",\"size\":1}}".to_vec()),
-        4 => IoResult::Listing(vec![opensharing::ObjectMeta {
-            key: format!("orders/_delta_log/{:020}.json", rng.next() % 5),
-            size: 1,
-            last_modified_ms: 0,
-        }]),
+        4 => IoResult::Listing(opensharing::Listing {
+            entries: (0..rng.next() % 4)
+                .map(|_| opensharing::ObjectMeta {
+                    key: match rng.next() % 3 {
+                        0 => format!("orders/_delta_log/{:020}.json", rng.next() % 5),
+                        1 => format!("raw/{}", rng.junk(10)),
+                        _ => rng.junk(20),
+                    },
+                    size: rng.next(),
+                    last_modified_ms: rng.next() as i64,
+                })
+                .collect(),
+            continue_after: rng.next().is_multiple_of(2).then(|| rng.junk(20)),
+        }),
         _ => IoResult::Meta(opensharing::ObjectMeta { key: "x".into(), size: 0, last_modified_ms: 0 }),
     }
     }
@@ -118,12 +127,7 @@ fn random_requests_always_get_a_protocol_answer() {
         let mut io_rng = Rng(rng.next() | 1);
         let reply = drive(&engine, request, NOW, hostile_io(&mut io_rng));
         table_answers += usize::from(reply.audit.io_requests > 0);
-        assert!((200..600).contains(&reply.status), "round {round}: {target} got {}", reply.status);
-        if reply.status >= 400 && method != Method::Head {
-            let body: serde_json::Value = serde_json::from_slice(&reply.body)
-                .unwrap_or_else(|e| panic!("round {round}: {target}: error body is not JSON: {e}"));
-            assert!(body["errorCode"].is_string(), "round {round}: {target}: {body}");
-        }
+        assert_protocol_answer(round, &target, method, &reply);
     }
     assert!(table_answers > 50, "the table operations were reached with hostile IO ({table_answers} times)");
 }
@@ -194,4 +198,56 @@ fn credential_calls_with_hostile_replies_get_a_protocol_answer() {
         assert!(reply.status == 200 || body["errorCode"].is_string(), "round {round}: {body}");
     }
     assert!(granted > 0, "some hostile replies are valid grants");
+}
+
+#[test]
+fn random_files_requests_always_get_a_protocol_answer() {
+    let engine = common::engine();
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut reached_io = 0;
+    let assets = [
+        "volumes/raw",
+        "skills/report-writer",
+        "models/churn/versions/1",
+        "models/churn/aliases/champion",
+        "models/churn/versions/-1",
+        "volumes/nope",
+        "tables/orders",
+    ];
+    for round in 0..3000 {
+        let mut target = format!("/delta-sharing/shares/sales/schemas/default/{}/files", rng.pick(&assets));
+        if rng.next().is_multiple_of(2) {
+            target.push('/');
+            target.push_str(&rng.junk(16));
+        }
+        if rng.next().is_multiple_of(2) {
+            target.push('?');
+            for _ in 0..1 + rng.next() % 3 {
+                target.push_str(rng.pick(&["prefix=", "maxResults=", "pageToken=", "&"]));
+                target.push_str(&rng.junk(12));
+                target.push('&');
+            }
+        }
+        let method = [Method::Get, Method::Head, Method::Post][(rng.next() % 3) as usize];
+        let request = Request::new(method, target.clone()).header("Authorization", format!("Bearer {TOKEN_ACME}"));
+        let mut io_rng = Rng(rng.next() | 1);
+        let reply = drive(&engine, request, NOW, hostile_io(&mut io_rng));
+        reached_io += usize::from(reply.audit.io_requests > 0);
+        assert_protocol_answer(round, &target, method, &reply);
+        if reply.status == 200 {
+            let body: serde_json::Value = serde_json::from_slice(&reply.body).expect("a listing is JSON");
+            assert!(body["items"].as_array().unwrap().len() <= 1000, "round {round}");
+        }
+    }
+    assert!(reached_io > 300, "the files operations were reached with hostile IO ({reached_io} times)");
+}
+
+/// A status in range, and for errors (but HEAD) a JSON body with an `errorCode`.
+fn assert_protocol_answer(round: usize, target: &str, method: Method, reply: &common::Reply) {
+    assert!((200..600).contains(&reply.status), "round {round}: {target} got {}", reply.status);
+    if reply.status >= 400 && method != Method::Head {
+        let body: serde_json::Value = serde_json::from_slice(&reply.body)
+            .unwrap_or_else(|e| panic!("round {round}: {target}: error body is not JSON: {e}"));
+        assert!(body["errorCode"].is_string(), "round {round}: {target}: {body}");
+    }
 }

@@ -334,7 +334,7 @@ fn storage_failures_and_corrupt_logs_are_protocol_errors() {
     });
     assert_eq!(r.status, 500);
     let r = drive(&e, request(Method::Post, &target).body("{}"), NOW, |n| match n {
-        IoNeed::List { .. } => IoResult::Listing(Vec::new()),
+        IoNeed::List { .. } => IoResult::Listing(opensharing::Listing::default()),
         _ => IoResult::NotFound,
     });
     assert_eq!(r.status, 404);

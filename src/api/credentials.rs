@@ -15,13 +15,14 @@ use crate::protocol::{ApiError, ErrorCode};
 use crate::router::{AssetPath, VersionRef};
 use crate::vend::{self, Flow, FlowStep, Grant, Start, VendError, VendTarget};
 
-/// What a vend is for, resolved from the catalog.
-struct Location<'a> {
-    store_name: &'a str,
-    store: &'a StoreConfig,
-    prefix: String,
+/// Where an asset (or model version) lives, resolved from the catalog.
+pub(super) struct Location<'a> {
+    pub store_name: &'a str,
+    pub store: &'a StoreConfig,
+    /// The key prefix of its root, without leading or trailing `/`.
+    pub prefix: String,
     /// The URI recipients know the asset by.
-    uri: String,
+    pub uri: String,
 }
 
 /// Answers a credentials route.
@@ -82,7 +83,11 @@ fn prepare(
 }
 
 /// The store, prefix and URI of the asset (or of the model version).
-fn locate<'a>(ctx: &Ctx<'a>, asset: &'a Asset, version: Option<&VersionRef>) -> Result<Location<'a>, ApiError> {
+pub(super) fn locate<'a>(
+    ctx: &Ctx<'a>,
+    asset: &'a Asset,
+    version: Option<&VersionRef>,
+) -> Result<Location<'a>, ApiError> {
     let config = &asset.config;
     let store_name = config.store.as_deref().ok_or_else(no_storage)?;
     let path = match version {

@@ -104,6 +104,23 @@ pub(super) fn respond(ctx: &Ctx<'_>, route: &Route) -> Result<Response, ApiError
             let schemas: Vec<&Schema> = s.schemas.iter().collect();
             list(ctx, route, &fold(share), "", &schemas, |sc| SchemaItem { name: &sc.name, share: &s.name })
         }
+        Route::ListAllAssets { share, family } if ctx.recipient.denies_risk_labels() => {
+            let s = granted_share(ctx, share)?;
+            let visible: Vec<(&Schema, &Asset)> = s
+                .schemas
+                .iter()
+                .flat_map(|sc| sc.assets_of(*family).map(move |a| (sc, a)))
+                .filter(|(_, a)| ctx.recipient.may_see(a.risk_labels()))
+                .collect();
+            list(ctx, route, &fold(share), "", &visible, |(sc, a)| asset_item(ctx, s, sc, a, false))
+        }
+        Route::ListAssets { share, schema, family } if ctx.recipient.denies_risk_labels() => {
+            let s = granted_share(ctx, share)?;
+            let sc = s.schema(schema).ok_or_else(|| ApiError::not_found(format!("schema '{schema}' not found")))?;
+            let visible: Vec<&Asset> =
+                sc.assets_of(*family).filter(|a| ctx.recipient.may_see(a.risk_labels())).collect();
+            list(ctx, route, &fold(share), &fold(schema), &visible, |a| asset_item(ctx, s, sc, a, false))
+        }
         Route::ListAllAssets { share, family } => {
             let s = granted_share(ctx, share)?;
             let page = cut_page(ctx, route, &fold(share), "", s.count_of(*family))?;
@@ -137,7 +154,7 @@ pub(super) fn respond(ctx: &Ctx<'_>, route: &Route) -> Result<Response, ApiError
             let (s, sc, model) = resolve_asset(ctx, path, AssetFamily::Model)?;
             json_response(&version_item(ctx, s, sc, model, model_version(&model.config, version)?))
         }
-        Route::Table { .. } | Route::Credentials { .. } => Err(ApiError::internal()),
+        Route::Table { .. } | Route::Credentials { .. } | Route::Files { .. } => Err(ApiError::internal()),
     }
 }
 
@@ -150,7 +167,8 @@ pub(super) fn granted_share<'a>(ctx: &Ctx<'a>, name: &str) -> Result<&'a Share, 
     }
 }
 
-/// Finds an asset of `family` under a granted share.
+/// Finds an asset of `family` under a granted share, visible to the caller. Every asset route
+/// (discovery, table reads, credentials, files) resolves its asset here.
 pub(super) fn resolve_asset<'a>(
     ctx: &Ctx<'a>,
     path: &AssetPath,
@@ -168,6 +186,10 @@ pub(super) fn resolve_asset<'a>(
     };
     let schema = share.schema(&path.schema).ok_or_else(missing)?;
     let asset = schema.asset(family, &path.name).ok_or_else(missing)?;
+    // An asset whose risk labels the recipient denies is missing to it, on every route.
+    if !ctx.recipient.may_see(asset.risk_labels()) {
+        return Err(missing());
+    }
     Ok((share, schema, asset))
 }
 

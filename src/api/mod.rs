@@ -3,6 +3,7 @@
 mod authenticate;
 mod credentials;
 mod discovery;
+mod files;
 mod request_body;
 mod response;
 pub(crate) mod table;
@@ -86,6 +87,10 @@ fn dispatch(ctx: &Ctx<'_>, route: &Route) -> Dispatch {
             Err(e) => Dispatch::Respond(error_response(&e)),
         },
         Route::Credentials { path, family, version } => credentials::start(ctx, path, *family, version.as_ref()),
+        Route::Files { path, family, version, file } => files::start(
+            ctx,
+            &files::FilesRequest { path, family: *family, version: version.as_ref(), file: file.as_deref() },
+        ),
         _ => Dispatch::Respond(discovery::respond(ctx, route).unwrap_or_else(|e| error_response(&e))),
     }
 }
@@ -106,6 +111,9 @@ fn unauthenticated(error: AuthError, detail: String) -> Response {
 fn route_error(e: RouteError) -> Response {
     match e {
         RouteError::NotFound => error_response(&ApiError::not_found("No such endpoint")),
+        RouteError::BadFilePath => {
+            error_response(&ApiError::invalid("The file path must be relative, without '.', '..' or empty segments"))
+        }
         RouteError::BadEncoding => {
             error_response(&ApiError::invalid("The request path is not valid percent-encoded UTF-8"))
         }
@@ -131,6 +139,7 @@ fn note_names(audit: &mut AuditEvent, route: &Route) {
         Route::GetAsset { path, .. }
         | Route::Table { path, .. }
         | Route::Credentials { path, .. }
+        | Route::Files { path, .. }
         | Route::ListModelVersions { path }
         | Route::GetModelVersion { path, .. } => {
             audit.share = Some(path.share.clone());

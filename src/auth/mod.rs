@@ -23,22 +23,42 @@ pub struct Recipient {
     pub expires_at_ms: Option<i64>,
     /// Indices (into the catalog's share list) of the granted shares.
     granted: HashSet<usize>,
+    /// Risk labels whose assets this recipient must not see.
+    deny_risk_labels: Vec<String>,
 }
 
 impl Recipient {
     /// Builds a recipient from its token hash and granted share indices.
     pub fn new(name: String, token_hash: [u8; 32], expires_at_ms: Option<i64>, granted: HashSet<usize>) -> Recipient {
-        Recipient { name, token_hash: Some(token_hash), expires_at_ms, granted }
+        Recipient { name, token_hash: Some(token_hash), expires_at_ms, granted, deny_risk_labels: Vec::new() }
     }
 
     /// A recipient without a bearer token: it authenticates with OIDC JWTs only.
     pub fn federated(name: String, expires_at_ms: Option<i64>, granted: HashSet<usize>) -> Recipient {
-        Recipient { name, token_hash: None, expires_at_ms, granted }
+        Recipient { name, token_hash: None, expires_at_ms, granted, deny_risk_labels: Vec::new() }
     }
 
     /// Whether the recipient has expired at `now_ms`.
     pub fn expired(&self, now_ms: i64) -> bool {
         self.expires_at_ms.is_some_and(|exp| now_ms >= exp)
+    }
+
+    /// This recipient, not seeing assets labelled with any of `labels`.
+    pub fn denying_risk_labels(mut self, labels: Vec<String>) -> Recipient {
+        self.deny_risk_labels = labels;
+        self
+    }
+
+    /// Whether an asset carrying `labels` is visible to the recipient (labels compare
+    /// case-insensitively).
+    pub fn may_see(&self, labels: &[String]) -> bool {
+        self.deny_risk_labels.is_empty()
+            || !labels.iter().any(|l| self.deny_risk_labels.iter().any(|d| d.eq_ignore_ascii_case(l)))
+    }
+
+    /// Whether some assets may be hidden from the recipient by their risk labels.
+    pub fn denies_risk_labels(&self) -> bool {
+        !self.deny_risk_labels.is_empty()
     }
 
     /// Whether the recipient may read the share at `share_index`.

@@ -331,6 +331,10 @@ pub struct Governance {
     /// Where the data comes from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<String>,
+    /// Short risk labels (`pii`, `synthetic`, `eu-ai-act:high`); recipients with a matching
+    /// `deny_risk_labels` entry do not see the asset.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub risk_labels: Vec<String>,
 }
 
 /// One version of a shared model.
@@ -429,6 +433,10 @@ pub struct RecipientConfig {
     /// Names of the shares the recipient may read.
     #[serde(default)]
     pub shares: Vec<String>,
+    /// Risk labels the recipient must not see: assets carrying any of them are invisible to
+    /// it, exactly like missing ones.
+    #[serde(default)]
+    pub deny_risk_labels: Vec<String>,
     /// The federated identity whose JWTs authenticate as this recipient.
     #[serde(default)]
     pub oidc: Option<RecipientOidcConfig>,

@@ -2,6 +2,7 @@
 
 pub mod config;
 mod federation;
+pub mod governance;
 pub mod names;
 mod validate;
 
@@ -77,6 +78,11 @@ impl Asset {
     /// The list family of the asset.
     pub fn family(&self) -> AssetFamily {
         AssetFamily::of(self.config.kind)
+    }
+
+    /// Its governance risk labels (none when it has no governance block).
+    pub fn risk_labels(&self) -> &[String] {
+        self.config.governance.as_ref().map_or(&[], |g| g.risk_labels.as_slice())
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 use super::config::{AssetConfig, AssetKind, Config, S3Vending, Secret, StoreConfig};
+use super::governance::{check_license, check_risk_label};
 use super::names::{check_name, fold, NameKind};
 use super::{derived_id, Asset, AssetFamily, Catalog, Schema, Share};
 use crate::auth::{Recipient, Recipients};
@@ -366,6 +367,15 @@ fn check_asset(path: &str, asset: &AssetConfig, stores: &BTreeMap<String, StoreC
     if asset.path.as_deref().is_some_and(|p| p.split('/').any(|seg| seg == "..")) {
         return Err(ConfigError::new(format!("{path}.path"), "must not contain '..' segments"));
     }
+    if let Some(g) = &asset.governance {
+        if let Some(license) = &g.license {
+            check_license(license).map_err(|why| ConfigError::new(format!("{path}.governance.license"), why))?;
+        }
+        for (i, label) in g.risk_labels.iter().enumerate() {
+            check_risk_label(label)
+                .map_err(|why| ConfigError::new(format!("{path}.governance.risk_labels[{i}]"), why))?;
+        }
+    }
     for (i, aux) in asset.auxiliary_paths.iter().enumerate() {
         let field = format!("{path}.auxiliary_paths[{i}]");
         if !asset.kind.is_table() {
@@ -471,10 +481,14 @@ fn build_recipients(
                 .ok_or_else(|| ConfigError::new(format!("{path}.shares[{j}]"), format!("unknown share '{share}'")))?;
             granted.insert(*idx);
         }
-        built.push(match hash {
+        for (j, label) in r.deny_risk_labels.iter().enumerate() {
+            check_risk_label(label).map_err(|why| ConfigError::new(format!("{path}.deny_risk_labels[{j}]"), why))?;
+        }
+        let recipient = match hash {
             Some(hash) => Recipient::new(r.name, hash, expires_at_ms, granted),
             None => Recipient::federated(r.name, expires_at_ms, granted),
-        });
+        };
+        built.push(recipient.denying_risk_labels(r.deny_risk_labels));
     }
     Recipients::new(built).map_err(|name| {
         ConfigError::new("recipients", format!("recipient '{name}' has the same token hash as another recipient"))

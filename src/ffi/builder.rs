@@ -313,6 +313,7 @@ pub unsafe extern "C" fn os_config_builder_add_recipient(
             token_sha256: Some(str_arg(token_sha256_hex, token_sha256_hex_len)?.to_string()),
             expires_at: (expires_unix_ms >= 0).then(|| format_rfc3339_ms(expires_unix_ms)),
             shares: Vec::new(),
+            deny_risk_labels: Vec::new(),
             oidc: None,
         });
         Ok(())

@@ -1,7 +1,7 @@
 //! `os_exchange`: one request in progress, driven by the host.
 
 use super::{guard, os_result, os_str, set_error, slice_arg, str_arg};
-use crate::exchange::{Exchange, IoNeed, IoResult, ObjectMeta, Poll};
+use crate::exchange::{Exchange, IoNeed, IoResult, Listing, ObjectMeta, Poll};
 use crate::http::ResponseHead;
 
 /// One request in progress. Use it from one thread at a time.
@@ -37,8 +37,10 @@ pub enum os_event {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum os_need_kind {
-    /// List objects under `key` (a prefix) after `start_after`; answer
-    /// `os_exchange_supply_listing` with all of them sorted by key.
+    /// List the objects whose keys start with `key` (a key prefix; recursive: every object
+    /// below it, however deep) and sort after `start_after`. Without `has_max_keys`, answer
+    /// `os_exchange_supply_listing` with all of them sorted by key; with it, answer
+    /// `os_exchange_supply_listing_page` with at most `max_keys` of them and where to continue.
     OS_NEED_LIST = 0,
     /// Read object `key` (the range when `has_range`); answer `os_exchange_supply_bytes`.
     OS_NEED_GET = 1,
@@ -86,6 +88,10 @@ pub struct os_need {
     pub start_after: os_str,
     /// Whether `start_after` is set.
     pub has_start_after: bool,
+    /// For listings: whether at most `max_keys` entries are wanted (a page).
+    pub has_max_keys: bool,
+    /// The most entries one listing page may hold (at least 1).
+    pub max_keys: usize,
     /// For reads: whether only `[range_start, range_end)` is wanted.
     pub has_range: bool,
     /// First byte of the range.
@@ -160,6 +166,8 @@ pub unsafe extern "C" fn os_exchange_need(ex: *const os_exchange, out: *mut os_n
             key: os_str::of(key),
             start_after: os_str::of(""),
             has_start_after: false,
+            has_max_keys: false,
+            max_keys: 0,
             has_range: false,
             range_start: 0,
             range_end: 0,
@@ -167,9 +175,11 @@ pub unsafe extern "C" fn os_exchange_need(ex: *const os_exchange, out: *mut os_n
         };
         let need = match ex.inner.pending_need() {
             None => return os_result::OS_INVALID_STATE,
-            Some(IoNeed::List { store, prefix, start_after }) => os_need {
+            Some(IoNeed::List { store, prefix, start_after, max_keys }) => os_need {
                 start_after: os_str::of(start_after.as_deref().unwrap_or("")),
                 has_start_after: start_after.is_some(),
+                has_max_keys: max_keys.is_some(),
+                max_keys: max_keys.unwrap_or(0),
                 ..plain(os_need_kind::OS_NEED_LIST, store, prefix)
             },
             Some(IoNeed::Get { store, key, range }) => os_need {
@@ -353,7 +363,7 @@ unsafe fn meta(m: &os_object_meta) -> Result<ObjectMeta, os_result> {
     })
 }
 
-/// Answers a LIST need with `count` entries (copied).
+/// Answers a LIST need with `count` entries (copied): the complete listing.
 ///
 /// # Safety
 /// `ex` must be live; `entries` valid for `count` items whose keys are valid for their lengths.
@@ -363,14 +373,38 @@ pub unsafe extern "C" fn os_exchange_supply_listing(
     entries: *const os_object_meta,
     count: usize,
 ) -> os_result {
+    os_exchange_supply_listing_page(ex, entries, count, std::ptr::null(), 0)
+}
+
+/// Answers a LIST need with one page of `count` entries (copied). When more objects remain,
+/// `continue_after` (`continue_after_len` bytes) is the key the next page lists after, usually
+/// the last entry's key; NULL (or length 0) says the listing is complete. A host may also list
+/// one entry more than `max_keys` and pass NULL: the engine keeps `max_keys` and continues
+/// after the last one kept.
+///
+/// # Safety
+/// `ex` must be live; `entries` valid for `count` items whose keys are valid for their lengths;
+/// `continue_after` valid for `continue_after_len` bytes (NULL allowed with length 0).
+#[no_mangle]
+pub unsafe extern "C" fn os_exchange_supply_listing_page(
+    ex: *mut os_exchange,
+    entries: *const os_object_meta,
+    count: usize,
+    continue_after: *const u8,
+    continue_after_len: usize,
+) -> os_result {
     guard(|| {
         let Some(ex) = ex.as_mut() else {
             return os_result::OS_NULL_ARGUMENT;
         };
         let listing: Result<Vec<_>, _> = slice_arg(entries, count).and_then(|s| s.iter().map(|m| meta(m)).collect());
-        match listing {
-            Ok(list) => supply(ex, IoResult::Listing(list)),
-            Err(e) => e,
+        let after = match continue_after_len {
+            0 => Ok(None),
+            len => str_arg(continue_after, len).map(|s| Some(s.to_string())),
+        };
+        match (listing, after) {
+            (Ok(entries), Ok(continue_after)) => supply(ex, IoResult::Listing(Listing { entries, continue_after })),
+            (Err(e), _) | (_, Err(e)) => e,
         }
     })
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use opensharing::{IoNeed, IoResult, ObjectMeta};
+use opensharing::{IoNeed, IoResult, Listing, ObjectMeta};
 use parquet::basic::{LogicalType, Repetition, Type as Physical};
 use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int64Type};
 use parquet::file::metadata::KeyValue;
@@ -86,14 +86,15 @@ impl Store {
     /// Answers an IO need as a store would.
     pub fn answer(&self, need: &IoNeed) -> IoResult {
         match need {
-            IoNeed::List { prefix, start_after, .. } => IoResult::Listing(
+            IoNeed::List { prefix, start_after, max_keys, .. } => IoResult::Listing(Listing::page(
                 self.objects
                     .range(prefix.clone()..)
                     .take_while(|(k, _)| k.starts_with(prefix.as_str()))
                     .filter(|(k, _)| start_after.as_ref().is_none_or(|s| k.as_str() > s.as_str()))
                     .map(|(k, (v, m))| ObjectMeta { key: k.clone(), size: v.len() as u64, last_modified_ms: *m })
                     .collect(),
-            ),
+                *max_keys,
+            )),
             IoNeed::Get { key, range, .. } => match self.objects.get(key) {
                 Some((bytes, _)) => match range {
                     Some(r) => IoResult::Bytes(bytes[r.start as usize..r.end as usize].to_vec()),

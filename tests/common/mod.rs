@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use opensharing::auth::{token_sha256_hex, AuditEvent};
-use opensharing::{Engine, IoNeed, IoResult, Method, ObjectMeta, Poll, Request};
+use opensharing::{Engine, IoNeed, IoResult, Listing, Method, ObjectMeta, Poll, Request};
 
 /// Time used by tests: 2026-01-01T00:00:00Z.
 pub const NOW: i64 = 1_767_225_600_000;
@@ -24,7 +24,7 @@ pub fn config_json(log_root: &str) -> String {
                      "governance": {"license": "CC-BY-4.0", "provenance": "ERP export"}},
                     {"type": "delta_table", "name": "customers", "store": "disk", "path": "customers"},
                     {"type": "volume", "name": "raw", "store": "disk", "path": "raw"},
-                    {"type": "model", "name": "churn", "store": "disk", "versions": [
+                    {"type": "model", "name": "churn", "store": "disk", "aliases": {"champion": 1}, "versions": [
                         {"version": 1, "path": "models/churn/1"}]},
                     {"type": "skill", "name": "report-writer", "store": "disk", "path": "skills/report-writer",
                      "description": "Writes sales reports", "governance": {"license": "Apache-2.0"}}
@@ -122,31 +122,22 @@ pub fn drive(engine: &Engine, request: Request, now: i64, mut io: impl FnMut(&Io
     }
 }
 
-/// Answers IO from a directory on disk (the `local` store's root).
+/// Answers IO from a directory on disk (the `local` store's root). Listings are recursive,
+/// sorted by key and cut at `max_keys`, as every host does.
 pub fn disk_io(root: &std::path::Path) -> impl FnMut(&IoNeed) -> IoResult + '_ {
     move |need| match need {
-        IoNeed::List { prefix, start_after, .. } => {
-            let dir = root.join(prefix);
-            let Ok(entries) = std::fs::read_dir(&dir) else {
+        IoNeed::List { prefix, start_after, max_keys, .. } => {
+            let base = prefix.rfind('/').map_or("", |i| &prefix[..=i]);
+            if !root.join(base).is_dir() {
                 return IoResult::NotFound;
-            };
-            let mut list: Vec<ObjectMeta> = entries
-                .filter_map(Result::ok)
-                .filter(|e| e.path().is_file())
-                .map(|e| {
-                    let meta = e.metadata().unwrap();
-                    let mtime =
-                        meta.modified().unwrap().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-                    ObjectMeta {
-                        key: format!("{prefix}{}", e.file_name().to_string_lossy()),
-                        size: meta.len(),
-                        last_modified_ms: mtime,
-                    }
-                })
-                .filter(|m| start_after.as_ref().is_none_or(|s| m.key.as_str() > s.as_str()))
-                .collect();
+            }
+            let mut list = Vec::new();
+            walk(&root.join(base), base, &mut list);
+            list.retain(|m| {
+                m.key.starts_with(prefix.as_str()) && start_after.as_ref().is_none_or(|s| m.key.as_str() > s.as_str())
+            });
             list.sort_by(|a, b| a.key.cmp(&b.key));
-            IoResult::Listing(list)
+            IoResult::Listing(Listing::page(list, *max_keys))
         }
         IoNeed::Get { key, .. } => std::fs::read(root.join(key)).map_or(IoResult::NotFound, IoResult::Bytes),
         IoNeed::Head { key, .. } => match std::fs::metadata(root.join(key)) {
@@ -155,6 +146,21 @@ pub fn disk_io(root: &std::path::Path) -> impl FnMut(&IoNeed) -> IoResult + '_ {
         },
         IoNeed::Http(call) => IoResult::Failed(format!("disk_io sends no HTTP ({})", call.url)),
         IoNeed::RequestBody { .. } => IoResult::Failed("disk_io requests carry their body".into()),
+    }
+}
+
+/// Every file below `dir` (whose key is `key_base`), recursively.
+fn walk(dir: &std::path::Path, key_base: &str, out: &mut Vec<ObjectMeta>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.filter_map(Result::ok) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let meta = e.metadata().unwrap();
+        if meta.is_dir() {
+            walk(&e.path(), &format!("{key_base}{name}/"), out);
+        } else if meta.is_file() {
+            let mtime = meta.modified().unwrap().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+            out.push(ObjectMeta { key: format!("{key_base}{name}"), size: meta.len(), last_modified_ms: mtime });
+        }
     }
 }
 

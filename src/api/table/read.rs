@@ -78,6 +78,7 @@ impl TableRead {
                 store: self.table.store.clone(),
                 prefix: self.table.key("_delta_log/"),
                 start_after: start_after.map(|s| self.table.key(&s)),
+                max_keys: None,
             },
             LogRequest::Get { path } => {
                 IoNeed::Get { store: self.table.store.clone(), key: self.table.key(&path), range: None }
@@ -91,6 +92,7 @@ impl TableRead {
                 store: self.table.store.clone(),
                 prefix: self.table.key(""),
                 start_after: start_after.map(|s| self.table.key(&s)),
+                max_keys: None,
             },
             DatasetRequest::Read { path, range } => {
                 IoNeed::Get { store: self.table.store.clone(), key: self.table.key(&path), range: Some(range) }
@@ -101,8 +103,9 @@ impl TableRead {
     fn log_response(&self, result: IoResult) -> LogResponse {
         let root = self.table.key("");
         match result {
-            IoResult::Listing(entries) => LogResponse::Listing(
-                entries
+            IoResult::Listing(listing) => LogResponse::Listing(
+                listing
+                    .entries
                     .into_iter()
                     .filter(|e| e.key.starts_with(root.as_str()))
                     .map(|mut e| {

@@ -15,6 +15,7 @@ mod config_file;
 mod files;
 mod http_call;
 mod limits;
+mod local_list;
 mod log;
 mod recipient;
 mod reload;

@@ -20,9 +20,9 @@ use object_store::{BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, Re
 use opensharing::catalog::config::{GcsStoreConfig, S3StoreConfig};
 use opensharing::catalog::StoreConfig;
 use opensharing::signing::s3::S3Location;
-use opensharing::{Catalog, IoNeed, IoResult, ObjectMeta};
+use opensharing::{Catalog, IoNeed, IoResult, Listing, ObjectMeta};
 
-use crate::http_call;
+use crate::{http_call, local_list};
 
 /// Most entries one listing returns (a guard against an unbounded answer).
 const MAX_LISTING: usize = 1_000_000;
@@ -59,6 +59,8 @@ impl Tuning {
 /// The opened stores, by configured name.
 pub struct Stores {
     by_name: HashMap<String, Arc<dyn ObjectStore>>,
+    /// The directories of the local stores, which are listed by [`local_list`] (in key order).
+    local_roots: HashMap<String, PathBuf>,
     /// The canonical roots of the `local` stores that keep keys inside their root (all but
     /// those with `follow_symlinks`).
     confined: HashMap<String, PathBuf>,
@@ -80,11 +82,13 @@ impl Stores {
     /// Opens every store of `catalog`.
     pub fn open(catalog: &Catalog, config_dir: &Path, tuning: Tuning) -> Result<Stores, String> {
         let mut by_name = HashMap::new();
+        let mut local_roots = HashMap::new();
         let mut confined = HashMap::new();
         for (name, config) in &catalog.stores {
             let store = open_store(config, config_dir, tuning).map_err(|e| format!("store '{name}': {e}"))?;
             by_name.insert(name.clone(), store);
             if let StoreConfig::Local(local) = config {
+                local_roots.insert(name.clone(), local_root(config_dir, &local.root));
                 if !local.follow_symlinks {
                     let root = local_root(config_dir, &local.root);
                     let root = root.canonicalize().map_err(|e| format!("store '{name}': {}: {e}", root.display()))?;
@@ -92,7 +96,7 @@ impl Stores {
                 }
             }
         }
-        Ok(Stores { by_name, confined, http: http_call::client()? })
+        Ok(Stores { by_name, local_roots, confined, http: http_call::client()? })
     }
 
     /// These stores, plus those of `previous` whose names are gone: exchanges that started on
@@ -104,6 +108,11 @@ impl Stores {
                 if let Some(root) = previous.confined.get(name) {
                     self.confined.insert(name.clone(), root.clone());
                 }
+            }
+        }
+        for (name, root) in &previous.local_roots {
+            if !self.local_roots.contains_key(name) && !self.by_name.contains_key(name) {
+                self.local_roots.insert(name.clone(), root.clone());
             }
         }
         self
@@ -128,23 +137,36 @@ impl Stores {
     /// Performs an IO need. Errors are reported to the engine, which answers the client with a
     /// protocol error; the detail goes only to the host's log.
     pub async fn answer(&self, need: &IoNeed) -> IoResult {
-        let store = match need {
+        let name = match need {
             IoNeed::List { store, .. } | IoNeed::Get { store, .. } | IoNeed::Head { store, .. } => store,
             IoNeed::Http(call) => return http_call::send(&self.http, call).await,
             IoNeed::RequestBody { .. } => return IoResult::Failed("the request body is not in a store".into()),
         };
-        let name = store;
         let Some(store) = self.by_name.get(name) else {
             return IoResult::Failed(format!("unknown store {name}"));
         };
         match need {
-            IoNeed::List { prefix, start_after, .. } => match list(store, prefix, start_after.as_deref()).await {
-                IoResult::Listing(mut entries) if self.confined.contains_key(name) => {
-                    entries.retain(|e| !self.escapes_root(name, &e.key));
-                    IoResult::Listing(entries)
+            IoNeed::List { prefix, start_after, max_keys, .. } => {
+                let limit = max_keys.map_or(MAX_LISTING + 1, |m| m.max(1) + 1);
+                let entries = match self.local_roots.get(name) {
+                    Some(root) => list_local(root.clone(), prefix, start_after.as_deref(), limit).await,
+                    None => list(store, prefix, start_after.as_deref(), limit).await,
+                };
+                match entries {
+                    Ok(entries) if max_keys.is_none() && entries.len() > MAX_LISTING => {
+                        IoResult::Failed(format!("listing of {prefix} has more than {MAX_LISTING} entries"))
+                    }
+                    Ok(entries) => {
+                        // Cut first, so the page goes on after the last key listed.
+                        let mut listing = Listing::page(entries, *max_keys);
+                        if self.confined.contains_key(name) {
+                            listing.entries.retain(|e| !self.escapes_root(name, &e.key));
+                        }
+                        IoResult::Listing(listing)
+                    }
+                    Err(failed) => failed,
                 }
-                other => other,
-            },
+            }
             IoNeed::Get { key, .. } | IoNeed::Head { key, .. } if self.escapes_root(name, key) => IoResult::NotFound,
             IoNeed::Get { key, range, .. } => {
                 let Ok(path) = StorePath::parse(key) else { return IoResult::NotFound };
@@ -177,31 +199,57 @@ fn failure(e: object_store::Error) -> IoResult {
     }
 }
 
-/// Lists the keys that start with `prefix` (a key prefix, not only a directory): object_store
-/// lists by directory, so the directory part is listed and the rest filtered.
-async fn list(store: &Arc<dyn ObjectStore>, prefix: &str, start_after: Option<&str>) -> IoResult {
+/// Lists up to `limit` keys that start with `prefix` (a key prefix, not only a directory) and
+/// sort after `start_after`, recursively. object_store lists by directory, so the directory
+/// part is listed and the rest filtered; S3, GCS and Azure list in key order, so the stream
+/// stops after `limit` entries.
+async fn list(
+    store: &Arc<dyn ObjectStore>,
+    prefix: &str,
+    start_after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<ObjectMeta>, IoResult> {
     let dir = prefix.rfind('/').map_or("", |i| &prefix[..i]);
-    let Ok(dir) = StorePath::parse(dir) else { return IoResult::NotFound };
+    let Ok(dir) = StorePath::parse(dir) else { return Err(IoResult::NotFound) };
     let offset = start_after.map(StorePath::parse).transpose();
-    let Ok(offset) = offset else { return IoResult::NotFound };
+    let Ok(offset) = offset else { return Err(IoResult::NotFound) };
     let mut stream = match &offset {
         Some(offset) => store.list_with_offset(Some(&dir), offset),
         None => store.list(Some(&dir)),
     };
     let mut entries = Vec::new();
+    // Filtered here, before counting: a store may ignore the offset (Azurite ignores
+    // `startFrom` and answers from the start).
+    let wanted = |key: &str| key.starts_with(prefix) && start_after.is_none_or(|s| key > s);
     while let Some(item) = stream.next().await {
         match item {
-            Ok(meta) if meta.location.as_ref().starts_with(prefix) => entries.push(to_meta(&meta)),
+            Ok(meta) if wanted(meta.location.as_ref()) => entries.push(to_meta(&meta)),
             Ok(_) => {}
-            Err(e) => return failure(e),
+            Err(e) => return Err(failure(e)),
         }
-        if entries.len() > MAX_LISTING {
-            return IoResult::Failed(format!("listing of {prefix} has more than {MAX_LISTING} entries"));
+        if entries.len() >= limit {
+            break;
         }
     }
-    entries.retain(|e| start_after.is_none_or(|s| e.key.as_str() > s));
     entries.sort_by(|a, b| a.key.cmp(&b.key));
-    IoResult::Listing(entries)
+    Ok(entries)
+}
+
+/// Lists a local store's directory in key order (see [`local_list`]) off the async threads.
+async fn list_local(
+    root: PathBuf,
+    prefix: &str,
+    start_after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<ObjectMeta>, IoResult> {
+    let (prefix, start_after) = (prefix.to_string(), start_after.map(str::to_string));
+    let listed =
+        tokio::task::spawn_blocking(move || local_list::list(&root, &prefix, start_after.as_deref(), limit)).await;
+    match listed {
+        Ok(Ok(entries)) => Ok(entries),
+        Ok(Err(e)) => Err(IoResult::Failed(format!("listing failed: {e}"))),
+        Err(e) => Err(IoResult::Failed(format!("listing task failed: {e}"))),
+    }
 }
 
 /// The endpoint object_store needs for `s3`. With virtual-hosted addressing on a custom
@@ -349,17 +397,19 @@ mod tests {
         std::os::unix::fs::symlink(root.join("t/a%20b.txt"), root.join("t/inside.txt")).unwrap();
         let stores = Stores {
             by_name: HashMap::from([("disk".to_string(), store)]),
+            local_roots: HashMap::from([("disk".to_string(), root.clone())]),
             confined: HashMap::from([("disk".to_string(), root.canonicalize().unwrap())]),
             http: http_call::client().unwrap(),
         };
         let keys = |r: IoResult| match r {
-            IoResult::Listing(l) => l.into_iter().map(|m| m.key).collect::<Vec<_>>(),
+            IoResult::Listing(l) => l.entries.into_iter().map(|m| m.key).collect::<Vec<_>>(),
             other => panic!("{other:?}"),
         };
         let need = |prefix: &str, start_after: Option<&str>| IoNeed::List {
             store: "disk".into(),
             prefix: prefix.into(),
             start_after: start_after.map(str::to_string),
+            max_keys: None,
         };
         assert_eq!(keys(stores.answer(&need("t/_delta_log/", None)).await).len(), 4);
         assert!(keys(stores.answer(&need("t/", None)).await).iter().all(|k| k != "t/escape.txt"));
@@ -372,6 +422,10 @@ mod tests {
             ["t/_delta_log/02.json"]
         );
         assert!(keys(stores.answer(&need("nothing/", None)).await).is_empty());
+        let page = IoNeed::List { store: "disk".into(), prefix: "t/".into(), start_after: None, max_keys: Some(2) };
+        let IoResult::Listing(first) = stores.answer(&page).await else { panic!("a listing") };
+        assert_eq!(first.entries.len(), 2);
+        assert_eq!(first.continue_after.as_deref(), Some("t/_delta_log/01.crc"));
         // A key is the file name as it is on disk: `%20` is not decoded.
         let get = |key: &str| IoNeed::Get { store: "disk".into(), key: key.into(), range: None };
         assert_eq!(stores.answer(&get("t/a%20b.txt")).await, IoResult::Bytes(b"x".to_vec()));

@@ -1,0 +1,2 @@
+import sys
+print('mean fare per city from', sys.argv[1:])
