@@ -101,7 +101,7 @@ fn answer(section: &[u8], need: &IoNeed) -> IoResult {
                 .filter(|object| after.is_none_or(|after| object.key.as_str() > after))
                 .collect();
             objects.sort_by(|a, b| a.key.cmp(&b.key));
-            IoResult::Listing(objects)
+            IoResult::Listing(crate::exchange::Listing::complete(objects))
         }
         b'M' => {
             let key = match need {
