@@ -2,7 +2,8 @@
  * request per connection, the engine's IO needs answered from the local disk, local-store file
  * URLs verified by the engine and served with Range and HEAD.
  *
- * Usage: http_host CONFIG.json PORT     (e.g. ../demo/opensharing.json 8082) */
+ * Usage: http_host CONFIG.json PORT [N]     (e.g. ../demo/opensharing.json 8082)
+ * With N, it exits cleanly after N connections (the sanitizer check uses it). */
 #include <arpa/inet.h>
 #include <limits.h>
 #include <stdio.h>
@@ -90,7 +91,7 @@ static void serve_file(int fd, const char *method, const char *path, const char 
   if (!f) return send_all(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 45);
   fseek(f, 0, SEEK_END);
   long size = ftell(f), start = 0, end = size - 1, n = 0;
-  int partial = range && (sscanf(range, "bytes=%ld-%ld", &start, &end) >= 1 || sscanf(range, "bytes=-%ld", &n) == 1);
+  int partial = range && (sscanf(range, "bytes=-%ld", &n) == 1 || sscanf(range, "bytes=%ld-%ld", &start, &end) >= 1);
   if (partial && n > 0) start = size - n, end = size - 1;
   if (end >= size) end = size - 1;
   if (start < 0 || start > end) {
@@ -176,7 +177,8 @@ static void serve(int fd, char *buf, size_t len) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3) return fprintf(stderr, "usage: %s CONFIG.json PORT\n", argv[0]), 2;
+  if (argc != 3 && argc != 4) return fprintf(stderr, "usage: %s CONFIG.json PORT [N]\n", argv[0]), 2;
+  long connections = argc == 4 ? atol(argv[3]) : 0;
   FILE *f = fopen(argv[1], "rb");
   if (!f) return perror(argv[1]), 2;
   static char json[MAX_REQUEST], buf[MAX_REQUEST + 1];
@@ -190,7 +192,7 @@ int main(int argc, char **argv) {
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2])), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   if (bind(srv, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(srv, 64) != 0) return perror("listen"), 1;
   fprintf(stderr, "serving %s on http://127.0.0.1:%s\n", argv[1], argv[2]);
-  for (;;) {
+  for (long served = 0; connections == 0 || served < connections; served++) {
     int fd = accept(srv, NULL, NULL);
     if (fd < 0) continue;
     size_t len = 0;
@@ -202,4 +204,7 @@ int main(int argc, char **argv) {
     serve(fd, buf, len);
     close(fd);
   }
+  close(srv);
+  os_engine_free(engine);
+  return 0;
 }

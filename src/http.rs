@@ -3,6 +3,9 @@
 
 use std::borrow::Cow;
 
+mod range;
+pub use range::{parse_range, RangeAsk};
+
 /// An HTTP method. Methods the protocol never uses are kept as [`Method::Other`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {

@@ -19,6 +19,9 @@ pub mod catalog;
 pub mod engine;
 pub mod exchange;
 pub mod ffi;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod protocol;
 pub mod router;

@@ -158,7 +158,7 @@ fn access_boundary(bucket: &str, prefix: &str) -> String {
 }
 
 /// `access_token` and `expires_in` of an OAuth token reply.
-fn token_reply(reply: &HttpReply, service: &str) -> Result<(String, i64), VendError> {
+pub(crate) fn token_reply(reply: &HttpReply, service: &str) -> Result<(String, i64), VendError> {
     let body = text(reply, service)?;
     let parsed: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     if reply.status != 200 {

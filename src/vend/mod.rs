@@ -9,10 +9,10 @@
 
 mod azure;
 mod cache;
-mod gcp;
+pub(crate) mod gcp;
 mod policy;
 mod reply;
-mod sts;
+pub(crate) mod sts;
 
 use serde_json::{json, Map, Value};
 

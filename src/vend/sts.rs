@@ -114,7 +114,7 @@ fn session_name(recipient: &str) -> String {
     name
 }
 
-fn parse_reply(reply: &HttpReply, r2: bool) -> Result<Grant, VendError> {
+pub(crate) fn parse_reply(reply: &HttpReply, r2: bool) -> Result<Grant, VendError> {
     let doc = text(reply, "STS")?;
     if reply.status != 200 {
         let code = xml_element(doc, "Code").unwrap_or_else(|| format!("HTTP {}", reply.status));
