@@ -19,6 +19,7 @@ pub mod engine;
 pub mod exchange;
 pub mod ffi;
 pub mod http;
+mod iceberg;
 pub mod protocol;
 pub mod router;
 mod vend;
