@@ -6,7 +6,9 @@ use std::sync::{Arc, RwLock};
 
 use crate::api;
 use crate::api::table::url_reuse::UrlReuse;
+use crate::auth::oidc::OidcState;
 use crate::catalog::{Catalog, ConfigError};
+use crate::dataset::cache::DatasetCache;
 use crate::delta::cache::SnapshotCache;
 use crate::exchange::Exchange;
 use crate::http::Request;
@@ -27,7 +29,7 @@ pub enum EngineError {
 }
 
 /// What one exchange works against: the catalog, the key that signs tokens, a URL signer per
-/// store and the snapshot cache.
+/// store and the caches (snapshots, dataset footers, credentials, OIDC keys and verified JWTs).
 #[derive(Debug)]
 pub(crate) struct EngineState {
     pub catalog: Catalog,
@@ -35,8 +37,11 @@ pub(crate) struct EngineState {
     pub local_signer: Arc<LocalSigner>,
     pub signers: HashMap<String, StoreSigner>,
     pub snapshots: SnapshotCache,
+    pub datasets: DatasetCache,
     pub url_reuse: UrlReuse,
     pub credentials: CredentialCache,
+    /// OIDC issuers' key sets and verified JWTs.
+    pub oidc: OidcState,
 }
 
 /// How many table snapshots an engine keeps.
@@ -58,8 +63,10 @@ impl EngineState {
             local_signer,
             signers,
             snapshots: SnapshotCache::new(SNAPSHOT_CACHE_ENTRIES),
+            datasets: DatasetCache::default(),
             url_reuse: UrlReuse::default(),
             credentials: CredentialCache::default(),
+            oidc: OidcState::default(),
         })
     }
 }
@@ -78,7 +85,7 @@ impl Engine {
     /// An engine serving `catalog`.
     pub fn new(catalog: Catalog) -> Result<Engine, EngineError> {
         let token_key = match &catalog.token_signing_key {
-            Some(bytes) => Arc::new(TokenKey::new(bytes)),
+            Some(secret) => Arc::new(TokenKey::new(secret.expose().as_bytes())),
             None => Arc::new(TokenKey::random().map_err(|_| EngineError::Random)?),
         };
         Ok(Engine { current: RwLock::new(Arc::new(EngineState::new(catalog, token_key)?)) })
@@ -94,7 +101,7 @@ impl Engine {
     /// the engine keeps serving its current catalog.
     pub fn reload(&self, catalog: Catalog) -> Result<(), EngineError> {
         let token_key = match &catalog.token_signing_key {
-            Some(bytes) => Arc::new(TokenKey::new(bytes)),
+            Some(secret) => Arc::new(TokenKey::new(secret.expose().as_bytes())),
             None => self.snapshot().token_key.clone(),
         };
         let state = Arc::new(EngineState::new(catalog, token_key)?);

@@ -49,9 +49,20 @@ pub enum IoNeed {
         /// The object key.
         key: String,
     },
-    /// Send this HTTPS request (to a credential service: AWS STS, Google OAuth and STS) and
-    /// answer [`IoResult::Http`] with the reply, whatever its status.
+    /// Send this HTTPS request (to a credential service: AWS STS, Google OAuth and STS; or a
+    /// GET of an OpenID provider's discovery document or JWKS) and answer [`IoResult::Http`]
+    /// with the reply, whatever its status.
     Http(HttpCall),
+    /// Read the request body and answer [`IoResult::Bytes`]. Asked only of a request whose
+    /// [`body_pending`](crate::Request::body_pending) is set, and only once the request is
+    /// authenticated and routed, so an anonymous client never makes the host buffer a body.
+    /// Stop reading after `max_bytes + 1` bytes and supply what was read: the engine answers
+    /// 413 to a body longer than `max_bytes`. A body that could not be read (the client went
+    /// away, the host's time budget ran out) is answered with [`IoResult::Failed`].
+    RequestBody {
+        /// The largest body the engine accepts.
+        max_bytes: usize,
+    },
 }
 
 /// An outgoing HTTP request the engine built and signed.
@@ -83,6 +94,15 @@ pub struct HttpReply {
     pub status: u16,
     /// The body (hosts may cap it; credential replies are a few KiB).
     pub body: Vec<u8>,
+    /// Reply headers the engine may read (`Cache-Control` of a JWKS); hosts may pass none.
+    pub headers: Vec<(String, String)>,
+}
+
+impl HttpReply {
+    /// The first value of header `name`, compared case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
 }
 
 impl std::fmt::Debug for HttpReply {
@@ -107,7 +127,7 @@ pub struct ObjectMeta {
 pub enum IoResult {
     /// Answer to `List`.
     Listing(Vec<ObjectMeta>),
-    /// Answer to `Get`.
+    /// Answer to `Get` and `RequestBody`.
     Bytes(Vec<u8>),
     /// Answer to `Head`.
     Meta(ObjectMeta),
@@ -180,6 +200,9 @@ pub(crate) trait Operation: Send {
     /// Advances the operation. `input` answers the previous `Step::Need` (`None` on the first
     /// call).
     fn resume(&mut self, input: Option<IoResult>) -> Step;
+
+    /// Adds what the operation learnt to the audit event (called after each `resume`).
+    fn note(&self, _audit: &mut AuditEvent) {}
 }
 
 enum State {
@@ -237,7 +260,9 @@ impl Exchange {
     pub fn poll(&mut self) -> Poll<'_> {
         if let State::Operating { op, waiting, input } = &mut self.state {
             if waiting.is_none() {
-                match op.resume(input.take()) {
+                let step = op.resume(input.take());
+                op.note(&mut self.audit);
+                match step {
                     Step::Need(need) => *waiting = Some(need),
                     Step::Respond(response) => self.respond(response),
                 }
@@ -273,13 +298,24 @@ impl Exchange {
     /// Copies the next body bytes into `buf`. Returns 0 when the body is complete (or when
     /// called in another state).
     pub fn read(&mut self, buf: &mut [u8]) -> usize {
+        // SAFETY: `MaybeUninit<u8>` has `u8`'s layout, and `read_uninit` writes only initialised
+        // bytes, so `buf` stays initialised.
+        let buf = unsafe { &mut *(buf as *mut [u8] as *mut [std::mem::MaybeUninit<u8>]) };
+        self.read_uninit(buf)
+    }
+
+    /// [`read`](Exchange::read) into a buffer that may be uninitialised (a C caller's): the
+    /// bytes counted by the return value are initialised.
+    pub(crate) fn read_uninit(&mut self, buf: &mut [std::mem::MaybeUninit<u8>]) -> usize {
         if buf.is_empty() {
             return 0;
         }
         loop {
             if self.chunk_pos < self.chunk.len() {
                 let n = buf.len().min(self.chunk.len() - self.chunk_pos);
-                buf[..n].copy_from_slice(&self.chunk[self.chunk_pos..self.chunk_pos + n]);
+                let piece = &self.chunk[self.chunk_pos..self.chunk_pos + n];
+                // SAFETY: `buf` has room for `n` bytes and cannot overlap the exchange's own chunk.
+                unsafe { std::ptr::copy_nonoverlapping(piece.as_ptr(), buf.as_mut_ptr().cast::<u8>(), n) };
                 self.chunk_pos += n;
                 self.audit.body_bytes += n as u64;
                 return n;

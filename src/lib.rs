@@ -9,6 +9,7 @@
 //!
 //! [OpenSharing]: https://github.com/OpenSharing-IO/OpenSharing
 
+pub mod dataset;
 pub mod delta;
 pub mod signing;
 
@@ -27,4 +28,4 @@ mod vend;
 pub use catalog::{Catalog, ConfigError};
 pub use engine::{Engine, EngineError};
 pub use exchange::{ByteRange, Exchange, ExchangeError, HttpCall, HttpReply, IoNeed, IoResult, ObjectMeta, Poll};
-pub use http::{Method, Request, ResponseHead};
+pub use http::{Method, Request, ResponseHead, MAX_REQUEST_BODY_BYTES};

@@ -1,6 +1,10 @@
-//! Recipients: bearer tokens stored as SHA-256 hashes, expiry and per-share grants.
+//! Recipients: bearer tokens stored as SHA-256 hashes, expiry and per-share grants; JWTs of
+//! federated recipients in [`oidc`].
 
 mod audit;
+pub mod jwk;
+pub mod jwt;
+pub mod oidc;
 mod token;
 
 pub use audit::AuditEvent;
@@ -13,8 +17,8 @@ use std::collections::{HashMap, HashSet};
 pub struct Recipient {
     /// The recipient name, as configured. Audit events carry this, never the token.
     pub name: String,
-    /// SHA-256 of the bearer token.
-    token_hash: [u8; 32],
+    /// SHA-256 of the bearer token (none for a recipient that only signs in with OIDC).
+    token_hash: Option<[u8; 32]>,
     /// Expiry in Unix milliseconds.
     pub expires_at_ms: Option<i64>,
     /// Indices (into the catalog's share list) of the granted shares.
@@ -24,7 +28,17 @@ pub struct Recipient {
 impl Recipient {
     /// Builds a recipient from its token hash and granted share indices.
     pub fn new(name: String, token_hash: [u8; 32], expires_at_ms: Option<i64>, granted: HashSet<usize>) -> Recipient {
-        Recipient { name, token_hash, expires_at_ms, granted }
+        Recipient { name, token_hash: Some(token_hash), expires_at_ms, granted }
+    }
+
+    /// A recipient without a bearer token: it authenticates with OIDC JWTs only.
+    pub fn federated(name: String, expires_at_ms: Option<i64>, granted: HashSet<usize>) -> Recipient {
+        Recipient { name, token_hash: None, expires_at_ms, granted }
+    }
+
+    /// Whether the recipient has expired at `now_ms`.
+    pub fn expired(&self, now_ms: i64) -> bool {
+        self.expires_at_ms.is_some_and(|exp| now_ms >= exp)
     }
 
     /// Whether the recipient may read the share at `share_index`.
@@ -68,7 +82,8 @@ impl Recipients {
     pub fn new(list: Vec<Recipient>) -> Result<Recipients, String> {
         let mut by_hash = HashMap::with_capacity(list.len());
         for (i, r) in list.iter().enumerate() {
-            if by_hash.insert(r.token_hash, i).is_some() {
+            let Some(hash) = r.token_hash else { continue };
+            if by_hash.insert(hash, i).is_some() {
                 return Err(r.name.clone());
             }
         }
@@ -80,15 +95,25 @@ impl Recipients {
         self.list.iter()
     }
 
+    /// The recipient at `index` in configured order.
+    pub fn get(&self, index: usize) -> Option<&Recipient> {
+        self.list.get(index)
+    }
+
     /// Authenticates an `Authorization` header value at time `now_ms`.
     ///
     /// The token is hashed, looked up by hash, and the stored hash is then compared in constant
     /// time, so neither the lookup nor the comparison times the token itself.
     pub fn authenticate(&self, authorization: Option<&str>, now_ms: i64) -> Result<&Recipient, AuthError> {
         let token = authorization.and_then(bearer_token).ok_or(AuthError::Missing)?;
-        let hash = token_sha256(token);
-        let recipient = self.by_hash.get(&hash).map(|&i| &self.list[i]).ok_or(AuthError::Unknown)?;
-        if !constant_time_eq(&recipient.token_hash, &hash) {
+        self.authenticate_hash(&token_sha256(token), now_ms)
+    }
+
+    /// Authenticates a token by its SHA-256 (see [`authenticate`](Recipients::authenticate)),
+    /// for a caller that needs the hash again (the verified-JWT cache is keyed by it).
+    pub(crate) fn authenticate_hash(&self, hash: &[u8; 32], now_ms: i64) -> Result<&Recipient, AuthError> {
+        let recipient = self.by_hash.get(hash).map(|&i| &self.list[i]).ok_or(AuthError::Unknown)?;
+        if !recipient.token_hash.is_some_and(|stored| constant_time_eq(&stored, hash)) {
             return Err(AuthError::Unknown);
         }
         match recipient.expires_at_ms {
@@ -99,7 +124,7 @@ impl Recipients {
 }
 
 /// Extracts the token of `Bearer <token>` (scheme case-insensitive, RFC 6750).
-fn bearer_token(value: &str) -> Option<&str> {
+pub(crate) fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)

@@ -1,6 +1,7 @@
 //! The shared catalog: shares, schemas and assets, validated and indexed for lookups.
 
 pub mod config;
+mod federation;
 pub mod names;
 mod validate;
 
@@ -9,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 pub use config::{AssetConfig, AssetKind, Config, Governance, Secret, StoreConfig};
 pub use validate::ConfigError;
 
+use crate::auth::oidc::Federation;
 use crate::auth::Recipients;
 
 /// Which list an asset appears in: the protocol groups asset kinds into four families.
@@ -174,14 +176,16 @@ pub struct Catalog {
     pub stores: BTreeMap<String, StoreConfig>,
     /// Recipients, indexed by token hash.
     pub recipients: Recipients,
+    /// OIDC issuers and the recipients whose JWTs they sign.
+    pub federation: Federation,
     /// Pre-signed URL lifetime in seconds.
     pub url_ttl_seconds: u32,
     /// Vended credential lifetime in seconds.
     pub credential_ttl_seconds: u32,
     /// Page token lifetime in seconds.
     pub page_token_ttl_seconds: u32,
-    /// The configured token signing key, if any.
-    pub token_signing_key: Option<Vec<u8>>,
+    /// The configured token signing key, if any (`Debug` does not print it).
+    pub token_signing_key: Option<config::Secret>,
 }
 
 impl Catalog {

@@ -20,7 +20,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(path: impl fmt::Display, message: impl Into<String>) -> ConfigError {
+    pub(super) fn new(path: impl fmt::Display, message: impl Into<String>) -> ConfigError {
         ConfigError { path: path.to_string(), message: message.into() }
     }
 
@@ -54,14 +54,13 @@ pub(super) fn build(mut config: Config, env: Env<'_>) -> Result<Catalog, ConfigE
     let token_signing_key = match config.token_signing_key.as_mut() {
         Some(secret) => {
             resolve(secret, "token_signing_key", env)?;
-            let key = secret.expose().as_bytes().to_vec();
-            if key.len() < MIN_TOKEN_KEY_BYTES {
+            if secret.expose().len() < MIN_TOKEN_KEY_BYTES {
                 return Err(ConfigError::new(
                     "token_signing_key",
                     format!("must be at least {MIN_TOKEN_KEY_BYTES} bytes"),
                 ));
             }
-            Some(key)
+            Some(secret.clone())
         }
         None => None,
     };
@@ -81,6 +80,8 @@ pub(super) fn build(mut config: Config, env: Env<'_>) -> Result<Catalog, ConfigE
         }
         shares.push(built);
     }
+    check_unique_asset_ids(&shares)?;
+    let federation = super::federation::build(&config.oidc_issuers, &config.recipients)?;
     let recipients = build_recipients(std::mem::take(&mut config.recipients), &share_index)?;
     Ok(Catalog {
         prefix,
@@ -89,11 +90,32 @@ pub(super) fn build(mut config: Config, env: Env<'_>) -> Result<Catalog, ConfigE
         share_index,
         stores: config.stores,
         recipients,
+        federation,
         url_ttl_seconds: config.url_ttl_seconds,
         credential_ttl_seconds: config.credential_ttl_seconds,
         page_token_ttl_seconds: config.page_token_ttl_seconds,
         token_signing_key,
     })
+}
+
+/// Page and refresh tokens name assets by id (and full name): two assets with one id would
+/// blur that, so ids are unique across the catalog.
+fn check_unique_asset_ids(shares: &[Share]) -> Result<(), ConfigError> {
+    let mut seen = HashMap::new();
+    for (i, share) in shares.iter().enumerate() {
+        for (j, schema) in share.schemas.iter().enumerate() {
+            for (k, asset) in schema.assets.iter().enumerate() {
+                let here = format!("shares[{i}].schemas[{j}].assets[{k}]");
+                if let Some(first) = seen.insert(asset.id.as_str(), here.clone()) {
+                    return Err(ConfigError::new(
+                        format!("{here}.id"),
+                        format!("duplicate asset id '{}' (also used by {first})", asset.id),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn prefix_of(config: &Config) -> Result<String, ConfigError> {
@@ -438,9 +460,13 @@ fn build_recipients(
         if !names.insert(fold(&r.name)) {
             return Err(ConfigError::new(format!("{path}.name"), format!("duplicate recipient name '{}'", r.name)));
         }
-        let hash = parse_sha256_hex(&r.token_sha256).ok_or_else(|| {
-            ConfigError::new(format!("{path}.token_sha256"), "must be 64 hex digits (the SHA-256 of the token)")
-        })?;
+        let hash = match &r.token_sha256 {
+            Some(hex) => Some(parse_sha256_hex(hex).ok_or_else(|| {
+                ConfigError::new(format!("{path}.token_sha256"), "must be 64 hex digits (the SHA-256 of the token)")
+            })?),
+            None if r.oidc.is_some() => None,
+            None => return Err(ConfigError::new(path, "needs token_sha256, oidc, or both")),
+        };
         let expires_at_ms = match &r.expires_at {
             Some(ts) => Some(crate::protocol::timestamp::parse_rfc3339_ms(ts).ok_or_else(|| {
                 ConfigError::new(format!("{path}.expires_at"), format!("'{ts}' is not an RFC 3339 timestamp"))
@@ -454,7 +480,10 @@ fn build_recipients(
                 .ok_or_else(|| ConfigError::new(format!("{path}.shares[{j}]"), format!("unknown share '{share}'")))?;
             granted.insert(*idx);
         }
-        built.push(Recipient::new(r.name, hash, expires_at_ms, granted));
+        built.push(match hash {
+            Some(hash) => Recipient::new(r.name, hash, expires_at_ms, granted),
+            None => Recipient::federated(r.name, expires_at_ms, granted),
+        });
     }
     Recipients::new(built).map_err(|name| {
         ConfigError::new("recipients", format!("recipient '{name}' has the same token hash as another recipient"))

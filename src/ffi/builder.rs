@@ -139,7 +139,8 @@ pub unsafe extern "C" fn os_config_builder_add_local_store(
     root_len: usize,
 ) -> os_result {
     with_builder!(b, |cfg| {
-        let store = StoreConfig::Local(LocalStoreConfig { root: str_arg(root, root_len)?.to_string() });
+        let store =
+            StoreConfig::Local(LocalStoreConfig { root: str_arg(root, root_len)?.to_string(), follow_symlinks: false });
         cfg.stores.insert(str_arg(name, name_len)?.to_string(), store);
         Ok(())
     })
@@ -309,9 +310,10 @@ pub unsafe extern "C" fn os_config_builder_add_recipient(
     with_builder!(b, |cfg| {
         cfg.recipients.push(RecipientConfig {
             name: str_arg(name, name_len)?.to_string(),
-            token_sha256: str_arg(token_sha256_hex, token_sha256_hex_len)?.to_string(),
+            token_sha256: Some(str_arg(token_sha256_hex, token_sha256_hex_len)?.to_string()),
             expires_at: (expires_unix_ms >= 0).then(|| format_rfc3339_ms(expires_unix_ms)),
             shares: Vec::new(),
+            oidc: None,
         });
         Ok(())
     })

@@ -8,11 +8,14 @@ use crate::http::ResponseHead;
 pub struct os_exchange {
     inner: Exchange,
     audit_json: String,
+    /// Reply headers given with `os_exchange_supply_http_header`, sent with the next
+    /// `os_exchange_supply_http`.
+    reply_headers: Vec<(String, String)>,
 }
 
 impl os_exchange {
     pub(super) fn new(inner: Exchange) -> os_exchange {
-        os_exchange { inner, audit_json: String::new() }
+        os_exchange { inner, audit_json: String::new(), reply_headers: Vec::new() }
     }
 }
 
@@ -41,12 +44,17 @@ pub enum os_need_kind {
     OS_NEED_GET = 1,
     /// Look object `key` up; answer `os_exchange_supply_meta`.
     OS_NEED_HEAD = 2,
-    /// Send an HTTPS request to a credential service (`key` holds its URL; `store` is empty);
+    /// Send an HTTPS request to a credential service, or a GET of an OpenID provider's
+    /// discovery document or key set (`key` holds its URL; `store` is empty);
     /// read it with `os_exchange_need_http` and `os_exchange_need_http_header`, and answer
     /// `os_exchange_supply_http` with the reply whatever its status (or
     /// `os_exchange_supply_error` when it could not be sent). Its headers and body carry
     /// credentials: never log them.
     OS_NEED_HTTP = 3,
+    /// Read the request body (asked only when the request had `body_pending`): answer
+    /// `os_exchange_supply_bytes` with it, stopping after `body_limit + 1` bytes (a longer body
+    /// is answered 413), or `os_exchange_supply_error` when it could not be read.
+    OS_NEED_BODY = 4,
 }
 
 /// The HTTP request of an `OS_NEED_HTTP` need. Borrows from the exchange like `os_need`.
@@ -84,6 +92,8 @@ pub struct os_need {
     pub range_start: u64,
     /// One past the last byte of the range.
     pub range_end: u64,
+    /// For `OS_NEED_BODY`: the largest body the engine accepts.
+    pub body_limit: usize,
 }
 
 /// One object, as the host supplies it.
@@ -117,7 +127,11 @@ pub unsafe extern "C" fn os_exchange_poll(ex: *mut os_exchange, out: *mut os_eve
             Poll::Head(_) => os_event::OS_EVENT_HEAD,
             Poll::Body => os_event::OS_EVENT_BODY,
             Poll::Done(audit) => {
-                ex.audit_json = audit.to_json();
+                // Built once: a string handed out by `os_exchange_audit_json` stays valid when
+                // DONE is polled again.
+                if ex.audit_json.is_empty() {
+                    ex.audit_json = audit.to_json();
+                }
                 os_event::OS_EVENT_DONE
             }
         };
@@ -149,6 +163,7 @@ pub unsafe extern "C" fn os_exchange_need(ex: *const os_exchange, out: *mut os_n
             has_range: false,
             range_start: 0,
             range_end: 0,
+            body_limit: 0,
         };
         let need = match ex.inner.pending_need() {
             None => return os_result::OS_INVALID_STATE,
@@ -165,6 +180,9 @@ pub unsafe extern "C" fn os_exchange_need(ex: *const os_exchange, out: *mut os_n
             },
             Some(IoNeed::Head { store, key }) => plain(os_need_kind::OS_NEED_HEAD, store, key),
             Some(IoNeed::Http(call)) => plain(os_need_kind::OS_NEED_HTTP, "", &call.url),
+            Some(IoNeed::RequestBody { max_bytes }) => {
+                os_need { body_limit: *max_bytes, ..plain(os_need_kind::OS_NEED_BODY, "", "") }
+            }
         };
         *out = need;
         os_result::OS_OK
@@ -241,7 +259,40 @@ unsafe fn write_header(headers: &[(String, String)], index: usize, name: *mut os
     os_result::OS_OK
 }
 
-/// Answers an `OS_NEED_HTTP` need with the reply's status and body (copied).
+/// Adds a header of the reply to an `OS_NEED_HTTP` need (copied), before
+/// `os_exchange_supply_http`. Optional: the engine reads only `Cache-Control` (how long an
+/// OpenID provider's key set may be cached; one hour without it).
+///
+/// # Safety
+/// `ex` must be live; `name` and `value` valid for their lengths.
+#[no_mangle]
+pub unsafe extern "C" fn os_exchange_supply_http_header(
+    ex: *mut os_exchange,
+    name: *const u8,
+    name_len: usize,
+    value: *const u8,
+    value_len: usize,
+) -> os_result {
+    guard(|| {
+        let Some(ex) = ex.as_mut() else {
+            return os_result::OS_NULL_ARGUMENT;
+        };
+        if pending_http(ex).is_none() {
+            set_error("the exchange is not waiting for an HTTP reply");
+            return os_result::OS_INVALID_STATE;
+        }
+        match (str_arg(name, name_len), str_arg(value, value_len)) {
+            (Ok(name), Ok(value)) => {
+                ex.reply_headers.push((name.to_string(), value.to_string()));
+                os_result::OS_OK
+            }
+            (Err(e), _) | (_, Err(e)) => e,
+        }
+    })
+}
+
+/// Answers an `OS_NEED_HTTP` need with the reply's status and body (copied), and the headers
+/// given before with `os_exchange_supply_http_header`.
 ///
 /// # Safety
 /// `ex` must be live; `body` valid for `len` bytes (NULL allowed with `len` 0).
@@ -257,13 +308,17 @@ pub unsafe extern "C" fn os_exchange_supply_http(
             return os_result::OS_NULL_ARGUMENT;
         };
         match slice_arg(body, len) {
-            Ok(body) => supply(ex, IoResult::Http(crate::exchange::HttpReply { status, body: body.to_vec() })),
+            Ok(body) => {
+                let headers = std::mem::take(&mut ex.reply_headers);
+                supply(ex, IoResult::Http(crate::exchange::HttpReply { status, body: body.to_vec(), headers }))
+            }
             Err(e) => e,
         }
     })
 }
 
 fn supply(ex: &mut os_exchange, result: IoResult) -> os_result {
+    ex.reply_headers.clear();
     match ex.inner.supply(result) {
         Ok(()) => os_result::OS_OK,
         Err(e) => {
@@ -424,7 +479,8 @@ pub unsafe extern "C" fn os_exchange_header(
 }
 
 /// Copies up to `cap` body bytes into `buf` and writes the count to `*out_len`; 0 means the
-/// body is complete.
+/// body is complete. `OS_INVALID_STATE` before the head was polled (`OS_EVENT_HEAD`). `buf` may
+/// be uninitialised memory.
 ///
 /// # Safety
 /// `ex` must be live; `buf` valid for writes of `cap` bytes; `out_len` writable.
@@ -442,7 +498,15 @@ pub unsafe extern "C" fn os_exchange_read(
         if out_len.is_null() || (buf.is_null() && cap > 0) {
             return os_result::OS_NULL_ARGUMENT;
         }
-        let n = if cap == 0 { 0 } else { ex.inner.read(std::slice::from_raw_parts_mut(buf, cap)) };
+        if ex.inner.head().is_none() {
+            set_error("os_exchange_read before OS_EVENT_HEAD: there is no body yet");
+            return os_result::OS_INVALID_STATE;
+        }
+        let n = if cap == 0 {
+            0
+        } else {
+            ex.inner.read_uninit(std::slice::from_raw_parts_mut(buf.cast::<std::mem::MaybeUninit<u8>>(), cap))
+        };
         *out_len = n;
         os_result::OS_OK
     })

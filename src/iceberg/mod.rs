@@ -90,11 +90,49 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64, res
         Err(e) => return Exchange::responding(IcebergError::unauthorized(e.message()).response(), head_only, audit),
     };
     audit.recipient = Some(recipient.name.clone());
+    if request.body_pending && matches!(route, Route::Table { op: TableOp::Sign, .. }) {
+        // The signer reads its body, which the host reads only now that the caller is known.
+        return Exchange::operating(Box::new(AwaitBody { state, request, route, now_ms }), head_only, audit);
+    }
     let ctx = Ctx { state: &state, recipient, request: &request, now_ms };
     match respond(&ctx, &route) {
         Ok(Answer::Now(response)) => Exchange::responding(response, head_only, audit),
         Ok(Answer::Later(op)) => Exchange::operating(op, head_only, audit),
         Err(e) => Exchange::responding(e.response(), head_only, audit),
+    }
+}
+
+/// A signing request whose body the host has not read yet.
+struct AwaitBody {
+    state: Arc<EngineState>,
+    request: Request,
+    route: Route,
+    now_ms: i64,
+}
+
+impl crate::exchange::Operation for AwaitBody {
+    fn resume(&mut self, input: Option<crate::exchange::IoResult>) -> crate::exchange::Step {
+        use crate::exchange::{IoNeed, IoResult, Step};
+        let max_bytes = crate::http::MAX_REQUEST_BODY_BYTES;
+        let body = match input {
+            None => return Step::Need(IoNeed::RequestBody { max_bytes }),
+            Some(IoResult::Bytes(body)) if body.len() <= max_bytes => body,
+            Some(_) => {
+                return Step::Respond(IcebergError::bad_request("The request body could not be read").response())
+            }
+        };
+        self.request.body = body;
+        self.request.body_pending = false;
+        let recipients = &self.state.catalog.recipients;
+        let Ok(recipient) = recipients.authenticate(self.request.header_value("authorization"), self.now_ms) else {
+            return Step::Respond(IcebergError::unauthorized("The bearer token is not valid").response());
+        };
+        let ctx = Ctx { state: &self.state, recipient, request: &self.request, now_ms: self.now_ms };
+        match respond(&ctx, &self.route) {
+            Ok(Answer::Now(response)) => Step::Respond(response),
+            Ok(Answer::Later(mut op)) => op.resume(None),
+            Err(e) => Step::Respond(e.response()),
+        }
     }
 }
 

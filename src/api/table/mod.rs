@@ -1,7 +1,9 @@
-//! The Delta table endpoints: `version`, `metadata`, `query` and `changes`.
+//! The table endpoints: `version`, `metadata`, `query` and `changes`, for Delta tables and
+//! Parquet datasets.
 //!
 //! [`start`] checks the request up front (parameters, history sharing, capabilities) and
-//! returns an operation that reads the log through the host ([`read::TableRead`]).
+//! returns an operation that reads the table's snapshot through the host
+//! ([`read::TableRead`]): from the Delta log, or from the dataset's listing and footers.
 
 mod body;
 mod lines;
@@ -38,6 +40,8 @@ pub(crate) struct TableRef {
     pub history_shared: bool,
     /// The first version recipients may read.
     pub start_version: i64,
+    /// Whether the table is a Parquet dataset (one version, 0, and no history).
+    pub dataset: bool,
 }
 
 impl TableRef {
@@ -60,12 +64,24 @@ impl TableRef {
         out.push_str(relative);
     }
 
+    /// What page and refresh tokens are bound to: the asset id and its full name, so a token
+    /// minted for one table is refused by another that was configured with the same id.
+    pub fn token_binding(&self) -> String {
+        format!("{}\u{0}{}", self.id, self.full_name)
+    }
+
     /// The snapshot cache key.
     pub fn cache_key(&self) -> String {
         format!("{}\u{0}{}", self.store, self.root)
     }
 
     fn require_history(&self) -> Result<(), ApiError> {
+        if self.dataset {
+            return Err(ApiError::invalid(format!(
+                "{} is a Parquet dataset: it has a single version (0) and no history, so it cannot be read by version, timestamp or change feed",
+                self.full_name
+            )));
+        }
         if self.history_shared {
             Ok(())
         } else {
@@ -74,6 +90,14 @@ impl TableRef {
                 self.full_name
             )))
         }
+    }
+
+    /// Reading `version` needs history, except version 0 of a dataset (its only version).
+    fn require_version(&self, version: i64) -> Result<(), ApiError> {
+        if self.dataset && version == 0 {
+            return Ok(());
+        }
+        self.require_history()
     }
 
     fn check_start(&self, version: i64) -> Result<(), ApiError> {
@@ -118,7 +142,7 @@ pub(super) fn start(ctx: &Ctx<'_>, path: &AssetPath, op: TableOp) -> Result<Tabl
             ),
         ));
     }
-    if asset.config.kind != AssetKind::DeltaTable {
+    if !matches!(asset.config.kind, AssetKind::DeltaTable | AssetKind::ParquetDataset) {
         return Err(ApiError::new(
             ErrorCode::NotImplemented,
             "This table is not a Delta table: read it through its own format's endpoints",
@@ -132,6 +156,7 @@ pub(super) fn start(ctx: &Ctx<'_>, path: &AssetPath, op: TableOp) -> Result<Tabl
         full_name: format!("{}.{}.{}", share.name, schema.name, asset.name()),
         history_shared: asset.config.history_shared,
         start_version: asset.config.start_version,
+        dataset: asset.config.kind == AssetKind::ParquetDataset,
     };
     let request = ctx.request;
     let caps = Capabilities::parse(request.header_value("delta-sharing-capabilities"))?;
@@ -153,6 +178,9 @@ pub(super) fn start(ctx: &Ctx<'_>, path: &AssetPath, op: TableOp) -> Result<Tabl
         }
         TableOp::Query => query_kind(ctx, &table, &caps)?,
         TableOp::Changes => {
+            if table.dataset {
+                table.require_history()?;
+            }
             if !table.history_shared {
                 return Err(ApiError::invalid(format!("cdf is not enabled on table {}", table.full_name)));
             }
@@ -168,8 +196,9 @@ fn time_travel(table: &TableRef, version: Option<&str>, timestamp: Option<&str>)
         (None, None) => Ok(Target::Latest),
         (Some(_), Some(_)) => Err(ApiError::invalid("Please only provide one of: version,timestamp")),
         (Some(v), None) => {
-            table.require_history()?;
-            let v: i64 = v.trim().parse().map_err(|_| ApiError::invalid(format!("Not a numeric value: {v}")))?;
+            let parsed = v.trim().parse::<i64>();
+            table.require_version(*parsed.as_ref().unwrap_or(&-1))?;
+            let v = parsed.map_err(|_| ApiError::invalid(format!("Not a numeric value: {v}")))?;
             if v < 0 {
                 return Err(ApiError::invalid("version cannot be negative."));
             }
@@ -193,9 +222,21 @@ fn query_kind(ctx: &Ctx<'_>, table: &TableRef, caps: &Capabilities) -> Result<Ki
     }
     let checksum = read::query_checksum(&query, caps);
     let page = match &query.page_token {
-        Some(token) => Some(open_page(&ctx.state.token_key, token, &table.id, &checksum, ctx.now_ms)?),
+        Some(token) => Some(open_page(&ctx.state.token_key, token, &table.token_binding(), &checksum, ctx.now_ms)?),
         None => None,
     };
+    // A token carries the version it pins, not the right to read it: the table's history rules
+    // (which a reload may have tightened) are checked again on every page. The query parameters
+    // are the first page's (the checksum holds them), so time travel shows in them.
+    if let Some(page) = &page {
+        if let Some(v) = query.version {
+            table.require_version(v)?;
+        }
+        if query.timestamp.is_some() {
+            table.require_history()?;
+        }
+        table.check_start(page.version)?;
+    }
     if let Some(start) = query.starting_version {
         table.require_history()?;
         table.check_start(start)?;
@@ -206,9 +247,13 @@ fn query_kind(ctx: &Ctx<'_>, table: &TableRef, caps: &Capabilities) -> Result<Ki
     let target = if let Some(page) = &page {
         Target::Version(page.version)
     } else if let Some(token) = &query.refresh_token {
-        Target::Version(open_refresh(&ctx.state.token_key, token, &table.id, ctx.now_ms)?.version)
+        // Refresh tokens are minted by latest-snapshot queries only; the start version may
+        // have been raised since.
+        let version = open_refresh(&ctx.state.token_key, token, &table.token_binding(), ctx.now_ms)?.version;
+        table.check_start(version)?;
+        Target::Version(version)
     } else if let Some(v) = query.version {
-        table.require_history()?;
+        table.require_version(v)?;
         table.check_start(v)?;
         Target::Version(v)
     } else if let Some(t) = &query.timestamp {

@@ -1,72 +1,80 @@
-//! Command-line arguments.
+//! Command-line arguments (clap derive).
 
 use std::path::PathBuf;
 
-/// The usage text.
-pub const USAGE: &str = "usage:
-  opensharing serve --config FILE [--listen ADDR]          serve the configuration (default 127.0.0.1:8080)
-  opensharing recipient add NAME --share S [--share S]... [--expires RFC3339] --config FILE [--profile OUT]
-                                                           add a recipient: prints its token once, stores only the hash
-  opensharing check --config FILE                          check every store's endpoint, region and credentials";
+use clap::{Args, Parser, Subcommand};
+
+/// The reference host of libopensharing: serves an OpenSharing / Delta Sharing configuration and
+/// manages its recipients.
+#[derive(Parser)]
+#[command(name = "opensharing", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
 
 /// What to do.
+#[derive(Subcommand)]
 pub enum Command {
-    /// Serve a configuration.
-    Serve { config: PathBuf, listen: String },
-    /// Add a recipient.
-    RecipientAdd(RecipientArgs),
-    /// Check the stores.
-    Check { config: PathBuf },
-    /// Print usage.
-    Help,
+    /// Serve a configuration over HTTP; edits to the file (or SIGHUP) reload it.
+    Serve {
+        /// The configuration file (JSON).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The address to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: String,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// Manage the recipients of a configuration file.
+    #[command(subcommand)]
+    Recipient(RecipientCommand),
+    /// Check every store's endpoint, region and credentials.
+    Check {
+        /// The configuration file (JSON).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+}
+
+/// What protects `serve` from slow and hostile clients.
+#[derive(Args)]
+pub struct LimitArgs {
+    /// Most connections open at once; more are answered 503 and closed [default: the open-file
+    /// limit less 64, at most 4096].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+    /// Seconds a request may take, its body included, to reach its response head.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout: u64,
+    /// Seconds a connection may move no byte in either direction before it is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
+}
+
+/// `opensharing recipient …`.
+#[derive(Subcommand)]
+pub enum RecipientCommand {
+    /// Add a recipient: prints its token once and stores only the token's SHA-256.
+    Add(RecipientArgs),
 }
 
 /// `recipient add` arguments.
+#[derive(Args)]
 pub struct RecipientArgs {
+    /// The recipient's name (unique in the configuration).
     pub name: String,
+    /// A share the recipient may read (repeat for several).
+    #[arg(long = "share", value_name = "SHARE", required = true)]
     pub shares: Vec<String>,
+    /// When the token stops working (RFC 3339, e.g. 2027-01-01T00:00:00Z).
+    #[arg(long, value_name = "RFC3339")]
     pub expires: Option<String>,
+    /// The configuration file to update (rewritten atomically).
+    #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
+    /// Also write a Delta Sharing profile holding the token to this file (mode 0600).
+    #[arg(long, value_name = "OUT")]
     pub profile: Option<PathBuf>,
-}
-
-/// Parses the arguments after the program name.
-pub fn parse(args: impl Iterator<Item = String>) -> Result<Command, String> {
-    let args: Vec<String> = args.collect();
-    let (verb, rest) = args.split_first().ok_or("no command given")?;
-    let mut positional = Vec::new();
-    let mut config = None;
-    let mut listen = None;
-    let mut shares = Vec::new();
-    let mut expires = None;
-    let mut profile = None;
-    let mut it = rest.iter();
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| it.next().cloned().ok_or_else(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "--config" => config = Some(PathBuf::from(value("--config")?)),
-            "--listen" => listen = Some(value("--listen")?),
-            "--share" => shares.push(value("--share")?),
-            "--expires" => expires = Some(value("--expires")?),
-            "--profile" => profile = Some(PathBuf::from(value("--profile")?)),
-            "-h" | "--help" => return Ok(Command::Help),
-            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
-            other => positional.push(other.to_string()),
-        }
-    }
-    let config = || config.clone().ok_or_else(|| "--config FILE is required".to_string());
-    match (verb.as_str(), positional.as_slice()) {
-        ("serve", []) => {
-            Ok(Command::Serve { config: config()?, listen: listen.unwrap_or_else(|| "127.0.0.1:8080".into()) })
-        }
-        ("check", []) => Ok(Command::Check { config: config()? }),
-        ("recipient", [sub, name]) if sub == "add" => {
-            if shares.is_empty() {
-                return Err("recipient add needs at least one --share".into());
-            }
-            Ok(Command::RecipientAdd(RecipientArgs { name: name.clone(), shares, expires, config: config()?, profile }))
-        }
-        ("help" | "-h" | "--help", _) => Ok(Command::Help),
-        _ => Err(format!("unknown command: {}", args.join(" "))),
-    }
 }

@@ -6,6 +6,7 @@
 //! opensharing recipient add NAME --share S [--share S2] [--expires RFC3339] --config FILE [--profile OUT]
 //! opensharing check --config FILE
 //! ```
+//! `opensharing help` (or `--help` after any command) describes every option.
 
 mod body;
 mod check;
@@ -13,6 +14,7 @@ mod cli;
 mod config_file;
 mod files;
 mod http_call;
+mod limits;
 mod log;
 mod recipient;
 mod reload;
@@ -22,18 +24,17 @@ mod storage;
 
 use std::process::ExitCode;
 
+use clap::Parser as _;
+
+use cli::{Cli, Command, RecipientCommand};
+
 fn main() -> ExitCode {
     // One crypto library in the binary: ring, for the TLS of remote stores too.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let result = match cli::parse(std::env::args().skip(1)) {
-        Ok(cli::Command::Serve { config, listen }) => serve::run(&config, &listen),
-        Ok(cli::Command::RecipientAdd(args)) => recipient::add(&args),
-        Ok(cli::Command::Check { config }) => check::run(&config),
-        Ok(cli::Command::Help) => {
-            println!("{}", cli::USAGE);
-            Ok(())
-        }
-        Err(e) => Err(format!("{e}\n\n{}", cli::USAGE)),
+    let result = match Cli::parse().command {
+        Command::Serve { config, listen, limits } => serve::run(&config, &listen, limits.into()),
+        Command::Recipient(RecipientCommand::Add(args)) => recipient::add(&args),
+        Command::Check { config } => check::run(&config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
