@@ -152,9 +152,11 @@ impl Engine {
     pub fn profile(&self, endpoint: Option<&str>, token: &str, expires_at_ms: Option<i64>) -> Option<String> {
         let state = self.snapshot();
         let endpoint = endpoint.map(str::to_string).or_else(|| state.catalog.endpoint.clone())?;
+        let iceberg = format!("{}/{}", endpoint.trim_end_matches('/'), crate::iceberg::SEGMENT);
         let mut profile = serde_json::json!({
             "shareCredentialsVersion": 1,
             "endpoint": endpoint,
+            "icebergEndpoint": iceberg,
             "bearerToken": token,
         });
         if let Some(ms) = expires_at_ms {

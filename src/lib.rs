@@ -23,6 +23,7 @@ pub mod ffi;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+mod iceberg;
 pub mod protocol;
 pub mod router;
 mod vend;

@@ -179,25 +179,30 @@ pub enum RouteError {
 /// Longest path accepted, so a huge target costs nothing to refuse.
 const MAX_PATH_LEN: usize = 8192;
 
+/// The percent-decoded segments of `rest`, a path that starts with `/` (a trailing `/` is
+/// ignored): `NotFound` for an empty segment or more than `max`, `BadEncoding` for a segment
+/// that does not decode to UTF-8.
+pub(crate) fn segments(rest: &str, max: usize) -> Result<Vec<String>, RouteError> {
+    let rest = rest.strip_prefix('/').ok_or(RouteError::NotFound)?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let raw: Vec<&str> = rest.split('/').collect();
+    if raw.len() > max || raw.iter().any(|s| s.is_empty()) {
+        return Err(RouteError::NotFound);
+    }
+    raw.iter().map(|s| decode_segment(s).map(|d| d.into_owned()).ok_or(RouteError::BadEncoding)).collect()
+}
+
 /// Matches `path` (already stripped of the query) under `prefix`.
 pub fn route(method: Method, prefix: &str, path: &str) -> Result<Route, RouteError> {
     if path.len() > MAX_PATH_LEN {
         return Err(RouteError::NotFound);
     }
     let rest = path.strip_prefix(prefix).ok_or(RouteError::NotFound)?;
-    let rest = rest.strip_prefix('/').ok_or(RouteError::NotFound)?;
-    let rest = rest.strip_suffix('/').unwrap_or(rest);
-    if let Some(files) = files_route(method, rest)? {
+    let inner = rest.strip_prefix('/').ok_or(RouteError::NotFound)?;
+    if let Some(files) = files_route(method, inner.strip_suffix('/').unwrap_or(inner))? {
         return Ok(files);
     }
-    let raw: Vec<&str> = rest.split('/').collect();
-    if raw.len() > 9 || raw.iter().any(|s| s.is_empty()) {
-        return Err(RouteError::NotFound);
-    }
-    let mut segs = Vec::with_capacity(raw.len());
-    for s in &raw {
-        segs.push(decode_segment(s).ok_or(RouteError::BadEncoding)?.into_owned());
-    }
+    let segs = segments(rest, 9)?;
     let (get, post) = (method == Method::Get, method == Method::Post);
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     let need = |ok: bool, allowed: &'static str, route: Route| {

@@ -13,7 +13,7 @@ use crate::catalog::{Asset, AssetFamily, StoreConfig};
 use crate::exchange::{IoNeed, IoResult, Operation, Response, Step};
 use crate::protocol::{ApiError, ErrorCode};
 use crate::router::{AssetPath, VersionRef};
-use crate::vend::{self, Flow, FlowStep, Grant, Start, VendError, VendTarget};
+use crate::vend::{self, Grant, Obtain, PendingGrant, Progress, VendError, VendTarget};
 
 /// Where an asset (or model version) lives, resolved from the catalog.
 pub(super) struct Location<'a> {
@@ -53,31 +53,18 @@ fn prepare(
         ));
     }
     let shape = Shape { wrapped: family == AssetFamily::Table, location: location.uri };
-    let cache = &ctx.state.credentials;
-    let recipient = ctx.recipient.name.as_str();
-    if let Some(grant) = cache.get(recipient, location.store_name, &location.prefix, ctx.now_ms) {
-        return Ok(Dispatch::Respond(shape.respond(&grant)?));
-    }
     let target = VendTarget {
         store,
         prefix: &location.prefix,
-        recipient,
+        recipient: ctx.recipient.name.as_str(),
         ttl_seconds: ctx.state.catalog.credential_ttl_seconds,
         now_ms: ctx.now_ms,
     };
-    let remember = Remember {
-        state: ctx.state.clone(),
-        recipient: recipient.to_string(),
-        store: location.store_name.to_string(),
-        prefix: location.prefix.clone(),
-        now_ms: ctx.now_ms,
-    };
-    match vend::start(&target) {
-        Ok(Start::Ready(grant)) => {
-            remember.keep(&grant);
-            Ok(Dispatch::Respond(shape.respond(&grant)?))
+    match vend::obtain(&ctx.state.credentials, &target, location.store_name) {
+        Ok(Obtain::Ready(grant)) => Ok(Dispatch::Respond(shape.respond(&grant)?)),
+        Ok(Obtain::Pending(pending)) => {
+            Ok(Dispatch::Operate(Box::new(VendOperation { pending, shape, state: ctx.state.clone() })))
         }
-        Ok(Start::Flow(flow)) => Ok(Dispatch::Operate(Box::new(VendOperation { flow, shape, remember }))),
         Err(e) => Ok(Dispatch::Respond(vend_error(e))),
     }
 }
@@ -191,22 +178,8 @@ impl Shape {
     }
 }
 
-/// Puts a fresh grant into the engine's cache.
-struct Remember {
-    state: std::sync::Arc<crate::engine::EngineState>,
-    recipient: String,
-    store: String,
-    prefix: String,
-    now_ms: i64,
-}
-
-impl Remember {
-    fn keep(&self, grant: &Grant) {
-        self.state.credentials.put(&self.recipient, &self.store, &self.prefix, grant, self.now_ms);
-    }
-}
-
-fn vend_error(e: VendError) -> Response {
+/// The status, message and log detail of a failed vend.
+pub(crate) fn vend_api_error(e: VendError) -> (ApiError, Option<String>) {
     let (code, detail) = match &e {
         VendError::NotVended(_) => (ErrorCode::UnsupportedOperation, None),
         VendError::Provider { detail, .. } => (ErrorCode::CatalogError, Some(detail.clone())),
@@ -216,41 +189,28 @@ fn vend_error(e: VendError) -> Response {
         ErrorCode::InternalError => "credentials could not be issued: the server's storage settings are invalid".into(),
         _ => e.to_string(),
     };
-    let mut response = error_response(&ApiError::new(code, message));
+    (ApiError::new(code, message), detail)
+}
+
+fn vend_error(e: VendError) -> Response {
+    let (error, detail) = vend_api_error(e);
+    let mut response = error_response(&error);
     response.detail = detail;
     response
 }
 
 /// A vend that needs HTTPS calls, driven through the exchange.
 pub(super) struct VendOperation {
-    flow: Box<dyn Flow>,
+    pending: PendingGrant,
     shape: Shape,
-    remember: Remember,
+    state: std::sync::Arc<crate::engine::EngineState>,
 }
 
 impl Operation for VendOperation {
     fn resume(&mut self, input: Option<IoResult>) -> Step {
-        // `input` is `None` only on the first call, before any call was asked for.
-        let reply = match input {
-            None => None,
-            Some(IoResult::Http(reply)) => Some(reply),
-            Some(IoResult::Failed(why)) => {
-                return Step::Respond(vend_error(VendError::Provider {
-                    summary: "unreachable".into(),
-                    detail: format!("credential service call failed: {why}"),
-                }))
-            }
-            Some(_) => {
-                return Step::Respond(vend_error(VendError::Provider {
-                    summary: "no reply".into(),
-                    detail: "the host answered a credential call with something other than an HTTP reply".into(),
-                }))
-            }
-        };
-        match self.flow.advance(reply) {
-            Ok(FlowStep::Call(call)) => Step::Need(IoNeed::Http(call)),
-            Ok(FlowStep::Done(grant)) => {
-                self.remember.keep(&grant);
+        match self.pending.advance(&self.state.credentials, input) {
+            Ok(Progress::Call(call)) => Step::Need(IoNeed::Http(call)),
+            Ok(Progress::Done(grant)) => {
                 Step::Respond(self.shape.respond(&grant).unwrap_or_else(|e| error_response(&e)))
             }
             Err(e) => Step::Respond(vend_error(e)),

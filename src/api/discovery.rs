@@ -160,7 +160,7 @@ pub(super) fn respond(ctx: &Ctx<'_>, route: &Route) -> Result<Response, ApiError
 
 /// Finds a share the caller may read. A share without a grant is reported exactly like a missing
 /// one, so its existence does not leak.
-pub(super) fn granted_share<'a>(ctx: &Ctx<'a>, name: &str) -> Result<&'a Share, ApiError> {
+pub(crate) fn granted_share<'a>(ctx: &Ctx<'a>, name: &str) -> Result<&'a Share, ApiError> {
     match ctx.state.catalog.share(name) {
         Some((i, share)) if ctx.recipient.can_read(i) => Ok(share),
         _ => Err(ApiError::not_found(format!("share '{name}' not found"))),
@@ -330,7 +330,8 @@ fn asset_item<'a>(ctx: &Ctx<'a>, share: &'a Share, schema: &'a Schema, asset: &'
         share: &share.name,
         share_id: &share.id,
         id: &asset.id,
-        format: format.filter(|_| full),
+        // Listings name the format of tables that are not Delta tables (Iceberg).
+        format: format.filter(|f| full || *f == "iceberg"),
         description: c.description.as_deref(),
         comment: c.comment.as_deref(),
         storage_location: c.path.as_deref().filter(|_| family != AssetFamily::Table).and_then(location),
@@ -351,7 +352,7 @@ fn asset_item<'a>(ctx: &Ctx<'a>, share: &'a Share, schema: &'a Schema, asset: &'
 
 /// The URI of an asset's root as recipients see it (`s3://bucket/path`, …). Local stores are
 /// named by store, never by their directory on the host.
-pub(super) fn location_uri(store_name: &str, store: &StoreConfig, path: &str) -> String {
+pub(crate) fn location_uri(store_name: &str, store: &StoreConfig, path: &str) -> String {
     let path = path.trim_matches('/');
     match store {
         StoreConfig::S3(s3) => format!("s3://{}/{path}", s3.bucket),

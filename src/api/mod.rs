@@ -1,7 +1,7 @@
 //! Request handling: routing, authentication, dispatch to the endpoint handlers.
 
 mod authenticate;
-mod credentials;
+pub(crate) mod credentials;
 mod discovery;
 mod files;
 mod request_body;
@@ -17,7 +17,8 @@ use crate::http::{Method, Request};
 use crate::protocol::{ApiError, ErrorCode};
 use crate::router::{self, Route, RouteError};
 
-pub(crate) use response::error_response;
+pub(crate) use discovery::{granted_share, location_uri};
+pub(crate) use response::{error_response, json_head, json_response};
 
 /// What a handler sees: the catalog snapshot, the caller and the time.
 pub(crate) struct Ctx<'a> {
@@ -32,6 +33,10 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64) -> 
     let head_only = request.method == Method::Head;
     let mut audit =
         AuditEvent { route: "unknown", started_at_ms: now_ms, peer: request.peer.clone(), ..AuditEvent::default() };
+    if let Some(rest) = crate::iceberg::catalog_path(&state.catalog.prefix, request.path()) {
+        let rest = rest.to_string();
+        return crate::iceberg::handle(state, request, now_ms, &rest);
+    }
     let route = match router::route(request.method, &state.catalog.prefix, request.path()) {
         Ok(route) => route,
         Err(e) => return Exchange::responding(route_error(e), head_only, audit),

@@ -23,7 +23,8 @@ pub(crate) fn error_response(error: &ApiError) -> Response {
     }
 }
 
-fn json_head(status: u16, len: usize) -> ResponseHead {
+/// A JSON response head with its length.
+pub(crate) fn json_head(status: u16, len: usize) -> ResponseHead {
     ResponseHead {
         status,
         headers: vec![("Content-Type".into(), CONTENT_TYPE_JSON.into()), ("Content-Length".into(), len.to_string())],

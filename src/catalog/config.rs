@@ -385,6 +385,10 @@ pub struct AssetConfig {
     /// recipients may ask for credentials on them.
     #[serde(default)]
     pub auxiliary_paths: Vec<String>,
+    /// The current metadata file of an Iceberg table, relative to the store, pinned instead of
+    /// discovered (it must lie under `path`).
+    #[serde(default)]
+    pub metadata_path: Option<String>,
     /// Whether time travel, streaming and change data are allowed (Delta tables).
     #[serde(default)]
     pub history_shared: bool,

@@ -385,6 +385,15 @@ fn check_asset(path: &str, asset: &AssetConfig, stores: &BTreeMap<String, StoreC
             return Err(ConfigError::new(field, "must be a non-empty path without '..' segments"));
         }
     }
+    if let Some(pinned) = &asset.metadata_path {
+        let field = format!("{path}.metadata_path");
+        if asset.kind != AssetKind::IcebergTable {
+            return Err(ConfigError::new(field, "only Iceberg tables have a metadata path"));
+        }
+        if pinned.trim_matches('/').is_empty() || pinned.split('/').any(|seg| seg == "..") {
+            return Err(ConfigError::new(field, "must be a non-empty path without '..' segments"));
+        }
+    }
     if asset.start_version < 0 {
         return Err(ConfigError::new(format!("{path}.start_version"), "must not be negative"));
     }

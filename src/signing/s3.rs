@@ -15,7 +15,8 @@ use time::OffsetDateTime;
 
 use super::encode::{hex_digest_256, uri_encode_into};
 use super::sigv4::{
-    self, amz_dates, host_header, signing_key, Credentials, PresignRequest, Presigned, ALGORITHM, UNSIGNED_PAYLOAD,
+    self, amz_dates, host_header, signing_key, Credentials, HeaderSigning, PresignRequest, Presigned, ALGORITHM,
+    UNSIGNED_PAYLOAD,
 };
 use super::SigningError;
 
@@ -127,6 +128,36 @@ impl S3Presigner {
         let signed = sigv4::presign(&req, &self.credentials, now)?;
         let url = format!("{}://{}{uri}?{}", self.location.scheme, self.location.host, signed.query);
         Ok((url, signed))
+    }
+
+    /// Signs a request in the SigV4 header form at `now` with the day's cached key: for a
+    /// client that sends the request itself (remote signing). `host` is where the request goes
+    /// (this bucket's host, path-style or virtual-hosted); `canonical_uri` and
+    /// `canonical_query` are already canonical; `headers` are signed besides `host`,
+    /// `x-amz-date` and `x-amz-security-token`. The payload is `UNSIGNED-PAYLOAD`: send
+    /// `x-amz-content-sha256` with that value (and sign it). Returns the headers to add.
+    pub fn sign_headers(
+        &self,
+        method: &str,
+        host: &str,
+        canonical_uri: &str,
+        canonical_query: &str,
+        headers: &[(&str, &str)],
+        now: OffsetDateTime,
+    ) -> Vec<(String, String)> {
+        let (stamp, date) = amz_dates(now);
+        let key = self.key_for(&date);
+        let signing = HeaderSigning {
+            method,
+            host,
+            canonical_uri,
+            canonical_query,
+            headers,
+            payload_hash: UNSIGNED_PAYLOAD,
+            service: "s3",
+            region: &self.location.region,
+        };
+        signing.sign(&self.credentials, &key, &stamp, &date)
     }
 
     fn key_for(&self, date: &str) -> hmac::Key {

@@ -210,28 +210,72 @@ impl std::fmt::Debug for HeaderSignRequest<'_> {
 /// query string.
 pub fn sign_headers(req: &HeaderSignRequest<'_>, creds: &Credentials, now: OffsetDateTime) -> Vec<(String, String)> {
     let (stamp, date) = amz_dates(now);
-    let mut extra: Vec<(&str, &str)> = req.headers.to_vec();
-    extra.push(("x-amz-date", &stamp));
-    if let Some(token) = creds.session_token.as_deref() {
-        extra.push(("x-amz-security-token", token));
-    }
-    let (header_block, signed_headers) = canonical_headers(req.host, &extra);
     let payload_hash = hex(digest::digest(&digest::SHA256, req.body).as_ref());
-    let canonical_request =
-        format!("{}\n{}\n\n{header_block}\n{signed_headers}\n{payload_hash}", req.method, req.canonical_uri);
-    let scope = format!("{date}/{}/{}/aws4_request", req.region, req.service);
     let key = signing_key(&creds.secret_access_key, &date, req.region, req.service);
-    let (_, signature) = sign_canonical(&canonical_request, &stamp, &scope, &key);
-    let mut out = vec![("X-Amz-Date".to_string(), stamp.clone())];
-    if let Some(token) = creds.session_token.as_deref() {
-        out.push(("X-Amz-Security-Token".to_string(), token.to_string()));
+    let parts = HeaderSigning {
+        method: req.method,
+        host: req.host,
+        canonical_uri: req.canonical_uri,
+        canonical_query: "",
+        headers: req.headers,
+        payload_hash: &payload_hash,
+        service: req.service,
+        region: req.region,
+    };
+    parts.sign(creds, &key, &stamp, &date)
+}
+
+/// A request to sign with an `Authorization` header, its URI and query already in canonical
+/// form. The signing key is the caller's (derived once per day and reused).
+#[derive(Clone, Debug)]
+pub struct HeaderSigning<'a> {
+    /// HTTP method.
+    pub method: &'a str,
+    /// The host header value (with `:port` only when not the scheme's default).
+    pub host: &'a str,
+    /// The canonical URI, already encoded.
+    pub canonical_uri: &'a str,
+    /// The canonical query string (sorted, encoded), possibly empty.
+    pub canonical_query: &'a str,
+    /// Headers to sign besides `host`, `x-amz-date` and `x-amz-security-token` (raw name and
+    /// value).
+    pub headers: &'a [(&'a str, &'a str)],
+    /// The payload hash, also sent as `x-amz-content-sha256` by S3 callers.
+    pub payload_hash: &'a str,
+    /// Service name.
+    pub service: &'a str,
+    /// Region.
+    pub region: &'a str,
+}
+
+impl HeaderSigning<'_> {
+    /// Signs at `stamp` (`YYYYMMDDTHHMMSSZ`) under `key`, the signing key of `date`
+    /// (`YYYYMMDD`), region and service. Returns the headers to add: `X-Amz-Date`,
+    /// `X-Amz-Security-Token` (temporary credentials) and `Authorization`.
+    pub fn sign(&self, creds: &Credentials, key: &hmac::Key, stamp: &str, date: &str) -> Vec<(String, String)> {
+        let mut extra: Vec<(&str, &str)> = self.headers.to_vec();
+        extra.push(("x-amz-date", stamp));
+        if let Some(token) = creds.session_token.as_deref() {
+            extra.push(("x-amz-security-token", token));
+        }
+        let (header_block, signed_headers) = canonical_headers(self.host, &extra);
+        let canonical_request = format!(
+            "{}\n{}\n{}\n{header_block}\n{signed_headers}\n{}",
+            self.method, self.canonical_uri, self.canonical_query, self.payload_hash
+        );
+        let scope = format!("{date}/{}/{}/aws4_request", self.region, self.service);
+        let (_, signature) = sign_canonical(&canonical_request, stamp, &scope, key);
+        let mut out = vec![("X-Amz-Date".to_string(), stamp.to_string())];
+        if let Some(token) = creds.session_token.as_deref() {
+            out.push(("X-Amz-Security-Token".to_string(), token.to_string()));
+        }
+        out.push((
+            "Authorization".to_string(),
+            format!(
+                "{ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
+                creds.access_key_id
+            ),
+        ));
+        out
     }
-    out.push((
-        "Authorization".to_string(),
-        format!(
-            "{ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
-            creds.access_key_id
-        ),
-    ));
-    out
 }

@@ -10,17 +10,19 @@
 mod azure;
 mod cache;
 pub(crate) mod gcp;
+mod obtain;
 mod policy;
 mod reply;
 pub(crate) mod sts;
 
 use serde_json::{json, Map, Value};
 
-use crate::catalog::config::{AssetConfig, S3Vending, StoreConfig};
+use crate::catalog::config::{AssetConfig, AssetKind, S3Vending, StoreConfig};
 use crate::exchange::{HttpCall, HttpReply};
 use crate::signing::encode::uri_encode_into;
 
 pub(crate) use cache::CredentialCache;
+pub(crate) use obtain::{obtain, Obtain, PendingGrant, Progress};
 
 /// What the credentials must cover.
 pub(crate) struct VendTarget<'a> {
@@ -132,10 +134,12 @@ pub(crate) fn vends(store: &StoreConfig) -> bool {
 }
 
 /// Whether `asset` offers `dir` access: its store vends, and, for a table, reading its whole
-/// directory shows no more than `url` access would. A table without `history_shared`, or with a
-/// `start_version`, keeps its history and removed files to itself, so it is `url`-only.
+/// directory shows no more than `url` access would. A Delta table without `history_shared`, or
+/// with a `start_version`, keeps its history and removed files to itself, so it is `url`-only.
+/// An Iceberg table's metadata lists every snapshot anyway: its directory is what it shares.
 pub(crate) fn offers_dir(asset: &AssetConfig, store: &StoreConfig) -> bool {
-    vends(store) && (!asset.kind.is_table() || (asset.history_shared && asset.start_version == 0))
+    let whole_history = asset.kind == AssetKind::IcebergTable || (asset.history_shared && asset.start_version == 0);
+    vends(store) && (!asset.kind.is_table() || whole_history)
 }
 
 /// Starts vending credentials for `target`.

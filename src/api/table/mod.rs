@@ -129,6 +129,19 @@ pub(crate) enum Kind {
 /// Checks a table request and prepares the operation that answers it.
 pub(super) fn start(ctx: &Ctx<'_>, path: &AssetPath, op: TableOp) -> Result<TableRead, ApiError> {
     let (share, schema, asset) = resolve_asset(ctx, path, AssetFamily::Table)?;
+    if asset.config.kind == AssetKind::IcebergTable {
+        let base = ctx.state.catalog.endpoint.as_deref().map_or_else(
+            || format!("{}/{}", ctx.state.catalog.prefix, crate::iceberg::SEGMENT),
+            |e| format!("{}/{}", e.trim_end_matches('/'), crate::iceberg::SEGMENT),
+        );
+        return Err(ApiError::new(
+            ErrorCode::NotImplemented,
+            format!(
+                "This is an Iceberg table: read it through the Iceberg REST catalog at {base} (the profile's \
+                 icebergEndpoint), or with temporary-table-credentials"
+            ),
+        ));
+    }
     if !matches!(asset.config.kind, AssetKind::DeltaTable | AssetKind::ParquetDataset) {
         return Err(ApiError::new(
             ErrorCode::NotImplemented,
