@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 /// The reference host of libopensharing: serves an OpenSharing / Delta Sharing configuration and
 /// manages its recipients.
 #[derive(Parser)]
-#[command(name = "opensharing", version, propagate_version = true)]
+#[command(name = "opensharing", version)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -34,6 +34,35 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
+    /// Download a volume, a skill or a model version (as a recipient, with a profile file).
+    Get(GetArgs),
+    /// List what a profile can see: its shares, a share's schemas, or a schema's assets.
+    Ls {
+        /// The profile file, optionally followed by `#share` or `#share.schema`.
+        #[arg(value_name = "PROFILE[#SHARE[.SCHEMA]]")]
+        target: String,
+    },
+}
+
+/// `opensharing get` arguments.
+#[derive(Args)]
+pub struct GetArgs {
+    /// The profile file and the asset, e.g. `demo/profile.json#demo.default.fare-report`.
+    #[arg(value_name = "PROFILE#SHARE.SCHEMA.ASSET")]
+    pub target: String,
+    /// For a model: the version to download (default: the latest).
+    #[arg(long, value_name = "N", conflicts_with = "alias")]
+    pub version: Option<u64>,
+    /// For a model: the alias of the version to download.
+    #[arg(long, value_name = "A")]
+    pub alias: Option<String>,
+    /// The directory to download into (created if missing). Files already there with the listed
+    /// size are kept, so an interrupted run resumes.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// How many files to download at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub parallel: usize,
 }
 
 /// `opensharing recipient …`.
@@ -60,4 +89,14 @@ pub struct RecipientArgs {
     /// Also write a Delta Sharing profile holding the token to this file (mode 0600).
     #[arg(long, value_name = "OUT")]
     pub profile: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -5,16 +5,21 @@
 //! opensharing serve --config FILE [--listen 127.0.0.1:8080]
 //! opensharing recipient add NAME --share S [--share S2] [--expires RFC3339] --config FILE [--profile OUT]
 //! opensharing check --config FILE
+//! opensharing get PROFILE#share.schema.asset [--version N | --alias A] --out DIR [--parallel 8]
+//! opensharing ls PROFILE[#share[.schema]]
 //! ```
 //! `opensharing help` (or `--help` after any command) describes every option.
 
 mod body;
 mod check;
 mod cli;
+mod client;
 mod config_file;
 mod files;
+mod get;
 mod http_call;
 mod log;
+mod ls;
 mod recipient;
 mod reload;
 mod serve;
@@ -34,6 +39,8 @@ fn main() -> ExitCode {
         Command::Serve { config, listen } => serve::run(&config, &listen),
         Command::Recipient(RecipientCommand::Add(args)) => recipient::add(&args),
         Command::Check { config } => check::run(&config),
+        Command::Get(args) => get::run(&args),
+        Command::Ls { target } => ls::run(&target),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
