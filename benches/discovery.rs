@@ -41,6 +41,7 @@ fn request(engine: *const os_engine, target: &str, auth: &str, body: &mut Vec<u8
         header_count: 1,
         body: ptr::null(),
         body_len: 0,
+        body_pending: false,
     };
     body.clear();
     unsafe {

@@ -241,7 +241,7 @@ func main() {
 	p, n := cstr(json)
 	defer C.free(unsafe.Pointer(p))
 	if r := C.os_engine_new(p, n, &h.engine); r != C.OS_OK {
-		log.Fatalf("os_engine_new: %s", C.GoString(C.os_result_message(r)))
+		log.Fatalf("os_engine_new: %s", C.GoString(C.os_result_message(C.int(r))))
 	}
 	log.Printf("serving %s on http://%s", *config, *listen)
 	log.Fatal(http.ListenAndServe(*listen, h))

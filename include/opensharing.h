@@ -56,6 +56,10 @@ typedef enum {
   // `os_exchange_supply_error` when it could not be sent). Its headers and body carry
   // credentials: never log them.
   OS_NEED_HTTP = 3,
+  // Read the request body (asked only when the request had `body_pending`): answer
+  // `os_exchange_supply_bytes` with it, stopping after `body_limit + 1` bytes (a longer body
+  // is answered 413), or `os_exchange_supply_error` when it could not be read.
+  OS_NEED_BODY = 4,
 } os_need_kind;
 
 // A configuration under construction. Not thread-safe.
@@ -171,6 +175,10 @@ typedef struct {
   const uint8_t *body;
   // Body length.
   size_t body_len;
+  // The host has not read the body yet (then `body` must be empty): the exchange asks for
+  // it with `OS_NEED_BODY` once the request is authenticated and routed, so an anonymous
+  // client never makes the host buffer a body.
+  bool body_pending;
 } os_request;
 
 // A borrowed byte string returned by the library: `ptr` is valid for `len` bytes until the
@@ -200,6 +208,8 @@ typedef struct {
   uint64_t range_start;
   // One past the last byte of the range.
   uint64_t range_end;
+  // For `OS_NEED_BODY`: the largest body the engine accepts.
+  size_t body_limit;
 } os_need;
 
 // The HTTP request of an `OS_NEED_HTTP` need. Borrows from the exchange like `os_need`.
@@ -232,8 +242,8 @@ extern "C" {
 #endif // __cplusplus
 
 // A readable, static description of a result code. The string is NUL-terminated and lives
-// forever; do not free it.
-const char *os_result_message(os_result result);
+// forever; do not free it. A value that is no `os_result` gets "unknown result code".
+const char *os_result_message(int result);
 
 // Copies the detail of the last failure on this thread into `buf` (at most `cap` bytes, no
 // NUL added) and writes the full length to `*out_len`. Pass `cap` 0 to ask for the length.
@@ -509,7 +519,8 @@ os_result os_exchange_header_count(const os_exchange *ex, size_t *out);
 os_result os_exchange_header(const os_exchange *ex, size_t index, os_str *name, os_str *value);
 
 // Copies up to `cap` body bytes into `buf` and writes the count to `*out_len`; 0 means the
-// body is complete.
+// body is complete. `OS_INVALID_STATE` before the head was polled (`OS_EVENT_HEAD`). `buf` may
+// be uninitialised memory.
 //
 // # Safety
 // `ex` must be live; `buf` valid for writes of `cap` bytes; `out_len` writable.

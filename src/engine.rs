@@ -78,7 +78,7 @@ impl Engine {
     /// An engine serving `catalog`.
     pub fn new(catalog: Catalog) -> Result<Engine, EngineError> {
         let token_key = match &catalog.token_signing_key {
-            Some(bytes) => Arc::new(TokenKey::new(bytes)),
+            Some(secret) => Arc::new(TokenKey::new(secret.expose().as_bytes())),
             None => Arc::new(TokenKey::random().map_err(|_| EngineError::Random)?),
         };
         Ok(Engine { current: RwLock::new(Arc::new(EngineState::new(catalog, token_key)?)) })
@@ -94,7 +94,7 @@ impl Engine {
     /// the engine keeps serving its current catalog.
     pub fn reload(&self, catalog: Catalog) -> Result<(), EngineError> {
         let token_key = match &catalog.token_signing_key {
-            Some(bytes) => Arc::new(TokenKey::new(bytes)),
+            Some(secret) => Arc::new(TokenKey::new(secret.expose().as_bytes())),
             None => self.snapshot().token_key.clone(),
         };
         let state = Arc::new(EngineState::new(catalog, token_key)?);

@@ -52,6 +52,16 @@ pub enum IoNeed {
     /// Send this HTTPS request (to a credential service: AWS STS, Google OAuth and STS) and
     /// answer [`IoResult::Http`] with the reply, whatever its status.
     Http(HttpCall),
+    /// Read the request body and answer [`IoResult::Bytes`]. Asked only of a request whose
+    /// [`body_pending`](crate::Request::body_pending) is set, and only once the request is
+    /// authenticated and routed, so an anonymous client never makes the host buffer a body.
+    /// Stop reading after `max_bytes + 1` bytes and supply what was read: the engine answers
+    /// 413 to a body longer than `max_bytes`. A body that could not be read (the client went
+    /// away, the host's time budget ran out) is answered with [`IoResult::Failed`].
+    RequestBody {
+        /// The largest body the engine accepts.
+        max_bytes: usize,
+    },
 }
 
 /// An outgoing HTTP request the engine built and signed.
@@ -107,7 +117,7 @@ pub struct ObjectMeta {
 pub enum IoResult {
     /// Answer to `List`.
     Listing(Vec<ObjectMeta>),
-    /// Answer to `Get`.
+    /// Answer to `Get` and `RequestBody`.
     Bytes(Vec<u8>),
     /// Answer to `Head`.
     Meta(ObjectMeta),
@@ -273,13 +283,24 @@ impl Exchange {
     /// Copies the next body bytes into `buf`. Returns 0 when the body is complete (or when
     /// called in another state).
     pub fn read(&mut self, buf: &mut [u8]) -> usize {
+        // SAFETY: `MaybeUninit<u8>` has `u8`'s layout, and `read_uninit` writes only initialised
+        // bytes, so `buf` stays initialised.
+        let buf = unsafe { &mut *(buf as *mut [u8] as *mut [std::mem::MaybeUninit<u8>]) };
+        self.read_uninit(buf)
+    }
+
+    /// [`read`](Exchange::read) into a buffer that may be uninitialised (a C caller's): the
+    /// bytes counted by the return value are initialised.
+    pub(crate) fn read_uninit(&mut self, buf: &mut [std::mem::MaybeUninit<u8>]) -> usize {
         if buf.is_empty() {
             return 0;
         }
         loop {
             if self.chunk_pos < self.chunk.len() {
                 let n = buf.len().min(self.chunk.len() - self.chunk_pos);
-                buf[..n].copy_from_slice(&self.chunk[self.chunk_pos..self.chunk_pos + n]);
+                let piece = &self.chunk[self.chunk_pos..self.chunk_pos + n];
+                // SAFETY: `buf` has room for `n` bytes and cannot overlap the exchange's own chunk.
+                unsafe { std::ptr::copy_nonoverlapping(piece.as_ptr(), buf.as_mut_ptr().cast::<u8>(), n) };
                 self.chunk_pos += n;
                 self.audit.body_bytes += n as u64;
                 return n;

@@ -28,8 +28,9 @@ impl Method {
     }
 }
 
-/// One request, as the host received it.
-#[derive(Clone, Debug)]
+/// One request, as the host received it. `Debug` leaves out the values of headers that carry
+/// credentials (`Authorization`, `Cookie`, `Proxy-Authorization`) and the body.
+#[derive(Clone)]
 pub struct Request {
     /// The request method.
     pub method: Method,
@@ -39,14 +40,49 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// The request body (bounded by the host).
     pub body: Vec<u8>,
+    /// The host has not read the body yet: the exchange asks for it with
+    /// [`IoNeed::RequestBody`](crate::IoNeed::RequestBody) once the request is authenticated
+    /// and routed. When `false`, `body` is the whole body.
+    pub body_pending: bool,
     /// The peer address, for the audit event only.
     pub peer: Option<String>,
+}
+
+/// Headers whose values are credentials.
+const SECRET_HEADERS: [&str; 3] = ["authorization", "proxy-authorization", "cookie"];
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let secret = SECRET_HEADERS.iter().any(|s| name.eq_ignore_ascii_case(s));
+                (name.as_str(), if secret { "<redacted>" } else { value.as_str() })
+            })
+            .collect();
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("target", &self.target)
+            .field("headers", &headers)
+            .field("body_len", &self.body.len())
+            .field("body_pending", &self.body_pending)
+            .field("peer", &self.peer)
+            .finish()
+    }
 }
 
 impl Request {
     /// A request with no headers and an empty body.
     pub fn new(method: Method, target: impl Into<String>) -> Request {
-        Request { method, target: target.into(), headers: Vec::new(), body: Vec::new(), peer: None }
+        Request {
+            method,
+            target: target.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            body_pending: false,
+            peer: None,
+        }
     }
 
     /// Adds a header (builder style).
@@ -112,6 +148,9 @@ impl ResponseHead {
     }
 }
 
+/// The largest request body the engine accepts (a `/query` body is a few KiB).
+pub const MAX_REQUEST_BODY_BYTES: usize = 1 << 20;
+
 /// `Content-Type` of one-line JSON bodies.
 pub const CONTENT_TYPE_JSON: &str = "application/json; charset=utf-8";
 /// `Content-Type` of Delta table responses.
@@ -129,6 +168,18 @@ mod tests {
         assert_eq!(r.query_pairs().get("pageToken").as_deref(), Some("a+b"));
         assert_eq!(r.query_pairs().get("x").as_deref(), Some(""));
         assert_eq!(r.query_pairs().get("nope"), None);
+    }
+
+    #[test]
+    fn debug_output_hides_credentials() {
+        let r = Request::new(Method::Get, "/shares")
+            .header("authorization", "Bearer s3cret-token")
+            .header("Cookie", "session=s3cret-cookie")
+            .header("Accept", "application/json")
+            .body("{\"s3cret\": 1}");
+        let text = format!("{r:?}");
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(text.contains("application/json") && text.contains("<redacted>"), "{text}");
     }
 
     #[test]

@@ -26,4 +26,4 @@ mod vend;
 pub use catalog::{Catalog, ConfigError};
 pub use engine::{Engine, EngineError};
 pub use exchange::{ByteRange, Exchange, ExchangeError, HttpCall, HttpReply, IoNeed, IoResult, ObjectMeta, Poll};
-pub use http::{Method, Request, ResponseHead};
+pub use http::{Method, Request, ResponseHead, MAX_REQUEST_BODY_BYTES};

@@ -113,11 +113,27 @@ fn resolves_secrets_from_the_environment_without_echoing_them() {
         "TEST_SECRET" => Some("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".to_string()),
         _ => None,
     };
+    c["token_signing_key"] = json!("token-signing-key-that-must-stay-hidden");
     let catalog = Catalog::from_json(c.to_string().as_bytes(), &env).unwrap();
     let debug = format!("{catalog:?}");
     assert!(!debug.contains("wJalrXUtnFEMI"), "Debug output must redact secrets");
+    assert!(!debug.contains("must-stay-hidden"), "Debug output must redact the token signing key");
+    let engine = opensharing::Engine::new(catalog).unwrap();
+    assert!(!format!("{engine:?}").contains("must-stay-hidden"));
     let e = Catalog::from_json(c.to_string().as_bytes(), &|_| None).unwrap_err().to_string();
     assert_eq!(e, "stores.lake.access_key_id: environment variable TEST_KEY_ID is not set");
+}
+
+#[test]
+fn asset_ids_are_unique_across_the_catalog() {
+    let mut c = base();
+    c["shares"][0]["schemas"][0]["assets"] = json!([
+        {"type": "delta_table", "name": "a", "store": "disk", "path": "a", "id": "same"},
+        {"type": "delta_table", "name": "b", "store": "disk", "path": "b", "id": "same"}]);
+    assert_eq!(
+        error_of(&c),
+        "shares[0].schemas[0].assets[1].id: duplicate asset id 'same' (also used by shares[0].schemas[0].assets[0])"
+    );
 }
 
 #[test]

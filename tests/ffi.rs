@@ -53,6 +53,7 @@ fn request(method: &str, target: &str, headers: &[os_header]) -> os_request {
         header_count: headers.len(),
         body: ptr::null(),
         body_len: 0,
+        body_pending: false,
     }
 }
 
@@ -296,6 +297,7 @@ fn bad_arguments_are_errors_never_crashes() {
             header_count: 0,
             body: ptr::null(),
             body_len: 0,
+            body_pending: false,
         };
         assert_eq!(os_engine_handle(e, &req, NOW, &mut ex), os_result::OS_INVALID_UTF8);
         let req = os_request {
@@ -379,5 +381,100 @@ fn config_builder_applies_the_same_validation() {
         assert!(bad.is_null());
         assert!(last_error().contains("shares[0].schemas[0].assets[1].name"), "{}", last_error());
         os_config_builder_free(b);
+    }
+}
+
+#[test]
+fn the_audit_string_outlives_a_second_done_poll() {
+    unsafe {
+        let e = new_engine(&config_json("/x"));
+        let auth = format!("Bearer {TOKEN_ACME}");
+        let headers = [authorization(&auth)];
+        let req = request("GET", "/delta-sharing/shares", &headers);
+        let mut ex = ptr::null_mut();
+        assert_eq!(os_engine_handle(e, &req, NOW, &mut ex), os_result::OS_OK);
+        let mut event = os_event::OS_EVENT_NEED;
+        while event != os_event::OS_EVENT_DONE {
+            assert_eq!(os_exchange_poll(ex, &mut event), os_result::OS_OK);
+            if event == os_event::OS_EVENT_BODY {
+                let (mut buf, mut n) = ([0u8; 256], 1);
+                while n > 0 {
+                    assert_eq!(os_exchange_read(ex, buf.as_mut_ptr(), buf.len(), &mut n), os_result::OS_OK);
+                }
+            }
+        }
+        let mut first = os_str { ptr: ptr::null(), len: 0 };
+        assert_eq!(os_exchange_audit_json(ex, &mut first), os_result::OS_OK);
+        let before = s(first);
+        assert_eq!(os_exchange_poll(ex, &mut event), os_result::OS_OK);
+        assert_eq!(event, os_event::OS_EVENT_DONE);
+        // The first string is still the live one (it used to be freed by the second poll).
+        assert_eq!(s(first), before);
+        let mut second = os_str { ptr: ptr::null(), len: 0 };
+        assert_eq!(os_exchange_audit_json(ex, &mut second), os_result::OS_OK);
+        assert_eq!((first.ptr, first.len), (second.ptr, second.len));
+        os_exchange_free(ex);
+        os_engine_free(e);
+    }
+}
+
+#[test]
+fn errors_are_fresh_codes_are_checked_and_reads_need_a_head() {
+    unsafe {
+        let invalid = "{\"shares\":[{\"name\":\"a b\"}]}";
+        let mut engine = ptr::null_mut();
+        assert_eq!(os_engine_new(invalid.as_ptr(), invalid.len(), &mut engine), os_result::OS_INVALID_CONFIG);
+        assert!(last_error().contains("shares[0].name"));
+        // A later failure that sets no detail of its own does not report the stale one.
+        assert_eq!(os_exchange_poll(ptr::null_mut(), &mut os_event::OS_EVENT_DONE), os_result::OS_NULL_ARGUMENT);
+        assert_eq!(last_error(), "a required pointer argument was NULL");
+        // A success clears it.
+        let e = new_engine(&config_json("/x"));
+        assert_eq!(last_error(), "");
+        // Result codes from C are checked, not trusted.
+        let text = |code| std::ffi::CStr::from_ptr(os_result_message(code)).to_str().unwrap().to_string();
+        assert_eq!(text(os_result::OS_DENIED as i32), "access refused: missing, bad or expired signature");
+        assert_eq!(text(99), "unknown result code");
+        assert_eq!(text(-1), "unknown result code");
+        // Reading before the head is a state error, not an empty body.
+        let auth = format!("Bearer {TOKEN_ACME}");
+        let headers = [authorization(&auth)];
+        let req = request("GET", "/delta-sharing/shares", &headers);
+        let mut ex = ptr::null_mut();
+        assert_eq!(os_engine_handle(e, &req, NOW, &mut ex), os_result::OS_OK);
+        let (mut buf, mut n) = ([0u8; 16], 0);
+        assert_eq!(os_exchange_read(ex, buf.as_mut_ptr(), buf.len(), &mut n), os_result::OS_INVALID_STATE);
+        assert!(last_error().contains("before OS_EVENT_HEAD"));
+        os_exchange_free(ex);
+        os_engine_free(e);
+    }
+}
+
+#[test]
+fn a_pending_body_is_asked_for_through_the_c_abi() {
+    unsafe {
+        let e = new_engine(&config_json("/x"));
+        let auth = format!("Bearer {TOKEN_ACME}");
+        let headers = [authorization(&auth)];
+        let target = "/delta-sharing/shares/sales/schemas/default/tables/orders/query";
+        let req = os_request { body_pending: true, ..request("POST", target, &headers) };
+        let mut ex = ptr::null_mut();
+        assert_eq!(os_engine_handle(e, &req, NOW, &mut ex), os_result::OS_OK);
+        let mut event = os_event::OS_EVENT_DONE;
+        assert_eq!(os_exchange_poll(ex, &mut event), os_result::OS_OK);
+        assert_eq!(event, os_event::OS_EVENT_NEED);
+        let mut need = std::mem::zeroed::<os_need>();
+        assert_eq!(os_exchange_need(ex, &mut need), os_result::OS_OK);
+        assert_eq!(need.kind, os_need_kind::OS_NEED_BODY);
+        assert_eq!(need.body_limit, opensharing::MAX_REQUEST_BODY_BYTES);
+        let oversize = vec![b' '; need.body_limit + 1];
+        assert_eq!(os_exchange_supply_bytes(ex, oversize.as_ptr(), oversize.len()), os_result::OS_OK);
+        assert_eq!(os_exchange_poll(ex, &mut event), os_result::OS_OK);
+        assert_eq!(event, os_event::OS_EVENT_HEAD);
+        let mut status = 0;
+        assert_eq!(os_exchange_status(ex, &mut status), os_result::OS_OK);
+        assert_eq!(status, 413);
+        os_exchange_free(ex);
+        os_engine_free(e);
     }
 }

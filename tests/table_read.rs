@@ -359,3 +359,129 @@ fn signed_urls_are_reused_for_at_most_a_minute() {
     let pruned = lines(&query(&e, "basic", json!({"jsonPredicateHints": hint.to_string()}), None));
     assert!(pruned.len() > 2);
 }
+
+/// A request whose body the host has not read: the exchange asks for it only after the token
+/// and the route were checked.
+fn deferred_query(token: &str, table: &str) -> Request {
+    let mut r =
+        Request::new(Method::Post, format!("{P}/{table}/query")).header("Authorization", format!("Bearer {token}"));
+    r.body_pending = true;
+    r
+}
+
+#[test]
+fn a_pending_body_is_read_only_after_authentication_and_routing() {
+    let e = engine();
+    // A wrong token or an unknown route is answered without asking for the body.
+    for request in [deferred_query("wrong-token", "basic"), deferred_query(TOKEN, "basic/nope")] {
+        let mut ex = e.handle(request, common::NOW);
+        assert!(matches!(ex.poll(), opensharing::Poll::Head(h) if h.status == 401 || h.status == 404));
+    }
+    // An authenticated query asks for its body first, then reads the table with it.
+    let mut ex = e.handle(deferred_query(TOKEN, "basic"), common::NOW);
+    assert_eq!(ex.pending_need(), None);
+    assert!(
+        matches!(ex.poll(), opensharing::Poll::Need(IoNeed::RequestBody { max_bytes }) if *max_bytes == opensharing::MAX_REQUEST_BODY_BYTES)
+    );
+    let mut asked = 0;
+    let r = drive(&e, deferred_query(TOKEN, "basic"), NOW, |need| match need {
+        IoNeed::RequestBody { .. } => {
+            asked += 1;
+            IoResult::Bytes(json!({"limitHint": 1}).to_string().into_bytes())
+        }
+        other => disk(other),
+    });
+    assert_eq!(asked, 1);
+    let eager = query(&e, "basic", json!({"limitHint": 1}), None);
+    assert_eq!(lines(&r), lines(&eager), "a deferred body reads like one sent with the request");
+}
+
+#[test]
+fn a_pending_body_that_is_too_large_or_unreadable_is_refused() {
+    let e = engine();
+    let answer = |result: IoResult| {
+        drive(&e, deferred_query(TOKEN, "basic"), NOW, move |need| match need {
+            IoNeed::RequestBody { .. } => result.clone(),
+            other => disk(other),
+        })
+    };
+    let over = answer(IoResult::Bytes(vec![b' '; opensharing::MAX_REQUEST_BODY_BYTES + 1]));
+    assert_eq!(over.status, 413);
+    assert_eq!(over.error_code(), "MALFORMED_REQUEST");
+    let mut padded = json!({"limitHint": 1}).to_string().into_bytes();
+    padded.resize(opensharing::MAX_REQUEST_BODY_BYTES, b' ');
+    assert_eq!(answer(IoResult::Bytes(padded)).status, 200, "a body of exactly the limit is accepted");
+    let failed = answer(IoResult::Failed("client went away".into()));
+    assert_eq!(error(&failed), (400, "The request body could not be read".to_string()));
+    assert!(!String::from_utf8_lossy(&failed.body).contains("client went away"), "host details stay in the log");
+}
+
+/// The engine's config with table `basic` replaced by `asset` (other tables unchanged).
+fn reload_with(e: &Engine, asset: Value, page_token_ttl_seconds: u32) {
+    let assets =
+        json!([asset, {"type": "delta_table", "name": "cdf", "store": "lake", "path": "cdf", "history_shared": true}]);
+    let config = json!({
+        "endpoint": "http://127.0.0.1:9/delta-sharing",
+        "token_signing_key": "k".repeat(32),
+        "page_token_ttl_seconds": page_token_ttl_seconds,
+        "stores": {"lake": {"kind": "local", "root": tables_dir().to_string_lossy()}},
+        "shares": [{"name": "s", "schemas": [{"name": "d", "assets": assets}]}],
+        "recipients": [{"name": "r", "token_sha256": token_sha256_hex(TOKEN), "shares": ["s"]}]
+    });
+    e.reload(opensharing::Catalog::from_json(config.to_string().as_bytes(), &|_| None).unwrap()).unwrap();
+}
+
+#[test]
+fn page_and_refresh_tokens_follow_the_history_rules_in_force() {
+    let e = engine();
+    let basic = |extra: Value| {
+        let mut a = json!({"type": "delta_table", "name": "basic", "store": "lake", "path": "basic", "id": "basic-id"});
+        a.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        a
+    };
+    reload_with(&e, basic(json!({"history_shared": true})), 86_400);
+    let next = |body: Value| {
+        let l = lines(&query(&e, "basic", body, None));
+        l.last().unwrap()["endStreamAction"]["nextPageToken"].as_str().unwrap().to_string()
+    };
+    let travel = next(json!({"maxFiles": 1, "version": 1}));
+    let latest = next(json!({"maxFiles": 1}));
+    let refresh = lines(&query(&e, "basic", json!({"includeRefreshToken": true}), None)).last().unwrap()
+        ["endStreamAction"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // History no longer shared: the time-travel page is refused; the latest-snapshot page goes on.
+    reload_with(&e, basic(json!({"history_shared": false})), 86_400);
+    let r = query(&e, "basic", json!({"maxFiles": 1, "version": 1, "pageToken": travel}), None);
+    assert!(error(&r).1.contains("history sharing is not enabled"), "{:?}", error(&r));
+    assert_eq!(query(&e, "basic", json!({"maxFiles": 1, "pageToken": latest}), None).status, 200);
+
+    // A start version above the pinned versions refuses page and refresh tokens alike.
+    let above = manifest()["basic"]["version"].as_i64().unwrap() + 1;
+    reload_with(&e, basic(json!({"history_shared": true, "start_version": above})), 86_400);
+    for body in
+        [json!({"maxFiles": 1, "pageToken": latest}), json!({"includeRefreshToken": true, "refreshToken": refresh})]
+    {
+        let r = query(&e, "basic", body, None);
+        assert!(error(&r).1.contains("since version"), "{:?}", error(&r));
+    }
+
+    // The same id under another name is another table to its tokens.
+    let mut renamed = basic(json!({"history_shared": true}));
+    renamed["name"] = json!("basic2");
+    reload_with(&e, renamed, 86_400);
+    let r = query(&e, "basic2", json!({"maxFiles": 1, "pageToken": latest}), None);
+    assert!(error(&r).1.contains("does not match the table"), "{:?}", error(&r));
+
+    // Page tokens live as long as page_token_ttl_seconds says.
+    reload_with(&e, basic(json!({"history_shared": true})), 60);
+    let short = next(json!({"maxFiles": 1}));
+    let at = |ms: i64| {
+        let body = json!({"maxFiles": 1, "pageToken": short}).to_string();
+        drive(&e, request(Method::Post, &format!("{P}/basic/query")).body(body), ms, disk)
+    };
+    assert_eq!(at(NOW + 59_000).status, 200);
+    assert!(error(&at(NOW + 60_000)).1.contains("expired"));
+}

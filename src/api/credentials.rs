@@ -8,10 +8,9 @@ use serde_json::{Map, Value};
 
 use super::discovery::{location_uri, model_version, resolve_asset};
 use super::response::json_response;
-use super::{error_response, Ctx};
-use crate::auth::AuditEvent;
+use super::{error_response, Ctx, Dispatch};
 use crate::catalog::{Asset, AssetFamily, StoreConfig};
-use crate::exchange::{Exchange, IoNeed, IoResult, Operation, Response, Step};
+use crate::exchange::{IoNeed, IoResult, Operation, Response, Step};
 use crate::protocol::{ApiError, ErrorCode};
 use crate::router::{AssetPath, VersionRef};
 use crate::vend::{self, Flow, FlowStep, Grant, Start, VendError, VendTarget};
@@ -26,24 +25,11 @@ struct Location<'a> {
 }
 
 /// Answers a credentials route.
-pub(super) fn start(
-    ctx: &Ctx<'_>,
-    path: &AssetPath,
-    family: AssetFamily,
-    version: Option<&VersionRef>,
-    head_only: bool,
-    audit: AuditEvent,
-) -> Exchange {
+pub(super) fn start(ctx: &Ctx<'_>, path: &AssetPath, family: AssetFamily, version: Option<&VersionRef>) -> Dispatch {
     match prepare(ctx, path, family, version) {
-        Ok(Prepared::Done(response)) => Exchange::responding(response, head_only, audit),
-        Ok(Prepared::Flow(op)) => Exchange::operating(op, head_only, audit),
-        Err(e) => Exchange::responding(error_response(&e), head_only, audit),
+        Ok(dispatch) => dispatch,
+        Err(e) => Dispatch::Respond(error_response(&e)),
     }
-}
-
-enum Prepared {
-    Done(Response),
-    Flow(Box<VendOperation>),
 }
 
 fn prepare(
@@ -51,7 +37,7 @@ fn prepare(
     path: &AssetPath,
     family: AssetFamily,
     version: Option<&VersionRef>,
-) -> Result<Prepared, ApiError> {
+) -> Result<Dispatch, ApiError> {
     let (_, _, asset) = resolve_asset(ctx, path, family)?;
     let mut location = locate(ctx, asset, version)?;
     let requested = requested_location(&ctx.request.body)?;
@@ -69,7 +55,7 @@ fn prepare(
     let cache = &ctx.state.credentials;
     let recipient = ctx.recipient.name.as_str();
     if let Some(grant) = cache.get(recipient, location.store_name, &location.prefix, ctx.now_ms) {
-        return Ok(Prepared::Done(shape.respond(&grant)?));
+        return Ok(Dispatch::Respond(shape.respond(&grant)?));
     }
     let target = VendTarget {
         store,
@@ -88,10 +74,10 @@ fn prepare(
     match vend::start(&target) {
         Ok(Start::Ready(grant)) => {
             remember.keep(&grant);
-            Ok(Prepared::Done(shape.respond(&grant)?))
+            Ok(Dispatch::Respond(shape.respond(&grant)?))
         }
-        Ok(Start::Flow(flow)) => Ok(Prepared::Flow(Box::new(VendOperation { flow, shape, remember }))),
-        Err(e) => Ok(Prepared::Done(vend_error(e))),
+        Ok(Start::Flow(flow)) => Ok(Dispatch::Operate(Box::new(VendOperation { flow, shape, remember }))),
+        Err(e) => Ok(Dispatch::Respond(vend_error(e))),
     }
 }
 

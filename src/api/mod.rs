@@ -2,6 +2,7 @@
 
 mod credentials;
 mod discovery;
+mod request_body;
 mod response;
 pub(crate) mod table;
 
@@ -9,7 +10,7 @@ use std::sync::Arc;
 
 use crate::auth::{AuditEvent, Recipient};
 use crate::engine::EngineState;
-use crate::exchange::{Exchange, Response};
+use crate::exchange::{Exchange, Operation, Response};
 use crate::http::{Method, Request};
 use crate::protocol::{ApiError, ErrorCode};
 use crate::router::{self, Route, RouteError};
@@ -44,18 +45,35 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64) -> 
         }
     };
     audit.recipient = Some(recipient.name.clone());
+    if request.body_pending {
+        let read = request_body::AwaitBody::new(state, request, route, now_ms);
+        return Exchange::operating(Box::new(read), head_only, audit);
+    }
     let ctx = Ctx { state: &state, recipient, request: &request, now_ms };
-    if let Route::Table { path, op } = &route {
-        return match table::start(&ctx, path, *op) {
-            Ok(read) => Exchange::operating(Box::new(read), head_only, audit),
-            Err(e) => Exchange::responding(error_response(&e), head_only, audit),
-        };
+    match dispatch(&ctx, &route) {
+        Dispatch::Respond(response) => Exchange::responding(response, head_only, audit),
+        Dispatch::Operate(op) => Exchange::operating(op, head_only, audit),
     }
-    if let Route::Credentials { path, family, version } = &route {
-        return credentials::start(&ctx, path, *family, version.as_ref(), head_only, audit);
+}
+
+/// What an authenticated, routed request turns into.
+pub(crate) enum Dispatch {
+    /// The answer is ready.
+    Respond(Response),
+    /// The answer needs IO first.
+    Operate(Box<dyn Operation>),
+}
+
+/// Hands an authenticated request (with its body) to its endpoint.
+fn dispatch(ctx: &Ctx<'_>, route: &Route) -> Dispatch {
+    match route {
+        Route::Table { path, op } => match table::start(ctx, path, *op) {
+            Ok(read) => Dispatch::Operate(Box::new(read)),
+            Err(e) => Dispatch::Respond(error_response(&e)),
+        },
+        Route::Credentials { path, family, version } => credentials::start(ctx, path, *family, version.as_ref()),
+        _ => Dispatch::Respond(discovery::respond(ctx, route).unwrap_or_else(|e| error_response(&e))),
     }
-    let response = discovery::respond(&ctx, &route).unwrap_or_else(|e| error_response(&e));
-    Exchange::responding(response, head_only, audit)
 }
 
 fn route_error(e: RouteError) -> Response {

@@ -180,8 +180,8 @@ pub struct Catalog {
     pub credential_ttl_seconds: u32,
     /// Page token lifetime in seconds.
     pub page_token_ttl_seconds: u32,
-    /// The configured token signing key, if any.
-    pub token_signing_key: Option<Vec<u8>>,
+    /// The configured token signing key, if any (`Debug` does not print it).
+    pub token_signing_key: Option<config::Secret>,
 }
 
 impl Catalog {

@@ -54,14 +54,13 @@ pub(super) fn build(mut config: Config, env: Env<'_>) -> Result<Catalog, ConfigE
     let token_signing_key = match config.token_signing_key.as_mut() {
         Some(secret) => {
             resolve(secret, "token_signing_key", env)?;
-            let key = secret.expose().as_bytes().to_vec();
-            if key.len() < MIN_TOKEN_KEY_BYTES {
+            if secret.expose().len() < MIN_TOKEN_KEY_BYTES {
                 return Err(ConfigError::new(
                     "token_signing_key",
                     format!("must be at least {MIN_TOKEN_KEY_BYTES} bytes"),
                 ));
             }
-            Some(key)
+            Some(secret.clone())
         }
         None => None,
     };
@@ -81,6 +80,7 @@ pub(super) fn build(mut config: Config, env: Env<'_>) -> Result<Catalog, ConfigE
         }
         shares.push(built);
     }
+    check_unique_asset_ids(&shares)?;
     let recipients = build_recipients(std::mem::take(&mut config.recipients), &share_index)?;
     Ok(Catalog {
         prefix,
@@ -94,6 +94,26 @@ pub(super) fn build(mut config: Config, env: Env<'_>) -> Result<Catalog, ConfigE
         page_token_ttl_seconds: config.page_token_ttl_seconds,
         token_signing_key,
     })
+}
+
+/// Page and refresh tokens name assets by id (and full name): two assets with one id would
+/// blur that, so ids are unique across the catalog.
+fn check_unique_asset_ids(shares: &[Share]) -> Result<(), ConfigError> {
+    let mut seen = HashMap::new();
+    for (i, share) in shares.iter().enumerate() {
+        for (j, schema) in share.schemas.iter().enumerate() {
+            for (k, asset) in schema.assets.iter().enumerate() {
+                let here = format!("shares[{i}].schemas[{j}].assets[{k}]");
+                if let Some(first) = seen.insert(asset.id.as_str(), here.clone()) {
+                    return Err(ConfigError::new(
+                        format!("{here}.id"),
+                        format!("duplicate asset id '{}' (also used by {first})", asset.id),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn prefix_of(config: &Config) -> Result<String, ConfigError> {

@@ -44,6 +44,10 @@ pub struct os_request {
     pub body: *const u8,
     /// Body length.
     pub body_len: usize,
+    /// The host has not read the body yet (then `body` must be empty): the exchange asks for
+    /// it with `OS_NEED_BODY` once the request is authenticated and routed, so an anonymous
+    /// client never makes the host buffer a body.
+    pub body_pending: bool,
 }
 
 fn process_env(name: &str) -> Option<String> {
@@ -160,6 +164,7 @@ unsafe fn copy_request(req: &os_request) -> Result<Request, os_result> {
         request.headers.push((str_arg(h.name, h.name_len)?.to_string(), str_arg(h.value, h.value_len)?.to_string()));
     }
     request.body = slice_arg(req.body, req.body_len)?.to_vec();
+    request.body_pending = req.body_pending;
     Ok(request)
 }
 

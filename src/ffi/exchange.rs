@@ -47,6 +47,10 @@ pub enum os_need_kind {
     /// `os_exchange_supply_error` when it could not be sent). Its headers and body carry
     /// credentials: never log them.
     OS_NEED_HTTP = 3,
+    /// Read the request body (asked only when the request had `body_pending`): answer
+    /// `os_exchange_supply_bytes` with it, stopping after `body_limit + 1` bytes (a longer body
+    /// is answered 413), or `os_exchange_supply_error` when it could not be read.
+    OS_NEED_BODY = 4,
 }
 
 /// The HTTP request of an `OS_NEED_HTTP` need. Borrows from the exchange like `os_need`.
@@ -84,6 +88,8 @@ pub struct os_need {
     pub range_start: u64,
     /// One past the last byte of the range.
     pub range_end: u64,
+    /// For `OS_NEED_BODY`: the largest body the engine accepts.
+    pub body_limit: usize,
 }
 
 /// One object, as the host supplies it.
@@ -117,7 +123,11 @@ pub unsafe extern "C" fn os_exchange_poll(ex: *mut os_exchange, out: *mut os_eve
             Poll::Head(_) => os_event::OS_EVENT_HEAD,
             Poll::Body => os_event::OS_EVENT_BODY,
             Poll::Done(audit) => {
-                ex.audit_json = audit.to_json();
+                // Built once: a string handed out by `os_exchange_audit_json` stays valid when
+                // DONE is polled again.
+                if ex.audit_json.is_empty() {
+                    ex.audit_json = audit.to_json();
+                }
                 os_event::OS_EVENT_DONE
             }
         };
@@ -149,6 +159,7 @@ pub unsafe extern "C" fn os_exchange_need(ex: *const os_exchange, out: *mut os_n
             has_range: false,
             range_start: 0,
             range_end: 0,
+            body_limit: 0,
         };
         let need = match ex.inner.pending_need() {
             None => return os_result::OS_INVALID_STATE,
@@ -165,6 +176,9 @@ pub unsafe extern "C" fn os_exchange_need(ex: *const os_exchange, out: *mut os_n
             },
             Some(IoNeed::Head { store, key }) => plain(os_need_kind::OS_NEED_HEAD, store, key),
             Some(IoNeed::Http(call)) => plain(os_need_kind::OS_NEED_HTTP, "", &call.url),
+            Some(IoNeed::RequestBody { max_bytes }) => {
+                os_need { body_limit: *max_bytes, ..plain(os_need_kind::OS_NEED_BODY, "", "") }
+            }
         };
         *out = need;
         os_result::OS_OK
@@ -424,7 +438,8 @@ pub unsafe extern "C" fn os_exchange_header(
 }
 
 /// Copies up to `cap` body bytes into `buf` and writes the count to `*out_len`; 0 means the
-/// body is complete.
+/// body is complete. `OS_INVALID_STATE` before the head was polled (`OS_EVENT_HEAD`). `buf` may
+/// be uninitialised memory.
 ///
 /// # Safety
 /// `ex` must be live; `buf` valid for writes of `cap` bytes; `out_len` writable.
@@ -442,7 +457,15 @@ pub unsafe extern "C" fn os_exchange_read(
         if out_len.is_null() || (buf.is_null() && cap > 0) {
             return os_result::OS_NULL_ARGUMENT;
         }
-        let n = if cap == 0 { 0 } else { ex.inner.read(std::slice::from_raw_parts_mut(buf, cap)) };
+        if ex.inner.head().is_none() {
+            set_error("os_exchange_read before OS_EVENT_HEAD: there is no body yet");
+            return os_result::OS_INVALID_STATE;
+        }
+        let n = if cap == 0 {
+            0
+        } else {
+            ex.inner.read_uninit(std::slice::from_raw_parts_mut(buf.cast::<std::mem::MaybeUninit<u8>>(), cap))
+        };
         *out_len = n;
         os_result::OS_OK
     })

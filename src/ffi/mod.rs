@@ -88,12 +88,23 @@ fn set_error(message: impl Into<String>) {
     LAST_ERROR.with(|e| *e.borrow_mut() = message.into());
 }
 
-/// Runs `f`, turning a panic into `OS_PANIC`.
+/// Runs `f`, turning a panic into `OS_PANIC`. The last error is cleared on entry, and a failure
+/// that set no detail gets its result's message, so `os_last_error` always describes this call.
 fn guard(f: impl FnOnce() -> os_result) -> os_result {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+    LAST_ERROR.with(|e| e.borrow_mut().clear());
+    let result = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
         set_error("a panic was caught inside libopensharing");
         os_result::OS_PANIC
-    })
+    });
+    if result != os_result::OS_OK {
+        LAST_ERROR.with(|e| {
+            let mut e = e.borrow_mut();
+            if e.is_empty() {
+                e.push_str(result_text(result).trim_end_matches('\0'));
+            }
+        });
+    }
+    result
 }
 
 /// Borrows `len` bytes at `ptr` as UTF-8. NULL is accepted only with `len` 0.
@@ -136,21 +147,40 @@ unsafe fn opt_str_arg<'a>(ptr: *const u8, len: usize) -> Result<Option<&'a str>,
 }
 
 /// A readable, static description of a result code. The string is NUL-terminated and lives
-/// forever; do not free it.
+/// forever; do not free it. A value that is no `os_result` gets "unknown result code".
 #[no_mangle]
-pub extern "C" fn os_result_message(result: os_result) -> *const std::ffi::c_char {
-    let s: &'static [u8] = match result {
-        os_result::OS_OK => b"ok\0",
-        os_result::OS_NULL_ARGUMENT => b"a required pointer argument was NULL\0",
-        os_result::OS_INVALID_UTF8 => b"a string argument is not valid UTF-8\0",
-        os_result::OS_INVALID_CONFIG => b"the configuration was refused\0",
-        os_result::OS_INVALID_ARGUMENT => b"an argument has a bad value\0",
-        os_result::OS_INVALID_STATE => b"the call does not fit the exchange's state\0",
-        os_result::OS_NOT_FOUND => b"not found\0",
-        os_result::OS_PANIC => b"a panic was caught inside the library\0",
-        os_result::OS_DENIED => b"access refused: missing, bad or expired signature\0",
+pub extern "C" fn os_result_message(result: std::ffi::c_int) -> *const std::ffi::c_char {
+    const CODES: [os_result; 9] = [
+        os_result::OS_OK,
+        os_result::OS_NULL_ARGUMENT,
+        os_result::OS_INVALID_UTF8,
+        os_result::OS_INVALID_CONFIG,
+        os_result::OS_INVALID_ARGUMENT,
+        os_result::OS_INVALID_STATE,
+        os_result::OS_NOT_FOUND,
+        os_result::OS_PANIC,
+        os_result::OS_DENIED,
+    ];
+    let text = match CODES.iter().find(|code| **code as std::ffi::c_int == result) {
+        Some(code) => result_text(*code),
+        None => "unknown result code\0",
     };
-    s.as_ptr().cast()
+    text.as_ptr().cast()
+}
+
+/// The NUL-terminated message of `result`.
+fn result_text(result: os_result) -> &'static str {
+    match result {
+        os_result::OS_OK => "ok\0",
+        os_result::OS_NULL_ARGUMENT => "a required pointer argument was NULL\0",
+        os_result::OS_INVALID_UTF8 => "a string argument is not valid UTF-8\0",
+        os_result::OS_INVALID_CONFIG => "the configuration was refused\0",
+        os_result::OS_INVALID_ARGUMENT => "an argument has a bad value\0",
+        os_result::OS_INVALID_STATE => "the call does not fit the exchange's state\0",
+        os_result::OS_NOT_FOUND => "not found\0",
+        os_result::OS_PANIC => "a panic was caught inside the library\0",
+        os_result::OS_DENIED => "access refused: missing, bad or expired signature\0",
+    }
 }
 
 /// Copies the detail of the last failure on this thread into `buf` (at most `cap` bytes, no
@@ -161,20 +191,23 @@ pub extern "C" fn os_result_message(result: os_result) -> *const std::ffi::c_cha
 /// valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn os_last_error(buf: *mut u8, cap: usize, out_len: *mut usize) -> os_result {
-    guard(|| {
-        if out_len.is_null() || (buf.is_null() && cap > 0) {
-            return os_result::OS_NULL_ARGUMENT;
+    // Not through `guard`, which clears the error this call reports. Nothing here can panic:
+    // `try_with` fails instead of panicking while the thread is being torn down.
+    if out_len.is_null() || (buf.is_null() && cap > 0) {
+        return os_result::OS_NULL_ARGUMENT;
+    }
+    let copied = LAST_ERROR.try_with(|e| {
+        let e = e.borrow();
+        let n = e.len().min(cap);
+        if n > 0 {
+            std::ptr::copy_nonoverlapping(e.as_ptr(), buf, n);
         }
-        LAST_ERROR.with(|e| {
-            let e = e.borrow();
-            let n = e.len().min(cap);
-            if n > 0 {
-                std::ptr::copy_nonoverlapping(e.as_ptr(), buf, n);
-            }
-            *out_len = e.len();
-        });
-        os_result::OS_OK
-    })
+        *out_len = e.len();
+    });
+    match copied {
+        Ok(()) => os_result::OS_OK,
+        Err(_) => os_result::OS_INVALID_STATE,
+    }
 }
 
 /// Frees a buffer the library returned. `os_bytes_free` of a buffer with a NULL `ptr` does

@@ -1,6 +1,7 @@
 //! The body of `POST …/query`, read with proto3 JSON rules like the reference server: numbers
 //! may come as strings, unknown fields are ignored, `null` means absent.
 
+use crate::http::MAX_REQUEST_BODY_BYTES;
 use serde_json::{Map, Value};
 
 use super::ApiError;
@@ -35,9 +36,6 @@ pub struct QueryRequest {
     /// Async query key (`idempotencyKey` or `idempotency_key`).
     pub idempotency_key: Option<String>,
 }
-
-/// Largest body accepted.
-pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 fn int64(obj: &Map<String, Value>, name: &str) -> Result<Option<i64>, ApiError> {
     match obj.get(name) {
@@ -74,7 +72,7 @@ fn boolean(obj: &Map<String, Value>, name: &str) -> Result<bool, ApiError> {
 impl QueryRequest {
     /// Parses a request body.
     pub fn parse(body: &[u8]) -> Result<QueryRequest, ApiError> {
-        if body.len() > MAX_BODY_BYTES {
+        if body.len() > MAX_REQUEST_BODY_BYTES {
             return Err(ApiError::malformed("The request body is too large"));
         }
         if body.iter().all(u8::is_ascii_whitespace) {

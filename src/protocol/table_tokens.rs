@@ -15,9 +15,9 @@ const PAGE_PURPOSE: &str = "table-page";
 /// What a refresh token pins: the table and the snapshot version whose files it re-signs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshState {
-    /// The table id.
+    /// The table the token is bound to (its id and full name).
     #[serde(rename = "t")]
-    pub table_id: String,
+    pub table: String,
     /// The snapshot version.
     #[serde(rename = "v")]
     pub version: i64,
@@ -31,13 +31,13 @@ pub fn seal_refresh(key: &TokenKey, state: &RefreshState) -> String {
     key.seal(REFRESH_PURPOSE, &serde_json::to_vec(state).unwrap_or_default())
 }
 
-/// Opens a refresh token for table `table_id` at `now_ms`.
-pub fn open_refresh(key: &TokenKey, token: &str, table_id: &str, now_ms: i64) -> Result<RefreshState, ApiError> {
+/// Opens a refresh token for `table` at `now_ms`.
+pub fn open_refresh(key: &TokenKey, token: &str, table: &str, now_ms: i64) -> Result<RefreshState, ApiError> {
     let state: RefreshState = key
         .open(REFRESH_PURPOSE, token)
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .ok_or_else(|| ApiError::invalid("Error decoding refresh token"))?;
-    if state.table_id != table_id {
+    if state.table != table {
         return Err(ApiError::invalid(
             "The table specified in the refresh token does not match the table being queried.",
         ));
@@ -51,9 +51,9 @@ pub fn open_refresh(key: &TokenKey, token: &str, table_id: &str, now_ms: i64) ->
 /// Where the next page of a paginated query starts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageState {
-    /// The table id.
+    /// The table the token is bound to (its id and full name).
     #[serde(rename = "t")]
-    pub table_id: String,
+    pub table: String,
     /// The snapshot version (or the starting version for streaming queries), so every page
     /// reads the same data.
     #[serde(rename = "v")]
@@ -77,19 +77,13 @@ pub fn seal_page(key: &TokenKey, state: &PageState) -> String {
     key.seal(PAGE_PURPOSE, &serde_json::to_vec(state).unwrap_or_default())
 }
 
-/// Opens a query page token for `table_id` whose parameters hash to `checksum`.
-pub fn open_page(
-    key: &TokenKey,
-    token: &str,
-    table_id: &str,
-    checksum: &str,
-    now_ms: i64,
-) -> Result<PageState, ApiError> {
+/// Opens a query page token for `table` whose parameters hash to `checksum`.
+pub fn open_page(key: &TokenKey, token: &str, table: &str, checksum: &str, now_ms: i64) -> Result<PageState, ApiError> {
     let state: PageState =
         key.open(PAGE_PURPOSE, token).and_then(|bytes| serde_json::from_slice(&bytes).ok()).ok_or_else(|| {
             ApiError::invalid("Error decoding the page token: the token is malformed or was not issued here.")
         })?;
-    if state.table_id != table_id {
+    if state.table != table {
         return Err(ApiError::invalid("The table specified in the page token does not match the table being queried."));
     }
     if state.checksum != checksum {
@@ -110,7 +104,7 @@ mod tests {
     #[test]
     fn refresh_tokens_are_bound_to_table_and_time() {
         let key = TokenKey::new(&[1; 32]);
-        let token = seal_refresh(&key, &RefreshState { table_id: "t1".into(), version: 4, expires_at_ms: 100 });
+        let token = seal_refresh(&key, &RefreshState { table: "t1".into(), version: 4, expires_at_ms: 100 });
         assert_eq!(open_refresh(&key, &token, "t1", 99).unwrap().version, 4);
         assert!(open_refresh(&key, &token, "t2", 0).unwrap_err().message.contains("does not match"));
         assert!(open_refresh(&key, &token, "t1", 100).unwrap_err().message.contains("expired"));
@@ -118,7 +112,7 @@ mod tests {
         let page = seal_page(
             &key,
             &PageState {
-                table_id: "t1".into(),
+                table: "t1".into(),
                 version: 4,
                 end_version: None,
                 checksum: "c".into(),
@@ -133,7 +127,7 @@ mod tests {
     fn page_tokens_are_bound_to_table_parameters_and_time() {
         let key = TokenKey::new(&[1; 32]);
         let state = PageState {
-            table_id: "t1".into(),
+            table: "t1".into(),
             version: 4,
             end_version: Some(6),
             checksum: "abc".into(),

@@ -142,6 +142,7 @@ pub fn disk_io(root: &std::path::Path) -> impl FnMut(&IoNeed) -> IoResult + '_ {
             Err(_) => IoResult::NotFound,
         },
         IoNeed::Http(call) => IoResult::Failed(format!("disk_io sends no HTTP ({})", call.url)),
+        IoNeed::RequestBody { .. } => IoResult::Failed("disk_io requests carry their body".into()),
     }
 }
 

@@ -73,8 +73,9 @@ def server_binary() -> pathlib.Path:
 
 
 @contextlib.contextmanager
-def opensharing_serve(config: dict, workdir: pathlib.Path, env=None):
-    """`opensharing serve` on `config`. Yields (base_url, config_path, process, log_path)."""
+def opensharing_serve(config: dict, workdir: pathlib.Path, env=None, args=(), preexec_fn=None):
+    """`opensharing serve` on `config`, with extra `args`. Yields (base_url, config_path, process,
+    log_path)."""
     port = free_port()
     config = dict(config, endpoint=f"http://127.0.0.1:{port}/delta-sharing")
     path = workdir / f"opensharing-{port}.json"
@@ -82,8 +83,8 @@ def opensharing_serve(config: dict, workdir: pathlib.Path, env=None):
     log_path = workdir / f"opensharing-{port}.log"
     log = open(log_path, "w")
     proc = subprocess.Popen(
-        [str(server_binary()), "serve", "--config", str(path), "--listen", f"127.0.0.1:{port}"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        [str(server_binary()), "serve", "--config", str(path), "--listen", f"127.0.0.1:{port}", *args],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, preexec_fn=preexec_fn)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(base + "/healthz", expect=(200,))

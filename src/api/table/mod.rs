@@ -60,6 +60,12 @@ impl TableRef {
         out.push_str(relative);
     }
 
+    /// What page and refresh tokens are bound to: the asset id and its full name, so a token
+    /// minted for one table is refused by another that was configured with the same id.
+    pub fn token_binding(&self) -> String {
+        format!("{}\u{0}{}", self.id, self.full_name)
+    }
+
     /// The snapshot cache key.
     pub fn cache_key(&self) -> String {
         format!("{}\u{0}{}", self.store, self.root)
@@ -180,9 +186,18 @@ fn query_kind(ctx: &Ctx<'_>, table: &TableRef, caps: &Capabilities) -> Result<Ki
     }
     let checksum = read::query_checksum(&query, caps);
     let page = match &query.page_token {
-        Some(token) => Some(open_page(&ctx.state.token_key, token, &table.id, &checksum, ctx.now_ms)?),
+        Some(token) => Some(open_page(&ctx.state.token_key, token, &table.token_binding(), &checksum, ctx.now_ms)?),
         None => None,
     };
+    // A token carries the version it pins, not the right to read it: the table's history rules
+    // (which a reload may have tightened) are checked again on every page. The query parameters
+    // are the first page's (the checksum holds them), so time travel shows in them.
+    if let Some(page) = &page {
+        if query.version.is_some() || query.timestamp.is_some() {
+            table.require_history()?;
+        }
+        table.check_start(page.version)?;
+    }
     if let Some(start) = query.starting_version {
         table.require_history()?;
         table.check_start(start)?;
@@ -193,7 +208,11 @@ fn query_kind(ctx: &Ctx<'_>, table: &TableRef, caps: &Capabilities) -> Result<Ki
     let target = if let Some(page) = &page {
         Target::Version(page.version)
     } else if let Some(token) = &query.refresh_token {
-        Target::Version(open_refresh(&ctx.state.token_key, token, &table.id, ctx.now_ms)?.version)
+        // Refresh tokens are minted by latest-snapshot queries only; the start version may
+        // have been raised since.
+        let version = open_refresh(&ctx.state.token_key, token, &table.token_binding(), ctx.now_ms)?.version;
+        table.check_start(version)?;
+        Target::Version(version)
     } else if let Some(v) = query.version {
         table.require_history()?;
         table.check_start(v)?;

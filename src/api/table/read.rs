@@ -23,8 +23,6 @@ use crate::protocol::{ApiError, ErrorCode};
 
 /// Lifetime of refresh tokens.
 const REFRESH_TOKEN_TTL_MS: i64 = 3_600_000;
-/// Lifetime of query page tokens (the reference's 3 days).
-const PAGE_TOKEN_TTL_MS: i64 = 3 * 86_400_000;
 /// Largest page of a paginated query.
 const MAX_PAGE_FILES: usize = 10_000;
 
@@ -328,7 +326,7 @@ impl TableRead {
             seal_refresh(
                 &self.state.token_key,
                 &RefreshState {
-                    table_id: self.table.id.clone(),
+                    table: self.table.token_binding(),
                     version: snapshot.version,
                     expires_at_ms: self.now_ms + REFRESH_TOKEN_TTL_MS,
                 },
@@ -407,12 +405,12 @@ impl TableRead {
         seal_page(
             &self.state.token_key,
             &PageState {
-                table_id: self.table.id.clone(),
+                table: self.table.token_binding(),
                 version,
                 end_version,
                 checksum: query_checksum(query, &self.caps),
                 next_index: next_index as u64,
-                expires_at_ms: self.now_ms + PAGE_TOKEN_TTL_MS,
+                expires_at_ms: self.now_ms + i64::from(self.state.catalog.page_token_ttl_seconds) * 1000,
             },
         )
     }

@@ -24,6 +24,8 @@ pub enum Command {
         /// The address to listen on.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
         listen: String,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Manage the recipients of a configuration file.
     #[command(subcommand)]
@@ -63,6 +65,21 @@ pub struct GetArgs {
     /// How many files to download at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub parallel: usize,
+}
+
+/// What protects `serve` from slow and hostile clients.
+#[derive(Args)]
+pub struct LimitArgs {
+    /// Most connections open at once; more are answered 503 and closed [default: the open-file
+    /// limit less 64, at most 4096].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+    /// Seconds a request may take, its body included, to reach its response head.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout: u64,
+    /// Seconds a connection may move no byte in either direction before it is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
 }
 
 /// `opensharing recipient …`.

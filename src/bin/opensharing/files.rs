@@ -22,7 +22,7 @@ use opensharing::protocol::{ApiError, ErrorCode};
 use crate::body::{HostBody, CHUNK};
 use crate::config_file::now_ms;
 use crate::log::{self, RequestLog};
-use crate::service::{error, host_audit, Host, Response, REQUEST_TIMEOUT};
+use crate::service::{error, host_audit, Host, Response};
 use crate::storage::error_chain;
 
 const ROUTE: &str = "file";
@@ -108,7 +108,7 @@ pub async fn serve(host: &Host, req: hyper::Request<Incoming>, peer: SocketAddr,
         return error(ROUTE, peer, &not_found(), log);
     };
     let range = req.headers().get(RANGE).and_then(|v| v.to_str().ok()).map(str::to_string);
-    match tokio::time::timeout(REQUEST_TIMEOUT, open(store, path, range.as_deref(), head_only)).await {
+    match tokio::time::timeout(host.request_timeout, open(store, path, range.as_deref(), head_only)).await {
         Ok(Ok(opened)) => opened.respond(peer, log),
         Ok(Err(object_store::Error::NotFound { .. })) => error(ROUTE, peer, &not_found(), log),
         Ok(Err(e)) => {

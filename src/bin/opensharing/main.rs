@@ -18,6 +18,7 @@ mod config_file;
 mod files;
 mod get;
 mod http_call;
+mod limits;
 mod log;
 mod ls;
 mod recipient;
@@ -36,7 +37,7 @@ fn main() -> ExitCode {
     // One crypto library in the binary: ring, for the TLS of remote stores too.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let result = match Cli::parse().command {
-        Command::Serve { config, listen } => serve::run(&config, &listen),
+        Command::Serve { config, listen, limits } => serve::run(&config, &listen, limits.into()),
         Command::Recipient(RecipientCommand::Add(args)) => recipient::add(&args),
         Command::Check { config } => check::run(&config),
         Command::Get(args) => get::run(&args),

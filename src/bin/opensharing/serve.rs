@@ -1,7 +1,9 @@
 //! `opensharing serve`: a tokio + hyper (HTTP/1.1) server that drives one engine.
 //!
-//! Shutdown on SIGINT or SIGTERM is graceful: the listener closes, idle connections are closed,
-//! and requests in flight get up to 10 s to finish.
+//! Each connection takes a slot under the connection cap (over it, the client gets a 503 and is
+//! closed) and is closed once no byte has moved for the idle timeout. Shutdown on SIGINT or
+//! SIGTERM is graceful: the listener closes, idle connections are closed, and requests in flight
+//! get up to 10 s to finish.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,8 +15,10 @@ use hyper_util::server::graceful::GracefulShutdown;
 use opensharing::Engine;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::Semaphore;
 
 use crate::config_file::load;
+use crate::limits::{over_capacity_reply, IdleTimeout, Limits};
 use crate::log;
 use crate::service::{handle, Host};
 use crate::storage::Tuning;
@@ -25,15 +29,16 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs the server until SIGINT or SIGTERM.
-pub fn run(config_path: &Path, listen: &str) -> Result<(), String> {
+pub fn run(config_path: &Path, listen: &str, limits: Limits) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
-    runtime.block_on(serve(config_path, listen))
+    runtime.block_on(serve(config_path, listen, limits))
 }
 
-async fn serve(config_path: &Path, listen: &str) -> Result<(), String> {
+async fn serve(config_path: &Path, listen: &str, limits: Limits) -> Result<(), String> {
     let (catalog, stores) = load(config_path, Tuning::Serve)?;
     let engine = Engine::new(catalog).map_err(|e| e.to_string())?;
-    let host = Arc::new(Host::new(engine, stores));
+    let host = Arc::new(Host::new(engine, stores, limits.request_timeout));
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
     // Signal handlers first: a SIGHUP that arrives once we say "listening" must not kill us.
     let signal_error = |e: std::io::Error| format!("cannot install signal handlers: {e}");
     let hangup = signal(SignalKind::hangup()).map_err(signal_error)?;
@@ -42,7 +47,16 @@ async fn serve(config_path: &Path, listen: &str) -> Result<(), String> {
     let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tokio::spawn(crate::reload::watch(host.clone(), config_path.to_path_buf(), hangup));
-    log::event("listening", serde_json::json!({"addr": addr.to_string(), "prefix": host.engine.prefix()}));
+    log::event(
+        "listening",
+        serde_json::json!({
+            "addr": addr.to_string(),
+            "prefix": host.engine.prefix(),
+            "max_connections": limits.max_connections,
+            "request_timeout_s": limits.request_timeout.as_secs_f64(),
+            "idle_timeout_s": limits.idle_timeout.as_secs_f64(),
+        }),
+    );
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
     let graceful = GracefulShutdown::new();
@@ -50,13 +64,22 @@ async fn serve(config_path: &Path, listen: &str) -> Result<(), String> {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let Ok(slot) = slots.clone().try_acquire_owned() else {
+                        // Over the cap: say so if the socket takes it at once, and close.
+                        let _ = stream.try_write(&over_capacity_reply());
+                        continue;
+                    };
                     let _ = stream.set_nodelay(true);
                     let service = service_fn({
                         let host = host.clone();
                         move |req| handle(host.clone(), req, peer)
                     });
-                    let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-                    tokio::spawn(connection);
+                    let io = TokioIo::new(IdleTimeout::new(stream, limits.idle_timeout));
+                    let connection = graceful.watch(http.serve_connection(io, service));
+                    tokio::spawn(async move {
+                        let _ = connection.await;
+                        drop(slot);
+                    });
                 }
                 // Out of file descriptors and the like: back off instead of spinning.
                 Err(e) => {

@@ -1,42 +1,44 @@
 //! One request: health check, local files, or the engine's exchange loop with IO answered from
-//! the stores. Limits: a request body of at most 1 MiB (413), and 30 s to reach the response
-//! head (504).
+//! the stores.
+//!
+//! The body is read only when the engine asks for it (`IoNeed::RequestBody`), that is once the
+//! request is authenticated and routed, into one buffer of at most 1 MiB (413 beyond). One time
+//! budget covers the whole request, body included, up to its response head: 408 when the body
+//! did not arrive in time, 504 when storage was too slow.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::StatusCode;
 use opensharing::auth::AuditEvent;
 use opensharing::http::CONTENT_TYPE_JSON;
 use opensharing::protocol::{ApiError, ErrorCode};
-use opensharing::{Engine, Exchange, IoResult, Method, Poll, Request, ResponseHead};
+use opensharing::{Engine, Exchange, IoNeed, IoResult, Method, Poll, Request, ResponseHead, MAX_REQUEST_BODY_BYTES};
 
 use crate::body::HostBody;
 use crate::config_file::now_ms;
 use crate::log::{self, RequestLog};
 use crate::storage::Stores;
 
-/// Largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 1 << 20;
-/// How long a request may take to reach its response head.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// What every request shares: the engine and the stores of the current configuration.
+/// What every request shares: the engine, the stores of the current configuration and the
+/// time budget of a request.
 pub struct Host {
     /// The protocol engine.
     pub engine: Engine,
     stores: RwLock<Arc<Stores>>,
+    /// How long a request may take, body included, to reach its response head.
+    pub request_timeout: Duration,
 }
 
 impl Host {
     /// A host serving `engine` with IO from `stores`.
-    pub fn new(engine: Engine, stores: Stores) -> Host {
-        Host { engine, stores: RwLock::new(Arc::new(stores)) }
+    pub fn new(engine: Engine, stores: Stores, request_timeout: Duration) -> Host {
+        Host { engine, stores: RwLock::new(Arc::new(stores)), request_timeout }
     }
 
     /// The current stores.
@@ -104,19 +106,14 @@ pub async fn handle(
     Ok(engine_request(&host, req, peer, log).await)
 }
 
-/// Reads the body (bounded), hands the request to the engine, answers its IO needs and streams
-/// its response.
+/// Hands the request to the engine, answers its IO needs (reading the body when it asks for it)
+/// and streams its response.
 async fn engine_request(host: &Host, req: hyper::Request<Incoming>, peer: SocketAddr, log: RequestLog) -> Response {
     let (parts, body) = req.into_parts();
     let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    if declared.is_some_and(|n| n > MAX_REQUEST_BODY_BYTES as u64) {
         return too_large(peer, log);
     }
-    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return too_large(peer, log),
-        Err(_) => return error("unknown", peer, &ApiError::malformed("The request body could not be read"), log),
-    };
     let target = parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |pq| pq.as_str());
     let mut request = Request::new(Method::parse(parts.method.as_str()), target);
     request.headers = parts
@@ -124,15 +121,20 @@ async fn engine_request(host: &Host, req: hyper::Request<Incoming>, peer: Socket
         .iter()
         .filter_map(|(name, value)| Some((name.as_str().to_string(), value.to_str().ok()?.to_string())))
         .collect();
-    request.body = body.to_vec();
+    request.body_pending = !hyper::body::Body::is_end_stream(&body);
     request.peer = Some(peer.to_string());
     let mut exchange = host.engine.handle(request, now_ms());
     let stores = host.stores();
-    let Ok(head) = tokio::time::timeout(REQUEST_TIMEOUT, drive_to_head(&mut exchange, &stores)).await else {
-        let e = ApiError::new(ErrorCode::InternalError, "The request timed out reading storage");
+    let mut body = RequestBody { body, declared };
+    let Ok(head) = tokio::time::timeout(host.request_timeout, drive_to_head(&mut exchange, &stores, &mut body)).await
+    else {
+        let (status, e) = match exchange.pending_need() {
+            Some(IoNeed::RequestBody { .. }) => (408, ApiError::malformed("The request body did not arrive in time")),
+            _ => (504, ApiError::new(ErrorCode::InternalError, "The request timed out reading storage")),
+        };
         let mut audit = exchange.audit().clone();
-        (audit.status, audit.error_code) = (504, Some(e.code.as_str()));
-        return json_error(504, &e, audit, log);
+        (audit.status, audit.error_code) = (status, Some(e.code.as_str()));
+        return json_error(status, &e, audit, log);
     };
     // Content-Length sizes the pieces; a HEAD answer has the header but no body.
     let length = head.header_value("content-length").and_then(|v| v.parse().ok()).filter(|_| parts.method != "HEAD");
@@ -152,19 +154,54 @@ fn too_large(peer: SocketAddr, log: RequestLog) -> Response {
     json_error(413, &e, host_audit("unknown", peer, &log, 413, Some(e.code.as_str())), log)
 }
 
+/// The request body, unread until the engine asks for it.
+struct RequestBody {
+    body: Incoming,
+    /// The Content-Length the client declared, if any.
+    declared: Option<u64>,
+}
+
+impl RequestBody {
+    /// Reads the body into one buffer, stopping after `max_bytes + 1` bytes (the engine answers
+    /// 413 to more than `max_bytes`). Chunks are copied and dropped as they arrive, so a body of
+    /// tiny chunks costs no more than its bytes.
+    async fn read(&mut self, max_bytes: usize) -> IoResult {
+        let limit = max_bytes.saturating_add(1);
+        let expected = self.declared.map_or(0, |n| usize::try_from(n).unwrap_or(limit).min(limit));
+        let mut buf = Vec::with_capacity(expected);
+        while buf.len() < limit {
+            match self.body.frame().await {
+                None => break,
+                Some(Err(_)) => return IoResult::Failed("the client stopped sending the request body".into()),
+                Some(Ok(frame)) => {
+                    if let Some(data) = frame.data_ref() {
+                        let take = data.len().min(limit - buf.len());
+                        buf.extend_from_slice(&data[..take]);
+                    }
+                }
+            }
+        }
+        IoResult::Bytes(buf)
+    }
+}
+
 /// Answers IO needs until the exchange reaches its response head.
-async fn drive_to_head(exchange: &mut Exchange, stores: &Stores) -> ResponseHead {
+async fn drive_to_head(exchange: &mut Exchange, stores: &Stores, body: &mut RequestBody) -> ResponseHead {
     loop {
-        let need = match exchange.poll() {
-            Poll::Need(need) => need.clone(),
+        let result = match exchange.poll() {
+            Poll::Need(IoNeed::RequestBody { max_bytes }) => body.read(*max_bytes).await,
+            Poll::Need(need) => {
+                let need = need.clone();
+                let result = stores.answer(&need).await;
+                if let IoResult::Failed(detail) = &result {
+                    log::event("storage_error", serde_json::json!({"need": format!("{need:?}"), "error": detail}));
+                }
+                result
+            }
             Poll::Head(head) => return head.clone(),
             // The engine always yields its head before its body and end.
             Poll::Body | Poll::Done(_) => return ResponseHead { status: 500, headers: Vec::new() },
         };
-        let result = stores.answer(&need).await;
-        if let IoResult::Failed(detail) = &result {
-            log::event("storage_error", serde_json::json!({"need": format!("{need:?}"), "error": detail}));
-        }
         // `supply` only fails when the exchange is not waiting, which `Poll::Need` rules out.
         let _ = exchange.supply(result);
     }

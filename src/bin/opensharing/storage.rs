@@ -104,6 +104,7 @@ impl Stores {
         let store = match need {
             IoNeed::List { store, .. } | IoNeed::Get { store, .. } | IoNeed::Head { store, .. } => store,
             IoNeed::Http(call) => return http_call::send(&self.http, call).await,
+            IoNeed::RequestBody { .. } => return IoResult::Failed("the request body is not in a store".into()),
         };
         let Some(store) = self.by_name.get(store) else {
             return IoResult::Failed(format!("unknown store {store}"));
@@ -125,7 +126,7 @@ impl Stores {
                 let Ok(path) = StorePath::parse(key) else { return IoResult::NotFound };
                 store.head(&path).await.map_or_else(failure, |meta| IoResult::Meta(to_meta(&meta)))
             }
-            IoNeed::Http(_) => IoResult::Failed("credential calls are answered above".into()),
+            IoNeed::Http(_) | IoNeed::RequestBody { .. } => IoResult::Failed("answered above".into()),
         }
     }
 }
