@@ -1,5 +1,6 @@
 //! The shared catalog: shares, schemas and assets, validated and indexed for lookups.
 
+mod access;
 pub mod config;
 pub mod names;
 mod validate;
@@ -174,6 +175,8 @@ pub struct Catalog {
     pub stores: BTreeMap<String, StoreConfig>,
     /// Recipients, indexed by token hash.
     pub recipients: Recipients,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<crate::auth::IpNet>,
     /// Pre-signed URL lifetime in seconds.
     pub url_ttl_seconds: u32,
     /// Vended credential lifetime in seconds.

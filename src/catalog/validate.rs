@@ -20,7 +20,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(path: impl fmt::Display, message: impl Into<String>) -> ConfigError {
+    pub(super) fn new(path: impl fmt::Display, message: impl Into<String>) -> ConfigError {
         ConfigError { path: path.to_string(), message: message.into() }
     }
 
@@ -81,7 +81,9 @@ pub(super) fn build(mut config: Config, env: Env<'_>) -> Result<Catalog, ConfigE
         shares.push(built);
     }
     check_unique_asset_ids(&shares)?;
-    let recipients = build_recipients(std::mem::take(&mut config.recipients), &share_index)?;
+    let default_rate_limit = super::access::rate_limit("rate_limit", config.rate_limit.as_ref())?;
+    let trusted_proxies = super::access::networks("trusted_proxies", &config.trusted_proxies)?;
+    let recipients = build_recipients(std::mem::take(&mut config.recipients), &share_index, default_rate_limit)?;
     Ok(Catalog {
         prefix,
         endpoint: config.endpoint,
@@ -89,6 +91,7 @@ pub(super) fn build(mut config: Config, env: Env<'_>) -> Result<Catalog, ConfigE
         share_index,
         stores: config.stores,
         recipients,
+        trusted_proxies,
         url_ttl_seconds: config.url_ttl_seconds,
         credential_ttl_seconds: config.credential_ttl_seconds,
         page_token_ttl_seconds: config.page_token_ttl_seconds,
@@ -440,6 +443,7 @@ fn check_model(path: &str, asset: &AssetConfig) -> Result<(), ConfigError> {
 fn build_recipients(
     list: Vec<super::config::RecipientConfig>,
     share_index: &HashMap<String, usize>,
+    default_rate_limit: Option<crate::auth::RateLimit>,
 ) -> Result<Recipients, ConfigError> {
     let mut built = Vec::with_capacity(list.len());
     let mut names = HashSet::new();
@@ -449,9 +453,8 @@ fn build_recipients(
         if !names.insert(fold(&r.name)) {
             return Err(ConfigError::new(format!("{path}.name"), format!("duplicate recipient name '{}'", r.name)));
         }
-        let hash = parse_sha256_hex(&r.token_sha256).ok_or_else(|| {
-            ConfigError::new(format!("{path}.token_sha256"), "must be 64 hex digits (the SHA-256 of the token)")
-        })?;
+        let tokens = super::access::tokens(&path, &r)?
+            .ok_or_else(|| ConfigError::new(&path, "needs token_sha256, tokens, or both"))?;
         let expires_at_ms = match &r.expires_at {
             Some(ts) => Some(crate::protocol::timestamp::parse_rfc3339_ms(ts).ok_or_else(|| {
                 ConfigError::new(format!("{path}.expires_at"), format!("'{ts}' is not an RFC 3339 timestamp"))
@@ -465,14 +468,23 @@ fn build_recipients(
                 .ok_or_else(|| ConfigError::new(format!("{path}.shares[{j}]"), format!("unknown share '{share}'")))?;
             granted.insert(*idx);
         }
-        built.push(Recipient::new(r.name, hash, expires_at_ms, granted));
+        let ip_access_list = super::access::networks(&format!("{path}.ip_access_list"), &r.ip_access_list)?;
+        let rate_limit = match &r.rate_limit {
+            Some(own) => super::access::rate_limit(&format!("{path}.rate_limit"), Some(own))?,
+            None => default_rate_limit,
+        };
+        built.push(
+            Recipient::with_tokens(r.name, tokens, expires_at_ms, granted)
+                .ip_access_list(ip_access_list)
+                .rate_limit(rate_limit),
+        );
     }
     Recipients::new(built).map_err(|name| {
         ConfigError::new("recipients", format!("recipient '{name}' has the same token hash as another recipient"))
     })
 }
 
-fn parse_sha256_hex(hex: &str) -> Option<[u8; 32]> {
+pub(super) fn parse_sha256_hex(hex: &str) -> Option<[u8; 32]> {
     let bytes = hex.as_bytes();
     if bytes.len() != 64 || !bytes.iter().all(u8::is_ascii_hexdigit) {
         return None;

@@ -309,9 +309,12 @@ pub unsafe extern "C" fn os_config_builder_add_recipient(
     with_builder!(b, |cfg| {
         cfg.recipients.push(RecipientConfig {
             name: str_arg(name, name_len)?.to_string(),
-            token_sha256: str_arg(token_sha256_hex, token_sha256_hex_len)?.to_string(),
+            token_sha256: Some(str_arg(token_sha256_hex, token_sha256_hex_len)?.to_string()),
             expires_at: (expires_unix_ms >= 0).then(|| format_rfc3339_ms(expires_unix_ms)),
             shares: Vec::new(),
+            tokens: None,
+            ip_access_list: Vec::new(),
+            rate_limit: None,
         });
         Ok(())
     })

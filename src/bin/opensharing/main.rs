@@ -4,6 +4,8 @@
 //! ```text
 //! opensharing serve --config FILE [--listen 127.0.0.1:8080]
 //! opensharing recipient add NAME --share S [--share S2] [--expires RFC3339] --config FILE [--profile OUT]
+//! opensharing recipient rotate NAME [--grace 24h] --config FILE [--profile OUT]
+//! opensharing recipient revoke NAME --config FILE
 //! opensharing check --config FILE
 //! opensharing get PROFILE#share.schema.asset [--version N | --alias A] --out DIR [--parallel 8]
 //! opensharing ls PROFILE[#share[.schema]]
@@ -39,6 +41,8 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Serve { config, listen, limits } => serve::run(&config, &listen, limits.into()),
         Command::Recipient(RecipientCommand::Add(args)) => recipient::add(&args),
+        Command::Recipient(RecipientCommand::Rotate(args)) => recipient::rotate(&args),
+        Command::Recipient(RecipientCommand::Revoke { name, config }) => recipient::revoke(&name, &config),
         Command::Check { config } => check::run(&config),
         Command::Get(args) => get::run(&args),
         Command::Ls { target } => ls::run(&target),
