@@ -46,6 +46,8 @@ fn request(engine: *const os_engine, target: &str, auth: &str, body: &mut Vec<u8
         body: ptr::null(),
         body_len: 0,
         body_pending: false,
+        peer: ptr::null(),
+        peer_len: 0,
     };
     body.clear();
     unsafe {

@@ -192,6 +192,7 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req.target, req.target_len = target, n
 	req.headers, req.header_count = hp, C.size_t(len(headers))
 	req.body, req.body_len = keep(body)
+	req.peer, req.peer_len = keep([]byte(r.RemoteAddr))
 	var ex *C.os_exchange
 	if C.os_engine_handle(h.engine, &req, now, &ex) != C.OS_OK {
 		http.Error(w, `{"errorCode":"INTERNAL_ERROR","message":""}`, http.StatusInternalServerError)
