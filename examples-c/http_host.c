@@ -5,6 +5,7 @@
  * Usage: http_host CONFIG.json PORT     (e.g. ../demo/opensharing.json 8082) */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,13 +28,26 @@ static void send_all(int fd, const void *p, size_t n) {
 }
 
 /* PATH = the root of local store STORE (relative roots are relative to the config) + "/" + KEY. */
+/* Whether `path` resolves, through symbolic links, outside `root` (paths that do not exist are
+ * left to the caller to report as missing). */
+static int escapes_root(const char *root, const char *path) {
+  char real_root[PATH_MAX], real[PATH_MAX];
+  if (!realpath(root, real_root) || !realpath(path, real)) return 0;
+  size_t n = strlen(real_root);
+  return strncmp(real, real_root, n) != 0 || (real[n] != '/' && real[n] != '\0');
+}
+
+/* The file of `key` in local store `store`: 0, -1 for a store that is not local, -2 for a key
+ * that a symbolic link leads out of the store's root. */
 static int store_path(char *path, size_t cap, const uint8_t *store, size_t store_len, const char *key) {
   os_bytes root;
   if (os_engine_local_store_root(engine, store, store_len, &root) != OS_OK) return -1;
   int absolute = root.len > 0 && root.ptr[0] == '/';
-  snprintf(path, cap, "%s%s%.*s/%s", absolute ? "" : config_dir, absolute ? "" : "/", (int)root.len, (const char *)root.ptr, key);
+  char dir[4096];
+  int n = snprintf(dir, sizeof dir, "%s%s%.*s", absolute ? "" : config_dir, absolute ? "" : "/", (int)root.len, (const char *)root.ptr);
   os_bytes_free(root);
-  return 0;
+  if (n < 0 || (size_t)n >= sizeof dir || (size_t)snprintf(path, cap, "%s/%s", dir, key) >= cap) return -1;
+  return escapes_root(dir, path) ? -2 : 0;
 }
 
 static os_result supply(os_exchange *ex) {
@@ -42,7 +56,9 @@ static os_result supply(os_exchange *ex) {
   if (os_exchange_need(ex, &need) != OS_OK) return OS_INVALID_STATE;
   if (need.kind == OS_NEED_HTTP) return os_exchange_supply_error(ex, (const uint8_t *)"no HTTP client here", 19);
   snprintf(key, sizeof key, "%.*s", (int)need.key.len, (const char *)need.key.ptr);
-  if (store_path(path, sizeof path, need.store.ptr, need.store.len, key) != 0) return os_exchange_supply_error(ex, (const uint8_t *)"not local", 9);
+  int where = store_path(path, sizeof path, need.store.ptr, need.store.len, key);
+  if (where == -1) return os_exchange_supply_error(ex, (const uint8_t *)"not local", 9);
+  if (where == -2) return os_exchange_supply_not_found(ex);
   if (need.kind == OS_NEED_LIST) { /* files directly under the prefix, sorted: the Delta log is flat */
     struct dirent **names;
     int count = scandir(path, &names, NULL, alphasort);
@@ -131,6 +147,7 @@ static void serve(int fd, char *buf, size_t len) {
     char path[8192], k[4096];
     snprintf(k, sizeof k, "%.*s", (int)key.len, (const char *)key.ptr);
     if (store_path(path, sizeof path, store.ptr, store.len, k) == 0) serve_file(fd, method, path, range[0] ? range : NULL);
+    else send_all(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 45);
     os_bytes_free(store);
     return os_bytes_free(key);
   }

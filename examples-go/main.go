@@ -57,14 +57,40 @@ func (h *host) path(store, key string) (string, bool) {
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(h.configDir, dir)
 	}
-	return filepath.Join(dir, filepath.FromSlash(key)), true
+	path := filepath.Join(dir, filepath.FromSlash(key))
+	return path, !escapesRoot(dir, path)
 }
 
-// supply answers the pending IO need: a listing (every file under the prefix, sorted) or a read.
-func (h *host) supply(ex *C.os_exchange) C.os_result {
+// escapesRoot says whether path resolves, through symbolic links, outside root (a path that does
+// not exist is left to the caller to report as missing).
+func escapesRoot(root, path string) bool {
+	realRoot, err1 := filepath.EvalSymlinks(root)
+	real, err2 := filepath.EvalSymlinks(path)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return real != realRoot && !strings.HasPrefix(real, realRoot+string(filepath.Separator))
+}
+
+// supply answers the pending IO need: the request body, a listing (every file under the prefix,
+// sorted) or a read.
+func (h *host) supply(ex *C.os_exchange, body io.Reader) C.os_result {
 	var need C.os_need
 	if r := C.os_exchange_need(ex, &need); r != C.OS_OK {
 		return r
+	}
+	if need.kind == C.OS_NEED_BODY {
+		// At most one byte over the limit: the engine answers 413 to a longer body.
+		data, err := io.ReadAll(io.LimitReader(body, int64(need.body_limit)+1))
+		if err != nil {
+			msg := []byte("the request body could not be read")
+			p, n := cstr(msg)
+			defer C.free(unsafe.Pointer(p))
+			return C.os_exchange_supply_error(ex, p, n)
+		}
+		p, n := cstr(data)
+		defer C.free(unsafe.Pointer(p))
+		return C.os_exchange_supply_bytes(ex, p, n)
 	}
 	if need.kind == C.OS_NEED_HTTP {
 		return h.call(ex)
@@ -160,11 +186,6 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.ServeContent(w, r, "", info.ModTime(), f)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
-	if err != nil {
-		http.Error(w, `{"errorCode":"MALFORMED_REQUEST","message":"body too large"}`, http.StatusRequestEntityTooLarge)
-		return
-	}
 	// Copy the request into C memory; the engine copies what it keeps.
 	var cmem []unsafe.Pointer
 	defer func() {
@@ -191,7 +212,8 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req.method, req.method_len = keep([]byte(r.Method))
 	req.target, req.target_len = target, n
 	req.headers, req.header_count = hp, C.size_t(len(headers))
-	req.body, req.body_len = keep(body)
+	// The body is read only when the engine asks for it, after authentication and routing.
+	req.body_pending = C.bool(r.ContentLength != 0)
 	req.peer, req.peer_len = keep([]byte(r.RemoteAddr))
 	var ex *C.os_exchange
 	if C.os_engine_handle(h.engine, &req, now, &ex) != C.OS_OK {
@@ -202,7 +224,7 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	buf := make([]byte, 64*1024)
 	for {
 		var event C.os_event
-		if C.os_exchange_poll(ex, &event) != C.OS_OK || (event == C.OS_EVENT_NEED && h.supply(ex) != C.OS_OK) {
+		if C.os_exchange_poll(ex, &event) != C.OS_OK || (event == C.OS_EVENT_NEED && h.supply(ex, r.Body) != C.OS_OK) {
 			return
 		}
 		switch event {
@@ -245,5 +267,8 @@ func main() {
 		log.Fatalf("os_engine_new: %s", C.GoString(C.os_result_message(C.int(r))))
 	}
 	log.Printf("serving %s on http://%s", *config, *listen)
-	log.Fatal(http.ListenAndServe(*listen, h))
+	// One budget for the request with its body, as `opensharing serve` has; idle connections close.
+	server := &http.Server{Addr: *listen, Handler: h, ReadHeaderTimeout: 30 * time.Second,
+		ReadTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
+	log.Fatal(server.ListenAndServe())
 }

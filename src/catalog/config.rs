@@ -272,6 +272,10 @@ pub enum AzureSasScope {
 pub struct LocalStoreConfig {
     /// The directory, resolved by the host.
     pub root: String,
+    /// Serve files reached through symbolic links that lead out of `root`. Off by default:
+    /// hosts refuse any key whose canonical path leaves the root.
+    #[serde(default)]
+    pub follow_symlinks: bool,
 }
 
 /// A share.

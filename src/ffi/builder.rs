@@ -139,7 +139,8 @@ pub unsafe extern "C" fn os_config_builder_add_local_store(
     root_len: usize,
 ) -> os_result {
     with_builder!(b, |cfg| {
-        let store = StoreConfig::Local(LocalStoreConfig { root: str_arg(root, root_len)?.to_string() });
+        let store =
+            StoreConfig::Local(LocalStoreConfig { root: str_arg(root, root_len)?.to_string(), follow_symlinks: false });
         cfg.stores.insert(str_arg(name, name_len)?.to_string(), store);
         Ok(())
     })

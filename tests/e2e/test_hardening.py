@@ -15,7 +15,7 @@ from harness import opensharing_serve
 from test_server import DEMO_TOKEN, call, demo_config, sha256, wait_until
 
 QUERY = "/shares/demo/schemas/default/tables/trips/query"
-LIMITS = ["--request-timeout", "2", "--idle-timeout", "2"]
+LIMITS = ["--request-timeout", "2", "--idle-timeout", "3"]
 MIB = 1 << 20
 
 
@@ -71,8 +71,8 @@ def read_answer(conn, timeout=10.0):
 
 
 @pytest.fixture()
-def served(demo_dir, tmp_path):
-    with opensharing_serve(demo_config(demo_dir), tmp_path, args=LIMITS) as (url, _, proc, log):
+def served(demo_dir):
+    with opensharing_serve(demo_config(demo_dir), demo_dir, args=LIMITS) as (url, _, proc, log):
         yield {"url": url, "proc": proc, "log": log, "base": url.rsplit("/", 1)[0]}
 
 
@@ -147,14 +147,14 @@ def test_one_byte_chunks_cost_no_more_than_their_bytes(served):
     assert grown < 8 * MIB
 
 
-def test_health_answers_under_a_128_descriptor_limit(demo_dir, tmp_path):
+def test_health_answers_under_a_128_descriptor_limit(demo_dir):
     """140 stalled authenticated POSTs against a server limited to 128 descriptors: the
     connection cap (128 less a reserve) turns the excess away at once with a 503, /healthz never
     hangs, and is 200 again once the stalled requests are shed."""
     def limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))
 
-    with opensharing_serve(demo_config(demo_dir), tmp_path, args=LIMITS, preexec_fn=limit) as (url, _, proc, _):
+    with opensharing_serve(demo_config(demo_dir), demo_dir, args=LIMITS, preexec_fn=limit) as (url, _, proc, _):
         base = url.rsplit("/", 1)[0]
         conns = []
         for _ in range(140):
@@ -177,7 +177,7 @@ def test_health_answers_under_a_128_descriptor_limit(demo_dir, tmp_path):
 
 def test_a_client_that_never_reads_its_answer_is_closed(tmp_path):
     """A 64 MiB local file requested by a client that reads nothing: once no byte has moved for
-    the 2 s idle timeout, the server closes the connection and the file."""
+    the 3 s idle timeout, the server closes the connection and the file."""
     log = tmp_path / "data" / "big" / "_delta_log"
     log.mkdir(parents=True)
     (tmp_path / "data" / "big" / "big.parquet").write_bytes(b"\0" * (64 * MIB))
@@ -208,5 +208,42 @@ def test_a_client_that_never_reads_its_answer_is_closed(tmp_path):
         closed_after = time.time() - started
         conn.close()
     print(f"\nnon-reading client of a 64 MiB file: connection and file closed {closed_after:.1f} s after the "
-          f"response stalled (idle timeout 2 s)")
-    assert closed_after < 2 + 3
+          f"response stalled (idle timeout 3 s)")
+    assert closed_after < 3 + 3
+
+
+@pytest.mark.parametrize("follow", [False, True])
+def test_local_store_symlinks_do_not_leave_the_root(tmp_path, follow):
+    """A file of the table that is a symbolic link to a file outside the store's root answers 404
+    (as a missing file), unless the store sets `follow_symlinks`; a link inside the root works."""
+    table = tmp_path / "data" / "t"
+    (table / "_delta_log").mkdir(parents=True)
+    (tmp_path / "outside.bin").write_bytes(b"outside the root")
+    (table / "real.bin").write_bytes(b"inside the root")
+    (table / "escape.bin").symlink_to(tmp_path / "outside.bin")
+    (table / "alias.bin").symlink_to(table / "real.bin")
+    schema = {"type": "struct", "fields": [{"name": "a", "type": "long", "nullable": True, "metadata": {}}]}
+    actions = [{"protocol": {"minReaderVersion": 1, "minWriterVersion": 2}},
+               {"metaData": {"id": "t", "format": {"provider": "parquet", "options": {}},
+                             "schemaString": json.dumps(schema), "partitionColumns": [], "configuration": {},
+                             "createdTime": 0}}]
+    actions += [{"add": {"path": name, "partitionValues": {}, "size": 15, "modificationTime": 0, "dataChange": True}}
+                for name in ["real.bin", "escape.bin", "alias.bin"]]
+    (table / "_delta_log" / f"{0:020}.json").write_text("\n".join(json.dumps(a) for a in actions) + "\n")
+    config = {"stores": {"disk": {"kind": "local", "root": "data", "follow_symlinks": follow}},
+              "shares": [{"name": "s", "schemas": [{"name": "d", "assets": [
+                  {"type": "delta_table", "name": "t", "store": "disk", "path": "t"}]}]}],
+              "recipients": [{"name": "r", "token_sha256": sha256(DEMO_TOKEN), "shares": ["s"]}]}
+    with opensharing_serve(config, tmp_path) as (url, _, _, log):
+        status, _, body = call(f"{url}/shares/s/schemas/d/tables/t/query", method="POST", data=b"{}")
+        assert status == 200
+        urls = {urllib.parse.urlsplit(json.loads(line)["file"]["url"]).path.rsplit("/", 1)[1]: json.loads(line)["file"]["url"]
+                for line in body.decode().splitlines()[2:]}
+        got = {name: call(u, token=None)[::2] for name, u in urls.items()}
+    assert got["real.bin"] == (200, b"inside the root")
+    assert got["alias.bin"] == (200, b"inside the root")
+    if follow:
+        assert got["escape.bin"] == (200, b"outside the root")
+    else:
+        assert got["escape.bin"][0] == 404 and b"outside" not in got["escape.bin"][1]
+        assert "symlink_refused" in log.read_text()

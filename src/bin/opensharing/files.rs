@@ -104,7 +104,12 @@ pub async fn serve(host: &Host, req: hyper::Request<Incoming>, peer: SocketAddr,
         Err(e) => return error(ROUTE, peer, &ApiError::from(e), log),
     };
     let not_found = || ApiError::not_found("No such file");
-    let (Some(store), Ok(path)) = (host.stores().get(&grant.store).cloned(), StorePath::parse(&grant.key)) else {
+    let stores = host.stores();
+    if stores.escapes_root(&grant.store, &grant.key) {
+        log::event("symlink_refused", serde_json::json!({"store": grant.store, "key": grant.key}));
+        return error(ROUTE, peer, &not_found(), log);
+    }
+    let (Some(store), Ok(path)) = (stores.get(&grant.store).cloned(), StorePath::parse(&grant.key)) else {
         return error(ROUTE, peer, &not_found(), log);
     };
     let range = req.headers().get(RANGE).and_then(|v| v.to_str().ok()).map(str::to_string);

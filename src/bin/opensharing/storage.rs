@@ -59,6 +59,9 @@ impl Tuning {
 /// The opened stores, by configured name.
 pub struct Stores {
     by_name: HashMap<String, Arc<dyn ObjectStore>>,
+    /// The canonical roots of the `local` stores that keep keys inside their root (all but
+    /// those with `follow_symlinks`).
+    confined: HashMap<String, PathBuf>,
     /// Sends credential-service calls.
     http: reqwest::Client,
 }
@@ -77,20 +80,44 @@ impl Stores {
     /// Opens every store of `catalog`.
     pub fn open(catalog: &Catalog, config_dir: &Path, tuning: Tuning) -> Result<Stores, String> {
         let mut by_name = HashMap::new();
+        let mut confined = HashMap::new();
         for (name, config) in &catalog.stores {
             let store = open_store(config, config_dir, tuning).map_err(|e| format!("store '{name}': {e}"))?;
             by_name.insert(name.clone(), store);
+            if let StoreConfig::Local(local) = config {
+                if !local.follow_symlinks {
+                    let root = local_root(config_dir, &local.root);
+                    let root = root.canonicalize().map_err(|e| format!("store '{name}': {}: {e}", root.display()))?;
+                    confined.insert(name.clone(), root);
+                }
+            }
         }
-        Ok(Stores { by_name, http: http_call::client()? })
+        Ok(Stores { by_name, confined, http: http_call::client()? })
     }
 
     /// These stores, plus those of `previous` whose names are gone: exchanges that started on
     /// the previous configuration still find their store while they finish.
     pub fn merged_with(mut self, previous: &Stores) -> Stores {
         for (name, store) in &previous.by_name {
-            self.by_name.entry(name.clone()).or_insert_with(|| store.clone());
+            if !self.by_name.contains_key(name) {
+                self.by_name.insert(name.clone(), store.clone());
+                if let Some(root) = previous.confined.get(name) {
+                    self.confined.insert(name.clone(), root.clone());
+                }
+            }
         }
         self
+    }
+
+    /// Whether `key` of store `name` resolves, through symbolic links, to a path outside the
+    /// store's root (only for confined `local` stores; a key that does not exist is left to the
+    /// store to report). Such keys are answered as missing.
+    pub fn escapes_root(&self, name: &str, key: &str) -> bool {
+        let Some(root) = self.confined.get(name) else { return false };
+        match root.join(key).canonicalize() {
+            Ok(path) => !path.starts_with(root),
+            Err(_) => false,
+        }
     }
 
     /// The store called `name`.
@@ -106,11 +133,19 @@ impl Stores {
             IoNeed::Http(call) => return http_call::send(&self.http, call).await,
             IoNeed::RequestBody { .. } => return IoResult::Failed("the request body is not in a store".into()),
         };
-        let Some(store) = self.by_name.get(store) else {
-            return IoResult::Failed(format!("unknown store {store}"));
+        let name = store;
+        let Some(store) = self.by_name.get(name) else {
+            return IoResult::Failed(format!("unknown store {name}"));
         };
         match need {
-            IoNeed::List { prefix, start_after, .. } => list(store, prefix, start_after.as_deref()).await,
+            IoNeed::List { prefix, start_after, .. } => match list(store, prefix, start_after.as_deref()).await {
+                IoResult::Listing(mut entries) if self.confined.contains_key(name) => {
+                    entries.retain(|e| !self.escapes_root(name, &e.key));
+                    IoResult::Listing(entries)
+                }
+                other => other,
+            },
+            IoNeed::Get { key, .. } | IoNeed::Head { key, .. } if self.escapes_root(name, key) => IoResult::NotFound,
             IoNeed::Get { key, range, .. } => {
                 let Ok(path) = StorePath::parse(key) else { return IoResult::NotFound };
                 let result = match range {
@@ -308,8 +343,15 @@ mod tests {
         }
         std::fs::write(root.join("t/a%20b.txt"), b"x").unwrap();
         let store: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new_with_prefix(&root).unwrap());
-        let stores =
-            Stores { by_name: HashMap::from([("disk".to_string(), store)]), http: http_call::client().unwrap() };
+        let outside = root.with_extension("outside");
+        std::fs::write(&outside, b"secret").unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("t/escape.txt")).unwrap();
+        std::os::unix::fs::symlink(root.join("t/a%20b.txt"), root.join("t/inside.txt")).unwrap();
+        let stores = Stores {
+            by_name: HashMap::from([("disk".to_string(), store)]),
+            confined: HashMap::from([("disk".to_string(), root.canonicalize().unwrap())]),
+            http: http_call::client().unwrap(),
+        };
         let keys = |r: IoResult| match r {
             IoResult::Listing(l) => l.into_iter().map(|m| m.key).collect::<Vec<_>>(),
             other => panic!("{other:?}"),
@@ -320,6 +362,7 @@ mod tests {
             start_after: start_after.map(str::to_string),
         };
         assert_eq!(keys(stores.answer(&need("t/_delta_log/", None)).await).len(), 4);
+        assert!(keys(stores.answer(&need("t/", None)).await).iter().all(|k| k != "t/escape.txt"));
         assert_eq!(
             keys(stores.answer(&need("t/_delta_log/01", None)).await),
             ["t/_delta_log/01.crc", "t/_delta_log/01.json"]
@@ -333,6 +376,17 @@ mod tests {
         let get = |key: &str| IoNeed::Get { store: "disk".into(), key: key.into(), range: None };
         assert_eq!(stores.answer(&get("t/a%20b.txt")).await, IoResult::Bytes(b"x".to_vec()));
         assert_eq!(stores.answer(&get("t/../../etc/passwd")).await, IoResult::NotFound);
+        // A symbolic link out of the root names no object; one that stays inside does.
+        assert_eq!(stores.answer(&get("t/escape.txt")).await, IoResult::NotFound);
+        let head = IoNeed::Head { store: "disk".into(), key: "t/escape.txt".into() };
+        assert_eq!(stores.answer(&head).await, IoResult::NotFound);
+        assert_eq!(stores.answer(&get("t/inside.txt")).await, IoResult::Bytes(b"x".to_vec()));
+        let listed = keys(stores.answer(&need("t/", None)).await);
+        assert_eq!(
+            listed.iter().filter(|k| !k.starts_with("t/_delta_log/")).collect::<Vec<_>>(),
+            ["t/a%20b.txt", "t/inside.txt"]
+        );
         std::fs::remove_dir_all(&root).unwrap();
+        std::fs::remove_file(&outside).unwrap();
     }
 }
