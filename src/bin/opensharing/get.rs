@@ -8,7 +8,6 @@
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
@@ -166,7 +165,7 @@ impl Summary {
 /// Lists the asset's files page by page and fetches each page's files, at most `parallel` at a
 /// time. Failures are collected, never fatal to the other files.
 async fn download(client: &Client, root: &[String], out: &Path, parallel: usize) -> Summary {
-    let bar = Arc::new(progress_bar());
+    let bar = progress_bar();
     let mut summary = Summary::default();
     let mut running: JoinSet<Result<u64, String>> = JoinSet::new();
     let segments: Vec<&str> = root.iter().map(String::as_str).chain(["files"]).collect();
