@@ -59,7 +59,9 @@ fn vend(engine: &Engine, volume: &str, now: i64) -> usize {
     let mut status = 0;
     loop {
         match ex.poll() {
-            Poll::Need(_) => ex.supply(IoResult::Http(HttpReply { status: 200, body: sts_reply(now) })).unwrap(),
+            Poll::Need(_) => {
+                ex.supply(IoResult::Http(HttpReply { status: 200, body: sts_reply(now), headers: Vec::new() })).unwrap()
+            }
             Poll::Head(head) => status = head.status,
             Poll::Body => loop {
                 let n = ex.read(&mut buf);

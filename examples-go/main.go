@@ -157,6 +157,13 @@ func (h *host) call(ex *C.os_exchange) C.os_result {
 		defer C.free(unsafe.Pointer(msg))
 		return C.os_exchange_supply_error(ex, msg, n)
 	}
+	if cc := resp.Header.Get("Cache-Control"); cc != "" { // how long a JWKS may be cached
+		name, nn := cstr([]byte("Cache-Control"))
+		value, vn := cstr([]byte(cc))
+		defer C.free(unsafe.Pointer(name))
+		defer C.free(unsafe.Pointer(value))
+		C.os_exchange_supply_http_header(ex, name, nn, value, vn)
+	}
 	p, n := cstr(body)
 	defer C.free(unsafe.Pointer(p))
 	return C.os_exchange_supply_http(ex, C.uint16_t(resp.StatusCode), p, n)

@@ -466,7 +466,20 @@ os_result os_exchange_need_http_header(const os_exchange *ex,
                                        os_str *name,
                                        os_str *value);
 
-// Answers an `OS_NEED_HTTP` need with the reply's status and body (copied).
+// Adds a header of the reply to an `OS_NEED_HTTP` need (copied), before
+// `os_exchange_supply_http`. Optional: the engine reads only `Cache-Control` (how long an
+// OpenID provider's key set may be cached; one hour without it).
+//
+// # Safety
+// `ex` must be live; `name` and `value` valid for their lengths.
+os_result os_exchange_supply_http_header(os_exchange *ex,
+                                         const uint8_t *name,
+                                         size_t name_len,
+                                         const uint8_t *value,
+                                         size_t value_len);
+
+// Answers an `OS_NEED_HTTP` need with the reply's status and body (copied), and the headers
+// given before with `os_exchange_supply_http_header`.
 //
 // # Safety
 // `ex` must be live; `body` valid for `len` bytes (NULL allowed with `len` 0).

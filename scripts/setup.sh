@@ -49,7 +49,16 @@ if [ ! -x "$OPENSHARING_VENV/bin/python" ] || [ "$(cat "$_stamp" 2>/dev/null)" !
   echo "$_want" > "$_stamp"
 fi
 
+# oidc-provider (the OpenID Provider of the federated-recipient tests). 9.x runs on node 20 with a
+# warning that it prefers node 22.
+OPENSHARING_NODE_OIDC="$OPENSHARING_CACHE/node-oidc"
+if [ ! -e "$OPENSHARING_NODE_OIDC/node_modules/oidc-provider/package.json" ] && command -v npm >/dev/null; then
+  _log "npm install oidc-provider@9.13.3 (cached in $OPENSHARING_NODE_OIDC)"
+  mkdir -p "$OPENSHARING_NODE_OIDC"
+  npm install --no-audit --no-fund --silent --prefix "$OPENSHARING_NODE_OIDC" oidc-provider@9.13.3 >/dev/null
+fi
+
 export PATH="$OPENSHARING_TOOLS/bin:$PATH"
 export OPENSHARING_GO="$OPENSHARING_VENV/bin/go"
 export OPENSHARING_PYTHON="$OPENSHARING_VENV/bin/python"
-export OPENSHARING_CACHE OPENSHARING_TOOLS OPENSHARING_VENV
+export OPENSHARING_CACHE OPENSHARING_TOOLS OPENSHARING_VENV OPENSHARING_NODE_OIDC

@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::api;
 use crate::api::table::url_reuse::UrlReuse;
+use crate::auth::oidc::OidcState;
 use crate::catalog::{Catalog, ConfigError};
 use crate::delta::cache::SnapshotCache;
 use crate::exchange::Exchange;
@@ -27,7 +28,7 @@ pub enum EngineError {
 }
 
 /// What one exchange works against: the catalog, the key that signs tokens, a URL signer per
-/// store and the snapshot cache.
+/// store and the caches (snapshots, credentials, OIDC keys and verified JWTs).
 #[derive(Debug)]
 pub(crate) struct EngineState {
     pub catalog: Catalog,
@@ -37,6 +38,8 @@ pub(crate) struct EngineState {
     pub snapshots: SnapshotCache,
     pub url_reuse: UrlReuse,
     pub credentials: CredentialCache,
+    /// OIDC issuers' key sets and verified JWTs.
+    pub oidc: OidcState,
 }
 
 /// How many table snapshots an engine keeps.
@@ -60,6 +63,7 @@ impl EngineState {
             snapshots: SnapshotCache::new(SNAPSHOT_CACHE_ENTRIES),
             url_reuse: UrlReuse::default(),
             credentials: CredentialCache::default(),
+            oidc: OidcState::default(),
         })
     }
 }

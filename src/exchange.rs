@@ -49,8 +49,9 @@ pub enum IoNeed {
         /// The object key.
         key: String,
     },
-    /// Send this HTTPS request (to a credential service: AWS STS, Google OAuth and STS) and
-    /// answer [`IoResult::Http`] with the reply, whatever its status.
+    /// Send this HTTPS request (to a credential service: AWS STS, Google OAuth and STS; or a
+    /// GET of an OpenID provider's discovery document or JWKS) and answer [`IoResult::Http`]
+    /// with the reply, whatever its status.
     Http(HttpCall),
     /// Read the request body and answer [`IoResult::Bytes`]. Asked only of a request whose
     /// [`body_pending`](crate::Request::body_pending) is set, and only once the request is
@@ -93,6 +94,15 @@ pub struct HttpReply {
     pub status: u16,
     /// The body (hosts may cap it; credential replies are a few KiB).
     pub body: Vec<u8>,
+    /// Reply headers the engine may read (`Cache-Control` of a JWKS); hosts may pass none.
+    pub headers: Vec<(String, String)>,
+}
+
+impl HttpReply {
+    /// The first value of header `name`, compared case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
 }
 
 impl std::fmt::Debug for HttpReply {
@@ -190,6 +200,9 @@ pub(crate) trait Operation: Send {
     /// Advances the operation. `input` answers the previous `Step::Need` (`None` on the first
     /// call).
     fn resume(&mut self, input: Option<IoResult>) -> Step;
+
+    /// Adds what the operation learnt to the audit event (called after each `resume`).
+    fn note(&self, _audit: &mut AuditEvent) {}
 }
 
 enum State {
@@ -247,7 +260,9 @@ impl Exchange {
     pub fn poll(&mut self) -> Poll<'_> {
         if let State::Operating { op, waiting, input } = &mut self.state {
             if waiting.is_none() {
-                match op.resume(input.take()) {
+                let step = op.resume(input.take());
+                op.note(&mut self.audit);
+                match step {
                     Step::Need(need) => *waiting = Some(need),
                     Step::Respond(response) => self.respond(response),
                 }

@@ -189,7 +189,7 @@ fn sts_assume_role_is_a_signed_call_the_host_sends() {
     let r = drive(&e, post(&format!("{P}/tables/t/temporary-table-credentials"), ""), NOW, |need| {
         let IoNeed::Http(call) = need else { panic!("unexpected {need:?}") };
         calls.push(call.clone());
-        IoResult::Http(HttpReply { status: 200, body: STS_OK.as_bytes().to_vec() })
+        IoResult::Http(HttpReply { status: 200, body: STS_OK.as_bytes().to_vec(), headers: Vec::new() })
     });
     assert_eq!(r.status, 200);
     assert_eq!(
@@ -254,7 +254,7 @@ fn sts_refusals_and_unreachable_sts_are_bad_gateway_with_detail_for_the_log() {
     let denied = "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>\
                   <Message>User arn:aws:iam::1:user/x is not authorized</Message></Error></ErrorResponse>";
     let r = drive(&e, post(&format!("{P}/volumes/v/temporary-volume-credentials"), ""), NOW, |_| {
-        IoResult::Http(HttpReply { status: 403, body: denied.as_bytes().to_vec() })
+        IoResult::Http(HttpReply { status: 403, body: denied.as_bytes().to_vec(), headers: Vec::new() })
     });
     assert_eq!((r.status, r.error_code().as_str()), (502, "CATALOG_ERROR"));
     assert_eq!(r.message(), "the storage provider did not issue credentials (STS AccessDenied)");
@@ -265,12 +265,12 @@ fn sts_refusals_and_unreachable_sts_are_bad_gateway_with_detail_for_the_log() {
     assert_eq!(r.status, 502);
     assert!(r.audit.detail.as_deref().unwrap().contains("connection refused"));
     let r = drive(&e, post(&format!("{P}/volumes/v/temporary-volume-credentials"), ""), NOW, |_| {
-        IoResult::Http(HttpReply { status: 200, body: b"<html>captive portal</html>".to_vec() })
+        IoResult::Http(HttpReply { status: 200, body: b"<html>captive portal</html>".to_vec(), headers: Vec::new() })
     });
     assert_eq!(r.status, 502);
     // Credentials that expired before they arrive are no grant.
     let r = drive(&e, post(&format!("{P}/volumes/v/temporary-volume-credentials"), ""), NOW + 3_600_000, |_| {
-        IoResult::Http(HttpReply { status: 200, body: STS_OK.as_bytes().to_vec() })
+        IoResult::Http(HttpReply { status: 200, body: STS_OK.as_bytes().to_vec(), headers: Vec::new() })
     });
     assert_eq!((r.status, r.message().contains("already expired")), (502, true));
 }
@@ -309,7 +309,7 @@ fn gcs_tokens_are_downscoped_through_two_calls() {
         } else {
             json!({"access_token": "downscoped-token", "expires_in": 3000, "token_type": "Bearer"})
         };
-        IoResult::Http(HttpReply { status: 200, body: body.to_string().into_bytes() })
+        IoResult::Http(HttpReply { status: 200, body: body.to_string().into_bytes(), headers: Vec::new() })
     });
     assert_eq!(r.status, 200);
     assert_eq!(

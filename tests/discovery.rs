@@ -240,7 +240,9 @@ fn authentication_matrix() {
     for (req, needle) in cases {
         let r = drive(&e, req, NOW, no_io);
         assert_eq!((r.status, r.error_code()), (401, "UNAUTHENTICATED".to_string()));
-        assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+        // RFC 6750 §3.1: a request without a token gets no error code.
+        let challenge = if needle == "Missing" { "Bearer" } else { "Bearer error=\"invalid_token\"" };
+        assert_eq!(r.header("www-authenticate"), Some(challenge));
         assert!(r.message().contains(needle), "{}", r.message());
         assert_eq!(r.audit.recipient, None);
     }

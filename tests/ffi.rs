@@ -256,7 +256,16 @@ fn credential_calls_through_the_c_abi() {
         let reply = b"<Credentials><AccessKeyId>ASIA1</AccessKeyId><SecretAccessKey>S</SecretAccessKey>\
 <SessionToken>T</SessionToken><Expiration>2026-01-01T01:00:00Z</Expiration></Credentials>";
         assert_eq!(os_exchange_supply_http(ex, 200, ptr::null(), 5), os_result::OS_NULL_ARGUMENT);
+        let (cc, age) = ("Cache-Control", "max-age=60");
+        assert_eq!(
+            os_exchange_supply_http_header(ex, cc.as_ptr(), cc.len(), age.as_ptr(), age.len()),
+            os_result::OS_OK
+        );
         assert_eq!(os_exchange_supply_http(ex, 200, reply.as_ptr(), reply.len()), os_result::OS_OK);
+        assert_eq!(
+            os_exchange_supply_http_header(ex, cc.as_ptr(), cc.len(), age.as_ptr(), age.len()),
+            os_result::OS_INVALID_STATE
+        );
         assert_eq!(os_exchange_supply_http(ex, 200, reply.as_ptr(), reply.len()), os_result::OS_INVALID_STATE);
         assert_eq!(os_exchange_need_http(ex, &mut call), os_result::OS_INVALID_STATE);
         assert_eq!(os_exchange_poll(ex, &mut event), os_result::OS_OK);

@@ -4,19 +4,10 @@
 
 mod common;
 
-use common::{drive, NOW, TOKEN_ACME};
+use common::{drive, Rng, NOW, TOKEN_ACME};
 use opensharing::{IoNeed, IoResult, Method, Request};
 
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[(self.next() % items.len() as u64) as usize]
     }
@@ -153,9 +144,11 @@ fn hostile_reply(rng: &mut Rng) -> IoResult {
     match rng.next() % 5 {
         0 => IoResult::Failed("connection reset".into()),
         1 => IoResult::NotFound,
-        _ => {
-            IoResult::Http(opensharing::HttpReply { status: [200, 400, 403, 500, 0][(rng.next() % 5) as usize], body })
-        }
+        _ => IoResult::Http(opensharing::HttpReply {
+            status: [200, 400, 403, 500, 0][(rng.next() % 5) as usize],
+            body,
+            headers: Vec::new(),
+        }),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Request handling: routing, authentication, dispatch to the endpoint handlers.
 
 mod admission;
+mod authenticate;
 mod credentials;
 mod discovery;
 mod request_body;
@@ -9,7 +10,7 @@ pub(crate) mod table;
 
 use std::sync::Arc;
 
-use crate::auth::{AuditEvent, Recipient};
+use crate::auth::{bearer_token, token_sha256, AuditEvent, AuthError, Recipient};
 use crate::engine::EngineState;
 use crate::exchange::{Exchange, Operation, Response};
 use crate::http::{Method, Request};
@@ -37,27 +38,31 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64) -> 
     };
     audit.route = route.name();
     note_names(&mut audit, &route);
-    let recipient = match state.catalog.recipients.authenticate(request.header_value("authorization"), now_ms) {
+    // Hashed once: the opaque-token lookup and the verified-JWT cache share the hash.
+    let hash = request.header_value("authorization").and_then(bearer_token).map(token_sha256);
+    let found = match &hash {
+        Some(hash) => state.catalog.recipients.authenticate_hash(hash, now_ms),
+        None => Err(AuthError::Missing),
+    };
+    let recipient = match found {
         Ok(r) => r,
-        Err(e) => {
-            let mut response = error_response(&ApiError::new(ErrorCode::Unauthenticated, e.message()));
-            response.head.headers.push(("WWW-Authenticate".into(), "Bearer".into()));
-            return Exchange::responding(response, head_only, audit);
+        Err(AuthError::Unknown) if state.catalog.federation.is_enabled() => {
+            let hash = hash.unwrap_or_default();
+            return authenticate::federated(state, request, route, now_ms, head_only, audit, hash);
         }
+        Err(e) => return Exchange::responding(unauthenticated(e, e.message().into()), head_only, audit),
     };
     audit.recipient = Some(recipient.name.clone());
+    audit.auth = Some("token");
     if let Err(refusal) = admission::admit(&state.catalog, recipient, &request, now_ms) {
         return Exchange::responding(refusal, head_only, audit);
     }
     if request.body_pending {
-        let read = request_body::AwaitBody::new(state, request, route, now_ms);
+        let read = request_body::AwaitBody::new(state, request, route, now_ms, None);
         return Exchange::operating(Box::new(read), head_only, audit);
     }
     let ctx = Ctx { state: &state, recipient, request: &request, now_ms };
-    match dispatch(&ctx, &route) {
-        Dispatch::Respond(response) => Exchange::responding(response, head_only, audit),
-        Dispatch::Operate(op) => Exchange::operating(op, head_only, audit),
-    }
+    dispatch(&ctx, &route).into_exchange(head_only, audit)
 }
 
 /// What an authenticated, routed request turns into.
@@ -66,6 +71,15 @@ pub(crate) enum Dispatch {
     Respond(Response),
     /// The answer needs IO first.
     Operate(Box<dyn Operation>),
+}
+
+impl Dispatch {
+    fn into_exchange(self, head_only: bool, audit: AuditEvent) -> Exchange {
+        match self {
+            Dispatch::Respond(response) => Exchange::responding(response, head_only, audit),
+            Dispatch::Operate(op) => Exchange::operating(op, head_only, audit),
+        }
+    }
 }
 
 /// Hands an authenticated request (with its body) to its endpoint.
@@ -78,6 +92,19 @@ fn dispatch(ctx: &Ctx<'_>, route: &Route) -> Dispatch {
         Route::Credentials { path, family, version } => credentials::start(ctx, path, *family, version.as_ref()),
         _ => Dispatch::Respond(discovery::respond(ctx, route).unwrap_or_else(|e| error_response(&e))),
     }
+}
+
+/// 401 `UNAUTHENTICATED`. The client learns only that the token is missing, invalid or expired;
+/// `detail` (why, for the provider's log) goes to the audit event.
+fn unauthenticated(error: AuthError, detail: String) -> Response {
+    let mut response = error_response(&ApiError::new(ErrorCode::Unauthenticated, error.message()));
+    let challenge = match error {
+        AuthError::Missing => "Bearer",
+        _ => "Bearer error=\"invalid_token\"",
+    };
+    response.head.headers.push(("WWW-Authenticate".into(), challenge.into()));
+    response.detail = Some(detail);
+    response
 }
 
 fn route_error(e: RouteError) -> Response {

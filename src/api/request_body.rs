@@ -16,14 +16,23 @@ pub(super) struct AwaitBody {
     request: Request,
     route: Route,
     now_ms: i64,
+    /// The recipient's index when it authenticated with a JWT; `None` for an opaque token.
+    federated: Option<usize>,
     /// The endpoint's operation, once the body is in.
     endpoint: Option<Box<dyn Operation>>,
 }
 
 impl AwaitBody {
-    /// `request` has been authenticated and routed to `route`.
-    pub(super) fn new(state: Arc<EngineState>, request: Request, route: Route, now_ms: i64) -> AwaitBody {
-        AwaitBody { state, request, route, now_ms, endpoint: None }
+    /// `request` has been authenticated (as recipient `federated`, when by a JWT) and routed
+    /// to `route`.
+    pub(super) fn new(
+        state: Arc<EngineState>,
+        request: Request,
+        route: Route,
+        now_ms: i64,
+        federated: Option<usize>,
+    ) -> AwaitBody {
+        AwaitBody { state, request, route, now_ms, federated, endpoint: None }
     }
 
     /// Runs the endpoint on the request, now with its body.
@@ -31,7 +40,11 @@ impl AwaitBody {
         let recipients = &self.state.catalog.recipients;
         // The same token at the same time against the same catalog: this cannot fail, and is
         // answered like any refused token if it ever did.
-        let Ok(recipient) = recipients.authenticate(self.request.header_value("authorization"), self.now_ms) else {
+        let recipient = match self.federated {
+            Some(index) => recipients.get(index).ok_or(crate::auth::AuthError::Unknown),
+            None => recipients.authenticate(self.request.header_value("authorization"), self.now_ms),
+        };
+        let Ok(recipient) = recipient else {
             return Step::Respond(error_response(&ApiError::new(ErrorCode::Unauthenticated, "invalid token")));
         };
         let ctx = Ctx { state: &self.state, recipient, request: &self.request, now_ms: self.now_ms };

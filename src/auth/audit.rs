@@ -11,6 +11,15 @@ pub struct AuditEvent {
     /// The authenticated recipient, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recipient: Option<String>,
+    /// How the recipient authenticated: `token` (opaque bearer token) or `oidc` (a JWT).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<&'static str>,
+    /// The JWT's `iss` (as claimed, when the token was refused).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// The JWT's `sub` (as claimed, when the token was refused).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
     /// The route name, e.g. `list_shares` or `query_table` (`unknown` when no route matched).
     pub route: &'static str,
     /// The share named by the request.
@@ -27,8 +36,8 @@ pub struct AuditEvent {
     /// The protocol error code, when the response is an error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<&'static str>,
-    /// What went wrong with the provider's storage or credential service, for the provider's
-    /// log. Never holds key material.
+    /// What went wrong with the provider's storage or credential service, or why a request
+    /// was not authenticated, for the provider's log. Never holds key material or tokens.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// The time the host passed to `Engine::handle`, in Unix milliseconds.

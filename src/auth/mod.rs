@@ -1,8 +1,11 @@
 //! Recipients: bearer tokens stored as SHA-256 hashes, expiry and per-share grants; their IP
-//! access lists and rate limits.
+//! access lists and rate limits; JWTs of federated recipients in [`oidc`].
 
 mod audit;
+pub mod jwk;
+pub mod jwt;
 mod network;
+pub mod oidc;
 mod rate_limit;
 mod token;
 
@@ -90,6 +93,16 @@ impl Recipient {
         self.rate_limiter.as_ref().map_or(Ok(()), |limiter| limiter.acquire(now_ms))
     }
 
+    /// A recipient without a bearer token: it authenticates with OIDC JWTs only.
+    pub fn federated(name: String, expires_at_ms: Option<i64>, granted: HashSet<usize>) -> Recipient {
+        Recipient::with_tokens(name, Vec::new(), expires_at_ms, granted)
+    }
+
+    /// Whether the recipient has expired at `now_ms`.
+    pub fn expired(&self, now_ms: i64) -> bool {
+        self.expires_at_ms.is_some_and(|exp| now_ms >= exp)
+    }
+
     /// Whether the recipient may read the share at `share_index`.
     pub fn can_read(&self, share_index: usize) -> bool {
         self.granted.contains(&share_index)
@@ -146,21 +159,30 @@ impl Recipients {
         self.list.iter()
     }
 
+    /// The recipient at `index` in configured order.
+    pub fn get(&self, index: usize) -> Option<&Recipient> {
+        self.list.get(index)
+    }
+
     /// Authenticates an `Authorization` header value at time `now_ms`.
     ///
     /// The token is hashed, looked up by hash, and the stored hash is then compared in constant
     /// time, so neither the lookup nor the comparison times the token itself.
     pub fn authenticate(&self, authorization: Option<&str>, now_ms: i64) -> Result<&Recipient, AuthError> {
         let token = authorization.and_then(bearer_token).ok_or(AuthError::Missing)?;
-        let hash = token_sha256(token);
-        let &(i, j) = self.by_hash.get(&hash).ok_or(AuthError::Unknown)?;
+        self.authenticate_hash(&token_sha256(token), now_ms)
+    }
+
+    /// Authenticates a token by its SHA-256 (see [`authenticate`](Recipients::authenticate)),
+    /// for a caller that needs the hash again (the verified-JWT cache is keyed by it).
+    pub(crate) fn authenticate_hash(&self, hash: &[u8; 32], now_ms: i64) -> Result<&Recipient, AuthError> {
+        let &(i, j) = self.by_hash.get(hash).ok_or(AuthError::Unknown)?;
         let recipient = &self.list[i];
         let stored = &recipient.tokens[j];
-        if !constant_time_eq(&stored.sha256, &hash) {
+        if !constant_time_eq(&stored.sha256, hash) {
             return Err(AuthError::Unknown);
         }
-        let expired = |at: Option<i64>| at.is_some_and(|exp| now_ms >= exp);
-        if expired(stored.expires_at_ms) || expired(recipient.expires_at_ms) {
+        if stored.expires_at_ms.is_some_and(|exp| now_ms >= exp) || recipient.expired(now_ms) {
             return Err(AuthError::Expired);
         }
         Ok(recipient)
@@ -168,7 +190,7 @@ impl Recipients {
 }
 
 /// Extracts the token of `Bearer <token>` (scheme case-insensitive, RFC 6750).
-fn bearer_token(value: &str) -> Option<&str> {
+pub(crate) fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)

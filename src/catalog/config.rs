@@ -59,6 +59,9 @@ pub struct Config {
     /// The shares, in the order they are listed.
     #[serde(default)]
     pub shares: Vec<ShareConfig>,
+    /// OpenID providers whose JWTs authenticate recipients with an `oidc` identity.
+    #[serde(default)]
+    pub oidc_issuers: Vec<OidcIssuerConfig>,
     /// The recipients and their grants.
     #[serde(default)]
     pub recipients: Vec<RecipientConfig>,
@@ -436,7 +439,7 @@ pub struct RecipientConfig {
     /// The recipient name (appears in audit events).
     pub name: String,
     /// Lower-case hex SHA-256 of the bearer token. The token itself is never stored. A
-    /// recipient needs this, `tokens`, or both.
+    /// recipient needs this, `tokens`, `oidc`, or several.
     #[serde(default)]
     pub token_sha256: Option<String>,
     /// RFC 3339 expiry of the token.
@@ -455,6 +458,9 @@ pub struct RecipientConfig {
     /// The recipient's own rate limit (instead of the top-level default).
     #[serde(default)]
     pub rate_limit: Option<RateLimitConfig>,
+    /// The federated identity whose JWTs authenticate as this recipient.
+    #[serde(default)]
+    pub oidc: Option<RecipientOidcConfig>,
 }
 
 /// One bearer token of a recipient.
@@ -466,4 +472,41 @@ pub struct TokenConfig {
     /// RFC 3339 time the token stops working.
     #[serde(default)]
     pub expires_at: Option<String>,
+}
+
+/// A recipient's federated identity: the JWT's `iss`, `sub` and further claims.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecipientOidcConfig {
+    /// An `issuer` of `oidc_issuers`.
+    pub issuer: String,
+    /// The `sub` claim.
+    pub subject: String,
+    /// Further claims the token must carry: a string claim equal to the value, or an array
+    /// claim holding it.
+    #[serde(default)]
+    pub claims: BTreeMap<String, String>,
+}
+
+/// An OpenID provider whose JWTs may authenticate recipients.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcIssuerConfig {
+    /// The `iss` value (an https URL; plain http only on a loopback host).
+    pub issuer: String,
+    /// Accepted `aud` values.
+    pub audiences: Vec<String>,
+    /// Where the JWKS is; found by OpenID discovery when absent.
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// The JWKS itself, for setups that cannot reach the provider (never fetched then).
+    #[serde(default)]
+    pub jwks: Option<serde_json::Value>,
+    /// Clock skew allowed on `exp` and `nbf`, in seconds (default 60).
+    #[serde(default = "default_leeway_seconds")]
+    pub leeway_seconds: u32,
+}
+
+fn default_leeway_seconds() -> u32 {
+    60
 }

@@ -2,6 +2,7 @@
 
 mod access;
 pub mod config;
+mod federation;
 pub mod names;
 mod validate;
 
@@ -10,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 pub use config::{AssetConfig, AssetKind, Config, Governance, Secret, StoreConfig};
 pub use validate::ConfigError;
 
+use crate::auth::oidc::Federation;
 use crate::auth::Recipients;
 
 /// Which list an asset appears in: the protocol groups asset kinds into four families.
@@ -177,6 +179,8 @@ pub struct Catalog {
     pub recipients: Recipients,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<crate::auth::IpNet>,
+    /// OIDC issuers and the recipients whose JWTs they sign.
+    pub federation: Federation,
     /// Pre-signed URL lifetime in seconds.
     pub url_ttl_seconds: u32,
     /// Vended credential lifetime in seconds.

@@ -83,6 +83,7 @@ pub(super) fn build(mut config: Config, env: Env<'_>) -> Result<Catalog, ConfigE
     check_unique_asset_ids(&shares)?;
     let default_rate_limit = super::access::rate_limit("rate_limit", config.rate_limit.as_ref())?;
     let trusted_proxies = super::access::networks("trusted_proxies", &config.trusted_proxies)?;
+    let federation = super::federation::build(&config.oidc_issuers, &config.recipients)?;
     let recipients = build_recipients(std::mem::take(&mut config.recipients), &share_index, default_rate_limit)?;
     Ok(Catalog {
         prefix,
@@ -92,6 +93,7 @@ pub(super) fn build(mut config: Config, env: Env<'_>) -> Result<Catalog, ConfigE
         stores: config.stores,
         recipients,
         trusted_proxies,
+        federation,
         url_ttl_seconds: config.url_ttl_seconds,
         credential_ttl_seconds: config.credential_ttl_seconds,
         page_token_ttl_seconds: config.page_token_ttl_seconds,
@@ -453,8 +455,11 @@ fn build_recipients(
         if !names.insert(fold(&r.name)) {
             return Err(ConfigError::new(format!("{path}.name"), format!("duplicate recipient name '{}'", r.name)));
         }
-        let tokens = super::access::tokens(&path, &r)?
-            .ok_or_else(|| ConfigError::new(&path, "needs token_sha256, tokens, or both"))?;
+        let tokens = match super::access::tokens(&path, &r)? {
+            Some(tokens) => tokens,
+            None if r.oidc.is_some() => Vec::new(),
+            None => return Err(ConfigError::new(path, "needs token_sha256, tokens, oidc, or several")),
+        };
         let expires_at_ms = match &r.expires_at {
             Some(ts) => Some(crate::protocol::timestamp::parse_rfc3339_ms(ts).ok_or_else(|| {
                 ConfigError::new(format!("{path}.expires_at"), format!("'{ts}' is not an RFC 3339 timestamp"))

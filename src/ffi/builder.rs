@@ -316,6 +316,7 @@ pub unsafe extern "C" fn os_config_builder_add_recipient(
             tokens: None,
             ip_access_list: Vec::new(),
             rate_limit: None,
+            oidc: None,
         });
         Ok(())
     })

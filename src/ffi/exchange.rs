@@ -8,11 +8,14 @@ use crate::http::ResponseHead;
 pub struct os_exchange {
     inner: Exchange,
     audit_json: String,
+    /// Reply headers given with `os_exchange_supply_http_header`, sent with the next
+    /// `os_exchange_supply_http`.
+    reply_headers: Vec<(String, String)>,
 }
 
 impl os_exchange {
     pub(super) fn new(inner: Exchange) -> os_exchange {
-        os_exchange { inner, audit_json: String::new() }
+        os_exchange { inner, audit_json: String::new(), reply_headers: Vec::new() }
     }
 }
 
@@ -255,7 +258,40 @@ unsafe fn write_header(headers: &[(String, String)], index: usize, name: *mut os
     os_result::OS_OK
 }
 
-/// Answers an `OS_NEED_HTTP` need with the reply's status and body (copied).
+/// Adds a header of the reply to an `OS_NEED_HTTP` need (copied), before
+/// `os_exchange_supply_http`. Optional: the engine reads only `Cache-Control` (how long an
+/// OpenID provider's key set may be cached; one hour without it).
+///
+/// # Safety
+/// `ex` must be live; `name` and `value` valid for their lengths.
+#[no_mangle]
+pub unsafe extern "C" fn os_exchange_supply_http_header(
+    ex: *mut os_exchange,
+    name: *const u8,
+    name_len: usize,
+    value: *const u8,
+    value_len: usize,
+) -> os_result {
+    guard(|| {
+        let Some(ex) = ex.as_mut() else {
+            return os_result::OS_NULL_ARGUMENT;
+        };
+        if pending_http(ex).is_none() {
+            set_error("the exchange is not waiting for an HTTP reply");
+            return os_result::OS_INVALID_STATE;
+        }
+        match (str_arg(name, name_len), str_arg(value, value_len)) {
+            (Ok(name), Ok(value)) => {
+                ex.reply_headers.push((name.to_string(), value.to_string()));
+                os_result::OS_OK
+            }
+            (Err(e), _) | (_, Err(e)) => e,
+        }
+    })
+}
+
+/// Answers an `OS_NEED_HTTP` need with the reply's status and body (copied), and the headers
+/// given before with `os_exchange_supply_http_header`.
 ///
 /// # Safety
 /// `ex` must be live; `body` valid for `len` bytes (NULL allowed with `len` 0).
@@ -271,13 +307,17 @@ pub unsafe extern "C" fn os_exchange_supply_http(
             return os_result::OS_NULL_ARGUMENT;
         };
         match slice_arg(body, len) {
-            Ok(body) => supply(ex, IoResult::Http(crate::exchange::HttpReply { status, body: body.to_vec() })),
+            Ok(body) => {
+                let headers = std::mem::take(&mut ex.reply_headers);
+                supply(ex, IoResult::Http(crate::exchange::HttpReply { status, body: body.to_vec(), headers }))
+            }
             Err(e) => e,
         }
     })
 }
 
 fn supply(ex: &mut os_exchange, result: IoResult) -> os_result {
+    ex.reply_headers.clear();
     match ex.inner.supply(result) {
         Ok(()) => os_result::OS_OK,
         Err(e) => {

@@ -199,13 +199,20 @@ mod tests {
 
     #[test]
     fn token_replies_are_checked() {
-        let ok = HttpReply { status: 200, body: br#"{"access_token":"ya29.x","expires_in":3599}"#.to_vec() };
+        let ok = HttpReply {
+            status: 200,
+            body: br#"{"access_token":"ya29.x","expires_in":3599}"#.to_vec(),
+            headers: Vec::new(),
+        };
         assert_eq!(token_reply(&ok, "s").unwrap(), ("ya29.x".to_string(), 3599));
-        let refused =
-            HttpReply { status: 400, body: br#"{"error":"invalid_grant","error_description":"bad"}"#.to_vec() };
+        let refused = HttpReply {
+            status: 400,
+            body: br#"{"error":"invalid_grant","error_description":"bad"}"#.to_vec(),
+            headers: Vec::new(),
+        };
         let Err(VendError::Provider { summary, .. }) = token_reply(&refused, "s") else { panic!("accepted") };
         assert_eq!(summary, "s invalid_grant");
-        let partial = HttpReply { status: 200, body: br#"{"access_token":"t"}"#.to_vec() };
+        let partial = HttpReply { status: 200, body: br#"{"access_token":"t"}"#.to_vec(), headers: Vec::new() };
         assert!(token_reply(&partial, "s").is_err());
     }
 }

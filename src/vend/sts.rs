@@ -159,11 +159,12 @@ mod tests {
         let reply = HttpReply {
             status: 403,
             body: b"<ErrorResponse><Error><Code>AccessDenied</Code><Message>arn:aws:iam::1:user/p is not authorized</Message></Error></ErrorResponse>".to_vec(),
+            headers: Vec::new(),
         };
         let Err(VendError::Provider { summary, detail }) = parse_reply(&reply, false) else { panic!("not refused") };
         assert_eq!(summary, "STS AccessDenied");
         assert!(detail.contains("not authorized"));
-        let empty = HttpReply { status: 200, body: b"<AssumeRoleResponse/>".to_vec() };
+        let empty = HttpReply { status: 200, body: b"<AssumeRoleResponse/>".to_vec(), headers: Vec::new() };
         assert!(matches!(parse_reply(&empty, false), Err(VendError::Provider { .. })));
     }
 }

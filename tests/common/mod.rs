@@ -51,6 +51,18 @@ pub fn engine() -> Engine {
     Engine::from_json(config_json("/nonexistent").as_bytes(), &|_| None).expect("fixture config is valid")
 }
 
+/// xorshift64*: a deterministic generator for hostile inputs, with no dependency.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
 /// A finished exchange.
 #[derive(Debug)]
 pub struct Reply {

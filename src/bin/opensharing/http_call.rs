@@ -1,5 +1,6 @@
-//! Sends the engine's credential-service calls (`IoNeed::Http`: AWS STS, Google OAuth and STS).
-//! Their headers and bodies carry credentials, so nothing of them is logged.
+//! Sends the engine's HTTP calls (`IoNeed::Http`: AWS STS, Google OAuth and STS, OpenID
+//! discovery and JWKS). Their headers and bodies carry credentials, so nothing of them is logged.
+//! Plain `http` URLs are sent too: the engine builds them only for loopback OpenID providers.
 
 use std::time::Duration;
 
@@ -38,6 +39,14 @@ pub async fn send(client: &reqwest::Client, call: &HttpCall) -> IoResult {
         Err(e) => return IoResult::Failed(format!("{} {}: {}", call.method, call.url, without_url(&e))),
     };
     let status = response.status().as_u16();
+    // The engine reads `Cache-Control` (JWKS lifetime); the other headers are not passed.
+    let headers = response
+        .headers()
+        .get_all(reqwest::header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| ("Cache-Control".to_string(), v.to_string()))
+        .collect();
     let mut body = Vec::new();
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
@@ -47,7 +56,7 @@ pub async fn send(client: &reqwest::Client, call: &HttpCall) -> IoResult {
             Err(e) => return IoResult::Failed(format!("{}: {}", call.url, without_url(&e))),
         }
     }
-    IoResult::Http(HttpReply { status, body })
+    IoResult::Http(HttpReply { status, body, headers })
 }
 
 /// reqwest's message, without the URL it repeats (pre-signed URLs carry signatures).
