@@ -8,6 +8,7 @@ use crate::api;
 use crate::api::table::url_reuse::UrlReuse;
 use crate::auth::oidc::OidcState;
 use crate::catalog::{Catalog, ConfigError};
+use crate::dataset::cache::DatasetCache;
 use crate::delta::cache::SnapshotCache;
 use crate::exchange::Exchange;
 use crate::http::Request;
@@ -28,7 +29,7 @@ pub enum EngineError {
 }
 
 /// What one exchange works against: the catalog, the key that signs tokens, a URL signer per
-/// store and the caches (snapshots, credentials, OIDC keys and verified JWTs).
+/// store and the caches (snapshots, dataset footers, credentials, OIDC keys and verified JWTs).
 #[derive(Debug)]
 pub(crate) struct EngineState {
     pub catalog: Catalog,
@@ -36,6 +37,7 @@ pub(crate) struct EngineState {
     pub local_signer: Arc<LocalSigner>,
     pub signers: HashMap<String, StoreSigner>,
     pub snapshots: SnapshotCache,
+    pub datasets: DatasetCache,
     pub url_reuse: UrlReuse,
     pub credentials: CredentialCache,
     /// OIDC issuers' key sets and verified JWTs.
@@ -61,6 +63,7 @@ impl EngineState {
             local_signer,
             signers,
             snapshots: SnapshotCache::new(SNAPSHOT_CACHE_ENTRIES),
+            datasets: DatasetCache::default(),
             url_reuse: UrlReuse::default(),
             credentials: CredentialCache::default(),
             oidc: OidcState::default(),

@@ -9,6 +9,7 @@
 //!
 //! [OpenSharing]: https://github.com/OpenSharing-IO/OpenSharing
 
+pub mod dataset;
 pub mod delta;
 pub mod signing;
 

@@ -100,6 +100,10 @@ fn header(alg: &str, kid: &str) -> Value {
 
 /// The common fixture plus two issuers: one with inline keys, one fetched by discovery.
 fn engine(inline_keys: &[Value]) -> Engine {
+    Engine::from_json(config(inline_keys).as_bytes(), &|_| None).expect("valid config")
+}
+
+fn config(inline_keys: &[Value]) -> String {
     let mut config: Value = serde_json::from_str(&config_json("/nonexistent")).unwrap();
     config["oidc_issuers"] = json!([
         {"issuer": INLINE, "audiences": [AUD, "other-api"], "jwks": {"keys": inline_keys}},
@@ -114,7 +118,7 @@ fn engine(inline_keys: &[Value]) -> Engine {
     recipients.push(json!({"name": "gone", "shares": ["sales"], "expires_at": "2025-01-01T00:00:00Z",
         "oidc": {"issuer": INLINE, "subject": "client-old"}}));
     recipients.push(json!({"name": "vector", "shares": ["sales"], "oidc": {"issuer": INLINE, "subject": "vector"}}));
-    Engine::from_json(config.to_string().as_bytes(), &|_| None).expect("valid config")
+    config.to_string()
 }
 
 fn assert_refused(reply: &Reply, why: &str) {
@@ -390,6 +394,23 @@ fn keys_are_fetched_once_and_unknown_kids_refetch_once_a_minute() {
         io,
     );
     assert_eq!((reply.status, provider.calls.get()), (200, 5));
+}
+
+#[test]
+fn a_reload_drops_the_key_and_token_caches() {
+    let inline = [TestKey::ed().jwk("inline")];
+    let engine = engine(&inline);
+    let key = TestKey::ed();
+    let provider = Provider::new(vec![key.jwk("k1")]);
+    let io = |need: &IoNeed| provider.answer(need);
+    let token = key.sign(&header("EdDSA", "k1"), &claims(FETCHED, "client-f"));
+    assert_eq!(drive(&engine, get(SHARES, Some(&token)), NOW, io).status, 200);
+    assert_eq!(drive(&engine, get(SHARES, Some(&token)), NOW + 1, io).status, 200);
+    assert_eq!(provider.calls.get(), 2);
+    let catalog = opensharing::Catalog::from_json(config(&inline).as_bytes(), &|_| None).unwrap();
+    engine.reload(catalog).unwrap();
+    assert_eq!(drive(&engine, get(SHARES, Some(&token)), NOW + 2, io).status, 200);
+    assert_eq!(provider.calls.get(), 4, "discovery and keys again after the reload");
 }
 
 #[test]

@@ -287,7 +287,7 @@ fn asset_item<'a>(ctx: &Ctx<'a>, share: &'a Share, schema: &'a Schema, asset: &'
     let store = c.store.as_deref().and_then(|name| Some((name, ctx.state.catalog.stores.get(name)?)));
     let location = |path: &str| store.map(|(name, s)| location_uri(name, s, path));
     let dir = store.is_some_and(|(_, s)| vend::offers_dir(c, s));
-    let url = c.kind == AssetKind::DeltaTable
+    let url = matches!(c.kind, AssetKind::DeltaTable | AssetKind::ParquetDataset)
         && c.store.as_deref().and_then(|name| ctx.state.signers.get(name)).is_some_and(StoreSigner::signs_urls);
     // Tables say how they can be read; without `dir`, `location` stays private.
     let access_modes: &[&str] = match (family, dir, url) {

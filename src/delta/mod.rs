@@ -55,11 +55,11 @@ pub enum LogResponse {
     Failed(String),
 }
 
-/// One step of a log state machine.
+/// One step of a log state machine (or of another snapshot source, with its own request type).
 #[derive(Debug)]
-pub enum Step<T> {
+pub enum Step<T, R = LogRequest> {
     /// Answer this request, then resume.
-    Need(LogRequest),
+    Need(R),
     /// Finished.
     Ready(T),
 }

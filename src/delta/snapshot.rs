@@ -40,6 +40,9 @@ pub struct Snapshot {
     pub files: Vec<AddFile>,
     /// Sum of the files' sizes.
     pub total_size: i64,
+    /// Tells apart snapshots of one table at the same version (a Parquet dataset is always
+    /// version 0); 0 for Delta snapshots, whose version says it all.
+    pub content_id: u64,
     /// SHA-256 of each file's path, computed on first use (file ids).
     path_digests: OnceLock<Vec<[u8; 32]>>,
     /// Whether a file path is absolute (outside the table root), checked once.
@@ -47,6 +50,29 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// A snapshot of `files` (sorted by path); `content_id` as in the field.
+    pub fn new(
+        version: i64,
+        timestamp_ms: i64,
+        protocol: Protocol,
+        metadata: Metadata,
+        files: Vec<AddFile>,
+        content_id: u64,
+    ) -> Snapshot {
+        let total_size = files.iter().map(|f| f.size).sum();
+        Snapshot {
+            version,
+            timestamp_ms,
+            protocol,
+            metadata,
+            files,
+            total_size,
+            content_id,
+            path_digests: OnceLock::new(),
+            absolute_paths: OnceLock::new(),
+        }
+    }
+
     /// Whether some file is referenced by an absolute path (a URI or `/…`), i.e. may live
     /// outside the table root.
     pub fn has_absolute_paths(&self) -> bool {
@@ -272,17 +298,7 @@ impl SnapshotReader {
         let protocol = self.protocol.take().ok_or(DeltaError::Incomplete("protocol"))?;
         let metadata = self.metadata.take().ok_or(DeltaError::Incomplete("metaData"))?;
         let files = std::mem::take(&mut self.files).into_sorted();
-        let total_size = files.iter().map(|f| f.size).sum();
-        Ok(Step::Ready(Arc::new(Snapshot {
-            version: self.version,
-            timestamp_ms: self.timestamp_ms,
-            protocol,
-            metadata,
-            files,
-            total_size,
-            path_digests: OnceLock::new(),
-            absolute_paths: OnceLock::new(),
-        })))
+        Ok(Step::Ready(Arc::new(Snapshot::new(self.version, self.timestamp_ms, protocol, metadata, files, 0))))
     }
 }
 

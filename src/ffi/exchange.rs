@@ -44,7 +44,8 @@ pub enum os_need_kind {
     OS_NEED_GET = 1,
     /// Look object `key` up; answer `os_exchange_supply_meta`.
     OS_NEED_HEAD = 2,
-    /// Send an HTTPS request to a credential service (`key` holds its URL; `store` is empty);
+    /// Send an HTTPS request to a credential service, or a GET of an OpenID provider's
+    /// discovery document or key set (`key` holds its URL; `store` is empty);
     /// read it with `os_exchange_need_http` and `os_exchange_need_http_header`, and answer
     /// `os_exchange_supply_http` with the reply whatever its status (or
     /// `os_exchange_supply_error` when it could not be sent). Its headers and body carry

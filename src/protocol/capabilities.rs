@@ -44,6 +44,9 @@ pub enum TableFeature {
     DeletionVectors,
     /// `delta.columnMapping.mode` is not `none`.
     ColumnMapping,
+    /// The schema has `timestamp_ntz` columns (reader feature `timestampNtz`): the parquet
+    /// format's schema parser does not know the type.
+    TimestampNtz,
 }
 
 impl TableFeature {
@@ -52,7 +55,15 @@ impl TableFeature {
         match self {
             TableFeature::DeletionVectors => "deletionvectors",
             TableFeature::ColumnMapping => "columnmapping",
+            TableFeature::TimestampNtz => "timestampntz",
         }
+    }
+
+    /// Whether a client must list it in `readerfeatures`. `timestampntz` only decides the
+    /// format: Delta readers know the type, and the Python client leaves it out of its
+    /// change-feed header.
+    fn must_be_listed(self) -> bool {
+        self != TableFeature::TimestampNtz
     }
 }
 
@@ -117,7 +128,9 @@ impl Capabilities {
                 ),
             ));
         }
-        if let Some(missing) = features.iter().find(|f| !self.reader_features.contains(f.reader_name())) {
+        if let Some(missing) =
+            features.iter().find(|f| f.must_be_listed() && !self.reader_features.contains(f.reader_name()))
+        {
             return Err(ApiError::invalid(format!(
                 "Unsupported Delta Table Properties: the table uses {} but the client did not list it in readerfeatures",
                 missing.reader_name()
@@ -169,5 +182,9 @@ mod tests {
         let e = Capabilities::default().negotiate(&[TableFeature::ColumnMapping]).unwrap_err();
         assert!(e.message.starts_with("Unsupported Delta Table Properties"));
         assert_eq!(both.response_header(Parquet), "responseformat=parquet");
+        assert_eq!(both.negotiate(&[TableFeature::TimestampNtz]).unwrap(), Delta);
+        assert_eq!(delta.negotiate(&[TableFeature::TimestampNtz]).unwrap(), Delta, "need not be listed");
+        let parquet = Capabilities::parse(Some("responseformat=parquet")).unwrap();
+        assert!(parquet.negotiate(&[TableFeature::TimestampNtz]).unwrap_err().message.contains("timestampntz"));
     }
 }

@@ -1,7 +1,9 @@
-//! The Delta table endpoints: `version`, `metadata`, `query` and `changes`.
+//! The table endpoints: `version`, `metadata`, `query` and `changes`, for Delta tables and
+//! Parquet datasets.
 //!
 //! [`start`] checks the request up front (parameters, history sharing, capabilities) and
-//! returns an operation that reads the log through the host ([`read::TableRead`]).
+//! returns an operation that reads the table's snapshot through the host
+//! ([`read::TableRead`]): from the Delta log, or from the dataset's listing and footers.
 
 mod body;
 mod lines;
@@ -38,6 +40,8 @@ pub(crate) struct TableRef {
     pub history_shared: bool,
     /// The first version recipients may read.
     pub start_version: i64,
+    /// Whether the table is a Parquet dataset (one version, 0, and no history).
+    pub dataset: bool,
 }
 
 impl TableRef {
@@ -72,6 +76,12 @@ impl TableRef {
     }
 
     fn require_history(&self) -> Result<(), ApiError> {
+        if self.dataset {
+            return Err(ApiError::invalid(format!(
+                "{} is a Parquet dataset: it has a single version (0) and no history, so it cannot be read by version, timestamp or change feed",
+                self.full_name
+            )));
+        }
         if self.history_shared {
             Ok(())
         } else {
@@ -80,6 +90,14 @@ impl TableRef {
                 self.full_name
             )))
         }
+    }
+
+    /// Reading `version` needs history, except version 0 of a dataset (its only version).
+    fn require_version(&self, version: i64) -> Result<(), ApiError> {
+        if self.dataset && version == 0 {
+            return Ok(());
+        }
+        self.require_history()
     }
 
     fn check_start(&self, version: i64) -> Result<(), ApiError> {
@@ -111,7 +129,7 @@ pub(crate) enum Kind {
 /// Checks a table request and prepares the operation that answers it.
 pub(super) fn start(ctx: &Ctx<'_>, path: &AssetPath, op: TableOp) -> Result<TableRead, ApiError> {
     let (share, schema, asset) = resolve_asset(ctx, path, AssetFamily::Table)?;
-    if asset.config.kind != AssetKind::DeltaTable {
+    if !matches!(asset.config.kind, AssetKind::DeltaTable | AssetKind::ParquetDataset) {
         return Err(ApiError::new(
             ErrorCode::NotImplemented,
             "This table is not a Delta table: read it through its own format's endpoints",
@@ -125,6 +143,7 @@ pub(super) fn start(ctx: &Ctx<'_>, path: &AssetPath, op: TableOp) -> Result<Tabl
         full_name: format!("{}.{}.{}", share.name, schema.name, asset.name()),
         history_shared: asset.config.history_shared,
         start_version: asset.config.start_version,
+        dataset: asset.config.kind == AssetKind::ParquetDataset,
     };
     let request = ctx.request;
     let caps = Capabilities::parse(request.header_value("delta-sharing-capabilities"))?;
@@ -146,6 +165,9 @@ pub(super) fn start(ctx: &Ctx<'_>, path: &AssetPath, op: TableOp) -> Result<Tabl
         }
         TableOp::Query => query_kind(ctx, &table, &caps)?,
         TableOp::Changes => {
+            if table.dataset {
+                table.require_history()?;
+            }
             if !table.history_shared {
                 return Err(ApiError::invalid(format!("cdf is not enabled on table {}", table.full_name)));
             }
@@ -161,8 +183,9 @@ fn time_travel(table: &TableRef, version: Option<&str>, timestamp: Option<&str>)
         (None, None) => Ok(Target::Latest),
         (Some(_), Some(_)) => Err(ApiError::invalid("Please only provide one of: version,timestamp")),
         (Some(v), None) => {
-            table.require_history()?;
-            let v: i64 = v.trim().parse().map_err(|_| ApiError::invalid(format!("Not a numeric value: {v}")))?;
+            let parsed = v.trim().parse::<i64>();
+            table.require_version(*parsed.as_ref().unwrap_or(&-1))?;
+            let v = parsed.map_err(|_| ApiError::invalid(format!("Not a numeric value: {v}")))?;
             if v < 0 {
                 return Err(ApiError::invalid("version cannot be negative."));
             }
@@ -193,7 +216,10 @@ fn query_kind(ctx: &Ctx<'_>, table: &TableRef, caps: &Capabilities) -> Result<Ki
     // (which a reload may have tightened) are checked again on every page. The query parameters
     // are the first page's (the checksum holds them), so time travel shows in them.
     if let Some(page) = &page {
-        if query.version.is_some() || query.timestamp.is_some() {
+        if let Some(v) = query.version {
+            table.require_version(v)?;
+        }
+        if query.timestamp.is_some() {
             table.require_history()?;
         }
         table.check_start(page.version)?;
@@ -214,7 +240,7 @@ fn query_kind(ctx: &Ctx<'_>, table: &TableRef, caps: &Capabilities) -> Result<Ki
         table.check_start(version)?;
         Target::Version(version)
     } else if let Some(v) = query.version {
-        table.require_history()?;
+        table.require_version(v)?;
         table.check_start(v)?;
         Target::Version(v)
     } else if let Some(t) = &query.timestamp {

@@ -1,5 +1,5 @@
-//! The table operation: drives the log state machines through the host's IO, then builds the
-//! response.
+//! The table operation: drives the snapshot source (the Delta log machines, or the Parquet
+//! dataset reader) through the host's IO, then builds the response.
 
 use std::sync::Arc;
 
@@ -8,6 +8,7 @@ use super::lines::{self, MetadataExtras};
 use super::params::{Bound, ChangesParams, FileIdHash};
 use super::{Kind, TableRef};
 use crate::api::error_response;
+use crate::dataset::{DatasetError, DatasetReader, DatasetRequest};
 use crate::delta::{
     Action, Commit, CommitRangeReader, DeltaError, LogEntry, LogListing, LogRequest, LogResponse, Snapshot,
     SnapshotReader, Step as LogStep, Target,
@@ -29,6 +30,7 @@ const MAX_PAGE_FILES: usize = 10_000;
 enum Machine {
     Idle,
     Snapshot(Box<SnapshotReader>),
+    Dataset(Box<DatasetReader>),
     Listing,
     Range(CommitRangeReader),
 }
@@ -83,15 +85,30 @@ impl TableRead {
         }
     }
 
+    fn dataset_io(&self, request: DatasetRequest) -> IoNeed {
+        match request {
+            DatasetRequest::List { start_after } => IoNeed::List {
+                store: self.table.store.clone(),
+                prefix: self.table.key(""),
+                start_after: start_after.map(|s| self.table.key(&s)),
+            },
+            DatasetRequest::Read { path, range } => {
+                IoNeed::Get { store: self.table.store.clone(), key: self.table.key(&path), range: Some(range) }
+            }
+        }
+    }
+
     fn log_response(&self, result: IoResult) -> LogResponse {
         let root = self.table.key("");
         match result {
             IoResult::Listing(entries) => LogResponse::Listing(
                 entries
                     .into_iter()
-                    .filter_map(|e| {
-                        let path = e.key.strip_prefix(root.as_str())?.to_string();
-                        Some(LogEntry { path, size: e.size, last_modified_ms: e.last_modified_ms })
+                    .filter(|e| e.key.starts_with(root.as_str()))
+                    .map(|mut e| {
+                        // The key's own buffer becomes the relative path: no copy per entry.
+                        e.key.drain(..root.len());
+                        LogEntry { path: e.key, size: e.size, last_modified_ms: e.last_modified_ms }
                     })
                     .collect(),
             ),
@@ -113,6 +130,12 @@ impl TableRead {
     /// Starts the next machine, or `None` when everything needed has been read.
     fn next_machine(&mut self) -> Result<Option<Machine>, ApiError> {
         let needs_snapshot = !matches!(self.kind, Kind::Version { starting_timestamp: Some(_) });
+        if needs_snapshot && self.snapshot.is_none() && self.table.dataset {
+            return Ok(Some(Machine::Dataset(Box::new(DatasetReader::new(
+                self.table.cache_key(),
+                self.table.id.clone(),
+            )))));
+        }
         if needs_snapshot && self.snapshot.is_none() {
             let target = self.snapshot_target();
             let key = self.table.cache_key();
@@ -198,6 +221,15 @@ impl TableRead {
                         self.snapshot = Some(snapshot);
                     }
                 },
+                Machine::Dataset(mut reader) => {
+                    match reader.resume(log_input, &self.state.datasets).map_err(dataset_error)? {
+                        LogStep::Need(req) => {
+                            self.machine = Machine::Dataset(reader);
+                            return Ok(Step::Need(self.dataset_io(req)));
+                        }
+                        LogStep::Ready(snapshot) => self.snapshot = Some(snapshot),
+                    }
+                }
                 Machine::Listing => match log_input {
                     None => {
                         self.machine = Machine::Listing;
@@ -426,10 +458,11 @@ impl TableRead {
         refresh_token: Option<String>,
         next_page: Option<String>,
     ) -> Result<Response, ApiError> {
-        // Snapshot files may reuse signatures made within the last minute for the same version.
+        // Snapshot files may reuse signatures made within the last minute for the same version
+        // (and content: a dataset is always version 0).
         let (reuse_key, full_snapshot) = match &items {
             Items::Snapshot { snapshot, indices, .. } => (
-                Some(format!("{}\u{0}{}", self.table.cache_key(), snapshot.version)),
+                Some(format!("{}\u{0}{}\u{0}{}", self.table.cache_key(), snapshot.version, snapshot.content_id)),
                 (indices.len() == snapshot.files.len()).then_some(snapshot.files.len()),
             ),
             Items::Changes { .. } => (None, None),
@@ -546,6 +579,9 @@ fn table_features(s: &Snapshot) -> Vec<TableFeature> {
     if m.property("delta.columnMapping.mode").is_some_and(|v| v != "none") {
         features.push(TableFeature::ColumnMapping);
     }
+    if s.protocol.reader_features.as_ref().is_some_and(|f| f.iter().any(|f| f == "timestampNtz")) {
+        features.push(TableFeature::TimestampNtz);
+    }
     features
 }
 
@@ -645,6 +681,20 @@ fn delta_error(e: DeltaError) -> ApiError {
         }
         DeltaError::Corrupt { .. } | DeltaError::MissingCommit(_) | DeltaError::Incomplete(_) => {
             ApiError::new(ErrorCode::InternalError, format!("The table's Delta log cannot be read: {e}"))
+        }
+    }
+}
+
+/// Maps a dataset error to the client's answer: like the Delta log's (an unreadable or
+/// inconsistent file is the provider's problem, 500 with the file named).
+fn dataset_error(e: DatasetError) -> ApiError {
+    match e {
+        DatasetError::Empty => ApiError::not_found("The dataset has no Parquet files"),
+        DatasetError::Storage(_) | DatasetError::UnexpectedResponse => {
+            ApiError::new(ErrorCode::CatalogError, "The table's storage could not be read")
+        }
+        DatasetError::Corrupt { .. } | DatasetError::Incompatible { .. } => {
+            ApiError::new(ErrorCode::InternalError, format!("The dataset cannot be read: {e}"))
         }
     }
 }
