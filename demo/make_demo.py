@@ -1,10 +1,12 @@
 """Regenerates the bundled demo data in demo/data (run from the repository root:
 `python demo/make_demo.py`). The output is committed so a newcomer needs no Python to start."""
+import datetime
 import pathlib
 import shutil
 import sys
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 from deltalake import write_deltalake
 
 root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "demo/data")
@@ -30,4 +32,12 @@ model.mkdir(parents=True)
 skill = root / "skills" / "fare-report"
 skill.mkdir(parents=True)
 (skill / "SKILL.md").write_text("---\nname: fare-report\ndescription: Summarises fares per city.\n---\nGroup trips by city and report the mean fare.\n")
+daily = pa.table({
+    "day": pa.array([datetime.date(2026, 1, d) for d in (1, 2, 1, 2, 1)], pa.date32()),
+    "trips": pa.array([2, 1, 2, 1, 2], pa.int64()),
+    "mean_fare": pa.array([10.25, 30.0, 14.125, 11.0, 13.125], pa.float64()),
+    "city": ["paris", "paris", "lyon", "lyon", "nice"],
+})
+ds.write_dataset(daily, root / "daily_fares", format="parquet", partitioning=["city"], partitioning_flavor="hive",
+                 basename_template="part-{i}.parquet")
 print(f"demo data written to {root}")

@@ -7,10 +7,10 @@ mod common;
 #[path = "common/datasets.rs"]
 mod datasets;
 
-use common::{drive, Reply, NOW};
+use common::{drive, Reply, Rng, NOW};
 use datasets::{parquet_file, Store};
 use opensharing::auth::token_sha256_hex;
-use opensharing::{Engine, IoNeed, Method, Request};
+use opensharing::{Engine, IoNeed, IoResult, Method, ObjectMeta, Request};
 use parquet::basic::Type as Physical;
 
 const TOKEN: &str = "dataset-token-0123456789";
@@ -244,4 +244,52 @@ fn pages_and_refresh_tokens_work_on_version_0() {
     let refresh = l.last().unwrap()["endStreamAction"]["refreshToken"].as_str().unwrap();
     let (l, _) = query(&engine, &store, "parquet", &serde_json::json!({"refreshToken": refresh}).to_string());
     assert_eq!(l.len(), 6);
+}
+
+/// Hosts that answer wrongly: listed sizes that lie, short or overlong reads, truncated and
+/// bit-flipped footers, failures. Every request ends in a protocol answer, never a panic.
+#[test]
+fn hostile_storage_answers_are_protocol_errors() {
+    let engine = engine();
+    let good = parquet_file(&[1, 2, 3], Physical::INT64, 0);
+    let mut rng = Rng(0x5eed_da7a);
+    for round in 0..400 {
+        let listed = 1 + rng.next() % 3;
+        let op = ["query", "metadata", "version"][(rng.next() % 3) as usize];
+        let method = if op == "query" { Method::Post } else { Method::Get };
+        let mut io = |need: &IoNeed| match need {
+            IoNeed::List { prefix, .. } => match rng.next() % 8 {
+                0 => IoResult::Failed("boom".into()),
+                1 => IoResult::NotFound,
+                _ => IoResult::Listing(
+                    (0..listed)
+                        .map(|i| ObjectMeta {
+                            key: format!("{prefix}p={i}/f.parquet"),
+                            size: [0, 7, 12, good.len() as u64, u64::MAX / 2, rng.next() % 5_000]
+                                [(rng.next() % 6) as usize],
+                            last_modified_ms: round,
+                        })
+                        .collect(),
+                ),
+            },
+            IoNeed::Get { .. } => {
+                let mut bytes = good.clone();
+                match rng.next() % 6 {
+                    0 => return IoResult::Failed("boom".into()),
+                    1 => return IoResult::NotFound,
+                    2 => bytes.truncate((rng.next() % bytes.len() as u64) as usize),
+                    3 => {
+                        let at = (rng.next() % bytes.len() as u64) as usize;
+                        bytes[at] ^= 1 << (rng.next() % 8);
+                    }
+                    4 => bytes = bytes[(rng.next() % bytes.len() as u64) as usize..].to_vec(),
+                    _ => {}
+                }
+                IoResult::Bytes(bytes)
+            }
+            _ => IoResult::Meta(ObjectMeta { key: "x".into(), size: 0, last_modified_ms: 0 }),
+        };
+        let reply = drive(&engine, request(method, op, Some("delta"), "{}"), NOW, &mut io);
+        assert!(matches!(reply.status, 200 | 404 | 500 | 502), "{op}: {} {:?}", reply.status, reply.body);
+    }
 }

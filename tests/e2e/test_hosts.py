@@ -85,7 +85,7 @@ def test_client_reads_the_demo_through_each_host(kind, demo_dir, tmp_path, expec
     with host(kind, demo_dir) as url:
         prof = profile(tmp_path, url, DEMO_TOKEN)
         tables = delta_sharing.SharingClient(prof).list_all_tables()
-        assert [(t.share, t.schema, t.name) for t in tables] == [("demo", "default", "trips")]
+        assert [(t.share, t.schema, t.name) for t in tables] == [("demo", "default", "trips"), ("demo", "default", "daily_fares")]
         for mode in [False, True, None]:
             df = delta_sharing.load_as_pandas(f"{prof}#demo.default.trips", use_delta_format=mode)
             pd.testing.assert_frame_equal(rows(df), rows(expected_trips), check_dtype=False)

@@ -78,7 +78,7 @@ def test_client_lists_shares_and_tables(server):
     client = delta_sharing.SharingClient(server["profile"])
     assert [s.name for s in client.list_shares()] == ["demo"]
     tables = client.list_all_tables()
-    assert [(t.share, t.schema, t.name) for t in tables] == [("demo", "default", "trips")]
+    assert [(t.share, t.schema, t.name) for t in tables] == [("demo", "default", "trips"), ("demo", "default", "daily_fares")]
 
 
 def test_wrong_token_is_401(server):
@@ -91,6 +91,18 @@ def test_load_as_pandas_matches_deltalake(server, mode):
     # Delta format goes through delta-kernel, which fetches only URLs that look pre-signed.
     df = delta_sharing.load_as_pandas(f"{server['profile']}#{TABLE}", use_delta_format=mode)
     same_rows(df, DeltaTable(str(server["dir"] / "data" / "trips")).to_pandas(), key="trip_id")
+
+
+@pytest.mark.parametrize("mode", [False, True], ids=["parquet", "delta"])
+def test_demo_parquet_dataset_matches_pyarrow(server, mode):
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    df = delta_sharing.load_as_pandas(f"{server['profile']}#demo.default.daily_fares", use_delta_format=mode)
+    partitioning = ds.partitioning(pa.schema([("city", pa.string())]), flavor="hive")
+    wanted = ds.dataset(server["dir"] / "data" / "daily_fares", partitioning=partitioning).to_table().to_pandas()
+    same_rows(df.assign(key=df.city + df.day.astype(str)), wanted.assign(key=wanted.city + wanted.day.astype(str)),
+              key="key")
 
 
 def test_local_file_urls_serve_get_head_and_ranges(server):
