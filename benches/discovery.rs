@@ -1,31 +1,35 @@
-//! Discovery requests through the C ABI, in-process: `GET /shares` and a paged `all-tables`.
+//! Discovery requests through the C ABI, in-process: `GET /shares` and a paged `all-tables`;
+//! and the cost of a recipient's rate limit, alone and on `GET /shares`.
 //!
 //! Run with `cargo bench --bench discovery`. Prints thread CPU ns per request (median of 7 runs).
 
 use std::hint::black_box;
 use std::ptr;
 
-use opensharing::auth::token_sha256_hex;
+use opensharing::auth::{token_sha256_hex, RateLimit, RateLimiter};
 use opensharing::ffi::*;
 
 const TOKEN: &str = "bench-token-0123456789abcdef";
 const NOW: i64 = 1_767_225_600_000;
 
-fn config() -> String {
+fn config(rate_limit: Option<serde_json::Value>) -> String {
     let tables: Vec<_> = (0..1000)
         .map(|i| serde_json::json!({"type": "delta_table", "name": format!("table_{i:04}"), "store": "disk", "path": format!("t/{i}")}))
         .collect();
     let shares: Vec<_> = (0..10)
         .map(|i| serde_json::json!({"name": format!("share_{i}"), "schemas": [{"name": "default", "assets": tables}]}))
         .collect();
-    serde_json::json!({
+    let mut config = serde_json::json!({
         "stores": {"disk": {"kind": "local", "root": "/srv"}},
         "token_signing_key": "bench-key-bench-key-bench-key-bench-key",
         "shares": shares,
         "recipients": [{"name": "bench", "token_sha256": token_sha256_hex(TOKEN),
                         "shares": (0..10).map(|i| format!("share_{i}")).collect::<Vec<_>>()}]
-    })
-    .to_string()
+    });
+    if let Some(limit) = rate_limit {
+        config["rate_limit"] = limit;
+    }
+    config.to_string()
 }
 
 /// One request through the C ABI; returns the body length and the next page token, if any.
@@ -42,6 +46,8 @@ fn request(engine: *const os_engine, target: &str, auth: &str, body: &mut Vec<u8
         body: ptr::null(),
         body_len: 0,
         body_pending: false,
+        peer: ptr::null(),
+        peer_len: 0,
     };
     body.clear();
     unsafe {
@@ -91,7 +97,7 @@ fn measure(name: &str, iterations: u32, mut f: impl FnMut()) {
 }
 
 fn main() {
-    let json = config();
+    let json = config(None);
     let mut engine = ptr::null_mut();
     assert_eq!(unsafe { os_engine_new(json.as_ptr(), json.len(), &mut engine) }, os_result::OS_OK);
     let auth = format!("Bearer {TOKEN}");
@@ -123,4 +129,34 @@ fn main() {
         black_box(request(engine, "/delta-sharing/shares/share_3/all-tables?maxResults=1", &auth, &mut body));
     });
     unsafe { os_engine_free(engine) };
+
+    // The rate limiter alone: one compare-and-swap on one atomic. The clock moves 1 ms per
+    // call and the rate is high enough never to refuse, so every call takes the full path.
+    let limiter = RateLimiter::new(RateLimit { requests_per_second: 1_000_000.0, burst: 1_000 });
+    let mut now = NOW;
+    measure("rate limiter acquire (admitted)", 10_000_000, || {
+        now += 1;
+        black_box(limiter.acquire(black_box(now))).ok();
+    });
+    // `GET /shares` with and without a (never refusing) rate limit, interleaved so that the
+    // machine's load hits both alike. The time stands still here (NOW), so the burst covers
+    // every request.
+    let limited_json = config(Some(serde_json::json!({"requests_per_second": 1_000_000, "burst": 1_000_000})));
+    let mut limited = ptr::null_mut();
+    assert_eq!(unsafe { os_engine_new(limited_json.as_ptr(), limited_json.len(), &mut limited) }, os_result::OS_OK);
+    let mut plain = ptr::null_mut();
+    assert_eq!(unsafe { os_engine_new(json.as_ptr(), json.len(), &mut plain) }, os_result::OS_OK);
+    for _ in 0..2 {
+        measure("GET /shares, no rate limit", 50_000, || {
+            black_box(request(plain, "/delta-sharing/shares", &auth, &mut body));
+        });
+        measure("GET /shares, with a rate limit", 50_000, || {
+            black_box(request(limited, "/delta-sharing/shares", &auth, &mut body));
+        });
+    }
+    assert!(body.starts_with(b"{\"items\""), "the limited engine answered {}", String::from_utf8_lossy(&body));
+    unsafe {
+        os_engine_free(limited);
+        os_engine_free(plain);
+    }
 }

@@ -63,7 +63,7 @@ static int run(const os_engine *engine, const char *root, const char *method, co
   snprintf(auth, sizeof auth, "Bearer %s", token);
   os_header headers[1] = {{(const uint8_t *)"Authorization", 13, (const uint8_t *)auth, strlen(auth)}};
   os_request req = {(const uint8_t *)method, strlen(method), (const uint8_t *)target, strlen(target),
-                    headers, 1, NULL, 0, body != NULL};
+                    headers, 1, NULL, 0, body != NULL, NULL, 0};
   os_exchange *ex = NULL;
   if (check(os_engine_handle(engine, &req, 1767225600000LL, &ex), "os_engine_handle")) return 1;
   printf("> %s %s\n", method, target);

@@ -142,7 +142,7 @@ static void serve(int fd, char *buf, size_t len) {
     os_bytes_free(store);
     return os_bytes_free(key);
   }
-  os_request req = {(const uint8_t *)method, strlen(method), (const uint8_t *)target, strlen(target), headers, count, (const uint8_t *)head_end + 4, content_length, false};
+  os_request req = {(const uint8_t *)method, strlen(method), (const uint8_t *)target, strlen(target), headers, count, (const uint8_t *)head_end + 4, content_length, false, NULL, 0};
   os_exchange *ex = NULL;
   if (os_engine_handle(engine, &req, now, &ex) != OS_OK) return;
   for (os_event ev; os_exchange_poll(ex, &ev) == OS_OK;) {

@@ -255,6 +255,7 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req.headers, req.header_count = hp, C.size_t(len(headers))
 	// The body is read only when the engine asks for it, after authentication and routing.
 	req.body_pending = C.bool(r.ContentLength != 0)
+	req.peer, req.peer_len = keep([]byte(r.RemoteAddr))
 	var ex *C.os_exchange
 	if C.os_engine_handle(h.engine, &req, now, &ex) != C.OS_OK {
 		http.Error(w, `{"errorCode":"INTERNAL_ERROR","message":""}`, http.StatusInternalServerError)

@@ -182,6 +182,12 @@ typedef struct {
   // it with `OS_NEED_BODY` once the request is authenticated and routed, so an anonymous
   // client never makes the host buffer a body.
   bool body_pending;
+  // The peer address as text, e.g. `203.0.113.7:52100` or `[2001:db8::1]:443` (may be NULL:
+  // unknown). Audit events carry it, and recipients' IP access lists are checked against it
+  // (with `X-Forwarded-For` from `trusted_proxies`).
+  const uint8_t *peer;
+  // Peer address length.
+  size_t peer_len;
 } os_request;
 
 // A borrowed byte string returned by the library: `ptr` is valid for `len` bytes until the

@@ -54,6 +54,8 @@ fn request(method: &str, target: &str, headers: &[os_header]) -> os_request {
         body: ptr::null(),
         body_len: 0,
         body_pending: false,
+        peer: ptr::null(),
+        peer_len: 0,
     }
 }
 
@@ -322,6 +324,8 @@ fn bad_arguments_are_errors_never_crashes() {
             body: ptr::null(),
             body_len: 0,
             body_pending: false,
+            peer: ptr::null(),
+            peer_len: 0,
         };
         assert_eq!(os_engine_handle(e, &req, NOW, &mut ex), os_result::OS_INVALID_UTF8);
         let req = os_request {
@@ -501,4 +505,40 @@ fn a_pending_body_is_asked_for_through_the_c_abi() {
         os_exchange_free(ex);
         os_engine_free(e);
     }
+}
+
+#[test]
+fn the_peer_address_reaches_ip_access_lists_through_the_c_abi() {
+    let config = serde_json::json!({
+        "shares": [{"name": "s", "schemas": []}],
+        "recipients": [{"name": "r", "token_sha256": opensharing::auth::token_sha256_hex(TOKEN_ACME),
+                        "shares": ["s"], "ip_access_list": ["127.0.0.2/32"]}]
+    });
+    let engine = new_engine(&config.to_string());
+    let auth = format!("Bearer {TOKEN_ACME}");
+    let headers = [authorization(&auth)];
+    let status_from = |peer: Option<&str>| unsafe {
+        let mut req = request("GET", "/delta-sharing/shares", &headers);
+        if let Some(p) = peer {
+            (req.peer, req.peer_len) = (p.as_ptr(), p.len());
+        }
+        let mut ex = ptr::null_mut();
+        assert_eq!(os_engine_handle(engine, &req, NOW, &mut ex), os_result::OS_OK);
+        let mut event = os_event::OS_EVENT_DONE;
+        assert_eq!(os_exchange_poll(ex, &mut event), os_result::OS_OK);
+        assert_eq!(event, os_event::OS_EVENT_HEAD);
+        let mut status = 0;
+        assert_eq!(os_exchange_status(ex, &mut status), os_result::OS_OK);
+        os_exchange_free(ex);
+        status
+    };
+    assert_eq!(status_from(Some("127.0.0.2:40000")), 200);
+    assert_eq!(status_from(Some("127.0.0.1:40000")), 403);
+    assert_eq!(status_from(None), 403, "an unknown address is refused for a recipient with a list");
+    let bad = [0xffu8, 0xfe];
+    let mut req = request("GET", "/delta-sharing/shares", &headers);
+    (req.peer, req.peer_len) = (bad.as_ptr(), bad.len());
+    let mut ex = ptr::null_mut();
+    assert_eq!(unsafe { os_engine_handle(engine, &req, NOW, &mut ex) }, os_result::OS_INVALID_UTF8);
+    unsafe { os_engine_free(engine) };
 }

@@ -535,7 +535,7 @@ fn configuration_is_validated() {
             json!({"issuer": "https://idp", "subject": "s", "claims": {"aud": "x"}}),
             "cannot be listed",
         ),
-        (json!([]), Value::Null, "needs token_sha256, oidc, or both"),
+        (json!([]), Value::Null, "needs token_sha256, tokens, oidc, or several"),
     ];
     for (issuers, oidc, want) in cases {
         let got = build(issuers.clone(), oidc).unwrap_or_default();
@@ -659,4 +659,28 @@ fn hostile_key_set_replies_end_in_401_never_a_panic() {
         let reply = drive(&engine, get(SHARES, Some(&token)), NOW + round * 61_000, &mut hostile);
         assert_refused(&reply, "hostile key set");
     }
+}
+
+#[test]
+fn federated_recipients_pass_the_same_ip_list_and_rate_limit() {
+    let key = TestKey::ec(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, "P-256");
+    let mut config: Value = serde_json::from_str(&config_json("/nonexistent")).unwrap();
+    config["oidc_issuers"] = json!([{"issuer": INLINE, "audiences": [AUD], "jwks": {"keys": [key.jwk("k")]}}]);
+    config["recipients"] = json!([{"name": "fed", "shares": ["sales"], "oidc": {"issuer": INLINE, "subject": "client-a"},
+        "ip_access_list": ["192.0.2.0/24"], "rate_limit": {"requests_per_second": 1, "burst": 1}}]);
+    let engine = Engine::from_json(config.to_string().as_bytes(), &|_| None).expect("valid config");
+    let token = key.sign(&header("ES256", "k"), &claims(INLINE, "client-a"));
+    let from = |peer: &str, now| {
+        let mut request = get(SHARES, Some(&token));
+        request.peer = Some(peer.into());
+        drive(&engine, request, now, no_io)
+    };
+    let refused = from("198.51.100.1:1", NOW);
+    assert_eq!((refused.status, refused.audit.auth), (403, Some("oidc")));
+    assert!(detail(&refused).contains("ip_access_list"), "{:?}", refused.audit);
+    assert_eq!(from("192.0.2.9:1", NOW).status, 200);
+    let limited = from("192.0.2.9:1", NOW);
+    assert_eq!((limited.status, limited.header("Retry-After")), (429, Some("1")));
+    assert_eq!(limited.audit.recipient.as_deref(), Some("fed"));
+    assert_eq!(from("192.0.2.9:1", NOW + 1000).status, 200);
 }

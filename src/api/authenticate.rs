@@ -109,6 +109,9 @@ fn admit(
     }
     noted.claimed = claimed;
     noted.recipient = Some(recipient.name.clone());
+    if let Err(refusal) = super::admission::admit(&state.catalog, recipient, request, now_ms) {
+        return Dispatch::Respond(refusal);
+    }
     if request.body_pending {
         let read = AwaitBody::new(state.clone(), request.clone(), route.clone(), now_ms, Some(index));
         return Dispatch::Operate(Box::new(read));

@@ -1,5 +1,6 @@
 //! Request handling: routing, authentication, dispatch to the endpoint handlers.
 
+mod admission;
 mod authenticate;
 pub(crate) mod credentials;
 mod discovery;
@@ -59,6 +60,9 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64) -> 
     };
     audit.recipient = Some(recipient.name.clone());
     audit.auth = Some("token");
+    if let Err(refusal) = admission::admit(&state.catalog, recipient, &request, now_ms) {
+        return Exchange::responding(refusal, head_only, audit);
+    }
     if request.body_pending {
         let read = request_body::AwaitBody::new(state, request, route, now_ms, None);
         return Exchange::operating(Box::new(read), head_only, audit);

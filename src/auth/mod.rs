@@ -1,14 +1,20 @@
-//! Recipients: bearer tokens stored as SHA-256 hashes, expiry and per-share grants; JWTs of
-//! federated recipients in [`oidc`].
+//! Recipients: bearer tokens stored as SHA-256 hashes, expiry and per-share grants; their IP
+//! access lists and rate limits; JWTs of federated recipients in [`oidc`].
 
 mod audit;
 pub mod jwk;
 pub mod jwt;
+mod network;
 pub mod oidc;
+mod rate_limit;
 mod token;
 
 pub use audit::AuditEvent;
+pub use network::{client_ip, IpNet};
+pub use rate_limit::{RateLimit, RateLimiter};
 pub use token::{constant_time_eq, token_sha256, token_sha256_hex};
+
+use std::net::IpAddr;
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,25 +23,89 @@ use std::collections::{HashMap, HashSet};
 pub struct Recipient {
     /// The recipient name, as configured. Audit events carry this, never the token.
     pub name: String,
-    /// SHA-256 of the bearer token (none for a recipient that only signs in with OIDC).
-    token_hash: Option<[u8; 32]>,
+    /// The bearer tokens it may use (several while a rotation's grace period runs).
+    tokens: Vec<TokenHash>,
     /// Expiry in Unix milliseconds.
     pub expires_at_ms: Option<i64>,
     /// Indices (into the catalog's share list) of the granted shares.
     granted: HashSet<usize>,
     /// Risk labels whose assets this recipient must not see.
     deny_risk_labels: Vec<String>,
+    /// The networks it may call from; empty: any.
+    ip_access_list: Vec<IpNet>,
+    /// Its request rate limit, if any.
+    rate_limiter: Option<RateLimiter>,
+}
+
+/// A bearer token a recipient may use: its SHA-256 and its own optional expiry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenHash {
+    /// SHA-256 of the token.
+    pub sha256: [u8; 32],
+    /// When this token stops working, in Unix milliseconds (besides the recipient's expiry).
+    pub expires_at_ms: Option<i64>,
 }
 
 impl Recipient {
     /// Builds a recipient from its token hash and granted share indices.
     pub fn new(name: String, token_hash: [u8; 32], expires_at_ms: Option<i64>, granted: HashSet<usize>) -> Recipient {
-        Recipient { name, token_hash: Some(token_hash), expires_at_ms, granted, deny_risk_labels: Vec::new() }
+        Recipient::with_tokens(
+            name,
+            vec![TokenHash { sha256: token_hash, expires_at_ms: None }],
+            expires_at_ms,
+            granted,
+        )
+    }
+
+    /// Builds a recipient holding `tokens` (none: it cannot authenticate with a bearer token).
+    pub fn with_tokens(
+        name: String,
+        tokens: Vec<TokenHash>,
+        expires_at_ms: Option<i64>,
+        granted: HashSet<usize>,
+    ) -> Recipient {
+        Recipient {
+            name,
+            tokens,
+            expires_at_ms,
+            granted,
+            deny_risk_labels: Vec::new(),
+            ip_access_list: Vec::new(),
+            rate_limiter: None,
+        }
+    }
+
+    /// Restricts the recipient to clients in `networks` (builder style; empty: any).
+    pub fn ip_access_list(mut self, networks: Vec<IpNet>) -> Recipient {
+        self.ip_access_list = networks;
+        self
+    }
+
+    /// Limits the recipient's request rate (builder style).
+    pub fn rate_limit(mut self, limit: Option<RateLimit>) -> Recipient {
+        self.rate_limiter = limit.map(RateLimiter::new);
+        self
+    }
+
+    /// Whether the recipient is restricted to some networks.
+    pub fn has_ip_access_list(&self) -> bool {
+        !self.ip_access_list.is_empty()
+    }
+
+    /// Whether a client at `ip` (`None`: unknown) may act as this recipient.
+    pub fn allows_ip(&self, ip: Option<IpAddr>) -> bool {
+        self.ip_access_list.is_empty() || ip.is_some_and(|ip| network::any_contains(&self.ip_access_list, ip))
+    }
+
+    /// Takes one request from the recipient's rate limit at `now_ms`; `Err` carries the
+    /// seconds until the next one is allowed.
+    pub fn acquire(&self, now_ms: i64) -> Result<(), u64> {
+        self.rate_limiter.as_ref().map_or(Ok(()), |limiter| limiter.acquire(now_ms))
     }
 
     /// A recipient without a bearer token: it authenticates with OIDC JWTs only.
     pub fn federated(name: String, expires_at_ms: Option<i64>, granted: HashSet<usize>) -> Recipient {
-        Recipient { name, token_hash: None, expires_at_ms, granted, deny_risk_labels: Vec::new() }
+        Recipient::with_tokens(name, Vec::new(), expires_at_ms, granted)
     }
 
     /// Whether the recipient has expired at `now_ms`.
@@ -94,7 +164,8 @@ impl AuthError {
 #[derive(Debug, Default)]
 pub struct Recipients {
     list: Vec<Recipient>,
-    by_hash: HashMap<[u8; 32], usize>,
+    /// Token hash → (recipient index, token index).
+    by_hash: HashMap<[u8; 32], (usize, usize)>,
 }
 
 impl Recipients {
@@ -102,9 +173,10 @@ impl Recipients {
     pub fn new(list: Vec<Recipient>) -> Result<Recipients, String> {
         let mut by_hash = HashMap::with_capacity(list.len());
         for (i, r) in list.iter().enumerate() {
-            let Some(hash) = r.token_hash else { continue };
-            if by_hash.insert(hash, i).is_some() {
-                return Err(r.name.clone());
+            for (j, token) in r.tokens.iter().enumerate() {
+                if by_hash.insert(token.sha256, (i, j)).is_some() {
+                    return Err(r.name.clone());
+                }
             }
         }
         Ok(Recipients { list, by_hash })
@@ -132,14 +204,16 @@ impl Recipients {
     /// Authenticates a token by its SHA-256 (see [`authenticate`](Recipients::authenticate)),
     /// for a caller that needs the hash again (the verified-JWT cache is keyed by it).
     pub(crate) fn authenticate_hash(&self, hash: &[u8; 32], now_ms: i64) -> Result<&Recipient, AuthError> {
-        let recipient = self.by_hash.get(hash).map(|&i| &self.list[i]).ok_or(AuthError::Unknown)?;
-        if !recipient.token_hash.is_some_and(|stored| constant_time_eq(&stored, hash)) {
+        let &(i, j) = self.by_hash.get(hash).ok_or(AuthError::Unknown)?;
+        let recipient = &self.list[i];
+        let stored = &recipient.tokens[j];
+        if !constant_time_eq(&stored.sha256, hash) {
             return Err(AuthError::Unknown);
         }
-        match recipient.expires_at_ms {
-            Some(exp) if now_ms >= exp => Err(AuthError::Expired),
-            _ => Ok(recipient),
+        if stored.expires_at_ms.is_some_and(|exp| now_ms >= exp) || recipient.expired(now_ms) {
+            return Err(AuthError::Expired);
         }
+        Ok(recipient)
     }
 }
 
@@ -173,6 +247,24 @@ mod tests {
         assert_eq!(r.authenticate(Some("Bearer tok-c"), 0).unwrap_err(), AuthError::Unknown);
         assert_eq!(r.authenticate(Some("Bearer tok-b"), 999).unwrap().name, "b");
         assert_eq!(r.authenticate(Some("Bearer tok-b"), 1000).unwrap_err(), AuthError::Expired);
+    }
+
+    #[test]
+    fn rotated_tokens_work_until_their_own_expiry() {
+        let token = |t: &str, exp| TokenHash { sha256: token_sha256(t), expires_at_ms: exp };
+        let r = Recipients::new(vec![Recipient::with_tokens(
+            "a".into(),
+            vec![token("new", None), token("old", Some(500))],
+            Some(2000),
+            HashSet::new(),
+        )])
+        .unwrap();
+        assert_eq!(r.authenticate(Some("Bearer old"), 499).unwrap().name, "a");
+        assert_eq!(r.authenticate(Some("Bearer old"), 500).unwrap_err(), AuthError::Expired);
+        assert_eq!(r.authenticate(Some("Bearer new"), 1999).unwrap().name, "a");
+        assert_eq!(r.authenticate(Some("Bearer new"), 2000).unwrap_err(), AuthError::Expired);
+        let revoked = Recipients::new(vec![Recipient::with_tokens("a".into(), vec![], None, HashSet::new())]).unwrap();
+        assert_eq!(revoked.authenticate(Some("Bearer new"), 0).unwrap_err(), AuthError::Unknown);
     }
 
     #[test]

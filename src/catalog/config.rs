@@ -79,6 +79,25 @@ pub struct Config {
     /// and tokens do not survive a restart.
     #[serde(default)]
     pub token_signing_key: Option<Secret>,
+    /// Proxies (CIDR networks) whose `X-Forwarded-For` header is believed when finding a
+    /// client's address for IP access lists.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// The rate limit of every recipient that sets none of its own.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitConfig>,
+}
+
+/// A request rate limit: a token bucket per recipient, per engine instance.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Sustained requests per second (> 0; fractions allowed).
+    pub requests_per_second: f64,
+    /// Requests allowed at once after a quiet period (default: `requests_per_second` rounded
+    /// up).
+    #[serde(default)]
+    pub burst: Option<u32>,
 }
 
 fn default_url_ttl() -> u32 {
@@ -428,7 +447,7 @@ pub struct RecipientConfig {
     /// The recipient name (appears in audit events).
     pub name: String,
     /// Lower-case hex SHA-256 of the bearer token. The token itself is never stored. A
-    /// recipient needs this, `oidc`, or both.
+    /// recipient needs this, `tokens`, `oidc`, or several.
     #[serde(default)]
     pub token_sha256: Option<String>,
     /// RFC 3339 expiry of the token.
@@ -441,9 +460,30 @@ pub struct RecipientConfig {
     /// it, exactly like missing ones.
     #[serde(default)]
     pub deny_risk_labels: Vec<String>,
+    /// Further bearer tokens, each with its own expiry (written by `recipient rotate`). Present
+    /// but empty: every token revoked.
+    #[serde(default)]
+    pub tokens: Option<Vec<TokenConfig>>,
+    /// CIDR networks the recipient may call from (absent or empty: any).
+    #[serde(default)]
+    pub ip_access_list: Vec<String>,
+    /// The recipient's own rate limit (instead of the top-level default).
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitConfig>,
     /// The federated identity whose JWTs authenticate as this recipient.
     #[serde(default)]
     pub oidc: Option<RecipientOidcConfig>,
+}
+
+/// One bearer token of a recipient.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Lower-case hex SHA-256 of the token.
+    pub sha256: String,
+    /// RFC 3339 time the token stops working.
+    #[serde(default)]
+    pub expires_at: Option<String>,
 }
 
 /// A recipient's federated identity: the JWT's `iss`, `sub` and further claims.

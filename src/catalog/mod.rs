@@ -1,5 +1,6 @@
 //! The shared catalog: shares, schemas and assets, validated and indexed for lookups.
 
+mod access;
 pub mod config;
 mod federation;
 pub mod governance;
@@ -182,6 +183,8 @@ pub struct Catalog {
     pub stores: BTreeMap<String, StoreConfig>,
     /// Recipients, indexed by token hash.
     pub recipients: Recipients,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<crate::auth::IpNet>,
     /// OIDC issuers and the recipients whose JWTs they sign.
     pub federation: Federation,
     /// Pre-signed URL lifetime in seconds.

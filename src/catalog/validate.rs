@@ -82,8 +82,10 @@ pub(super) fn build(mut config: Config, env: Env<'_>) -> Result<Catalog, ConfigE
         shares.push(built);
     }
     check_unique_asset_ids(&shares)?;
+    let default_rate_limit = super::access::rate_limit("rate_limit", config.rate_limit.as_ref())?;
+    let trusted_proxies = super::access::networks("trusted_proxies", &config.trusted_proxies)?;
     let federation = super::federation::build(&config.oidc_issuers, &config.recipients)?;
-    let recipients = build_recipients(std::mem::take(&mut config.recipients), &share_index)?;
+    let recipients = build_recipients(std::mem::take(&mut config.recipients), &share_index, default_rate_limit)?;
     Ok(Catalog {
         prefix,
         endpoint: config.endpoint,
@@ -91,6 +93,7 @@ pub(super) fn build(mut config: Config, env: Env<'_>) -> Result<Catalog, ConfigE
         share_index,
         stores: config.stores,
         recipients,
+        trusted_proxies,
         federation,
         url_ttl_seconds: config.url_ttl_seconds,
         credential_ttl_seconds: config.credential_ttl_seconds,
@@ -461,6 +464,7 @@ fn check_model(path: &str, asset: &AssetConfig) -> Result<(), ConfigError> {
 fn build_recipients(
     list: Vec<super::config::RecipientConfig>,
     share_index: &HashMap<String, usize>,
+    default_rate_limit: Option<crate::auth::RateLimit>,
 ) -> Result<Recipients, ConfigError> {
     let mut built = Vec::with_capacity(list.len());
     let mut names = HashSet::new();
@@ -470,12 +474,10 @@ fn build_recipients(
         if !names.insert(fold(&r.name)) {
             return Err(ConfigError::new(format!("{path}.name"), format!("duplicate recipient name '{}'", r.name)));
         }
-        let hash = match &r.token_sha256 {
-            Some(hex) => Some(parse_sha256_hex(hex).ok_or_else(|| {
-                ConfigError::new(format!("{path}.token_sha256"), "must be 64 hex digits (the SHA-256 of the token)")
-            })?),
-            None if r.oidc.is_some() => None,
-            None => return Err(ConfigError::new(path, "needs token_sha256, oidc, or both")),
+        let tokens = match super::access::tokens(&path, &r)? {
+            Some(tokens) => tokens,
+            None if r.oidc.is_some() => Vec::new(),
+            None => return Err(ConfigError::new(path, "needs token_sha256, tokens, oidc, or several")),
         };
         let expires_at_ms = match &r.expires_at {
             Some(ts) => Some(crate::protocol::timestamp::parse_rfc3339_ms(ts).ok_or_else(|| {
@@ -493,18 +495,24 @@ fn build_recipients(
         for (j, label) in r.deny_risk_labels.iter().enumerate() {
             check_risk_label(label).map_err(|why| ConfigError::new(format!("{path}.deny_risk_labels[{j}]"), why))?;
         }
-        let recipient = match hash {
-            Some(hash) => Recipient::new(r.name, hash, expires_at_ms, granted),
-            None => Recipient::federated(r.name, expires_at_ms, granted),
+        let ip_access_list = super::access::networks(&format!("{path}.ip_access_list"), &r.ip_access_list)?;
+        let rate_limit = match &r.rate_limit {
+            Some(own) => super::access::rate_limit(&format!("{path}.rate_limit"), Some(own))?,
+            None => default_rate_limit,
         };
-        built.push(recipient.denying_risk_labels(r.deny_risk_labels));
+        built.push(
+            Recipient::with_tokens(r.name, tokens, expires_at_ms, granted)
+                .ip_access_list(ip_access_list)
+                .rate_limit(rate_limit)
+                .denying_risk_labels(r.deny_risk_labels),
+        );
     }
     Recipients::new(built).map_err(|name| {
         ConfigError::new("recipients", format!("recipient '{name}' has the same token hash as another recipient"))
     })
 }
 
-fn parse_sha256_hex(hex: &str) -> Option<[u8; 32]> {
+pub(super) fn parse_sha256_hex(hex: &str) -> Option<[u8; 32]> {
     let bytes = hex.as_bytes();
     if bytes.len() != 64 || !bytes.iter().all(u8::is_ascii_hexdigit) {
         return None;

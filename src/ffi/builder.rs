@@ -314,6 +314,9 @@ pub unsafe extern "C" fn os_config_builder_add_recipient(
             expires_at: (expires_unix_ms >= 0).then(|| format_rfc3339_ms(expires_unix_ms)),
             shares: Vec::new(),
             deny_risk_labels: Vec::new(),
+            tokens: None,
+            ip_access_list: Vec::new(),
+            rate_limit: None,
             oidc: None,
         });
         Ok(())

@@ -48,6 +48,12 @@ pub struct os_request {
     /// it with `OS_NEED_BODY` once the request is authenticated and routed, so an anonymous
     /// client never makes the host buffer a body.
     pub body_pending: bool,
+    /// The peer address as text, e.g. `203.0.113.7:52100` or `[2001:db8::1]:443` (may be NULL:
+    /// unknown). Audit events carry it, and recipients' IP access lists are checked against it
+    /// (with `X-Forwarded-For` from `trusted_proxies`).
+    pub peer: *const u8,
+    /// Peer address length.
+    pub peer_len: usize,
 }
 
 fn process_env(name: &str) -> Option<String> {
@@ -165,6 +171,7 @@ unsafe fn copy_request(req: &os_request) -> Result<Request, os_result> {
     }
     request.body = slice_arg(req.body, req.body_len)?.to_vec();
     request.body_pending = req.body_pending;
+    request.peer = opt_str_arg(req.peer, req.peer_len)?.map(str::to_string);
     Ok(request)
 }
 

@@ -19,6 +19,8 @@ pub enum ErrorCode {
     ResourceDoesNotExist,
     /// 405: the route exists but not for this method.
     MethodNotAllowed,
+    /// 429: the recipient's rate limit is exceeded.
+    ResourceExhausted,
     /// 500: an internal failure; the message is hidden.
     InternalError,
     /// 501: a mode, format or feature this server does not implement.
@@ -38,6 +40,7 @@ impl ErrorCode {
             ErrorCode::PermissionDenied => "PERMISSION_DENIED",
             ErrorCode::ResourceDoesNotExist => "RESOURCE_DOES_NOT_EXIST",
             ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ErrorCode::ResourceExhausted => "RESOURCE_EXHAUSTED",
             ErrorCode::InternalError => "INTERNAL_ERROR",
             ErrorCode::NotImplemented => "NOT_IMPLEMENTED",
             ErrorCode::CatalogError => "CATALOG_ERROR",
@@ -52,6 +55,7 @@ impl ErrorCode {
             ErrorCode::PermissionDenied => 403,
             ErrorCode::ResourceDoesNotExist => 404,
             ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::ResourceExhausted => 429,
             ErrorCode::InternalError => 500,
             ErrorCode::NotImplemented => 501,
             ErrorCode::CatalogError => 502,

@@ -59,8 +59,8 @@ pub async fn send(client: &reqwest::Client, call: &HttpCall) -> IoResult {
     IoResult::Http(HttpReply { status, body, headers })
 }
 
-/// reqwest's message, without the URL it repeats.
-fn without_url(e: &reqwest::Error) -> String {
+/// reqwest's message, without the URL it repeats (pre-signed URLs carry signatures).
+pub fn without_url(e: &reqwest::Error) -> String {
     let mut message = e.to_string();
     if let Some(url) = e.url() {
         message = message.replace(&format!(" ({url})"), "").replace(url.as_str(), "");

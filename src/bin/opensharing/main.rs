@@ -4,19 +4,26 @@
 //! ```text
 //! opensharing serve --config FILE [--listen 127.0.0.1:8080]
 //! opensharing recipient add NAME --share S [--share S2] [--expires RFC3339] --config FILE [--profile OUT]
+//! opensharing recipient rotate NAME [--grace 24h] --config FILE [--profile OUT]
+//! opensharing recipient revoke NAME --config FILE
 //! opensharing check --config FILE
+//! opensharing get PROFILE#share.schema.asset [--version N | --alias A] --out DIR [--parallel 8]
+//! opensharing ls PROFILE[#share[.schema]]
 //! ```
 //! `opensharing help` (or `--help` after any command) describes every option.
 
 mod body;
 mod check;
 mod cli;
+mod client;
 mod config_file;
 mod files;
+mod get;
 mod http_call;
 mod limits;
 mod local_list;
 mod log;
+mod ls;
 mod recipient;
 mod reload;
 mod serve;
@@ -35,7 +42,11 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Serve { config, listen, limits } => serve::run(&config, &listen, limits.into()),
         Command::Recipient(RecipientCommand::Add(args)) => recipient::add(&args),
+        Command::Recipient(RecipientCommand::Rotate(args)) => recipient::rotate(&args),
+        Command::Recipient(RecipientCommand::Revoke { name, config }) => recipient::revoke(&name, &config),
         Command::Check { config } => check::run(&config),
+        Command::Get(args) => get::run(&args),
+        Command::Ls { target } => ls::run(&target),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
