@@ -430,3 +430,33 @@ fn profiles_carry_the_iceberg_endpoint() {
     let profile: Value = serde_json::from_str(&e.profile(None, "tok", None).unwrap()).unwrap();
     assert_eq!(profile["icebergEndpoint"], "https://sharing.example.com/delta-sharing/iceberg");
 }
+
+#[test]
+fn ip_access_lists_and_rate_limits_hold_on_the_iceberg_surface_too() {
+    let config = json!({
+        "token_signing_key": "0123456789abcdef0123456789abcdef",
+        "stores": {"main": signing_store()},
+        "shares": [{"name": "s", "schemas": [{"name": "d", "assets": []}]}],
+        "recipients": [
+            {"name": "lan", "token_sha256": token_sha256_hex("lan-token"), "shares": ["s"],
+             "ip_access_list": ["10.1.0.0/16"]},
+            {"name": "slow", "token_sha256": token_sha256_hex("slow-token"), "shares": ["s"],
+             "rate_limit": {"requests_per_second": 1, "burst": 1}}
+        ]
+    });
+    let e = Engine::from_json(config.to_string().as_bytes(), &|_| None).unwrap();
+    let call = |token: &str, peer: &str| {
+        let mut r = Request::new(Method::Get, format!("{BASE}/config?warehouse=s"))
+            .header("Authorization", format!("Bearer {token}"));
+        r.peer = Some(peer.into());
+        drive(&e, r, NOW, no_io)
+    };
+    assert_eq!(call("lan-token", "10.1.2.3:5000").status, 200);
+    let refused = call("lan-token", "192.0.2.9:5000");
+    assert_eq!((refused.status, iceberg_error(&refused).1.as_str()), (403, "ForbiddenException"));
+    assert!(refused.audit.detail.as_deref().unwrap_or_default().contains("192.0.2.9"));
+    assert_eq!(call("slow-token", "127.0.0.1:1").status, 200);
+    let limited = call("slow-token", "127.0.0.1:1");
+    assert_eq!((limited.status, iceberg_error(&limited).1.as_str()), (429, "RateLimitedException"));
+    assert_eq!(limited.header("Retry-After"), Some("1"));
+}

@@ -1,6 +1,6 @@
 //! Request handling: routing, authentication, dispatch to the endpoint handlers.
 
-mod admission;
+pub(crate) mod admission;
 mod authenticate;
 pub(crate) mod credentials;
 mod discovery;

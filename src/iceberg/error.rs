@@ -43,6 +43,11 @@ impl IcebergError {
         IcebergError::new(ErrorCode::PermissionDenied, "ForbiddenException", message)
     }
 
+    /// 429 `RateLimitedException`.
+    pub fn rate_limited(message: impl Into<String>) -> IcebergError {
+        IcebergError::new(ErrorCode::ResourceExhausted, "RateLimitedException", message)
+    }
+
     /// 404 `NoSuchNamespaceException`.
     pub fn no_such_namespace(message: impl Into<String>) -> IcebergError {
         IcebergError::new(ErrorCode::ResourceDoesNotExist, "NoSuchNamespaceException", message)

@@ -29,6 +29,7 @@ use crate::engine::EngineState;
 use crate::exchange::{Body, Exchange, Response};
 use crate::http::{Method, Request, ResponseHead};
 use crate::protocol::paging::{ListScope, Pager};
+use crate::protocol::ErrorCode;
 use crate::signing::encode::uri_encode;
 use crate::signing::store::StoreSigner;
 use crate::vend;
@@ -90,6 +91,16 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64, res
         Err(e) => return Exchange::responding(IcebergError::unauthorized(e.message()).response(), head_only, audit),
     };
     audit.recipient = Some(recipient.name.clone());
+    audit.auth = Some("token");
+    // The same IP access list and rate limit as on the Delta Sharing surface.
+    if let Err(refusal) = crate::api::admission::check(&state.catalog, recipient, &request, now_ms) {
+        let error = match refusal.error.code {
+            ErrorCode::ResourceExhausted => IcebergError::rate_limited(refusal.error.message.clone()),
+            _ => IcebergError::forbidden(refusal.error.message.clone()),
+        };
+        let response = refusal.complete(error.response());
+        return Exchange::responding(response, head_only, audit);
+    }
     if request.body_pending && matches!(route, Route::Table { op: TableOp::Sign, .. }) {
         // The signer reads its body, which the host reads only now that the caller is known.
         return Exchange::operating(Box::new(AwaitBody { state, request, route, now_ms }), head_only, audit);
