@@ -412,15 +412,21 @@ fn config_builder_applies_the_same_validation() {
     }
 }
 
+/// An exchange for `method target` by acme on a fresh engine (free both).
+unsafe fn acme_exchange(method: &str, target: &str, body_pending: bool) -> (*mut os_engine, *mut os_exchange) {
+    let e = new_engine(&config_json("/x"));
+    let auth = format!("Bearer {TOKEN_ACME}");
+    let headers = [authorization(&auth)];
+    let req = os_request { body_pending, ..request(method, target, &headers) };
+    let mut ex = ptr::null_mut();
+    assert_eq!(os_engine_handle(e, &req, NOW, &mut ex), os_result::OS_OK);
+    (e, ex)
+}
+
 #[test]
 fn the_audit_string_outlives_a_second_done_poll() {
     unsafe {
-        let e = new_engine(&config_json("/x"));
-        let auth = format!("Bearer {TOKEN_ACME}");
-        let headers = [authorization(&auth)];
-        let req = request("GET", "/delta-sharing/shares", &headers);
-        let mut ex = ptr::null_mut();
-        assert_eq!(os_engine_handle(e, &req, NOW, &mut ex), os_result::OS_OK);
+        let (e, ex) = acme_exchange("GET", "/delta-sharing/shares", false);
         let mut event = os_event::OS_EVENT_NEED;
         while event != os_event::OS_EVENT_DONE {
             assert_eq!(os_exchange_poll(ex, &mut event), os_result::OS_OK);
@@ -457,7 +463,7 @@ fn errors_are_fresh_codes_are_checked_and_reads_need_a_head() {
         assert_eq!(os_exchange_poll(ptr::null_mut(), &mut os_event::OS_EVENT_DONE), os_result::OS_NULL_ARGUMENT);
         assert_eq!(last_error(), "a required pointer argument was NULL");
         // A success clears it.
-        let e = new_engine(&config_json("/x"));
+        let (e, ex) = acme_exchange("GET", "/delta-sharing/shares", false);
         assert_eq!(last_error(), "");
         // Result codes from C are checked, not trusted.
         let text = |code| std::ffi::CStr::from_ptr(os_result_message(code)).to_str().unwrap().to_string();
@@ -465,11 +471,6 @@ fn errors_are_fresh_codes_are_checked_and_reads_need_a_head() {
         assert_eq!(text(99), "unknown result code");
         assert_eq!(text(-1), "unknown result code");
         // Reading before the head is a state error, not an empty body.
-        let auth = format!("Bearer {TOKEN_ACME}");
-        let headers = [authorization(&auth)];
-        let req = request("GET", "/delta-sharing/shares", &headers);
-        let mut ex = ptr::null_mut();
-        assert_eq!(os_engine_handle(e, &req, NOW, &mut ex), os_result::OS_OK);
         let (mut buf, mut n) = ([0u8; 16], 0);
         assert_eq!(os_exchange_read(ex, buf.as_mut_ptr(), buf.len(), &mut n), os_result::OS_INVALID_STATE);
         assert!(last_error().contains("before OS_EVENT_HEAD"));
@@ -481,13 +482,8 @@ fn errors_are_fresh_codes_are_checked_and_reads_need_a_head() {
 #[test]
 fn a_pending_body_is_asked_for_through_the_c_abi() {
     unsafe {
-        let e = new_engine(&config_json("/x"));
-        let auth = format!("Bearer {TOKEN_ACME}");
-        let headers = [authorization(&auth)];
         let target = "/delta-sharing/shares/sales/schemas/default/tables/orders/query";
-        let req = os_request { body_pending: true, ..request("POST", target, &headers) };
-        let mut ex = ptr::null_mut();
-        assert_eq!(os_engine_handle(e, &req, NOW, &mut ex), os_result::OS_OK);
+        let (e, ex) = acme_exchange("POST", target, true);
         let mut event = os_event::OS_EVENT_DONE;
         assert_eq!(os_exchange_poll(ex, &mut event), os_result::OS_OK);
         assert_eq!(event, os_event::OS_EVENT_NEED);
