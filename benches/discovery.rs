@@ -33,10 +33,14 @@ fn config(rate_limit: Option<serde_json::Value>) -> String {
 }
 
 /// One request through the C ABI; returns the body length and the next page token, if any.
-fn request(engine: *const os_engine, target: &str, auth: &str, body: &mut Vec<u8>) -> usize {
-    let header =
-        os_header { name: b"Authorization".as_ptr(), name_len: 13, value: auth.as_ptr(), value_len: auth.len() };
-    let req = os_request {
+fn request(engine: *const opensharing_engine, target: &str, auth: &str, body: &mut Vec<u8>) -> usize {
+    let header = opensharing_header {
+        name: b"Authorization".as_ptr(),
+        name_len: 13,
+        value: auth.as_ptr(),
+        value_len: auth.len(),
+    };
+    let req = opensharing_request {
         method: b"GET".as_ptr(),
         method_len: 3,
         target: target.as_ptr(),
@@ -52,16 +56,16 @@ fn request(engine: *const os_engine, target: &str, auth: &str, body: &mut Vec<u8
     body.clear();
     unsafe {
         let mut ex = ptr::null_mut();
-        assert_eq!(os_engine_handle(engine, &req, NOW, &mut ex), os_result::OS_OK);
-        let mut event = os_event::OS_EVENT_DONE;
+        assert_eq!(opensharing_engine_handle(engine, &req, NOW, &mut ex), opensharing_result::OPENSHARING_OK);
+        let mut event = opensharing_event::OPENSHARING_EVENT_DONE;
         let mut buf = [0u8; 16 * 1024];
         loop {
-            os_exchange_poll(ex, &mut event);
+            opensharing_exchange_poll(ex, &mut event);
             match event {
-                os_event::OS_EVENT_HEAD => {}
-                os_event::OS_EVENT_BODY => loop {
+                opensharing_event::OPENSHARING_EVENT_HEAD => {}
+                opensharing_event::OPENSHARING_EVENT_BODY => loop {
                     let mut n = 0;
-                    os_exchange_read(ex, buf.as_mut_ptr(), buf.len(), &mut n);
+                    opensharing_exchange_read(ex, buf.as_mut_ptr(), buf.len(), &mut n);
                     if n == 0 {
                         break;
                     }
@@ -70,7 +74,7 @@ fn request(engine: *const os_engine, target: &str, auth: &str, body: &mut Vec<u8
                 _ => break,
             }
         }
-        os_exchange_free(ex);
+        opensharing_exchange_free(ex);
     }
     body.len()
 }
@@ -99,7 +103,10 @@ fn measure(name: &str, iterations: u32, mut f: impl FnMut()) {
 fn main() {
     let json = config(None);
     let mut engine = ptr::null_mut();
-    assert_eq!(unsafe { os_engine_new(json.as_ptr(), json.len(), &mut engine) }, os_result::OS_OK);
+    assert_eq!(
+        unsafe { opensharing_engine_new(json.as_ptr(), json.len(), &mut engine) },
+        opensharing_result::OPENSHARING_OK
+    );
     let auth = format!("Bearer {TOKEN}");
     let mut body = Vec::new();
 
@@ -128,7 +135,7 @@ fn main() {
     measure("GET all-tables maxResults=1 (first page)", 200_000, || {
         black_box(request(engine, "/delta-sharing/shares/share_3/all-tables?maxResults=1", &auth, &mut body));
     });
-    unsafe { os_engine_free(engine) };
+    unsafe { opensharing_engine_free(engine) };
 
     // The rate limiter alone: one compare-and-swap on one atomic. The clock moves 1 ms per
     // call and the rate is high enough never to refuse, so every call takes the full path.
@@ -143,9 +150,15 @@ fn main() {
     // every request.
     let limited_json = config(Some(serde_json::json!({"requests_per_second": 1_000_000, "burst": 1_000_000})));
     let mut limited = ptr::null_mut();
-    assert_eq!(unsafe { os_engine_new(limited_json.as_ptr(), limited_json.len(), &mut limited) }, os_result::OS_OK);
+    assert_eq!(
+        unsafe { opensharing_engine_new(limited_json.as_ptr(), limited_json.len(), &mut limited) },
+        opensharing_result::OPENSHARING_OK
+    );
     let mut plain = ptr::null_mut();
-    assert_eq!(unsafe { os_engine_new(json.as_ptr(), json.len(), &mut plain) }, os_result::OS_OK);
+    assert_eq!(
+        unsafe { opensharing_engine_new(json.as_ptr(), json.len(), &mut plain) },
+        opensharing_result::OPENSHARING_OK
+    );
     for _ in 0..2 {
         measure("GET /shares, no rate limit", 50_000, || {
             black_box(request(plain, "/delta-sharing/shares", &auth, &mut body));
@@ -156,7 +169,7 @@ fn main() {
     }
     assert!(body.starts_with(b"{\"items\""), "the limited engine answered {}", String::from_utf8_lossy(&body));
     unsafe {
-        os_engine_free(limited);
-        os_engine_free(plain);
+        opensharing_engine_free(limited);
+        opensharing_engine_free(plain);
     }
 }

@@ -13,13 +13,13 @@
 #include "listing.h"
 #include "opensharing.h"
 
-static int check(os_result r, const char *what) {
-  if (r == OS_OK) return 0;
+static int check(opensharing_result r, const char *what) {
+  if (r == OPENSHARING_OK) return 0;
   char detail[512];
   size_t n = 0;
-  os_last_error((uint8_t *)detail, sizeof detail - 1, &n);
+  opensharing_last_error((uint8_t *)detail, sizeof detail - 1, &n);
   detail[n < sizeof detail - 1 ? n : sizeof detail - 1] = '\0';
-  fprintf(stderr, "%s failed: %s (%s)\n", what, os_result_message(r), detail);
+  fprintf(stderr, "%s failed: %s (%s)\n", what, opensharing_result_message(r), detail);
   return 1;
 }
 
@@ -36,98 +36,98 @@ static char *read_file(const char *path, size_t *len) {
   return buf;
 }
 
-static os_result answer(os_exchange *ex, const char *root, const char *body) {
-  os_need need;
-  os_result r = os_exchange_need(ex, &need);
-  if (r != OS_OK) return r;
+static opensharing_result answer(opensharing_exchange *ex, const char *root, const char *body) {
+  opensharing_need need;
+  opensharing_result r = opensharing_exchange_need(ex, &need);
+  if (r != OPENSHARING_OK) return r;
   /* The request body, asked for once the request is authenticated and routed. */
-  if (need.kind == OS_NEED_BODY) return os_exchange_supply_bytes(ex, (const uint8_t *)body, strlen(body));
-  if (need.kind == OS_NEED_LIST) return supply_dir_listing(ex, root, &need);
-  if (need.kind == OS_NEED_HTTP) return os_exchange_supply_error(ex, (const uint8_t *)"no HTTP client here", 19);
+  if (need.kind == OPENSHARING_NEED_BODY) return opensharing_exchange_supply_bytes(ex, (const uint8_t *)body, strlen(body));
+  if (need.kind == OPENSHARING_NEED_LIST) return supply_dir_listing(ex, root, &need);
+  if (need.kind == OPENSHARING_NEED_HTTP) return opensharing_exchange_supply_error(ex, (const uint8_t *)"no HTTP client here", 19);
   char path[4096];
   size_t len = 0;
   snprintf(path, sizeof path, "%s/%.*s", root, (int)need.key.len, (const char *)need.key.ptr);
   char *data = read_file(path, &len);
-  if (!data) return os_exchange_supply_not_found(ex);
-  r = os_exchange_supply_bytes(ex, (const uint8_t *)data, len);
+  if (!data) return opensharing_exchange_supply_not_found(ex);
+  r = opensharing_exchange_supply_bytes(ex, (const uint8_t *)data, len);
   free(data);
   return r;
 }
 
 /* Runs one request through the exchange loop and prints the response. A body is not handed over
- * up front: the request says one is pending, and the engine asks for it (OS_NEED_BODY) only once
+ * up front: the request says one is pending, and the engine asks for it (OPENSHARING_NEED_BODY) only once
  * the token and the route are checked, as a network host should read it. */
-static int run(const os_engine *engine, const char *root, const char *method, const char *target,
+static int run(const opensharing_engine *engine, const char *root, const char *method, const char *target,
                const char *token, const char *body) {
   char auth[256];
   snprintf(auth, sizeof auth, "Bearer %s", token);
-  os_header headers[1] = {{(const uint8_t *)"Authorization", 13, (const uint8_t *)auth, strlen(auth)}};
-  os_request req = {(const uint8_t *)method, strlen(method), (const uint8_t *)target, strlen(target),
+  opensharing_header headers[1] = {{(const uint8_t *)"Authorization", 13, (const uint8_t *)auth, strlen(auth)}};
+  opensharing_request req = {(const uint8_t *)method, strlen(method), (const uint8_t *)target, strlen(target),
                     headers, 1, NULL, 0, body != NULL, NULL, 0};
-  os_exchange *ex = NULL;
-  if (check(os_engine_handle(engine, &req, 1767225600000LL, &ex), "os_engine_handle")) return 1;
+  opensharing_exchange *ex = NULL;
+  if (check(opensharing_engine_handle(engine, &req, 1767225600000LL, &ex), "opensharing_engine_handle")) return 1;
   printf("> %s %s\n", method, target);
   int failed = 0;
   for (;;) {
-    os_event event;
-    if ((failed = check(os_exchange_poll(ex, &event), "os_exchange_poll"))) break;
-    if (event == OS_EVENT_NEED) {
+    opensharing_event event;
+    if ((failed = check(opensharing_exchange_poll(ex, &event), "opensharing_exchange_poll"))) break;
+    if (event == OPENSHARING_EVENT_NEED) {
       if ((failed = check(answer(ex, root, body), "supply"))) break;
-    } else if (event == OS_EVENT_HEAD) {
+    } else if (event == OPENSHARING_EVENT_HEAD) {
       uint16_t status = 0;
       size_t count = 0;
-      os_exchange_status(ex, &status);
-      os_exchange_header_count(ex, &count);
+      opensharing_exchange_status(ex, &status);
+      opensharing_exchange_header_count(ex, &count);
       printf("< %u\n", status);
       for (size_t i = 0; i < count; i++) {
-        os_str name, value;
-        os_exchange_header(ex, i, &name, &value);
+        opensharing_str name, value;
+        opensharing_exchange_header(ex, i, &name, &value);
         printf("< %.*s: %.*s\n", (int)name.len, (const char *)name.ptr, (int)value.len, (const char *)value.ptr);
       }
-    } else if (event == OS_EVENT_BODY) {
+    } else if (event == OPENSHARING_EVENT_BODY) {
       uint8_t buf[64];
       size_t n = 0;
-      while (os_exchange_read(ex, buf, sizeof buf, &n) == OS_OK && n > 0) fwrite(buf, 1, n, stdout);
+      while (opensharing_exchange_read(ex, buf, sizeof buf, &n) == OPENSHARING_OK && n > 0) fwrite(buf, 1, n, stdout);
       putchar('\n');
     } else {
-      os_str audit, again;
-      os_exchange_audit_json(ex, &audit);
+      opensharing_str audit, again;
+      opensharing_exchange_audit_json(ex, &audit);
       /* Polling DONE again is allowed and leaves the audit string already handed out valid:
        * AddressSanitizer checks that it is read from live memory below. */
-      if ((failed = check(os_exchange_poll(ex, &event), "os_exchange_poll")) || event != OS_EVENT_DONE) break;
-      os_exchange_audit_json(ex, &again);
+      if ((failed = check(opensharing_exchange_poll(ex, &event), "opensharing_exchange_poll")) || event != OPENSHARING_EVENT_DONE) break;
+      opensharing_exchange_audit_json(ex, &again);
       printf("audit: %.*s\n\n", (int)audit.len, (const char *)audit.ptr);
       failed = again.ptr != audit.ptr || again.len != audit.len || memcmp(again.ptr, audit.ptr, audit.len) != 0;
       break;
     }
   }
-  os_exchange_free(ex);
+  opensharing_exchange_free(ex);
   return failed;
 }
 
 static int build_with_builder(void) {
-  os_config_builder *b = NULL;
-  os_engine *engine = NULL;
-  int failed = check(os_config_builder_new(&b), "os_config_builder_new");
-  failed = failed || check(os_config_builder_add_local_store(b, (const uint8_t *)"disk", 4, (const uint8_t *)"/srv", 4), "add store");
-  failed = failed || check(os_config_builder_add_share(b, (const uint8_t *)"s1", 2), "add share");
-  failed = failed || check(os_config_builder_add_schema(b, (const uint8_t *)"s1", 2, (const uint8_t *)"default", 7), "add schema");
-  os_asset asset = {(const uint8_t *)"s1", 2, (const uint8_t *)"default", 7, (const uint8_t *)"delta_table", 11,
+  opensharing_config_builder *b = NULL;
+  opensharing_engine *engine = NULL;
+  int failed = check(opensharing_config_builder_new(&b), "opensharing_config_builder_new");
+  failed = failed || check(opensharing_config_builder_add_local_store(b, (const uint8_t *)"disk", 4, (const uint8_t *)"/srv", 4), "add store");
+  failed = failed || check(opensharing_config_builder_add_share(b, (const uint8_t *)"s1", 2), "add share");
+  failed = failed || check(opensharing_config_builder_add_schema(b, (const uint8_t *)"s1", 2, (const uint8_t *)"default", 7), "add schema");
+  opensharing_asset asset = {(const uint8_t *)"s1", 2, (const uint8_t *)"default", 7, (const uint8_t *)"delta_table", 11,
                     (const uint8_t *)"t", 1, (const uint8_t *)"disk", 4, (const uint8_t *)"t", 1, NULL, 0, false};
-  failed = failed || check(os_config_builder_add_asset(b, &asset), "add asset");
+  failed = failed || check(opensharing_config_builder_add_asset(b, &asset), "add asset");
   /* The SHA-256 of "abc". */
   const char *hash = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-  failed = failed || check(os_config_builder_add_recipient(b, (const uint8_t *)"r", 1, (const uint8_t *)hash, 64, -1), "add recipient");
-  failed = failed || check(os_config_builder_grant(b, (const uint8_t *)"r", 1, (const uint8_t *)"s1", 2), "grant");
-  failed = failed || check(os_config_builder_build(b, &engine), "build");
+  failed = failed || check(opensharing_config_builder_add_recipient(b, (const uint8_t *)"r", 1, (const uint8_t *)hash, 64, -1), "add recipient");
+  failed = failed || check(opensharing_config_builder_grant(b, (const uint8_t *)"r", 1, (const uint8_t *)"s1", 2), "grant");
+  failed = failed || check(opensharing_config_builder_build(b, &engine), "build");
   if (!failed) failed = run(engine, "/srv", "GET", "/delta-sharing/shares/s1/all-tables", "abc", NULL);
   /* A broken rule is reported with the offending field. */
-  os_engine *bad = NULL;
-  os_config_builder_grant(b, (const uint8_t *)"r", 1, (const uint8_t *)"nope", 4);
-  if (os_config_builder_build(b, &bad) != OS_INVALID_CONFIG || bad != NULL) failed = 1;
-  check(OS_INVALID_CONFIG, "expected: build with an unknown share");
-  os_engine_free(engine);
-  os_config_builder_free(b);
+  opensharing_engine *bad = NULL;
+  opensharing_config_builder_grant(b, (const uint8_t *)"r", 1, (const uint8_t *)"nope", 4);
+  if (opensharing_config_builder_build(b, &bad) != OPENSHARING_INVALID_CONFIG || bad != NULL) failed = 1;
+  check(OPENSHARING_INVALID_CONFIG, "expected: build with an unknown share");
+  opensharing_engine_free(engine);
+  opensharing_config_builder_free(b);
   return failed;
 }
 
@@ -139,8 +139,8 @@ int main(int argc, char **argv) {
   size_t len = 0;
   char *json = read_file(argv[1], &len);
   if (!json) { perror(argv[1]); return 2; }
-  os_engine *engine = NULL;
-  int failed = check(os_engine_new((const uint8_t *)json, len, &engine), "os_engine_new");
+  opensharing_engine *engine = NULL;
+  int failed = check(opensharing_engine_new((const uint8_t *)json, len, &engine), "opensharing_engine_new");
   free(json);
   if (failed) return 1;
   /* Local store roots are relative to the config file: the demo's is "data". */
@@ -156,11 +156,11 @@ int main(int argc, char **argv) {
   failed |= run(engine, root, "POST", "/delta-sharing/shares", token, "{}");
   failed |= run(engine, root, "POST", "/delta-sharing/shares/demo/schemas/default/tables/trips/query", token,
                 "{\"limitHint\": 1}");
-  os_engine_free(engine);
+  opensharing_engine_free(engine);
   failed |= build_with_builder();
   /* NULL handles are harmless. */
-  os_engine_free(NULL);
-  os_exchange_free(NULL);
-  os_config_builder_free(NULL);
+  opensharing_engine_free(NULL);
+  opensharing_exchange_free(NULL);
+  opensharing_config_builder_free(NULL);
   return failed;
 }

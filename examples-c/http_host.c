@@ -18,7 +18,7 @@
 
 #define MAX_REQUEST (1 << 20)
 static char config_dir[4096];
-static os_engine *engine;
+static opensharing_engine *engine;
 
 static void send_all(int fd, const void *p, size_t n) {
   for (const char *c = p; n > 0;) {
@@ -41,45 +41,45 @@ static int escapes_root(const char *root, const char *path) {
 /* The file of `key` in local store `store`: 0, -1 for a store that is not local, -2 for a key
  * that a symbolic link leads out of the store's root. */
 static int store_path(char *path, size_t cap, const uint8_t *store, size_t store_len, const char *key) {
-  os_bytes root;
-  if (os_engine_local_store_root(engine, store, store_len, &root) != OS_OK) return -1;
+  opensharing_bytes root;
+  if (opensharing_engine_local_store_root(engine, store, store_len, &root) != OPENSHARING_OK) return -1;
   int absolute = root.len > 0 && root.ptr[0] == '/';
   char dir[4096];
   int n = snprintf(dir, sizeof dir, "%s%s%.*s", absolute ? "" : config_dir, absolute ? "" : "/", (int)root.len, (const char *)root.ptr);
-  os_bytes_free(root);
+  opensharing_bytes_free(root);
   if (n < 0 || (size_t)n >= sizeof dir || (size_t)snprintf(path, cap, "%s/%s", dir, key) >= cap) return -1;
   return escapes_root(dir, path) ? -2 : 0;
 }
 
-static os_result supply(os_exchange *ex) {
-  os_need need;
+static opensharing_result supply(opensharing_exchange *ex) {
+  opensharing_need need;
   char path[8192], key[4096];
-  if (os_exchange_need(ex, &need) != OS_OK) return OS_INVALID_STATE;
-  if (need.kind == OS_NEED_HTTP) return os_exchange_supply_error(ex, (const uint8_t *)"no HTTP client here", 19);
+  if (opensharing_exchange_need(ex, &need) != OPENSHARING_OK) return OPENSHARING_INVALID_STATE;
+  if (need.kind == OPENSHARING_NEED_HTTP) return opensharing_exchange_supply_error(ex, (const uint8_t *)"no HTTP client here", 19);
   snprintf(key, sizeof key, "%.*s", (int)need.key.len, (const char *)need.key.ptr);
   int where = store_path(path, sizeof path, need.store.ptr, need.store.len, key);
-  if (where == -1) return os_exchange_supply_error(ex, (const uint8_t *)"not local", 9);
-  if (where == -2) return os_exchange_supply_not_found(ex);
-  if (need.kind == OS_NEED_LIST) {
+  if (where == -1) return opensharing_exchange_supply_error(ex, (const uint8_t *)"not local", 9);
+  if (where == -2) return opensharing_exchange_supply_not_found(ex);
+  if (need.kind == OPENSHARING_NEED_LIST) {
     char root[8192];
-    if (store_path(root, sizeof root, need.store.ptr, need.store.len, "") != 0) return os_exchange_supply_error(ex, (const uint8_t *)"not local", 9);
+    if (store_path(root, sizeof root, need.store.ptr, need.store.len, "") != 0) return opensharing_exchange_supply_error(ex, (const uint8_t *)"not local", 9);
     return supply_dir_listing(ex, root, &need);
   }
-  if (need.kind == OS_NEED_HEAD) { /* a lookup: size and time, no bytes */
+  if (need.kind == OPENSHARING_NEED_HEAD) { /* a lookup: size and time, no bytes */
     struct stat st;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return os_exchange_supply_not_found(ex);
-    os_object_meta m = {need.key.ptr, need.key.len, (uint64_t)st.st_size, (int64_t)st.st_mtime * 1000};
-    return os_exchange_supply_meta(ex, &m);
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return opensharing_exchange_supply_not_found(ex);
+    opensharing_object_meta m = {need.key.ptr, need.key.len, (uint64_t)st.st_size, (int64_t)st.st_mtime * 1000};
+    return opensharing_exchange_supply_meta(ex, &m);
   }
   FILE *f = fopen(path, "rb");
-  if (!f) return os_exchange_supply_not_found(ex);
+  if (!f) return opensharing_exchange_supply_not_found(ex);
   fseek(f, 0, SEEK_END);
   long size = ftell(f);
   rewind(f);
   uint8_t *data = malloc((size_t)size + 1);
   size_t got = fread(data, 1, (size_t)size, f);
   fclose(f);
-  os_result r = os_exchange_supply_bytes(ex, data, got);
+  opensharing_result r = opensharing_exchange_supply_bytes(ex, data, got);
   free(data);
   return r;
 }
@@ -116,13 +116,13 @@ static void serve_file(int fd, const char *method, const char *path, const char 
 static void serve(int fd, char *buf, size_t len) {
   char *head_end = strstr(buf, "\r\n\r\n"), *line_end = strstr(buf, "\r\n"), method[16], target[8192], range[128] = "";
   if (!head_end || !line_end || sscanf(buf, "%15s %8191s", method, target) != 2) return;
-  os_header headers[64];
+  opensharing_header headers[64];
   size_t count = 0, content_length = 0;
   for (char *h = line_end + 2; h < head_end && count < 64; h = strstr(h, "\r\n") + 2) {
     char *eol = strstr(h, "\r\n"), *colon = memchr(h, ':', (size_t)(eol - h)), *v = colon ? colon + 1 : eol;
     while (*v == ' ') v++;
     if (!colon) continue;
-    headers[count++] = (os_header){(const uint8_t *)h, (size_t)(colon - h), (const uint8_t *)v, (size_t)(eol - v)};
+    headers[count++] = (opensharing_header){(const uint8_t *)h, (size_t)(colon - h), (const uint8_t *)v, (size_t)(eol - v)};
     if (strncasecmp(h, "content-length:", 15) == 0) content_length = strtoul(v, NULL, 10);
     if (strncasecmp(h, "range:", 6) == 0) snprintf(range, sizeof range, "%.*s", (int)(eol - v), v);
   }
@@ -131,49 +131,49 @@ static void serve(int fd, char *buf, size_t len) {
   struct timeval tv;
   gettimeofday(&tv, NULL);
   int64_t now = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-  os_bytes store, key;
-  os_result verified = os_engine_verify_file_url(engine, (const uint8_t *)target, strlen(target), now, &store, &key);
-  if (verified == OS_DENIED) return send_all(fd, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", 45);
-  if (verified == OS_OK) {
+  opensharing_bytes store, key;
+  opensharing_result verified = opensharing_engine_verify_file_url(engine, (const uint8_t *)target, strlen(target), now, &store, &key);
+  if (verified == OPENSHARING_DENIED) return send_all(fd, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", 45);
+  if (verified == OPENSHARING_OK) {
     char path[8192], k[4096];
     snprintf(k, sizeof k, "%.*s", (int)key.len, (const char *)key.ptr);
     if (store_path(path, sizeof path, store.ptr, store.len, k) == 0) serve_file(fd, method, path, range[0] ? range : NULL);
     else send_all(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 45);
-    os_bytes_free(store);
-    return os_bytes_free(key);
+    opensharing_bytes_free(store);
+    return opensharing_bytes_free(key);
   }
-  os_request req = {(const uint8_t *)method, strlen(method), (const uint8_t *)target, strlen(target), headers, count, (const uint8_t *)head_end + 4, content_length, false, NULL, 0};
-  os_exchange *ex = NULL;
-  if (os_engine_handle(engine, &req, now, &ex) != OS_OK) return;
-  for (os_event ev; os_exchange_poll(ex, &ev) == OS_OK;) {
-    if (ev == OS_EVENT_NEED && supply(ex) != OS_OK) break;
-    if (ev == OS_EVENT_HEAD) {
+  opensharing_request req = {(const uint8_t *)method, strlen(method), (const uint8_t *)target, strlen(target), headers, count, (const uint8_t *)head_end + 4, content_length, false, NULL, 0};
+  opensharing_exchange *ex = NULL;
+  if (opensharing_engine_handle(engine, &req, now, &ex) != OPENSHARING_OK) return;
+  for (opensharing_event ev; opensharing_exchange_poll(ex, &ev) == OPENSHARING_OK;) {
+    if (ev == OPENSHARING_EVENT_NEED && supply(ex) != OPENSHARING_OK) break;
+    if (ev == OPENSHARING_EVENT_HEAD) {
       uint16_t status;
       size_t n;
       char line[8192];
-      os_exchange_status(ex, &status);
-      os_exchange_header_count(ex, &n);
+      opensharing_exchange_status(ex, &status);
+      opensharing_exchange_header_count(ex, &n);
       send_all(fd, line, (size_t)snprintf(line, sizeof line, "HTTP/1.1 %u X\r\nConnection: close\r\n", status));
       for (size_t i = 0; i < n; i++) {
-        os_str k, v;
-        os_exchange_header(ex, i, &k, &v);
+        opensharing_str k, v;
+        opensharing_exchange_header(ex, i, &k, &v);
         send_all(fd, line, (size_t)snprintf(line, sizeof line, "%.*s: %.*s\r\n", (int)k.len, (const char *)k.ptr, (int)v.len, (const char *)v.ptr));
       }
       send_all(fd, "\r\n", 2);
     }
-    if (ev == OS_EVENT_BODY) {
+    if (ev == OPENSHARING_EVENT_BODY) {
       uint8_t chunk[65536];
       size_t n;
-      while (os_exchange_read(ex, chunk, sizeof chunk, &n) == OS_OK && n > 0) send_all(fd, chunk, n);
+      while (opensharing_exchange_read(ex, chunk, sizeof chunk, &n) == OPENSHARING_OK && n > 0) send_all(fd, chunk, n);
     }
-    if (ev == OS_EVENT_DONE) {
-      os_str audit;
-      os_exchange_audit_json(ex, &audit);
+    if (ev == OPENSHARING_EVENT_DONE) {
+      opensharing_str audit;
+      opensharing_exchange_audit_json(ex, &audit);
       fprintf(stderr, "%s %.*s\n", method, (int)audit.len, (const char *)audit.ptr);
       break;
     }
   }
-  os_exchange_free(ex);
+  opensharing_exchange_free(ex);
 }
 
 int main(int argc, char **argv) {
@@ -184,7 +184,7 @@ int main(int argc, char **argv) {
   static char json[MAX_REQUEST], buf[MAX_REQUEST + 1];
   size_t json_len = fread(json, 1, sizeof json, f);
   fclose(f);
-  if (os_engine_new((const uint8_t *)json, json_len, &engine) != OS_OK) return fprintf(stderr, "bad config\n"), 1;
+  if (opensharing_engine_new((const uint8_t *)json, json_len, &engine) != OPENSHARING_OK) return fprintf(stderr, "bad config\n"), 1;
   const char *slash = strrchr(argv[1], '/');
   snprintf(config_dir, sizeof config_dir, "%.*s", slash ? (int)(slash - argv[1]) : 1, slash ? argv[1] : ".");
   int srv = socket(AF_INET, SOCK_STREAM, 0), one = 1;
@@ -205,6 +205,6 @@ int main(int argc, char **argv) {
     close(fd);
   }
   close(srv);
-  os_engine_free(engine);
+  opensharing_engine_free(engine);
   return 0;
 }

@@ -1,4 +1,4 @@
-/* Answers an OS_NEED_LIST from a local directory, as every host does: recursive (every file
+/* Answers an OPENSHARING_NEED_LIST from a local directory, as every host does: recursive (every file
  * below the key prefix, however deep), sorted by key, only keys after `start_after`, and cut at
  * `max_keys` with the key to continue after. Shared by the C examples.
  *
@@ -16,12 +16,12 @@
 #include "opensharing.h"
 
 typedef struct {
-  os_object_meta *items;
+  opensharing_object_meta *items;
   size_t len, cap;
 } key_list;
 
 static int key_order(const void *a, const void *b) {
-  const os_object_meta *x = a, *y = b;
+  const opensharing_object_meta *x = a, *y = b;
   size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
   int c = memcmp(x->key, y->key, n);
   return c ? c : (x->key_len > y->key_len) - (x->key_len < y->key_len);
@@ -48,14 +48,14 @@ static void walk_dir(const char *dir, const char *key_base, key_list *out) {
       snprintf(key, key_len, "%s%s", key_base, e->d_name);
       if (out->len == out->cap) {
         size_t cap = out->cap ? out->cap * 2 : 64;
-        os_object_meta *grown = realloc(out->items, cap * sizeof *grown);
+        opensharing_object_meta *grown = realloc(out->items, cap * sizeof *grown);
         if (!grown) {
           free(key), free(path);
           break;
         }
         out->items = grown, out->cap = cap;
       }
-      out->items[out->len++] = (os_object_meta){(const uint8_t *)key, strlen(key), (uint64_t)st.st_size, (int64_t)st.st_mtime * 1000};
+      out->items[out->len++] = (opensharing_object_meta){(const uint8_t *)key, strlen(key), (uint64_t)st.st_size, (int64_t)st.st_mtime * 1000};
     } else {
       free(key);
     }
@@ -65,7 +65,7 @@ static void walk_dir(const char *dir, const char *key_base, key_list *out) {
 }
 
 /* Answers the LIST need NEED from the store rooted at ROOT. */
-static os_result supply_dir_listing(os_exchange *ex, const char *root, const os_need *need) {
+static opensharing_result supply_dir_listing(opensharing_exchange *ex, const char *root, const opensharing_need *need) {
   const char *prefix = (const char *)need->key.ptr;
   size_t base_len = need->key.len;
   while (base_len > 0 && prefix[base_len - 1] != '/') base_len--;
@@ -76,19 +76,19 @@ static os_result supply_dir_listing(os_exchange *ex, const char *root, const os_
   if (found) walk_dir(dir, base, &all);
   free(base);
   free(dir);
-  if (!found) return os_exchange_supply_not_found(ex);
+  if (!found) return opensharing_exchange_supply_not_found(ex);
   size_t kept = 0;
   for (size_t i = 0; i < all.len; i++) {
-    os_object_meta m = all.items[i];
+    opensharing_object_meta m = all.items[i];
     int in_prefix = m.key_len >= need->key.len && memcmp(m.key, need->key.ptr, need->key.len) == 0;
-    os_object_meta after = {need->start_after.ptr, need->start_after.len, 0, 0};
+    opensharing_object_meta after = {need->start_after.ptr, need->start_after.len, 0, 0};
     if (in_prefix && (!need->has_start_after || key_order(&m, &after) > 0)) all.items[kept++] = m;
     else free((void *)m.key);
   }
   qsort(all.items, kept, sizeof *all.items, key_order);
   size_t count = need->has_max_keys && kept > need->max_keys ? need->max_keys : kept;
-  const os_object_meta *last = count < kept && count > 0 ? &all.items[count - 1] : NULL;
-  os_result r = os_exchange_supply_listing_page(ex, all.items, count, last ? last->key : NULL, last ? last->key_len : 0);
+  const opensharing_object_meta *last = count < kept && count > 0 ? &all.items[count - 1] : NULL;
+  opensharing_result r = opensharing_exchange_supply_listing_page(ex, all.items, count, last ? last->key : NULL, last ? last->key_len : 0);
   for (size_t i = 0; i < kept; i++) free((void *)all.items[i].key);
   free(all.items);
   return r;

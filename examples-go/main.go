@@ -28,7 +28,7 @@ import (
 )
 
 type host struct {
-	engine    *C.os_engine
+	engine    *C.opensharing_engine
 	configDir string // local store roots are relative to the config file
 }
 
@@ -39,18 +39,18 @@ func cstr(b []byte) (*C.uint8_t, C.size_t) {
 	}
 	return (*C.uint8_t)(C.CBytes(b)), C.size_t(len(b))
 }
-func gostr(s C.os_str) string { return C.GoStringN((*C.char)(unsafe.Pointer(s.ptr)), C.int(s.len)) }
-func take(b C.os_bytes) string {
-	defer C.os_bytes_free(b)
+func gostr(s C.opensharing_str) string { return C.GoStringN((*C.char)(unsafe.Pointer(s.ptr)), C.int(s.len)) }
+func take(b C.opensharing_bytes) string {
+	defer C.opensharing_bytes_free(b)
 	return C.GoStringN((*C.char)(unsafe.Pointer(b.ptr)), C.int(b.len))
 }
 
 // path is the file of `key` in local store `store`.
 func (h *host) path(store, key string) (string, bool) {
-	var root C.os_bytes
+	var root C.opensharing_bytes
 	p, n := cstr([]byte(store))
 	defer C.free(unsafe.Pointer(p))
-	if C.os_engine_local_store_root(h.engine, p, n, &root) != C.OS_OK {
+	if C.opensharing_engine_local_store_root(h.engine, p, n, &root) != C.OPENSHARING_OK {
 		return "", false
 	}
 	dir := take(root)
@@ -74,66 +74,66 @@ func escapesRoot(root, path string) bool {
 
 // supply answers the pending IO need: the request body, a listing (recursive: every file below
 // the key prefix, sorted by key, cut at max_keys with the key to continue after) or a read.
-func (h *host) supply(ex *C.os_exchange, body io.Reader) C.os_result {
-	var need C.os_need
-	if r := C.os_exchange_need(ex, &need); r != C.OS_OK {
+func (h *host) supply(ex *C.opensharing_exchange, body io.Reader) C.opensharing_result {
+	var need C.opensharing_need
+	if r := C.opensharing_exchange_need(ex, &need); r != C.OPENSHARING_OK {
 		return r
 	}
-	if need.kind == C.OS_NEED_BODY {
+	if need.kind == C.OPENSHARING_NEED_BODY {
 		// At most one byte over the limit: the engine answers 413 to a longer body.
 		data, err := io.ReadAll(io.LimitReader(body, int64(need.body_limit)+1))
 		if err != nil {
 			msg := []byte("the request body could not be read")
 			p, n := cstr(msg)
 			defer C.free(unsafe.Pointer(p))
-			return C.os_exchange_supply_error(ex, p, n)
+			return C.opensharing_exchange_supply_error(ex, p, n)
 		}
 		p, n := cstr(data)
 		defer C.free(unsafe.Pointer(p))
-		return C.os_exchange_supply_bytes(ex, p, n)
+		return C.opensharing_exchange_supply_bytes(ex, p, n)
 	}
-	if need.kind == C.OS_NEED_HTTP {
+	if need.kind == C.OPENSHARING_NEED_HTTP {
 		return h.call(ex)
 	}
 	key := gostr(need.key)
-	if need.kind == C.OS_NEED_LIST {
+	if need.kind == C.OPENSHARING_NEED_LIST {
 		return h.list(ex, &need, key)
 	}
 	path, ok := h.path(gostr(need.store), key)
 	if !ok {
-		return C.os_exchange_supply_not_found(ex)
+		return C.opensharing_exchange_supply_not_found(ex)
 	}
-	if need.kind == C.OS_NEED_HEAD { // a lookup: size and time, no bytes
+	if need.kind == C.OPENSHARING_NEED_HEAD { // a lookup: size and time, no bytes
 		info, err := os.Stat(path)
 		if err != nil || !info.Mode().IsRegular() {
-			return C.os_exchange_supply_not_found(ex)
+			return C.opensharing_exchange_supply_not_found(ex)
 		}
-		var m C.os_object_meta
+		var m C.opensharing_object_meta
 		m.key, m.key_len = cstr([]byte(key))
 		defer C.free(unsafe.Pointer(m.key))
 		m.size, m.last_modified_unix_ms = C.uint64_t(info.Size()), C.int64_t(info.ModTime().UnixMilli())
-		return C.os_exchange_supply_meta(ex, &m)
+		return C.opensharing_exchange_supply_meta(ex, &m)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return C.os_exchange_supply_not_found(ex)
+		return C.opensharing_exchange_supply_not_found(ex)
 	}
 	p, n := cstr(data)
 	defer C.free(unsafe.Pointer(p))
-	return C.os_exchange_supply_bytes(ex, p, n)
+	return C.opensharing_exchange_supply_bytes(ex, p, n)
 }
 
 // list answers a LIST need for the key prefix `prefix`. It walks the whole subtree, then sorts:
 // fine for an example; an appliance answers from its own index in key order. Files that a
 // symbolic link leads out of the store's root are left out.
-func (h *host) list(ex *C.os_exchange, need *C.os_need, prefix string) C.os_result {
+func (h *host) list(ex *C.opensharing_exchange, need *C.opensharing_need, prefix string) C.opensharing_result {
 	base := prefix[:strings.LastIndex(prefix, "/")+1]
 	dir, ok := h.path(gostr(need.store), base)
 	if !ok {
-		return C.os_exchange_supply_not_found(ex)
+		return C.opensharing_exchange_supply_not_found(ex)
 	}
 	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
-		return C.os_exchange_supply_not_found(ex)
+		return C.opensharing_exchange_supply_not_found(ex)
 	}
 	after := gostr(need.start_after)
 	infos := map[string]fs.FileInfo{}
@@ -155,7 +155,7 @@ func (h *host) list(ex *C.os_exchange, need *C.os_need, prefix string) C.os_resu
 		keys = keys[:need.max_keys]
 		next = []byte(keys[len(keys)-1])
 	}
-	metas := make([]C.os_object_meta, len(keys)+1) // +1: &metas[0] must exist
+	metas := make([]C.opensharing_object_meta, len(keys)+1) // +1: &metas[0] must exist
 	for i, k := range keys {
 		metas[i].key, metas[i].key_len = cstr([]byte(k))
 		defer C.free(unsafe.Pointer(metas[i].key))
@@ -163,18 +163,18 @@ func (h *host) list(ex *C.os_exchange, need *C.os_need, prefix string) C.os_resu
 	}
 	nextPtr, nextLen := cstr(next)
 	defer C.free(unsafe.Pointer(nextPtr))
-	return C.os_exchange_supply_listing_page(ex, &metas[0], C.size_t(len(keys)), nextPtr, nextLen)
+	return C.opensharing_exchange_supply_listing_page(ex, &metas[0], C.size_t(len(keys)), nextPtr, nextLen)
 }
 
 // call sends a credential-service request (STS, OAuth) the engine built; it carries secrets, so
 // nothing of it is logged.
-func (h *host) call(ex *C.os_exchange) C.os_result {
-	var c C.os_http_call
-	C.os_exchange_need_http(ex, &c)
+func (h *host) call(ex *C.opensharing_exchange) C.opensharing_result {
+	var c C.opensharing_http_call
+	C.opensharing_exchange_need_http(ex, &c)
 	req, err := http.NewRequest(gostr(c.method), gostr(c.url), strings.NewReader(gostr(c.body)))
 	for i := C.size_t(0); err == nil && i < c.header_count; i++ {
-		var name, value C.os_str
-		C.os_exchange_need_http_header(ex, i, &name, &value)
+		var name, value C.opensharing_str
+		C.opensharing_exchange_need_http_header(ex, i, &name, &value)
 		req.Header.Set(gostr(name), gostr(value))
 	}
 	var resp *http.Response
@@ -189,18 +189,18 @@ func (h *host) call(ex *C.os_exchange) C.os_result {
 	if err != nil {
 		msg, n := cstr([]byte(err.Error()))
 		defer C.free(unsafe.Pointer(msg))
-		return C.os_exchange_supply_error(ex, msg, n)
+		return C.opensharing_exchange_supply_error(ex, msg, n)
 	}
 	if cc := resp.Header.Get("Cache-Control"); cc != "" { // how long a JWKS may be cached
 		name, nn := cstr([]byte("Cache-Control"))
 		value, vn := cstr([]byte(cc))
 		defer C.free(unsafe.Pointer(name))
 		defer C.free(unsafe.Pointer(value))
-		C.os_exchange_supply_http_header(ex, name, nn, value, vn)
+		C.opensharing_exchange_supply_http_header(ex, name, nn, value, vn)
 	}
 	p, n := cstr(body)
 	defer C.free(unsafe.Pointer(p))
-	return C.os_exchange_supply_http(ex, C.uint16_t(resp.StatusCode), p, n)
+	return C.opensharing_exchange_supply_http(ex, C.uint16_t(resp.StatusCode), p, n)
 }
 
 func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -210,12 +210,12 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := C.int64_t(time.Now().UnixMilli())
 	target, n := cstr([]byte(r.URL.RequestURI()))
 	defer C.free(unsafe.Pointer(target))
-	var store, key C.os_bytes
-	switch C.os_engine_verify_file_url(h.engine, target, n, now, &store, &key) {
-	case C.OS_DENIED:
+	var store, key C.opensharing_bytes
+	switch C.opensharing_engine_verify_file_url(h.engine, target, n, now, &store, &key) {
+	case C.OPENSHARING_DENIED:
 		http.Error(w, "signature does not match or has expired", http.StatusForbidden)
 		return
-	case C.OS_OK: // a signed local file URL
+	case C.OPENSHARING_OK: // a signed local file URL
 		path, ok := h.path(take(store), take(key))
 		f, err := os.Open(path)
 		if !ok || err != nil {
@@ -239,54 +239,54 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		cmem = append(cmem, unsafe.Pointer(p))
 		return p, n
 	}
-	headers := make([]C.os_header, 0, len(r.Header)+1)
+	headers := make([]C.opensharing_header, 0, len(r.Header)+1)
 	for name := range r.Header {
-		var hd C.os_header
+		var hd C.opensharing_header
 		hd.name, hd.name_len = keep([]byte(name))
 		hd.value, hd.value_len = keep([]byte(r.Header.Get(name)))
 		headers = append(headers, hd)
 	}
-	hp := (*C.os_header)(C.malloc(C.size_t(len(headers)+1) * C.size_t(unsafe.Sizeof(C.os_header{}))))
+	hp := (*C.opensharing_header)(C.malloc(C.size_t(len(headers)+1) * C.size_t(unsafe.Sizeof(C.opensharing_header{}))))
 	cmem = append(cmem, unsafe.Pointer(hp))
 	copy(unsafe.Slice(hp, len(headers)), headers)
-	var req C.os_request
+	var req C.opensharing_request
 	req.method, req.method_len = keep([]byte(r.Method))
 	req.target, req.target_len = target, n
 	req.headers, req.header_count = hp, C.size_t(len(headers))
 	// The body is read only when the engine asks for it, after authentication and routing.
 	req.body_pending = C.bool(r.ContentLength != 0)
 	req.peer, req.peer_len = keep([]byte(r.RemoteAddr))
-	var ex *C.os_exchange
-	if C.os_engine_handle(h.engine, &req, now, &ex) != C.OS_OK {
+	var ex *C.opensharing_exchange
+	if C.opensharing_engine_handle(h.engine, &req, now, &ex) != C.OPENSHARING_OK {
 		http.Error(w, `{"errorCode":"INTERNAL_ERROR","message":""}`, http.StatusInternalServerError)
 		return
 	}
-	defer C.os_exchange_free(ex)
+	defer C.opensharing_exchange_free(ex)
 	buf := make([]byte, 64*1024)
 	for {
-		var event C.os_event
-		if C.os_exchange_poll(ex, &event) != C.OS_OK || (event == C.OS_EVENT_NEED && h.supply(ex, r.Body) != C.OS_OK) {
+		var event C.opensharing_event
+		if C.opensharing_exchange_poll(ex, &event) != C.OPENSHARING_OK || (event == C.OPENSHARING_EVENT_NEED && h.supply(ex, r.Body) != C.OPENSHARING_OK) {
 			return
 		}
 		switch event {
-		case C.OS_EVENT_HEAD:
+		case C.OPENSHARING_EVENT_HEAD:
 			var status C.uint16_t
 			var count C.size_t
-			C.os_exchange_status(ex, &status)
-			C.os_exchange_header_count(ex, &count)
+			C.opensharing_exchange_status(ex, &status)
+			C.opensharing_exchange_header_count(ex, &count)
 			for i := C.size_t(0); i < count; i++ {
-				var name, value C.os_str
-				C.os_exchange_header(ex, i, &name, &value)
+				var name, value C.opensharing_str
+				C.opensharing_exchange_header(ex, i, &name, &value)
 				w.Header().Set(gostr(name), gostr(value))
 			}
 			w.WriteHeader(int(status))
-		case C.OS_EVENT_BODY:
+		case C.OPENSHARING_EVENT_BODY:
 			for n := C.size_t(1); n > 0; w.Write(buf[:n]) {
-				C.os_exchange_read(ex, (*C.uint8_t)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), &n)
+				C.opensharing_exchange_read(ex, (*C.uint8_t)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), &n)
 			}
-		case C.OS_EVENT_DONE:
-			var audit C.os_str
-			C.os_exchange_audit_json(ex, &audit)
+		case C.OPENSHARING_EVENT_DONE:
+			var audit C.opensharing_str
+			C.opensharing_exchange_audit_json(ex, &audit)
 			log.Printf("%s %s", r.Method, gostr(audit))
 			return
 		}
@@ -304,8 +304,8 @@ func main() {
 	h := &host{configDir: filepath.Dir(*config)}
 	p, n := cstr(json)
 	defer C.free(unsafe.Pointer(p))
-	if r := C.os_engine_new(p, n, &h.engine); r != C.OS_OK {
-		log.Fatalf("os_engine_new: %s", C.GoString(C.os_result_message(C.int(r))))
+	if r := C.opensharing_engine_new(p, n, &h.engine); r != C.OPENSHARING_OK {
+		log.Fatalf("opensharing_engine_new: %s", C.GoString(C.opensharing_result_message(C.int(r))))
 	}
 	log.Printf("serving %s on http://%s", *config, *listen)
 	// One budget for the request with its body, as `opensharing serve` has; idle connections close.

@@ -10,78 +10,78 @@
 // Result codes of every C function.
 typedef enum {
   // Success.
-  OS_OK = 0,
+  OPENSHARING_OK = 0,
   // A required pointer argument was NULL.
-  OS_NULL_ARGUMENT = 1,
+  OPENSHARING_NULL_ARGUMENT = 1,
   // A string argument was not valid UTF-8.
-  OS_INVALID_UTF8 = 2,
-  // The configuration was refused; see `os_last_error`.
-  OS_INVALID_CONFIG = 3,
-  // An argument had a bad value; see `os_last_error`.
-  OS_INVALID_ARGUMENT = 4,
+  OPENSHARING_INVALID_UTF8 = 2,
+  // The configuration was refused; see `opensharing_last_error`.
+  OPENSHARING_INVALID_CONFIG = 3,
+  // An argument had a bad value; see `opensharing_last_error`.
+  OPENSHARING_INVALID_ARGUMENT = 4,
   // The call does not fit the exchange's current state.
-  OS_INVALID_STATE = 5,
+  OPENSHARING_INVALID_STATE = 5,
   // The requested item does not exist (index out of range, unknown name).
-  OS_NOT_FOUND = 6,
+  OPENSHARING_NOT_FOUND = 6,
   // A panic was caught inside the library. The handle involved should be freed.
-  OS_PANIC = 7,
+  OPENSHARING_PANIC = 7,
   // Access refused: a file URL's signature is missing, does not match, or has expired.
-  OS_DENIED = 8,
-} os_result;
+  OPENSHARING_DENIED = 8,
+} opensharing_result;
 
-// What the host should do next (see `os_exchange_poll`).
+// What the host should do next (see `opensharing_exchange_poll`).
 typedef enum {
-  // Perform the IO `os_exchange_need` describes, then call one `os_exchange_supply_*`.
-  OS_EVENT_NEED = 0,
-  // Send the head: `os_exchange_status`, `os_exchange_header_count`, `os_exchange_header`.
-  OS_EVENT_HEAD = 1,
-  // Pull body bytes with `os_exchange_read` until it yields 0 bytes.
-  OS_EVENT_BODY = 2,
-  // The exchange is over; `os_exchange_audit_json` describes it.
-  OS_EVENT_DONE = 3,
-} os_event;
+  // Perform the IO `opensharing_exchange_need` describes, then call one `opensharing_exchange_supply_*`.
+  OPENSHARING_EVENT_NEED = 0,
+  // Send the head: `opensharing_exchange_status`, `opensharing_exchange_header_count`, `opensharing_exchange_header`.
+  OPENSHARING_EVENT_HEAD = 1,
+  // Pull body bytes with `opensharing_exchange_read` until it yields 0 bytes.
+  OPENSHARING_EVENT_BODY = 2,
+  // The exchange is over; `opensharing_exchange_audit_json` describes it.
+  OPENSHARING_EVENT_DONE = 3,
+} opensharing_event;
 
 // The kind of IO needed.
 typedef enum {
   // List the objects whose keys start with `key` (a key prefix; recursive: every object
   // below it, however deep) and sort after `start_after`. Without `has_max_keys`, answer
-  // `os_exchange_supply_listing` with all of them sorted by key; with it, answer
-  // `os_exchange_supply_listing_page` with at most `max_keys` of them and where to continue.
-  OS_NEED_LIST = 0,
-  // Read object `key` (the range when `has_range`); answer `os_exchange_supply_bytes`.
-  OS_NEED_GET = 1,
-  // Look object `key` up; answer `os_exchange_supply_meta`.
-  OS_NEED_HEAD = 2,
+  // `opensharing_exchange_supply_listing` with all of them sorted by key; with it, answer
+  // `opensharing_exchange_supply_listing_page` with at most `max_keys` of them and where to continue.
+  OPENSHARING_NEED_LIST = 0,
+  // Read object `key` (the range when `has_range`); answer `opensharing_exchange_supply_bytes`.
+  OPENSHARING_NEED_GET = 1,
+  // Look object `key` up; answer `opensharing_exchange_supply_meta`.
+  OPENSHARING_NEED_HEAD = 2,
   // Send an HTTPS request to a credential service, or a GET of an OpenID provider's
   // discovery document or key set (`key` holds its URL; `store` is empty);
-  // read it with `os_exchange_need_http` and `os_exchange_need_http_header`, and answer
-  // `os_exchange_supply_http` with the reply whatever its status (or
-  // `os_exchange_supply_error` when it could not be sent). Its headers and body carry
+  // read it with `opensharing_exchange_need_http` and `opensharing_exchange_need_http_header`, and answer
+  // `opensharing_exchange_supply_http` with the reply whatever its status (or
+  // `opensharing_exchange_supply_error` when it could not be sent). Its headers and body carry
   // credentials: never log them.
-  OS_NEED_HTTP = 3,
+  OPENSHARING_NEED_HTTP = 3,
   // Read the request body (asked only when the request had `body_pending`): answer
-  // `os_exchange_supply_bytes` with it, stopping after `body_limit + 1` bytes (a longer body
-  // is answered 413), or `os_exchange_supply_error` when it could not be read.
-  OS_NEED_BODY = 4,
-} os_need_kind;
+  // `opensharing_exchange_supply_bytes` with it, stopping after `body_limit + 1` bytes (a longer body
+  // is answered 413), or `opensharing_exchange_supply_error` when it could not be read.
+  OPENSHARING_NEED_BODY = 4,
+} opensharing_need_kind;
 
 // A configuration under construction. Not thread-safe.
-typedef struct os_config_builder os_config_builder;
+typedef struct opensharing_config_builder opensharing_config_builder;
 
-// An engine. Thread-safe: many threads may call `os_engine_handle` and `os_engine_reload` on
+// An engine. Thread-safe: many threads may call `opensharing_engine_handle` and `opensharing_engine_reload` on
 // the same handle at once.
-typedef struct os_engine os_engine;
+typedef struct opensharing_engine opensharing_engine;
 
 // One request in progress. Use it from one thread at a time.
-typedef struct os_exchange os_exchange;
+typedef struct opensharing_exchange opensharing_exchange;
 
-// An owned byte buffer returned by the library. Free it with `os_bytes_free`.
+// An owned byte buffer returned by the library. Free it with `opensharing_bytes_free`.
 typedef struct {
   // Start of the bytes.
   uint8_t *ptr;
   // Number of bytes.
   size_t len;
-} os_bytes;
+} opensharing_bytes;
 
 // The settings of an S3-compatible store; every string is borrowed for the call only.
 // `endpoint` and `session_token` may be NULL.
@@ -112,7 +112,7 @@ typedef struct {
   const uint8_t *session_token;
   // Session token length.
   size_t session_token_len;
-} os_s3_store;
+} opensharing_s3_store;
 
 // The names of an asset being added; every string is borrowed for the call only.
 typedef struct {
@@ -146,9 +146,9 @@ typedef struct {
   size_t description_len;
   // Whether history (time travel, CDF) is shared.
   bool history_shared;
-} os_asset;
+} opensharing_asset;
 
-// One request header, borrowed for the duration of `os_engine_handle`.
+// One request header, borrowed for the duration of `opensharing_engine_handle`.
 typedef struct {
   // Header name bytes.
   const uint8_t *name;
@@ -158,9 +158,9 @@ typedef struct {
   const uint8_t *value;
   // Header value length.
   size_t value_len;
-} os_header;
+} opensharing_header;
 
-// A request, borrowed for the duration of `os_engine_handle` (the engine copies what it keeps).
+// A request, borrowed for the duration of `opensharing_engine_handle` (the engine copies what it keeps).
 typedef struct {
   // Method bytes, e.g. `GET`.
   const uint8_t *method;
@@ -171,7 +171,7 @@ typedef struct {
   // Target length.
   size_t target_len;
   // Array of `header_count` headers (may be NULL when `header_count` is 0).
-  const os_header *headers;
+  const opensharing_header *headers;
   // Number of headers.
   size_t header_count;
   // Body bytes (may be NULL when `body_len` is 0).
@@ -179,7 +179,7 @@ typedef struct {
   // Body length.
   size_t body_len;
   // The host has not read the body yet (then `body` must be empty): the exchange asks for
-  // it with `OS_NEED_BODY` once the request is authenticated and routed, so an anonymous
+  // it with `OPENSHARING_NEED_BODY` once the request is authenticated and routed, so an anonymous
   // client never makes the host buffer a body.
   bool body_pending;
   // The peer address as text, e.g. `203.0.113.7:52100` or `[2001:db8::1]:443` (may be NULL:
@@ -188,7 +188,7 @@ typedef struct {
   const uint8_t *peer;
   // Peer address length.
   size_t peer_len;
-} os_request;
+} opensharing_request;
 
 // A borrowed byte string returned by the library: `ptr` is valid for `len` bytes until the
 // call documented on the function that returned it.
@@ -197,18 +197,18 @@ typedef struct {
   const uint8_t *ptr;
   // Number of bytes.
   size_t len;
-} os_str;
+} opensharing_str;
 
 // An IO need. Its strings borrow from the exchange and stay valid until the next call on it.
 typedef struct {
   // What to do.
-  os_need_kind kind;
+  opensharing_need_kind kind;
   // The store name from the configuration.
-  os_str store;
+  opensharing_str store;
   // The object key, or the prefix for a listing.
-  os_str key;
+  opensharing_str key;
   // For listings: only keys after this one (empty when `has_start_after` is false).
-  os_str start_after;
+  opensharing_str start_after;
   // Whether `start_after` is set.
   bool has_start_after;
   // For listings: whether at most `max_keys` entries are wanted (a page).
@@ -221,22 +221,22 @@ typedef struct {
   uint64_t range_start;
   // One past the last byte of the range.
   uint64_t range_end;
-  // For `OS_NEED_BODY`: the largest body the engine accepts.
+  // For `OPENSHARING_NEED_BODY`: the largest body the engine accepts.
   size_t body_limit;
-} os_need;
+} opensharing_need;
 
-// The HTTP request of an `OS_NEED_HTTP` need. Borrows from the exchange like `os_need`.
+// The HTTP request of an `OPENSHARING_NEED_HTTP` need. Borrows from the exchange like `opensharing_need`.
 typedef struct {
   // `GET` or `POST`.
-  os_str method;
+  opensharing_str method;
   // The absolute URL.
-  os_str url;
-  // How many headers `os_exchange_need_http_header` yields (`Host` and `Content-Length` are
+  opensharing_str url;
+  // How many headers `opensharing_exchange_need_http_header` yields (`Host` and `Content-Length` are
   // the host's to add).
   size_t header_count;
   // The body.
-  os_str body;
-} os_http_call;
+  opensharing_str body;
+} opensharing_http_call;
 
 // One object, as the host supplies it.
 typedef struct {
@@ -248,15 +248,15 @@ typedef struct {
   uint64_t size;
   // Last modification time, Unix milliseconds.
   int64_t last_modified_unix_ms;
-} os_object_meta;
+} opensharing_object_meta;
 
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
 // A readable, static description of a result code. The string is NUL-terminated and lives
-// forever; do not free it. A value that is no `os_result` gets "unknown result code".
-const char *os_result_message(int result);
+// forever; do not free it. A value that is no `opensharing_result` gets "unknown result code".
+const char *opensharing_result_message(int result);
 
 // Copies the detail of the last failure on this thread into `buf` (at most `cap` bytes, no
 // NUL added) and writes the full length to `*out_len`. Pass `cap` 0 to ask for the length.
@@ -264,248 +264,264 @@ const char *os_result_message(int result);
 // # Safety
 // `buf` must be valid for writes of `cap` bytes (or NULL with `cap` 0); `out_len` must be
 // valid for a write.
-os_result os_last_error(uint8_t *buf, size_t cap, size_t *out_len);
+opensharing_result opensharing_last_error(uint8_t *buf, size_t cap, size_t *out_len);
 
-// Frees a buffer the library returned. `os_bytes_free` of a buffer with a NULL `ptr` does
+// Frees a buffer the library returned. `opensharing_bytes_free` of a buffer with a NULL `ptr` does
 // nothing.
 //
 // # Safety
 // `bytes` must come from this library and not have been freed.
-void os_bytes_free(os_bytes bytes);
+void opensharing_bytes_free(opensharing_bytes bytes);
 
 // Creates an empty builder (prefix `/delta-sharing`, URL TTL 3600 s). `*out` owns it: free it
-// with `os_config_builder_free`.
+// with `opensharing_config_builder_free`.
 //
 // # Safety
 // `out` must be writable.
-os_result os_config_builder_new(os_config_builder **out);
+opensharing_result opensharing_config_builder_new(opensharing_config_builder **out);
 
 // Frees a builder. NULL does nothing.
 //
 // # Safety
-// `b` must come from `os_config_builder_new` and not be used afterwards.
-void os_config_builder_free(os_config_builder *b);
+// `b` must come from `opensharing_config_builder_new` and not be used afterwards.
+void opensharing_config_builder_free(opensharing_config_builder *b);
 
 // Sets the public endpoint URL (used for profiles and, when no prefix is set, the prefix).
 //
 // # Safety
 // `b` live; `endpoint` valid for `len` bytes.
-os_result os_config_builder_set_endpoint(os_config_builder *b, const uint8_t *endpoint, size_t len);
+opensharing_result opensharing_config_builder_set_endpoint(opensharing_config_builder *b,
+                                                           const uint8_t *endpoint,
+                                                           size_t len);
 
 // Sets the key that signs page and refresh tokens (at least 32 bytes).
 //
 // # Safety
 // `b` live; `key` valid for `len` bytes.
-os_result os_config_builder_set_token_signing_key(os_config_builder *b,
-                                                  const uint8_t *key,
-                                                  size_t len);
+opensharing_result opensharing_config_builder_set_token_signing_key(opensharing_config_builder *b,
+                                                                    const uint8_t *key,
+                                                                    size_t len);
 
 // Adds a local store rooted at `root` (a path the host resolves).
 //
 // # Safety
 // `b` live; strings valid for their lengths.
-os_result os_config_builder_add_local_store(os_config_builder *b,
-                                            const uint8_t *name,
-                                            size_t name_len,
-                                            const uint8_t *root,
-                                            size_t root_len);
+opensharing_result opensharing_config_builder_add_local_store(opensharing_config_builder *b,
+                                                              const uint8_t *name,
+                                                              size_t name_len,
+                                                              const uint8_t *root,
+                                                              size_t root_len);
 
 // Adds an S3-compatible store.
 //
 // # Safety
 // `b` live; `store` valid with every string valid for its length.
-os_result os_config_builder_add_s3_store(os_config_builder *b,
-                                         const uint8_t *name,
-                                         size_t name_len,
-                                         const os_s3_store *store);
+opensharing_result opensharing_config_builder_add_s3_store(opensharing_config_builder *b,
+                                                           const uint8_t *name,
+                                                           size_t name_len,
+                                                           const opensharing_s3_store *store);
 
 // Adds a share.
 //
 // # Safety
 // `b` live; `name` valid for `len` bytes.
-os_result os_config_builder_add_share(os_config_builder *b, const uint8_t *name, size_t len);
+opensharing_result opensharing_config_builder_add_share(opensharing_config_builder *b,
+                                                        const uint8_t *name,
+                                                        size_t len);
 
-// Adds a schema to a share added before (`OS_NOT_FOUND` otherwise).
+// Adds a schema to a share added before (`OPENSHARING_NOT_FOUND` otherwise).
 //
 // # Safety
 // `b` live; strings valid for their lengths.
-os_result os_config_builder_add_schema(os_config_builder *b,
-                                       const uint8_t *share,
-                                       size_t share_len,
-                                       const uint8_t *schema,
-                                       size_t schema_len);
+opensharing_result opensharing_config_builder_add_schema(opensharing_config_builder *b,
+                                                         const uint8_t *share,
+                                                         size_t share_len,
+                                                         const uint8_t *schema,
+                                                         size_t schema_len);
 
 // Adds an asset to a schema added before.
 //
 // # Safety
 // `b` live; `asset` valid with every string valid for its length.
-os_result os_config_builder_add_asset(os_config_builder *b, const os_asset *asset);
+opensharing_result opensharing_config_builder_add_asset(opensharing_config_builder *b,
+                                                        const opensharing_asset *asset);
 
 // Adds a recipient identified by the lower-case hex SHA-256 of its token.
 // `expires_unix_ms` < 0 means the token does not expire.
 //
 // # Safety
 // `b` live; strings valid for their lengths.
-os_result os_config_builder_add_recipient(os_config_builder *b,
-                                          const uint8_t *name,
-                                          size_t name_len,
-                                          const uint8_t *token_sha256_hex,
-                                          size_t token_sha256_hex_len,
-                                          int64_t expires_unix_ms);
+opensharing_result opensharing_config_builder_add_recipient(opensharing_config_builder *b,
+                                                            const uint8_t *name,
+                                                            size_t name_len,
+                                                            const uint8_t *token_sha256_hex,
+                                                            size_t token_sha256_hex_len,
+                                                            int64_t expires_unix_ms);
 
 // Grants a recipient added before read access to a share.
 //
 // # Safety
 // `b` live; strings valid for their lengths.
-os_result os_config_builder_grant(os_config_builder *b,
-                                  const uint8_t *recipient,
-                                  size_t recipient_len,
-                                  const uint8_t *share,
-                                  size_t share_len);
+opensharing_result opensharing_config_builder_grant(opensharing_config_builder *b,
+                                                    const uint8_t *recipient,
+                                                    size_t recipient_len,
+                                                    const uint8_t *share,
+                                                    size_t share_len);
 
 // Validates the configuration and creates an engine from it; the builder stays usable.
-// `OS_INVALID_CONFIG` with the detail in `os_last_error` when a rule is broken. On success
-// `*out` owns a new engine: free it with `os_engine_free`.
+// `OPENSHARING_INVALID_CONFIG` with the detail in `opensharing_last_error` when a rule is broken. On success
+// `*out` owns a new engine: free it with `opensharing_engine_free`.
 //
 // # Safety
 // `b` live; `out` writable.
-os_result os_config_builder_build(const os_config_builder *b, os_engine **out);
+opensharing_result opensharing_config_builder_build(const opensharing_config_builder *b,
+                                                    opensharing_engine **out);
 
 // Creates an engine from configuration JSON (`{"env": …}` secrets read the process
-// environment). On success `*out` owns a new engine: free it with `os_engine_free`.
+// environment). On success `*out` owns a new engine: free it with `opensharing_engine_free`.
 //
 // # Safety
 // `json` must be valid for `json_len` bytes; `out` must be valid for a write.
-os_result os_engine_new(const uint8_t *json, size_t json_len, os_engine **out);
+opensharing_result opensharing_engine_new(const uint8_t *json,
+                                          size_t json_len,
+                                          opensharing_engine **out);
 
 // Replaces the engine's configuration atomically. Exchanges already started finish on the old
 // one. On failure the engine keeps serving its current configuration.
 //
 // # Safety
 // `engine` must be a live engine; `json` valid for `json_len` bytes.
-os_result os_engine_reload(const os_engine *engine, const uint8_t *json, size_t json_len);
+opensharing_result opensharing_engine_reload(const opensharing_engine *engine,
+                                             const uint8_t *json,
+                                             size_t json_len);
 
 // Frees an engine. NULL does nothing. Exchanges created from it stay valid.
 //
 // # Safety
-// `engine` must come from `os_engine_new`/`os_config_builder_build` and not be used afterwards.
-void os_engine_free(os_engine *engine);
+// `engine` must come from `opensharing_engine_new`/`opensharing_config_builder_build` and not be used afterwards.
+void opensharing_engine_free(opensharing_engine *engine);
 
 // Starts handling a request at `now_unix_ms`. The request is copied; on success `*out` owns a
-// new exchange: drive it with `os_exchange_poll` and free it with `os_exchange_free`.
+// new exchange: drive it with `opensharing_exchange_poll` and free it with `opensharing_exchange_free`.
 //
 // # Safety
 // `engine` must be live; every pointer in `request` valid for its length; `out` writable.
-os_result os_engine_handle(const os_engine *engine,
-                           const os_request *request,
-                           int64_t now_unix_ms,
-                           os_exchange **out);
+opensharing_result opensharing_engine_handle(const opensharing_engine *engine,
+                                             const opensharing_request *request,
+                                             int64_t now_unix_ms,
+                                             opensharing_exchange **out);
 
 // Writes a Delta Sharing profile (`shareCredentialsVersion` 1) for `token` into `*out`, which
-// the caller frees with `os_bytes_free`. `endpoint` may be NULL to use the configured one;
+// the caller frees with `opensharing_bytes_free`. `endpoint` may be NULL to use the configured one;
 // `expires_unix_ms` < 0 means no expiry.
 //
 // # Safety
 // `engine` must be live; string pointers valid for their lengths; `out` writable.
-os_result os_engine_profile(const os_engine *engine,
-                            const uint8_t *endpoint,
-                            size_t endpoint_len,
-                            const uint8_t *token,
-                            size_t token_len,
-                            int64_t expires_unix_ms,
-                            os_bytes *out);
+opensharing_result opensharing_engine_profile(const opensharing_engine *engine,
+                                              const uint8_t *endpoint,
+                                              size_t endpoint_len,
+                                              const uint8_t *token,
+                                              size_t token_len,
+                                              int64_t expires_unix_ms,
+                                              opensharing_bytes *out);
 
 // Checks a local-store file URL as requested (`{prefix}/files/{store}/{key}?…`) at
 // `now_unix_ms`. On success `*out_store` and `*out_key` own the store name and object key
-// (free both with `os_bytes_free`); the host then serves the object, with `Range` and `HEAD`,
-// from the store's root (`os_engine_local_store_root`). `OS_DENIED` for a missing, malformed,
-// bad or expired signature (answer 403), `OS_NOT_FOUND` when the target names no servable file
+// (free both with `opensharing_bytes_free`); the host then serves the object, with `Range` and `HEAD`,
+// from the store's root (`opensharing_engine_local_store_root`). `OPENSHARING_DENIED` for a missing, malformed,
+// bad or expired signature (answer 403), `OPENSHARING_NOT_FOUND` when the target names no servable file
 // (answer 404): not a file URL, not a local store, or a key that would leave the store's root.
 //
 // # Safety
 // `engine` must be live; `target` valid for `target_len` bytes; the outputs writable.
-os_result os_engine_verify_file_url(const os_engine *engine,
-                                    const uint8_t *target,
-                                    size_t target_len,
-                                    int64_t now_unix_ms,
-                                    os_bytes *out_store,
-                                    os_bytes *out_key);
+opensharing_result opensharing_engine_verify_file_url(const opensharing_engine *engine,
+                                                      const uint8_t *target,
+                                                      size_t target_len,
+                                                      int64_t now_unix_ms,
+                                                      opensharing_bytes *out_store,
+                                                      opensharing_bytes *out_key);
 
 // Writes the configured root of local store `name` (as written in the configuration; relative
 // roots are relative to the configuration file) to `*out`, which the caller frees with
-// `os_bytes_free`. `OS_NOT_FOUND` when there is no local store of that name.
+// `opensharing_bytes_free`. `OPENSHARING_NOT_FOUND` when there is no local store of that name.
 //
 // # Safety
 // `engine` must be live; `name` valid for `name_len` bytes; `out` writable.
-os_result os_engine_local_store_root(const os_engine *engine,
-                                     const uint8_t *name,
-                                     size_t name_len,
-                                     os_bytes *out);
+opensharing_result opensharing_engine_local_store_root(const opensharing_engine *engine,
+                                                       const uint8_t *name,
+                                                       size_t name_len,
+                                                       opensharing_bytes *out);
 
 // Advances the exchange and writes what the host should do next to `*out`.
 //
 // # Safety
 // `ex` must be a live exchange; `out` writable.
-os_result os_exchange_poll(os_exchange *ex, os_event *out);
+opensharing_result opensharing_exchange_poll(opensharing_exchange *ex, opensharing_event *out);
 
-// Describes the pending IO need. `OS_INVALID_STATE` when the exchange is not waiting for IO.
+// Describes the pending IO need. `OPENSHARING_INVALID_STATE` when the exchange is not waiting for IO.
 //
 // # Safety
 // `ex` must be live; `out` writable. The strings in `*out` borrow from `ex`.
-os_result os_exchange_need(const os_exchange *ex, os_need *out);
+opensharing_result opensharing_exchange_need(const opensharing_exchange *ex,
+                                             opensharing_need *out);
 
-// Describes the pending `OS_NEED_HTTP` request. `OS_INVALID_STATE` when the exchange is not
+// Describes the pending `OPENSHARING_NEED_HTTP` request. `OPENSHARING_INVALID_STATE` when the exchange is not
 // waiting for one.
 //
 // # Safety
 // `ex` must be live; `out` writable. The strings in `*out` borrow from `ex` and stay valid until
 // the next call that changes it.
-os_result os_exchange_need_http(const os_exchange *ex, os_http_call *out);
+opensharing_result opensharing_exchange_need_http(const opensharing_exchange *ex,
+                                                  opensharing_http_call *out);
 
-// Writes header `index` of the pending `OS_NEED_HTTP` request to `*name` and `*value`.
-// `OS_NOT_FOUND` when `index` is past the last header.
+// Writes header `index` of the pending `OPENSHARING_NEED_HTTP` request to `*name` and `*value`.
+// `OPENSHARING_NOT_FOUND` when `index` is past the last header.
 //
 // # Safety
 // `ex` must be live; `name` and `value` writable. The strings borrow from `ex` like
-// `os_exchange_need_http`'s.
-os_result os_exchange_need_http_header(const os_exchange *ex,
-                                       size_t index,
-                                       os_str *name,
-                                       os_str *value);
+// `opensharing_exchange_need_http`'s.
+opensharing_result opensharing_exchange_need_http_header(const opensharing_exchange *ex,
+                                                         size_t index,
+                                                         opensharing_str *name,
+                                                         opensharing_str *value);
 
-// Adds a header of the reply to an `OS_NEED_HTTP` need (copied), before
-// `os_exchange_supply_http`. Optional: the engine reads only `Cache-Control` (how long an
+// Adds a header of the reply to an `OPENSHARING_NEED_HTTP` need (copied), before
+// `opensharing_exchange_supply_http`. Optional: the engine reads only `Cache-Control` (how long an
 // OpenID provider's key set may be cached; one hour without it).
 //
 // # Safety
 // `ex` must be live; `name` and `value` valid for their lengths.
-os_result os_exchange_supply_http_header(os_exchange *ex,
-                                         const uint8_t *name,
-                                         size_t name_len,
-                                         const uint8_t *value,
-                                         size_t value_len);
+opensharing_result opensharing_exchange_supply_http_header(opensharing_exchange *ex,
+                                                           const uint8_t *name,
+                                                           size_t name_len,
+                                                           const uint8_t *value,
+                                                           size_t value_len);
 
-// Answers an `OS_NEED_HTTP` need with the reply's status and body (copied), and the headers
-// given before with `os_exchange_supply_http_header`.
+// Answers an `OPENSHARING_NEED_HTTP` need with the reply's status and body (copied), and the headers
+// given before with `opensharing_exchange_supply_http_header`.
 //
 // # Safety
 // `ex` must be live; `body` valid for `len` bytes (NULL allowed with `len` 0).
-os_result os_exchange_supply_http(os_exchange *ex,
-                                  uint16_t status,
-                                  const uint8_t *body,
-                                  size_t len);
+opensharing_result opensharing_exchange_supply_http(opensharing_exchange *ex,
+                                                    uint16_t status,
+                                                    const uint8_t *body,
+                                                    size_t len);
 
 // Answers a GET need with the object's bytes (copied).
 //
 // # Safety
 // `ex` must be live; `data` valid for `len` bytes (NULL allowed with `len` 0).
-os_result os_exchange_supply_bytes(os_exchange *ex, const uint8_t *data, size_t len);
+opensharing_result opensharing_exchange_supply_bytes(opensharing_exchange *ex,
+                                                     const uint8_t *data,
+                                                     size_t len);
 
 // Answers a LIST need with `count` entries (copied): the complete listing.
 //
 // # Safety
 // `ex` must be live; `entries` valid for `count` items whose keys are valid for their lengths.
-os_result os_exchange_supply_listing(os_exchange *ex, const os_object_meta *entries, size_t count);
+opensharing_result opensharing_exchange_supply_listing(opensharing_exchange *ex,
+                                                       const opensharing_object_meta *entries,
+                                                       size_t count);
 
 // Answers a LIST need with one page of `count` entries (copied). When more objects remain,
 // `continue_after` (`continue_after_len` bytes) is the key the next page lists after, usually
@@ -516,69 +532,81 @@ os_result os_exchange_supply_listing(os_exchange *ex, const os_object_meta *entr
 // # Safety
 // `ex` must be live; `entries` valid for `count` items whose keys are valid for their lengths;
 // `continue_after` valid for `continue_after_len` bytes (NULL allowed with length 0).
-os_result os_exchange_supply_listing_page(os_exchange *ex,
-                                          const os_object_meta *entries,
-                                          size_t count,
-                                          const uint8_t *continue_after,
-                                          size_t continue_after_len);
+opensharing_result opensharing_exchange_supply_listing_page(opensharing_exchange *ex,
+                                                            const opensharing_object_meta *entries,
+                                                            size_t count,
+                                                            const uint8_t *continue_after,
+                                                            size_t continue_after_len);
 
 // Answers a HEAD need with the object's metadata (copied).
 //
 // # Safety
 // `ex` must be live; `object` valid.
-os_result os_exchange_supply_meta(os_exchange *ex, const os_object_meta *object);
+opensharing_result opensharing_exchange_supply_meta(opensharing_exchange *ex,
+                                                    const opensharing_object_meta *object);
 
 // Answers any need with "the object does not exist".
 //
 // # Safety
 // `ex` must be live.
-os_result os_exchange_supply_not_found(os_exchange *ex);
+opensharing_result opensharing_exchange_supply_not_found(opensharing_exchange *ex);
 
 // Answers any need with a failure. The message is for the host's log; clients never see it.
 //
 // # Safety
 // `ex` must be live; `message` valid for `len` bytes.
-os_result os_exchange_supply_error(os_exchange *ex, const uint8_t *message, size_t len);
+opensharing_result opensharing_exchange_supply_error(opensharing_exchange *ex,
+                                                     const uint8_t *message,
+                                                     size_t len);
 
-// Writes the response status to `*out`. `OS_INVALID_STATE` before `OS_EVENT_HEAD`.
+// Writes the response status to `*out`. `OPENSHARING_INVALID_STATE` before `OPENSHARING_EVENT_HEAD`.
 //
 // # Safety
 // `ex` must be live; `out` writable.
-os_result os_exchange_status(const os_exchange *ex, uint16_t *out);
+opensharing_result opensharing_exchange_status(const opensharing_exchange *ex,
+                                               uint16_t *out);
 
-// Writes the number of response headers to `*out`. `OS_INVALID_STATE` before `OS_EVENT_HEAD`.
+// Writes the number of response headers to `*out`. `OPENSHARING_INVALID_STATE` before `OPENSHARING_EVENT_HEAD`.
 //
 // # Safety
 // `ex` must be live; `out` writable.
-os_result os_exchange_header_count(const os_exchange *ex, size_t *out);
+opensharing_result opensharing_exchange_header_count(const opensharing_exchange *ex,
+                                                     size_t *out);
 
 // Writes response header `index` to `*name` and `*value`; they borrow from `ex` until it is
-// freed. `OS_NOT_FOUND` past the last header.
+// freed. `OPENSHARING_NOT_FOUND` past the last header.
 //
 // # Safety
 // `ex` must be live; `name` and `value` writable.
-os_result os_exchange_header(const os_exchange *ex, size_t index, os_str *name, os_str *value);
+opensharing_result opensharing_exchange_header(const opensharing_exchange *ex,
+                                               size_t index,
+                                               opensharing_str *name,
+                                               opensharing_str *value);
 
 // Copies up to `cap` body bytes into `buf` and writes the count to `*out_len`; 0 means the
-// body is complete. `OS_INVALID_STATE` before the head was polled (`OS_EVENT_HEAD`). `buf` may
+// body is complete. `OPENSHARING_INVALID_STATE` before the head was polled (`OPENSHARING_EVENT_HEAD`). `buf` may
 // be uninitialised memory.
 //
 // # Safety
 // `ex` must be live; `buf` valid for writes of `cap` bytes; `out_len` writable.
-os_result os_exchange_read(os_exchange *ex, uint8_t *buf, size_t cap, size_t *out_len);
+opensharing_result opensharing_exchange_read(opensharing_exchange *ex,
+                                             uint8_t *buf,
+                                             size_t cap,
+                                             size_t *out_len);
 
 // Writes the audit event (one line of JSON) to `*out`; it borrows from `ex` until it is freed.
-// `OS_INVALID_STATE` before `OS_EVENT_DONE`.
+// `OPENSHARING_INVALID_STATE` before `OPENSHARING_EVENT_DONE`.
 //
 // # Safety
 // `ex` must be live; `out` writable.
-os_result os_exchange_audit_json(const os_exchange *ex, os_str *out);
+opensharing_result opensharing_exchange_audit_json(const opensharing_exchange *ex,
+                                                   opensharing_str *out);
 
 // Frees an exchange, finished or not. NULL does nothing.
 //
 // # Safety
-// `ex` must come from `os_engine_handle` and not be used afterwards.
-void os_exchange_free(os_exchange *ex);
+// `ex` must come from `opensharing_engine_handle` and not be used afterwards.
+void opensharing_exchange_free(opensharing_exchange *ex);
 
 #ifdef __cplusplus
 }  // extern "C"

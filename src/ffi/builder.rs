@@ -1,8 +1,8 @@
-//! `os_config_builder`: builds the same configuration model as the JSON file, for hosts that
-//! keep their catalog elsewhere. `os_config_builder_build` applies the same validation.
+//! `opensharing_config_builder`: builds the same configuration model as the JSON file, for hosts that
+//! keep their catalog elsewhere. `opensharing_config_builder_build` applies the same validation.
 
-use super::engine::os_engine;
-use super::{guard, opt_str_arg, os_result, set_error, str_arg};
+use super::engine::opensharing_engine;
+use super::{guard, opensharing_result, opt_str_arg, set_error, str_arg};
 use crate::catalog::config::{
     AssetConfig, AssetKind, Config, LocalStoreConfig, RecipientConfig, S3StoreConfig, SchemaConfig, ShareConfig,
 };
@@ -11,14 +11,14 @@ use crate::protocol::timestamp::format_rfc3339_ms;
 use crate::{Catalog, Engine};
 
 /// A configuration under construction. Not thread-safe.
-pub struct os_config_builder {
+pub struct opensharing_config_builder {
     config: Config,
 }
 
 /// The settings of an S3-compatible store; every string is borrowed for the call only.
 /// `endpoint` and `session_token` may be NULL.
 #[repr(C)]
-pub struct os_s3_store {
+pub struct opensharing_s3_store {
     /// Bucket name.
     pub bucket: *const u8,
     /// Bucket name length.
@@ -51,46 +51,48 @@ macro_rules! with_builder {
     ($b:expr, |$cfg:ident| $body:expr) => {
         guard(|| {
             let Some(builder) = $b.as_mut() else {
-                return os_result::OS_NULL_ARGUMENT;
+                return opensharing_result::OPENSHARING_NULL_ARGUMENT;
             };
             let $cfg = &mut builder.config;
-            let result: Result<(), os_result> = (|| $body)();
-            result.err().unwrap_or(os_result::OS_OK)
+            let result: Result<(), opensharing_result> = (|| $body)();
+            result.err().unwrap_or(opensharing_result::OPENSHARING_OK)
         })
     };
 }
 
 /// Creates an empty builder (prefix `/delta-sharing`, URL TTL 3600 s). `*out` owns it: free it
-/// with `os_config_builder_free`.
+/// with `opensharing_config_builder_free`.
 ///
 /// # Safety
 /// `out` must be writable.
 #[no_mangle]
-pub unsafe extern "C" fn os_config_builder_new(out: *mut *mut os_config_builder) -> os_result {
+pub unsafe extern "C" fn opensharing_config_builder_new(
+    out: *mut *mut opensharing_config_builder,
+) -> opensharing_result {
     guard(|| {
         if out.is_null() {
-            return os_result::OS_NULL_ARGUMENT;
+            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
         }
         let config: Config = match serde_json::from_str("{}") {
             Ok(c) => c,
-            Err(_) => return os_result::OS_PANIC,
+            Err(_) => return opensharing_result::OPENSHARING_PANIC,
         };
-        *out = Box::into_raw(Box::new(os_config_builder { config }));
-        os_result::OS_OK
+        *out = Box::into_raw(Box::new(opensharing_config_builder { config }));
+        opensharing_result::OPENSHARING_OK
     })
 }
 
 /// Frees a builder. NULL does nothing.
 ///
 /// # Safety
-/// `b` must come from `os_config_builder_new` and not be used afterwards.
+/// `b` must come from `opensharing_config_builder_new` and not be used afterwards.
 #[no_mangle]
-pub unsafe extern "C" fn os_config_builder_free(b: *mut os_config_builder) {
+pub unsafe extern "C" fn opensharing_config_builder_free(b: *mut opensharing_config_builder) {
     let _ = guard(|| {
         if !b.is_null() {
             drop(Box::from_raw(b));
         }
-        os_result::OS_OK
+        opensharing_result::OPENSHARING_OK
     });
 }
 
@@ -99,11 +101,11 @@ pub unsafe extern "C" fn os_config_builder_free(b: *mut os_config_builder) {
 /// # Safety
 /// `b` live; `endpoint` valid for `len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn os_config_builder_set_endpoint(
-    b: *mut os_config_builder,
+pub unsafe extern "C" fn opensharing_config_builder_set_endpoint(
+    b: *mut opensharing_config_builder,
     endpoint: *const u8,
     len: usize,
-) -> os_result {
+) -> opensharing_result {
     with_builder!(b, |cfg| {
         cfg.endpoint = Some(str_arg(endpoint, len)?.to_string());
         Ok(())
@@ -115,11 +117,11 @@ pub unsafe extern "C" fn os_config_builder_set_endpoint(
 /// # Safety
 /// `b` live; `key` valid for `len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn os_config_builder_set_token_signing_key(
-    b: *mut os_config_builder,
+pub unsafe extern "C" fn opensharing_config_builder_set_token_signing_key(
+    b: *mut opensharing_config_builder,
     key: *const u8,
     len: usize,
-) -> os_result {
+) -> opensharing_result {
     with_builder!(b, |cfg| {
         cfg.token_signing_key = Some(Secret::Inline(str_arg(key, len)?.to_string()));
         Ok(())
@@ -131,13 +133,13 @@ pub unsafe extern "C" fn os_config_builder_set_token_signing_key(
 /// # Safety
 /// `b` live; strings valid for their lengths.
 #[no_mangle]
-pub unsafe extern "C" fn os_config_builder_add_local_store(
-    b: *mut os_config_builder,
+pub unsafe extern "C" fn opensharing_config_builder_add_local_store(
+    b: *mut opensharing_config_builder,
     name: *const u8,
     name_len: usize,
     root: *const u8,
     root_len: usize,
-) -> os_result {
+) -> opensharing_result {
     with_builder!(b, |cfg| {
         let store =
             StoreConfig::Local(LocalStoreConfig { root: str_arg(root, root_len)?.to_string(), follow_symlinks: false });
@@ -151,15 +153,15 @@ pub unsafe extern "C" fn os_config_builder_add_local_store(
 /// # Safety
 /// `b` live; `store` valid with every string valid for its length.
 #[no_mangle]
-pub unsafe extern "C" fn os_config_builder_add_s3_store(
-    b: *mut os_config_builder,
+pub unsafe extern "C" fn opensharing_config_builder_add_s3_store(
+    b: *mut opensharing_config_builder,
     name: *const u8,
     name_len: usize,
-    store: *const os_s3_store,
-) -> os_result {
+    store: *const opensharing_s3_store,
+) -> opensharing_result {
     with_builder!(b, |cfg| {
-        let s = store.as_ref().ok_or(os_result::OS_NULL_ARGUMENT)?;
-        let secret = |p, l| -> Result<Secret, os_result> { Ok(Secret::Inline(str_arg(p, l)?.to_string())) };
+        let s = store.as_ref().ok_or(opensharing_result::OPENSHARING_NULL_ARGUMENT)?;
+        let secret = |p, l| -> Result<Secret, opensharing_result> { Ok(Secret::Inline(str_arg(p, l)?.to_string())) };
         let config = S3StoreConfig {
             bucket: str_arg(s.bucket, s.bucket_len)?.to_string(),
             region: str_arg(s.region, s.region_len)?.to_string(),
@@ -180,11 +182,11 @@ pub unsafe extern "C" fn os_config_builder_add_s3_store(
 /// # Safety
 /// `b` live; `name` valid for `len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn os_config_builder_add_share(
-    b: *mut os_config_builder,
+pub unsafe extern "C" fn opensharing_config_builder_add_share(
+    b: *mut opensharing_config_builder,
     name: *const u8,
     len: usize,
-) -> os_result {
+) -> opensharing_result {
     with_builder!(b, |cfg| {
         cfg.shares.push(ShareConfig {
             name: str_arg(name, len)?.to_string(),
@@ -198,25 +200,25 @@ pub unsafe extern "C" fn os_config_builder_add_share(
     })
 }
 
-fn share_mut<'a>(cfg: &'a mut Config, name: &str) -> Result<&'a mut ShareConfig, os_result> {
+fn share_mut<'a>(cfg: &'a mut Config, name: &str) -> Result<&'a mut ShareConfig, opensharing_result> {
     cfg.shares.iter_mut().find(|s| s.name == name).ok_or_else(|| {
         set_error(format!("no share '{name}' was added"));
-        os_result::OS_NOT_FOUND
+        opensharing_result::OPENSHARING_NOT_FOUND
     })
 }
 
-/// Adds a schema to a share added before (`OS_NOT_FOUND` otherwise).
+/// Adds a schema to a share added before (`OPENSHARING_NOT_FOUND` otherwise).
 ///
 /// # Safety
 /// `b` live; strings valid for their lengths.
 #[no_mangle]
-pub unsafe extern "C" fn os_config_builder_add_schema(
-    b: *mut os_config_builder,
+pub unsafe extern "C" fn opensharing_config_builder_add_schema(
+    b: *mut opensharing_config_builder,
     share: *const u8,
     share_len: usize,
     schema: *const u8,
     schema_len: usize,
-) -> os_result {
+) -> opensharing_result {
     with_builder!(b, |cfg| {
         let share = share_mut(cfg, str_arg(share, share_len)?)?;
         share.schemas.push(SchemaConfig { name: str_arg(schema, schema_len)?.to_string(), assets: Vec::new() });
@@ -226,7 +228,7 @@ pub unsafe extern "C" fn os_config_builder_add_schema(
 
 /// The names of an asset being added; every string is borrowed for the call only.
 #[repr(C)]
-pub struct os_asset {
+pub struct opensharing_asset {
     /// Share name (added before).
     pub share: *const u8,
     /// Share name length.
@@ -264,19 +266,22 @@ pub struct os_asset {
 /// # Safety
 /// `b` live; `asset` valid with every string valid for its length.
 #[no_mangle]
-pub unsafe extern "C" fn os_config_builder_add_asset(b: *mut os_config_builder, asset: *const os_asset) -> os_result {
+pub unsafe extern "C" fn opensharing_config_builder_add_asset(
+    b: *mut opensharing_config_builder,
+    asset: *const opensharing_asset,
+) -> opensharing_result {
     with_builder!(b, |cfg| {
-        let a = asset.as_ref().ok_or(os_result::OS_NULL_ARGUMENT)?;
+        let a = asset.as_ref().ok_or(opensharing_result::OPENSHARING_NULL_ARGUMENT)?;
         let kind_name = str_arg(a.kind, a.kind_len)?;
         let kind: AssetKind =
             serde_json::from_value(serde_json::Value::String(kind_name.to_string())).map_err(|_| {
                 set_error(format!("unknown asset kind '{kind_name}'"));
-                os_result::OS_INVALID_ARGUMENT
+                opensharing_result::OPENSHARING_INVALID_ARGUMENT
             })?;
         let mut config: AssetConfig = serde_json::from_value(serde_json::json!({
             "type": kind_name, "name": str_arg(a.name, a.name_len)?,
         }))
-        .map_err(|_| os_result::OS_INVALID_ARGUMENT)?;
+        .map_err(|_| opensharing_result::OPENSHARING_INVALID_ARGUMENT)?;
         config.kind = kind;
         config.store = Some(str_arg(a.store, a.store_len)?.to_string());
         config.path = Some(str_arg(a.path, a.path_len)?.to_string());
@@ -286,7 +291,7 @@ pub unsafe extern "C" fn os_config_builder_add_asset(b: *mut os_config_builder, 
         let share = share_mut(cfg, str_arg(a.share, a.share_len)?)?;
         let schema = share.schemas.iter_mut().find(|s| s.name == schema_name).ok_or_else(|| {
             set_error(format!("no schema '{schema_name}' was added to the share"));
-            os_result::OS_NOT_FOUND
+            opensharing_result::OPENSHARING_NOT_FOUND
         })?;
         schema.assets.push(config);
         Ok(())
@@ -299,14 +304,14 @@ pub unsafe extern "C" fn os_config_builder_add_asset(b: *mut os_config_builder, 
 /// # Safety
 /// `b` live; strings valid for their lengths.
 #[no_mangle]
-pub unsafe extern "C" fn os_config_builder_add_recipient(
-    b: *mut os_config_builder,
+pub unsafe extern "C" fn opensharing_config_builder_add_recipient(
+    b: *mut opensharing_config_builder,
     name: *const u8,
     name_len: usize,
     token_sha256_hex: *const u8,
     token_sha256_hex_len: usize,
     expires_unix_ms: i64,
-) -> os_result {
+) -> opensharing_result {
     with_builder!(b, |cfg| {
         cfg.recipients.push(RecipientConfig {
             name: str_arg(name, name_len)?.to_string(),
@@ -328,18 +333,18 @@ pub unsafe extern "C" fn os_config_builder_add_recipient(
 /// # Safety
 /// `b` live; strings valid for their lengths.
 #[no_mangle]
-pub unsafe extern "C" fn os_config_builder_grant(
-    b: *mut os_config_builder,
+pub unsafe extern "C" fn opensharing_config_builder_grant(
+    b: *mut opensharing_config_builder,
     recipient: *const u8,
     recipient_len: usize,
     share: *const u8,
     share_len: usize,
-) -> os_result {
+) -> opensharing_result {
     with_builder!(b, |cfg| {
         let name = str_arg(recipient, recipient_len)?;
         let r = cfg.recipients.iter_mut().find(|r| r.name == name).ok_or_else(|| {
             set_error(format!("no recipient '{name}' was added"));
-            os_result::OS_NOT_FOUND
+            opensharing_result::OPENSHARING_NOT_FOUND
         })?;
         r.shares.push(str_arg(share, share_len)?.to_string());
         Ok(())
@@ -347,31 +352,34 @@ pub unsafe extern "C" fn os_config_builder_grant(
 }
 
 /// Validates the configuration and creates an engine from it; the builder stays usable.
-/// `OS_INVALID_CONFIG` with the detail in `os_last_error` when a rule is broken. On success
-/// `*out` owns a new engine: free it with `os_engine_free`.
+/// `OPENSHARING_INVALID_CONFIG` with the detail in `opensharing_last_error` when a rule is broken. On success
+/// `*out` owns a new engine: free it with `opensharing_engine_free`.
 ///
 /// # Safety
 /// `b` live; `out` writable.
 #[no_mangle]
-pub unsafe extern "C" fn os_config_builder_build(b: *const os_config_builder, out: *mut *mut os_engine) -> os_result {
+pub unsafe extern "C" fn opensharing_config_builder_build(
+    b: *const opensharing_config_builder,
+    out: *mut *mut opensharing_engine,
+) -> opensharing_result {
     guard(|| {
         let Some(builder) = b.as_ref() else {
-            return os_result::OS_NULL_ARGUMENT;
+            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
         };
         if out.is_null() {
-            return os_result::OS_NULL_ARGUMENT;
+            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
         }
         let built = Catalog::from_config(builder.config.clone(), &|_| None)
             .map_err(|e| e.to_string())
             .and_then(|c| Engine::new(c).map_err(|e| e.to_string()));
         match built {
             Ok(engine) => {
-                *out = Box::into_raw(Box::new(os_engine { inner: engine }));
-                os_result::OS_OK
+                *out = Box::into_raw(Box::new(opensharing_engine { inner: engine }));
+                opensharing_result::OPENSHARING_OK
             }
             Err(message) => {
                 set_error(message);
-                os_result::OS_INVALID_CONFIG
+                opensharing_result::OPENSHARING_INVALID_CONFIG
             }
         }
     })
