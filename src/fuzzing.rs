@@ -24,9 +24,10 @@ pub const NOW_MS: i64 = 1_767_225_600_000;
 /// The bearer token the exchange target's configuration accepts.
 pub const TOKEN: &str = "opensharing-demo-token";
 
-/// An engine for the exchange target: the demo catalog plus an S3 store that vends through STS,
-/// so credential calls are reachable. A new engine per input, so no snapshot cached by one input
-/// changes what the next does.
+/// An engine for the exchange target: the demo catalog plus an S3 store that vends through STS
+/// and one that does not (so Iceberg tables on them reach vended credentials and remote
+/// signing), and an OIDC issuer whose JWKS comes through an `Http` need. A new engine per input,
+/// so no snapshot or key set cached by one input changes what the next does.
 fn engine() -> Engine {
     static CONFIG: OnceLock<String> = OnceLock::new();
     let config = CONFIG.get_or_init(|| {
@@ -41,7 +42,19 @@ fn engine() -> Engine {
             list.push(serde_json::json!({"type": "delta_table", "name": "lake", "store": "lake", "path": "t",
                 "history_shared": true}));
             list.push(serde_json::json!({"type": "volume", "name": "raw", "store": "lake", "path": "raw"}));
+            list.push(serde_json::json!({"type": "iceberg_table", "name": "ice", "store": "lake", "path": "ice"}));
+            list.push(
+                serde_json::json!({"type": "iceberg_table", "name": "signed", "store": "keys", "path": "wh/signed"}),
+            );
         }
+        config["oidc_issuers"] = serde_json::json!([{"issuer": "https://idp.example", "audiences": ["opensharing"],
+            "jwks_uri": "https://idp.example/jwks"}]);
+        if let Some(recipients) = config["recipients"].as_array_mut() {
+            recipients.push(serde_json::json!({"name": "federated", "shares": ["demo"],
+                "oidc": {"issuer": "https://idp.example", "subject": "vector"}}));
+        }
+        config["stores"]["keys"] = serde_json::json!({"kind": "s3", "bucket": "wh", "region": "us-east-1",
+            "access_key_id": "AKIDKEYS", "secret_access_key": "keys-secret"});
         config.to_string()
     });
     Engine::from_json(config.as_bytes(), &|_| None).expect("fuzz config is valid")
@@ -166,6 +179,7 @@ fn run_exchange(data: &[u8]) -> Option<u16> {
     let pending_body = req.body_pending;
     let engine = &engine();
     let route = crate::router::route(req.method, &engine.prefix(), req.path());
+    let iceberg = crate::iceberg::catalog_path(&engine.prefix(), req.path()).is_some();
     let mut ex = engine.handle(req, NOW_MS);
     let mut status = None;
     let mut body = 0usize;
@@ -195,7 +209,7 @@ fn run_exchange(data: &[u8]) -> Option<u16> {
             },
             Poll::Done(_) => {
                 let status = status.expect("a response head before Done");
-                if route.is_err() {
+                if route.is_err() && !iceberg {
                     assert!(status >= 400, "an unroutable request answered {status}");
                 }
                 return Some(status);
@@ -308,8 +322,9 @@ fn http_reply(data: &[u8]) -> HttpReply {
 /// The local file-URL verifier, with the request target taken from the input (and, from
 /// `?`-less inputs, as a path under the files prefix).
 pub fn file_url(data: &[u8]) {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
     let Ok(target) = std::str::from_utf8(data) else { return };
-    let engine = &engine();
+    let engine = ENGINE.get_or_init(engine);
     let ok = |target: &str| {
         if let Ok(grant) = engine.verify_file_url(target, NOW_MS) {
             assert!(!grant.key.split('/').any(|s| s == ".." || s == "."), "unsafe key {:?}", grant.key);
@@ -347,6 +362,48 @@ pub fn jwt(data: &[u8]) {
     let _ = jwt.has_audience(&["opensharing".to_string()]);
 }
 
+/// Iceberg metadata discovery: the first section is the table root, a space and an optional
+/// pinned metadata path; every IO need is then answered from the next section (as in
+/// [`exchange`]). Discovery must end in a metadata file under the table's `metadata/` folder
+/// (or the pinned file), or in an error, within a few steps.
+pub fn iceberg_discovery(data: &[u8]) {
+    run_iceberg_discovery(data);
+}
+
+/// [`iceberg_discovery`], returning the key of the metadata file found.
+fn run_iceberg_discovery(data: &[u8]) -> Option<String> {
+    let mut sections = sections(data);
+    let Some(Ok(head)) = sections.next().map(std::str::from_utf8) else { return None };
+    let (root, pinned) = match head.split_once(' ') {
+        Some((root, pinned)) => (root, Some(pinned)),
+        None => (head, None),
+    };
+    if root.split('/').any(|segment| segment == "." || segment == "..") {
+        return None; // the configuration refuses such table locations
+    }
+    let mut discovery = crate::iceberg::Discovery::new("store", root, pinned).ok()?;
+    let mut input = None;
+    for _ in 0..8 {
+        match discovery.advance(input.take()) {
+            Ok(crate::iceberg::discover::Found::Need(need)) => {
+                match &need {
+                    IoNeed::Get { key, .. } | IoNeed::List { prefix: key, .. } => {
+                        assert!(!key.split('/').any(|s| s == ".."), "discovery asked for {key:?}")
+                    }
+                    other => panic!("discovery asked for {other:?}"),
+                }
+                input = Some(sections.next().map_or(IoResult::NotFound, |section| answer(section, &need)));
+            }
+            Ok(crate::iceberg::discover::Found::Metadata { key, .. }) => {
+                assert!(root.is_empty() || key.starts_with(&format!("{root}/")), "metadata {key:?} outside {root:?}");
+                return Some(key);
+            }
+            Err(_) => return None,
+        }
+    }
+    panic!("discovery did not finish in 8 steps");
+}
+
 /// libFuzzer's panic hook aborts on every panic, even one the code catches, and the checkpoint
 /// reader catches the `parquet` crate's panics on corrupt pages on purpose. Targets that read
 /// Parquet install this hook first: it stays silent for panics raised inside `parquet` and
@@ -365,7 +422,7 @@ pub fn tolerate_caught_parquet_panics() {
 pub type Target = fn(&[u8]);
 
 /// Every target by the name of its `fuzz/fuzz_targets/` file and corpus directory.
-pub const TARGETS: [(&str, Target); 13] = [
+pub const TARGETS: [(&str, Target); 14] = [
     ("exchange", exchange),
     ("query_body", query_body),
     ("predicate", predicate),
@@ -379,6 +436,7 @@ pub const TARGETS: [(&str, Target); 13] = [
     ("file_url", file_url),
     ("range", range),
     ("jwt", jwt),
+    ("iceberg_discovery", iceberg_discovery),
 ];
 
 #[cfg(test)]
@@ -419,9 +477,33 @@ mod tests {
         assert_eq!(run_exchange(&metadata), Some(200));
         assert_eq!(run_exchange(b"norequest"), None);
         let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/exchange");
-        for seed in ["query", "query-pending", "checkpoint", "sts-volume", "volume-files"] {
+        for seed in [
+            "query",
+            "query-pending",
+            "checkpoint",
+            "sts-volume",
+            "volume-files",
+            "iceberg-config",
+            "iceberg-load",
+            "iceberg-sign",
+            "iceberg-credentials",
+        ] {
             let data = std::fs::read(seeds.join(seed)).expect("seed");
             assert_eq!(run_exchange(&data), Some(200), "{seed}");
         }
+    }
+
+    /// Discovery inputs reach a metadata file: the hinted one, the highest listed version, the
+    /// pinned one; a pinned file outside the table and a failed read end in errors.
+    #[test]
+    fn iceberg_discovery_inputs_reach_the_metadata() {
+        let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/iceberg_discovery");
+        let found = |seed: &str| run_iceberg_discovery(&std::fs::read(seeds.join(seed)).expect("seed"));
+        assert_eq!(found("hint-numeric").as_deref(), Some("wh/t/metadata/v3.metadata.json"));
+        assert_eq!(found("listing").as_deref(), Some("wh/t/metadata/00002-bb.metadata.json"));
+        assert_eq!(found("pinned").as_deref(), Some("wh/t/metadata/v3.metadata.json"));
+        assert_eq!(found("pinned-outside"), None);
+        assert_eq!(found("hint-gone-empty-listing"), None);
+        assert_eq!(found("failed"), None);
     }
 }

@@ -11,7 +11,7 @@
 //! - Errors are `{"error":{"message","type","code"}}` ([`error`]).
 
 mod access;
-mod discover;
+pub(crate) mod discover;
 mod error;
 mod load;
 mod route;
