@@ -8,12 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 config="$(cd ../demo && pwd)/opensharing.json"
 token="opensharing-demo-token"
-base_path="/delta-sharing"
 requests=6
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+. ../scripts/host_requests.sh
 
 # check NAME COMMAND…: starts the host with COMMAND, sends the requests, waits for its exit.
 check() {
@@ -21,24 +20,8 @@ check() {
   local port; port="$(free_port)"
   "$@" "$config" "$port" "$requests" 2>"$log" &
   local pid=$!
-  local up=0
-  for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && up=1 && break; sleep 0.2; done
-  [ "$up" = 1 ] || { cat "$log" >&2; echo "$name: the host did not start in 60 s" >&2; exit 1; }
-  local url="http://127.0.0.1:$port$base_path" auth="Authorization: Bearer $token" status
-  status="$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 -H "$auth" "$url/shares")"
-  [ "$status" = 200 ] || { echo "$name: discovery answered $status" >&2; exit 1; }
-  status="$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 -H "Authorization: Bearer wrong" "$url/shares")"
-  [ "$status" = 401 ] || { echo "$name: a bad token answered $status" >&2; exit 1; }
-  local query file
-  query="$(curl -s -H "$auth" -H 'Content-Type: application/json' -d '{"limitHint":1}' \
-    "$url/shares/demo/schemas/default/tables/trips/query")"
-  file="$(printf '%s\n' "$query" | jq -r 'select(.file) | .file.url' | head -n 1)"
-  [ -n "$file" ] || { echo "$name: the query returned no file: $query" >&2; exit 1; }
-  file="http://127.0.0.1:$port/${file#*://*/}"
-  status="$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 -H 'Range: bytes=-16' "$file")"
-  [ "$status" = 206 ] || { echo "$name: a suffix Range answered $status" >&2; exit 1; }
-  status="$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 -I "$file")"
-  [ "$status" = 200 ] || { echo "$name: HEAD of a file answered $status" >&2; exit 1; }
+  wait_healthy "$name" "$port" "$log"
+  host_requests "$name" "$port" "$token"
   if ! wait "$pid"; then
     cat "$log" >&2
     echo "$name: the host did not exit cleanly" >&2
