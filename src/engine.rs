@@ -15,6 +15,7 @@ use crate::http::Request;
 use crate::protocol::signed_token::TokenKey;
 use crate::signing::local::{FileGrant, LocalSigner, LocalUrlError};
 use crate::signing::store::StoreSigner;
+use crate::signing::SigningError;
 use crate::vend::CredentialCache;
 
 /// Why an engine could not be built.
@@ -122,6 +123,20 @@ impl Engine {
             Some(crate::catalog::StoreConfig::Local(_)) => Ok(grant),
             _ => Err(LocalUrlError::NotFound),
         }
+    }
+
+    /// A pre-signed GET URL for object `key` of store `name`, valid for `ttl_seconds` from
+    /// `now_ms`, signed exactly as the engine signs recipients' file URLs (local stores: with
+    /// this engine's key). For a host's own use, such as checking that a store's signatures are
+    /// accepted. Fails for an unknown store, a store that cannot sign, or a lifetime outside
+    /// what its scheme allows.
+    pub fn sign_url(&self, name: &str, key: &str, now_ms: i64, ttl_seconds: u32) -> Result<String, SigningError> {
+        let state = self.snapshot();
+        let signer =
+            state.signers.get(name).ok_or_else(|| SigningError::InvalidLocation(format!("no store named '{name}'")))?;
+        let mut url = String::new();
+        signer.batch(now_ms, ttl_seconds)?.sign_into(key, &mut url)?;
+        Ok(url)
     }
 
     /// The root directory of local store `name`, as configured (the host resolves it).

@@ -166,6 +166,17 @@ fn query_returns_every_active_file_with_signed_urls() {
 }
 
 #[test]
+fn hosts_sign_urls_as_the_engine_does() {
+    let e = engine();
+    let url = e.sign_url("lake", "basic/_delta_log/00000000000000000000.json", NOW, 60).unwrap();
+    let target = url.strip_prefix("http://127.0.0.1:9").unwrap();
+    assert_eq!(e.verify_file_url(target, NOW).unwrap().key, "basic/_delta_log/00000000000000000000.json");
+    assert!(e.verify_file_url(target, NOW + 61_000).is_err(), "the URL lives 60 s");
+    let unknown = e.sign_url("nostore", "k", NOW, 60).unwrap_err();
+    assert!(unknown.to_string().contains("no store named 'nostore'"), "{unknown}");
+}
+
+#[test]
 fn query_in_delta_format() {
     let e = engine();
     let r = query(

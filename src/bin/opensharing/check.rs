@@ -10,9 +10,7 @@ use futures_util::StreamExt;
 use object_store::path::Path as StorePath;
 use object_store::ObjectStore;
 use opensharing::catalog::StoreConfig;
-use opensharing::signing::local::LocalSigner;
-use opensharing::signing::store::StoreSigner;
-use opensharing::Catalog;
+use opensharing::{Catalog, Engine};
 
 use crate::config_file::{config_dir, now_ms};
 use crate::storage::{error_chain, local_root, open_store, Tuning};
@@ -29,13 +27,17 @@ pub fn run(config_path: &Path) -> Result<(), String> {
         catalog.stores.len(),
         catalog.shares.len(),
     );
+    // The engine signs the probe URLs exactly as `serve` would; it refuses a store whose keys
+    // cannot sign, as `serve` does.
+    let engine =
+        Engine::from_json(&json, &|k| std::env::var(k).ok()).map_err(|e| format!("{}: {e}", config_path.display()))?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     let dir = config_dir(config_path);
     let total = catalog.stores.len();
     let mut failures = 0;
     for (i, (name, config)) in catalog.stores.iter().enumerate() {
         println!("[{}/{total}] store '{name}': {}", i + 1, describe(config));
-        match runtime.block_on(check_store(&catalog, name, config, &dir)) {
+        match runtime.block_on(check_store(&catalog, &engine, name, config, &dir)) {
             Ok(()) => println!("      ok"),
             Err(why) => {
                 println!("      FAILED: {why}");
@@ -79,7 +81,13 @@ fn step(what: &str) {
     println!("      {what}");
 }
 
-async fn check_store(catalog: &Catalog, name: &str, config: &StoreConfig, dir: &Path) -> Result<(), String> {
+async fn check_store(
+    catalog: &Catalog,
+    engine: &Engine,
+    name: &str,
+    config: &StoreConfig,
+    dir: &Path,
+) -> Result<(), String> {
     if let StoreConfig::Local(local) = config {
         let root = local_root(dir, &local.root);
         match std::fs::read_dir(&root) {
@@ -106,14 +114,10 @@ async fn check_store(catalog: &Catalog, name: &str, config: &StoreConfig, dir: &
             Err(e) => return Err(format!("{location}: {}", explain(config, &e))),
         }
     }
-    let local_signer = Arc::new(LocalSigner::new(&[0; 32]));
-    let signer =
-        StoreSigner::new(name, config, catalog.endpoint.as_deref(), &local_signer).map_err(|e| e.to_string())?;
-    let batch = signer.batch(now_ms(), 60).map_err(|e| format!("URLs cannot be signed: {e}"))?;
+    let probe = sample.as_deref().unwrap_or("opensharing-check");
+    let url = engine.sign_url(name, probe, now_ms(), 60).map_err(|e| format!("URLs cannot be signed: {e}"))?;
     step("file URLs can be signed");
     if let (Some(key), false) = (sample, matches!(config, StoreConfig::Local(_))) {
-        let mut url = String::new();
-        batch.sign_into(&key, &mut url).map_err(|e| format!("a URL for '{key}' cannot be signed: {e}"))?;
         fetch_first_byte(&url).await.map_err(|why| format!("a signed URL for '{key}' was refused: {why}"))?;
         step(&format!("a signed URL for '{key}' can be read"));
     }
