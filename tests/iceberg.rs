@@ -115,10 +115,11 @@ fn config_names_the_share_prefix_and_every_endpoint_served() {
 #[test]
 fn a_wrong_token_is_401_in_the_iceberg_shape() {
     let e = engine_with(signing_store());
-    for token in [Some("wrong"), None] {
+    // A refused token is an invalid_token challenge; a missing one a bare challenge (RFC 6750).
+    for (token, challenge) in [(Some("wrong"), "Bearer error=\"invalid_token\""), (None, "Bearer")] {
         let r = drive(&e, get(&format!("{BASE}/config?warehouse=s"), token), NOW, no_io);
         assert_eq!(r.status, 401);
-        assert_eq!(r.header("WWW-Authenticate"), Some("Bearer"));
+        assert_eq!(r.header("WWW-Authenticate"), Some(challenge));
         assert_eq!(iceberg_error(&r).1, "NotAuthorizedException");
     }
 }

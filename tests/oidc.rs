@@ -684,3 +684,196 @@ fn federated_recipients_pass_the_same_ip_list_and_rate_limit() {
     assert_eq!(limited.audit.recipient.as_deref(), Some("fed"));
     assert_eq!(from("192.0.2.9:1", NOW + 1000).status, 200);
 }
+
+/// The Iceberg REST catalog of an engine with an S3 store (remote signing) and one table.
+const ICEBERG: &str = "/delta-sharing/iceberg/v1";
+const ICE_TABLE: &str = "/delta-sharing/iceberg/v1/shares/s/namespaces/d/tables/t";
+const METADATA: &str =
+    r#"{"format-version":2,"table-uuid":"9c12d441-03fe-4693-9a96-a0705ddf69c1","location":"s3://lake/wh/d/t"}"#;
+
+/// Federated recipients on an Iceberg catalog: `ice` (inline keys), `ice-fetched` (fetched
+/// keys) and `ice-limited` (an IP access list and a rate limit).
+fn iceberg_engine(inline_keys: &[Value]) -> Engine {
+    let config = json!({
+        "endpoint": "https://sharing.example.com/delta-sharing",
+        "token_signing_key": "0123456789abcdef0123456789abcdef",
+        "stores": {"lake": {"kind": "s3", "bucket": "lake", "region": "us-east-1", "endpoint": "http://127.0.0.1:9000",
+                            "path_style": true, "access_key_id": "AKIDSTORE", "secret_access_key": "store-secret"}},
+        "shares": [{"name": "s", "schemas": [{"name": "d", "assets": [
+            {"type": "iceberg_table", "name": "t", "store": "lake", "path": "wh/d/t"}]}]}],
+        "oidc_issuers": [{"issuer": INLINE, "audiences": [AUD], "jwks": {"keys": inline_keys}},
+                         {"issuer": FETCHED, "audiences": [AUD]}],
+        "recipients": [
+            {"name": "ice", "shares": ["s"], "oidc": {"issuer": INLINE, "subject": "client-a"}},
+            {"name": "ice-fetched", "shares": ["s"], "oidc": {"issuer": FETCHED, "subject": "client-f"}},
+            {"name": "ice-limited", "shares": ["s"], "oidc": {"issuer": INLINE, "subject": "client-l"},
+             "ip_access_list": ["192.0.2.0/24"], "rate_limit": {"requests_per_second": 1, "burst": 1}}
+        ]
+    });
+    Engine::from_json(config.to_string().as_bytes(), &|_| None).expect("valid config")
+}
+
+/// The table's files: a version hint naming `v1.metadata.json`.
+fn table_files(need: &IoNeed) -> IoResult {
+    match need {
+        IoNeed::Get { key, .. } if key == "wh/d/t/metadata/version-hint.text" => IoResult::Bytes(b"1".to_vec()),
+        IoNeed::Get { key, .. } if key == "wh/d/t/metadata/v1.metadata.json" => {
+            IoResult::Bytes(METADATA.as_bytes().to_vec())
+        }
+        IoNeed::Get { .. } => IoResult::NotFound,
+        other => panic!("unexpected need {other:?}"),
+    }
+}
+
+/// A signing request for a read of the table, whose body the host reads only when asked (as
+/// `opensharing serve` does).
+fn sign_request(token: &str) -> Request {
+    let mut request =
+        Request::new(Method::Post, format!("{ICE_TABLE}/sign")).header("Authorization", format!("Bearer {token}"));
+    request.body_pending = true;
+    request
+}
+
+const SIGN_BODY: &str =
+    r#"{"method":"GET","region":"us-east-1","uri":"http://127.0.0.1:9000/lake/wh/d/t/data/a.parquet","headers":{}}"#;
+
+fn iceberg_type(reply: &Reply) -> String {
+    reply.json()["error"]["type"].as_str().unwrap_or_default().to_string()
+}
+
+fn assert_iceberg_refused(reply: &Reply, why: &str) {
+    assert_eq!(reply.status, 401, "{why}: {:?}", reply.audit);
+    let error = &reply.json()["error"];
+    assert_eq!(
+        error,
+        &json!({"message": "The bearer token is not valid", "type": "NotAuthorizedException", "code": 401})
+    );
+    assert_eq!(reply.header("WWW-Authenticate"), Some("Bearer error=\"invalid_token\""), "{why}");
+    assert_eq!(reply.audit.recipient, None, "{why}");
+    assert!(detail(reply).starts_with("oidc: "), "{why}: {:?}", reply.audit);
+}
+
+#[test]
+fn federated_recipients_use_the_iceberg_catalog_and_its_signer() {
+    let key = TestKey::ec(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, "P-256");
+    let engine = iceberg_engine(&[key.jwk("k")]);
+    let token = key.sign(&header("ES256", "k"), &claims(INLINE, "client-a"));
+    let authenticated = |reply: &Reply, what: &str| {
+        assert_eq!(reply.status, 200, "{what}: {}", String::from_utf8_lossy(&reply.body));
+        let audit = &reply.audit;
+        assert_eq!((audit.recipient.as_deref(), audit.auth), (Some("ice"), Some("oidc")), "{what}");
+        assert_eq!((audit.iss.as_deref(), audit.sub.as_deref()), (Some(INLINE), Some("client-a")), "{what}");
+    };
+    let config = drive(&engine, get(&format!("{ICEBERG}/config?warehouse=s"), Some(&token)), NOW, no_io);
+    authenticated(&config, "config");
+    assert_eq!(config.json()["overrides"]["prefix"], "shares/s");
+    let namespaces = drive(&engine, get(&format!("{ICEBERG}/shares/s/namespaces"), Some(&token)), NOW, no_io);
+    authenticated(&namespaces, "list namespaces");
+    assert_eq!(namespaces.json()["namespaces"], json!([["d"]]));
+    let tables = drive(&engine, get(&format!("{ICEBERG}/shares/s/namespaces/d/tables"), Some(&token)), NOW, no_io);
+    authenticated(&tables, "list tables");
+    assert_eq!(tables.json()["identifiers"], json!([{"namespace": ["d"], "name": "t"}]));
+    let load = drive(&engine, get(ICE_TABLE, Some(&token)), NOW, table_files);
+    authenticated(&load, "load table");
+    assert_eq!(load.json()["metadata-location"], "s3://lake/wh/d/t/metadata/v1.metadata.json");
+    assert_eq!(load.json()["config"]["s3.signer.endpoint"], "v1/shares/s/namespaces/d/tables/t/sign");
+    let body = |need: &IoNeed| match need {
+        IoNeed::RequestBody { .. } => IoResult::Bytes(SIGN_BODY.as_bytes().to_vec()),
+        other => panic!("unexpected need {other:?}"),
+    };
+    let signed = drive(&engine, sign_request(&token), NOW, body);
+    authenticated(&signed, "sign");
+    let authorization = signed.json()["headers"]["Authorization"][0].as_str().unwrap_or_default().to_string();
+    assert!(authorization.starts_with("AWS4-HMAC-SHA256 Credential=AKIDSTORE/"), "{authorization}");
+    // The same IP access list (403) and rate limit (429) as on the Delta Sharing surface.
+    let limited = key.sign(&header("ES256", "k"), &claims(INLINE, "client-l"));
+    let from = |peer: &str| {
+        let mut request = get(&format!("{ICEBERG}/shares/s/namespaces"), Some(&limited));
+        request.peer = Some(peer.into());
+        drive(&engine, request, NOW, no_io)
+    };
+    let refused = from("198.51.100.1:1");
+    assert_eq!(
+        (refused.status, iceberg_type(&refused).as_str(), refused.audit.auth),
+        (403, "ForbiddenException", Some("oidc"))
+    );
+    assert_eq!(from("192.0.2.9:1").status, 200);
+    let slowed = from("192.0.2.9:1");
+    assert_eq!((slowed.status, iceberg_type(&slowed).as_str()), (429, "RateLimitedException"));
+    assert_eq!((slowed.header("Retry-After"), slowed.audit.recipient.as_deref()), (Some("1"), Some("ice-limited")));
+}
+
+#[test]
+fn refused_tokens_are_an_iceberg_401_with_the_invalid_token_challenge() {
+    let key = TestKey::ec(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, "P-256");
+    let engine = iceberg_engine(&[key.jwk("k")]);
+    let mut expired = claims(INLINE, "client-a");
+    expired["exp"] = json!(NOW_S - 3600);
+    let mut other_audience = claims(INLINE, "client-a");
+    other_audience["aud"] = json!("someone-else");
+    let tokens = [
+        ("no recipient", key.sign(&header("ES256", "k"), &claims(INLINE, "stranger"))),
+        ("expired", key.sign(&header("ES256", "k"), &expired)),
+        ("another audience", key.sign(&header("ES256", "k"), &other_audience)),
+        ("unknown key", TestKey::ed().sign(&header("EdDSA", "k"), &claims(INLINE, "client-a"))),
+    ];
+    for (why, token) in &tokens {
+        for target in
+            [format!("{ICEBERG}/config?warehouse=s"), format!("{ICEBERG}/shares/s/namespaces"), ICE_TABLE.into()]
+        {
+            assert_iceberg_refused(&drive(&engine, get(&target, Some(token)), NOW, no_io), why);
+        }
+        // The signer refuses before the host reads the body.
+        let refused = drive(&engine, sign_request(token), NOW, no_io);
+        assert_iceberg_refused(&refused, why);
+        assert_eq!(refused.audit.io_requests, 0, "{why}: no body read");
+    }
+    let stranger = drive(&engine, get(ICE_TABLE, Some(&tokens[0].1)), NOW, no_io);
+    assert_eq!((stranger.audit.iss.as_deref(), stranger.audit.sub.as_deref()), (Some(INLINE), Some("stranger")));
+    assert!(detail(&stranger).contains("no recipient"), "{:?}", stranger.audit);
+    // An opaque token unknown to the catalog, and no token at all.
+    assert_eq!(
+        drive(&engine, get(ICE_TABLE, Some("not-a-jwt")), NOW, no_io).header("WWW-Authenticate"),
+        Some("Bearer error=\"invalid_token\"")
+    );
+    let anonymous = drive(&engine, get(ICE_TABLE, None), NOW, no_io);
+    assert_eq!((anonymous.status, anonymous.header("WWW-Authenticate")), (401, Some("Bearer")));
+}
+
+#[test]
+fn the_iceberg_surface_fetches_the_issuer_keys_through_the_http_need() {
+    let engine = iceberg_engine(&[TestKey::ed().jwk("inline")]);
+    let key = TestKey::ed();
+    let provider = Provider::new(vec![key.jwk("k1")]);
+    let token = |jti: &str| {
+        let mut c = claims(FETCHED, "client-f");
+        c["jti"] = json!(jti);
+        key.sign(&header("EdDSA", "k1"), &c)
+    };
+    let io = |need: &IoNeed| match need {
+        IoNeed::Http(_) => provider.answer(need),
+        IoNeed::RequestBody { .. } => IoResult::Bytes(SIGN_BODY.as_bytes().to_vec()),
+        other => table_files(other),
+    };
+    let load = drive(&engine, get(ICE_TABLE, Some(&token("load"))), NOW, io);
+    assert_eq!(load.status, 200, "{}", String::from_utf8_lossy(&load.body));
+    assert_eq!((load.audit.recipient.as_deref(), load.audit.auth), (Some("ice-fetched"), Some("oidc")));
+    assert_eq!(provider.calls.get(), 2, "discovery, then the JWKS");
+    assert_eq!(load.audit.io_requests, 4, "the two fetches, then the hint and the metadata file");
+    assert_eq!(load.json()["metadata-location"], "s3://lake/wh/d/t/metadata/v1.metadata.json");
+    // The keys are cached: a fresh token on the signer needs only its body.
+    let signed = drive(&engine, sign_request(&token("sign")), NOW + 1, io);
+    assert_eq!((signed.status, signed.audit.io_requests, provider.calls.get()), (200, 1, 2));
+    // After a reload (caches dropped), the signer fetches the keys, then reads its body.
+    let engine = iceberg_engine(&[TestKey::ed().jwk("inline")]);
+    let signed = drive(&engine, sign_request(&token("sign-again")), NOW + 2, io);
+    assert_eq!((signed.status, signed.audit.io_requests, provider.calls.get()), (200, 3, 4));
+    assert_eq!(signed.audit.recipient.as_deref(), Some("ice-fetched"));
+    assert!(signed.json()["headers"]["Authorization"][0].as_str().is_some_and(|a| a.starts_with("AWS4-HMAC-SHA256")));
+    // An unreachable provider: 401 in the Iceberg shape, the reason in the audit.
+    provider.down.set(true);
+    let engine = iceberg_engine(&[TestKey::ed().jwk("inline")]);
+    let refused = drive(&engine, get(ICE_TABLE, Some(&token("down"))), NOW + 3, io);
+    assert_iceberg_refused(&refused, "provider down");
+    assert!(detail(&refused).contains("connection refused"), "{:?}", refused.audit);
+}

@@ -2,7 +2,7 @@
 //! Sharing and Iceberg): its IP access list (403) and its rate limit (429 with `Retry-After`).
 //! The audit event says which, and why.
 
-use super::error_response;
+use super::Surface;
 use crate::auth::{client_ip, Recipient};
 use crate::catalog::Catalog;
 use crate::exchange::Response;
@@ -10,28 +10,17 @@ use crate::http::Request;
 use crate::protocol::{ApiError, ErrorCode};
 
 /// Why an authenticated recipient's request may not run.
-pub(crate) struct Refusal {
+struct Refusal {
     /// The error the client sees (403 or 429).
-    pub error: ApiError,
+    error: ApiError,
     /// Seconds until the rate limit allows a request again, for `Retry-After`.
-    pub retry_after: Option<u64>,
+    retry_after: Option<u64>,
     /// Why, for the provider's log.
-    pub detail: String,
-}
-
-impl Refusal {
-    /// Adds `Retry-After` and the detail to a response built from `self.error`.
-    pub fn complete(self, mut response: Response) -> Response {
-        if let Some(seconds) = self.retry_after {
-            response.head.headers.push(("Retry-After".into(), seconds.to_string()));
-        }
-        response.detail = Some(self.detail);
-        response
-    }
+    detail: String,
 }
 
 /// `Ok` when `recipient` may make `request` at `now_ms`.
-pub(crate) fn check(catalog: &Catalog, recipient: &Recipient, request: &Request, now_ms: i64) -> Result<(), Refusal> {
+fn check(catalog: &Catalog, recipient: &Recipient, request: &Request, now_ms: i64) -> Result<(), Refusal> {
     if recipient.has_ip_access_list() {
         let forwarded = request.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("x-forwarded-for"));
         let ip = client_ip(request.peer.as_deref(), forwarded.map(|(_, v)| v.as_str()), &catalog.trusted_proxies);
@@ -59,10 +48,19 @@ pub(crate) fn check(catalog: &Catalog, recipient: &Recipient, request: &Request,
     Ok(())
 }
 
-/// [`check`], answered in the Delta Sharing error shape.
-pub(super) fn admit(catalog: &Catalog, recipient: &Recipient, request: &Request, now_ms: i64) -> Result<(), Response> {
+/// [`check`], answered in the shape of surface `S`, with `Retry-After` for a rate limit.
+pub(super) fn admit<S: Surface>(
+    catalog: &Catalog,
+    recipient: &Recipient,
+    request: &Request,
+    now_ms: i64,
+) -> Result<(), Response> {
     check(catalog, recipient, request, now_ms).map_err(|refusal| {
-        let response = error_response(&refusal.error);
-        refusal.complete(response)
+        let mut response = S::error(refusal.error);
+        if let Some(seconds) = refusal.retry_after {
+            response.head.headers.push(("Retry-After".into(), seconds.to_string()));
+        }
+        response.detail = Some(refusal.detail);
+        response
     })
 }

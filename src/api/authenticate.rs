@@ -1,18 +1,15 @@
-//! Authentication of federated recipients: a bearer token that matched no opaque token and has
-//! the shape of a JWT is verified against its issuer's keys. When the keys are not cached, the
-//! request becomes an operation that first fetches them through the host's `Http` need, then
-//! runs the route's handler.
-
-use std::sync::Arc;
+//! Authentication of federated recipients, on every surface: a bearer token that matched no
+//! opaque token and has the shape of a JWT is verified against its issuer's keys. When the keys
+//! are not cached, the request becomes an operation that first fetches them through the host's
+//! `Http` need, then runs the route's handler.
 
 use super::request_body::AwaitBody;
-use super::{dispatch, unauthenticated, Ctx, Dispatch};
+use super::surface::{unauthenticated, Routed, Surface};
+use super::{Ctx, Dispatch};
 use crate::auth::oidc::{identify, FetchStep, JwksFetch, Refusal, Verdict, Verified};
 use crate::auth::{bearer_token, AuditEvent, AuthError};
-use crate::engine::EngineState;
 use crate::exchange::{Exchange, IoNeed, IoResult, Operation, Step};
-use crate::http::Request;
-use crate::router::Route;
+use crate::protocol::ApiError;
 
 /// Who the token turned out to be, for the audit event.
 #[derive(Default)]
@@ -46,49 +43,44 @@ impl Noted {
     }
 }
 
-/// Authenticates `request`, whose bearer token (with SHA-256 `hash`) matched no opaque token,
-/// as a federated recipient, and runs `route` for it.
-pub(super) fn federated(
-    state: Arc<EngineState>,
-    request: Request,
-    route: Route,
-    now_ms: i64,
+/// Authenticates a routed request, whose bearer token (with SHA-256 `hash`) matched no opaque
+/// token, as a federated recipient, and runs its route for it.
+pub(super) fn federated<S: Surface>(
+    routed: Routed<S>,
     head_only: bool,
     mut audit: AuditEvent,
     hash: [u8; 32],
 ) -> Exchange {
-    let token = request.header_value("authorization").and_then(bearer_token).unwrap_or_default();
     let mut noted = Noted::default();
-    match identify(&state.catalog.federation, &state.oidc, token, &hash, now_ms) {
+    match verdict(&routed, &hash) {
         Verdict::Fetch(issuer, fetch) => {
-            let op = Authenticate { state, request, route, now_ms, hash, issuer, phase: Phase::Fetching(fetch), noted };
+            let op = Authenticate { routed, hash, issuer, phase: Phase::Fetching(fetch), noted };
             Exchange::operating(Box::new(op), head_only, audit)
         }
         verdict => {
-            let dispatched = admit(&state, &request, &route, now_ms, verdict, None, &mut noted);
+            let dispatched = admit(&routed, verdict, None, &mut noted);
             noted.into_audit(&mut audit);
             dispatched.into_exchange(head_only, audit)
         }
     }
 }
 
-/// Runs `route` for a verified token, or answers 401 with the reason.
-fn admit(
-    state: &Arc<EngineState>,
-    request: &Request,
-    route: &Route,
-    now_ms: i64,
-    verdict: Verdict,
-    fetch_error: Option<String>,
-    noted: &mut Noted,
-) -> Dispatch {
+/// What the request's bearer token (with SHA-256 `hash`) is, as a JWT.
+fn verdict<S: Surface>(routed: &Routed<S>, hash: &[u8; 32]) -> Verdict {
+    let token = routed.request.header_value("authorization").and_then(bearer_token).unwrap_or_default();
+    let state = &routed.state;
+    identify(&state.catalog.federation, &state.oidc, token, hash, routed.now_ms)
+}
+
+/// Runs the route for a verified token, or answers 401 with the reason.
+fn admit<S: Surface>(routed: &Routed<S>, verdict: Verdict, fetch_error: Option<String>, noted: &mut Noted) -> Dispatch {
     let refused = |refusal: Refusal, noted: &mut Noted| {
         noted.claimed = refusal.claimed;
         let detail = match fetch_error {
             Some(e) => format!("oidc: {} ({e})", refusal.reason),
             None => format!("oidc: {}", refusal.reason),
         };
-        Dispatch::Respond(unauthenticated(AuthError::Unknown, detail))
+        Dispatch::Respond(unauthenticated::<S>(AuthError::Unknown, detail))
     };
     let Verified { recipient, iss, sub, .. } = match verdict {
         Verdict::Verified(verified) => verified,
@@ -99,24 +91,24 @@ fn admit(
             return refused(Refusal { reason, claimed: None }, noted);
         }
     };
+    let Routed { state, request, route, now_ms } = routed;
     let claimed = Some((iss, sub));
     let index = recipient;
     let Some(recipient) = state.catalog.recipients.get(index) else {
         return refused(Refusal { reason: "recipient index out of range".into(), claimed }, noted);
     };
-    if recipient.expired(now_ms) {
-        return Dispatch::Respond(unauthenticated(AuthError::Expired, "oidc: the recipient has expired".into()));
+    if recipient.expired(*now_ms) {
+        return Dispatch::Respond(unauthenticated::<S>(AuthError::Expired, "oidc: the recipient has expired".into()));
     }
     noted.claimed = claimed;
     noted.recipient = Some(recipient.name.clone());
-    if let Err(refusal) = super::admission::admit(&state.catalog, recipient, request, now_ms) {
+    if let Err(refusal) = super::admission::admit::<S>(&state.catalog, recipient, request, *now_ms) {
         return Dispatch::Respond(refusal);
     }
-    if request.body_pending {
-        let read = AwaitBody::new(state.clone(), request.clone(), route.clone(), now_ms, Some(index));
-        return Dispatch::Operate(Box::new(read));
+    if request.body_pending && S::reads_body(route) {
+        return Dispatch::Operate(Box::new(AwaitBody::new(routed.clone(), Some(index))));
     }
-    dispatch(&Ctx { state, recipient, request, now_ms }, route)
+    S::dispatch(&Ctx { state, recipient, request, now_ms: *now_ms }, route)
 }
 
 enum Phase {
@@ -126,33 +118,28 @@ enum Phase {
 }
 
 /// Fetches an issuer's keys, then authenticates and runs the route's handler.
-struct Authenticate {
-    state: Arc<EngineState>,
-    request: Request,
-    route: Route,
-    now_ms: i64,
+struct Authenticate<S: Surface> {
+    routed: Routed<S>,
     hash: [u8; 32],
     issuer: usize,
     phase: Phase,
     noted: Noted,
 }
 
-impl Operation for Authenticate {
+impl<S: Surface> Operation for Authenticate<S> {
     fn resume(&mut self, input: Option<IoResult>) -> Step {
         let fetch = match &mut self.phase {
             Phase::Admitted(op) => return op.resume(input),
-            Phase::Over => return Step::Respond(super::error_response(&crate::protocol::ApiError::internal())),
+            Phase::Over => return Step::Respond(S::error(ApiError::internal())),
             Phase::Fetching(fetch) => fetch,
         };
         let result = match fetch.advance(input) {
             FetchStep::Call(call) => return Step::Need(IoNeed::Http(call)),
             FetchStep::Done(result) => result,
         };
-        let fetch_error = self.state.oidc.fetched(self.issuer, result, self.now_ms).err();
-        let token = self.request.header_value("authorization").and_then(bearer_token).unwrap_or_default();
-        let verdict = identify(&self.state.catalog.federation, &self.state.oidc, token, &self.hash, self.now_ms);
-        let dispatched =
-            admit(&self.state, &self.request, &self.route, self.now_ms, verdict, fetch_error, &mut self.noted);
+        let fetch_error = self.routed.state.oidc.fetched(self.issuer, result, self.routed.now_ms).err();
+        let verdict = verdict(&self.routed, &self.hash);
+        let dispatched = admit(&self.routed, verdict, fetch_error, &mut self.noted);
         match dispatched {
             Dispatch::Respond(response) => {
                 self.phase = Phase::Over;

@@ -1,17 +1,19 @@
-//! Request handling: routing, authentication, dispatch to the endpoint handlers.
+//! Request handling: routing, authentication ([`surface`], shared with the Iceberg surface),
+//! dispatch to the endpoint handlers.
 
-pub(crate) mod admission;
+mod admission;
 mod authenticate;
 pub(crate) mod credentials;
 mod discovery;
 mod files;
 mod request_body;
 mod response;
+mod surface;
 pub(crate) mod table;
 
 use std::sync::Arc;
 
-use crate::auth::{bearer_token, token_sha256, AuditEvent, AuthError, Recipient};
+use crate::auth::{AuditEvent, Recipient};
 use crate::engine::EngineState;
 use crate::exchange::{Exchange, Operation, Response};
 use crate::http::{Method, Request};
@@ -20,6 +22,7 @@ use crate::router::{self, Route, RouteError};
 
 pub(crate) use discovery::{granted_share, location_uri};
 pub(crate) use response::{error_response, json_head, json_response};
+pub(crate) use surface::{serve, Surface};
 
 /// What a handler sees: the catalog snapshot, the caller and the time.
 pub(crate) struct Ctx<'a> {
@@ -44,31 +47,31 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64) -> 
     };
     audit.route = route.name();
     note_names(&mut audit, &route);
-    // Hashed once: the opaque-token lookup and the verified-JWT cache share the hash.
-    let hash = request.header_value("authorization").and_then(bearer_token).map(token_sha256);
-    let found = match &hash {
-        Some(hash) => state.catalog.recipients.authenticate_hash(hash, now_ms),
-        None => Err(AuthError::Missing),
-    };
-    let recipient = match found {
-        Ok(r) => r,
-        Err(AuthError::Unknown) if state.catalog.federation.is_enabled() => {
-            let hash = hash.unwrap_or_default();
-            return authenticate::federated(state, request, route, now_ms, head_only, audit, hash);
-        }
-        Err(e) => return Exchange::responding(unauthenticated(e, e.message().into()), head_only, audit),
-    };
-    audit.recipient = Some(recipient.name.clone());
-    audit.auth = Some("token");
-    if let Err(refusal) = admission::admit(&state.catalog, recipient, &request, now_ms) {
-        return Exchange::responding(refusal, head_only, audit);
+    surface::serve::<DeltaSharing>(state, request, route, now_ms, head_only, audit)
+}
+
+/// The Delta Sharing surface: its routes, its `{"errorCode","message"}` errors.
+pub(crate) struct DeltaSharing;
+
+impl Surface for DeltaSharing {
+    type Route = Route;
+
+    fn error(error: ApiError) -> Response {
+        error_response(&error)
     }
-    if request.body_pending {
-        let read = request_body::AwaitBody::new(state, request, route, now_ms, None);
-        return Exchange::operating(Box::new(read), head_only, audit);
+
+    fn too_large() -> Response {
+        request_body::too_large()
     }
-    let ctx = Ctx { state: &state, recipient, request: &request, now_ms };
-    dispatch(&ctx, &route).into_exchange(head_only, audit)
+
+    fn reads_body(_: &Route) -> bool {
+        // Every route that takes a body reads it (query, changes, credentials).
+        true
+    }
+
+    fn dispatch(ctx: &Ctx<'_>, route: &Route) -> Dispatch {
+        dispatch(ctx, route)
+    }
 }
 
 /// What an authenticated, routed request turns into.
@@ -80,6 +83,7 @@ pub(crate) enum Dispatch {
 }
 
 impl Dispatch {
+    /// The exchange answering with this, noting `audit`.
     fn into_exchange(self, head_only: bool, audit: AuditEvent) -> Exchange {
         match self {
             Dispatch::Respond(response) => Exchange::responding(response, head_only, audit),
@@ -102,19 +106,6 @@ fn dispatch(ctx: &Ctx<'_>, route: &Route) -> Dispatch {
         ),
         _ => Dispatch::Respond(discovery::respond(ctx, route).unwrap_or_else(|e| error_response(&e))),
     }
-}
-
-/// 401 `UNAUTHENTICATED`. The client learns only that the token is missing, invalid or expired;
-/// `detail` (why, for the provider's log) goes to the audit event.
-fn unauthenticated(error: AuthError, detail: String) -> Response {
-    let mut response = error_response(&ApiError::new(ErrorCode::Unauthenticated, error.message()));
-    let challenge = match error {
-        AuthError::Missing => "Bearer",
-        _ => "Bearer error=\"invalid_token\"",
-    };
-    response.head.headers.push(("WWW-Authenticate".into(), challenge.into()));
-    response.detail = Some(detail);
-    response
 }
 
 fn route_error(e: RouteError) -> Response {

@@ -1,54 +1,43 @@
 //! Requests whose body the host has not read yet: the body is asked for only once the request
 //! is authenticated and routed, so an anonymous client can never make the host buffer one.
 
-use std::sync::Arc;
-
-use super::{dispatch, error_response, Ctx, Dispatch};
-use crate::engine::EngineState;
+use super::surface::Routed;
+use super::{error_response, Ctx, Dispatch, Surface};
+use crate::auth::AuditEvent;
 use crate::exchange::{IoNeed, IoResult, Operation, Response, Step};
-use crate::http::{Request, MAX_REQUEST_BODY_BYTES};
+use crate::http::MAX_REQUEST_BODY_BYTES;
 use crate::protocol::{ApiError, ErrorCode};
-use crate::router::Route;
 
-/// Waits for the request body, then runs the request's endpoint.
-pub(super) struct AwaitBody {
-    state: Arc<EngineState>,
-    request: Request,
-    route: Route,
-    now_ms: i64,
+/// Waits for the request body, then runs the request's endpoint on surface `S`.
+pub(super) struct AwaitBody<S: Surface> {
+    routed: Routed<S>,
     /// The recipient's index when it authenticated with a JWT; `None` for an opaque token.
     federated: Option<usize>,
     /// The endpoint's operation, once the body is in.
     endpoint: Option<Box<dyn Operation>>,
 }
 
-impl AwaitBody {
-    /// `request` has been authenticated (as recipient `federated`, when by a JWT) and routed
-    /// to `route`.
-    pub(super) fn new(
-        state: Arc<EngineState>,
-        request: Request,
-        route: Route,
-        now_ms: i64,
-        federated: Option<usize>,
-    ) -> AwaitBody {
-        AwaitBody { state, request, route, now_ms, federated, endpoint: None }
+impl<S: Surface> AwaitBody<S> {
+    /// The request of `routed` has been authenticated (as recipient `federated`, when by a JWT).
+    pub(super) fn new(routed: Routed<S>, federated: Option<usize>) -> AwaitBody<S> {
+        AwaitBody { routed, federated, endpoint: None }
     }
 
     /// Runs the endpoint on the request, now with its body.
     fn run_endpoint(&mut self) -> Step {
-        let recipients = &self.state.catalog.recipients;
+        let Routed { state, request, route, now_ms } = &self.routed;
+        let recipients = &state.catalog.recipients;
         // The same token at the same time against the same catalog: this cannot fail, and is
         // answered like any refused token if it ever did.
         let recipient = match self.federated {
             Some(index) => recipients.get(index).ok_or(crate::auth::AuthError::Unknown),
-            None => recipients.authenticate(self.request.header_value("authorization"), self.now_ms),
+            None => recipients.authenticate(request.header_value("authorization"), *now_ms),
         };
         let Ok(recipient) = recipient else {
-            return Step::Respond(error_response(&ApiError::new(ErrorCode::Unauthenticated, "invalid token")));
+            return Step::Respond(S::error(ApiError::new(ErrorCode::Unauthenticated, "invalid token")));
         };
-        let ctx = Ctx { state: &self.state, recipient, request: &self.request, now_ms: self.now_ms };
-        match dispatch(&ctx, &self.route) {
+        let ctx = Ctx { state, recipient, request, now_ms: *now_ms };
+        match S::dispatch(&ctx, route) {
             Dispatch::Respond(response) => Step::Respond(response),
             Dispatch::Operate(mut op) => {
                 let step = op.resume(None);
@@ -59,7 +48,7 @@ impl AwaitBody {
     }
 }
 
-impl Operation for AwaitBody {
+impl<S: Surface> Operation for AwaitBody<S> {
     fn resume(&mut self, input: Option<IoResult>) -> Step {
         if let Some(endpoint) = &mut self.endpoint {
             return endpoint.resume(input);
@@ -67,18 +56,24 @@ impl Operation for AwaitBody {
         match input {
             None => Step::Need(IoNeed::RequestBody { max_bytes: MAX_REQUEST_BODY_BYTES }),
             Some(IoResult::Bytes(body)) if body.len() <= MAX_REQUEST_BODY_BYTES => {
-                self.request.body = body;
-                self.request.body_pending = false;
+                self.routed.request.body = body;
+                self.routed.request.body_pending = false;
                 self.run_endpoint()
             }
-            Some(IoResult::Bytes(_)) => Step::Respond(too_large()),
-            Some(_) => Step::Respond(error_response(&ApiError::malformed("The request body could not be read"))),
+            Some(IoResult::Bytes(_)) => Step::Respond(S::too_large()),
+            Some(_) => Step::Respond(S::error(ApiError::malformed("The request body could not be read"))),
+        }
+    }
+
+    fn note(&self, audit: &mut AuditEvent) {
+        if let Some(endpoint) = &self.endpoint {
+            endpoint.note(audit);
         }
     }
 }
 
-/// 413 with a protocol error body.
-fn too_large() -> Response {
+/// 413 in the Delta Sharing shape.
+pub(super) fn too_large() -> Response {
     let mut response = error_response(&ApiError::malformed("The request body is larger than 1 MiB"));
     response.head.status = 413;
     response

@@ -33,19 +33,9 @@ impl IcebergError {
         IcebergError::new(ErrorCode::InvalidParameterValue, "BadRequestException", message)
     }
 
-    /// 401 `NotAuthorizedException`.
-    pub fn unauthorized(message: impl Into<String>) -> IcebergError {
-        IcebergError::new(ErrorCode::Unauthenticated, "NotAuthorizedException", message)
-    }
-
     /// 403 `ForbiddenException`.
     pub fn forbidden(message: impl Into<String>) -> IcebergError {
         IcebergError::new(ErrorCode::PermissionDenied, "ForbiddenException", message)
-    }
-
-    /// 429 `RateLimitedException`.
-    pub fn rate_limited(message: impl Into<String>) -> IcebergError {
-        IcebergError::new(ErrorCode::ResourceExhausted, "RateLimitedException", message)
     }
 
     /// 404 `NoSuchNamespaceException`.
@@ -88,6 +78,7 @@ impl IcebergError {
             403 => "ForbiddenException",
             404 => "NotFoundException",
             405 => "MethodNotAllowedException",
+            429 => "RateLimitedException",
             501 => "UnsupportedOperationException",
             _ => "ServiceFailureException",
         };
@@ -110,13 +101,11 @@ impl IcebergError {
         serde_json::to_vec(&Outer { error }).unwrap_or_default()
     }
 
-    /// The response: status, JSON body and, for 401, `WWW-Authenticate`.
+    /// The response: status and JSON body. (A 401 gets its `WWW-Authenticate` from the
+    /// authentication shared by both surfaces.)
     pub fn response(self) -> Response {
         let body = self.body();
-        let mut head = json_head(self.status, body.len());
-        if self.status == 401 {
-            head.headers.push(("WWW-Authenticate".into(), "Bearer".into()));
-        }
+        let head = json_head(self.status, body.len());
         Response { head, body: Body::Bytes(body), error_code: Some(self.code.as_str()), detail: self.detail }
     }
 }
@@ -133,9 +122,10 @@ mod tests {
             body,
             serde_json::json!({"error": {"message": "table 'd.t' not found", "type": "NoSuchTableException", "code": 404}})
         );
-        let r = IcebergError::unauthorized("no").response();
-        assert_eq!(r.head.status, 401);
-        assert_eq!(r.head.header_value("www-authenticate"), Some("Bearer"));
+        let r = IcebergError::from_api(ApiError::new(ErrorCode::Unauthenticated, "no"), None).response();
+        assert_eq!((r.head.status, r.error_code), (401, Some("UNAUTHENTICATED")));
+        let limited = IcebergError::from_api(ApiError::new(ErrorCode::ResourceExhausted, "slow down"), None);
+        assert_eq!((limited.status, limited.kind), (429, "RateLimitedException"));
         let mapped = IcebergError::from_api(ApiError::invalid("bad"), None);
         assert_eq!((mapped.status, mapped.kind), (400, "BadRequestException"));
     }

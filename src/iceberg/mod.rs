@@ -9,6 +9,10 @@
 //!   byte for byte, streamed ([`load`]), with access delegation ([`access`]): vended
 //!   credentials where the store vends, else (S3) remote signing ([`signer`]).
 //! - Errors are `{"error":{"message","type","code"}}` ([`error`]).
+//! - Recipients authenticate exactly as on the Delta Sharing surface, opaque tokens and
+//!   federated (OIDC JWT) ones alike, through [`crate::api::serve`]: the same IP access lists
+//!   and rate limits, the same audit; a refused token is a 401 `NotAuthorizedException` with
+//!   `WWW-Authenticate: Bearer error="invalid_token"`.
 
 mod access;
 pub(crate) mod discover;
@@ -21,7 +25,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use crate::api::{json_response, Ctx};
+use crate::api::{json_response, Ctx, Dispatch, Surface};
 use crate::auth::AuditEvent;
 use crate::catalog::names::fold;
 use crate::catalog::{Asset, AssetFamily, AssetKind, Schema, Share, StoreConfig};
@@ -29,7 +33,7 @@ use crate::engine::EngineState;
 use crate::exchange::{Body, Exchange, Response};
 use crate::http::{Method, Request, ResponseHead};
 use crate::protocol::paging::{ListScope, Pager};
-use crate::protocol::ErrorCode;
+use crate::protocol::ApiError;
 use crate::signing::encode::uri_encode;
 use crate::signing::store::StoreSigner;
 use crate::vend;
@@ -86,64 +90,32 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64, res
         audit.schema = Some(path.namespace.clone());
         audit.asset = Some(path.table.clone());
     }
-    let recipient = match state.catalog.recipients.authenticate(request.header_value("authorization"), now_ms) {
-        Ok(r) => r,
-        Err(e) => return Exchange::responding(IcebergError::unauthorized(e.message()).response(), head_only, audit),
-    };
-    audit.recipient = Some(recipient.name.clone());
-    audit.auth = Some("token");
-    // The same IP access list and rate limit as on the Delta Sharing surface.
-    if let Err(refusal) = crate::api::admission::check(&state.catalog, recipient, &request, now_ms) {
-        let error = match refusal.error.code {
-            ErrorCode::ResourceExhausted => IcebergError::rate_limited(refusal.error.message.clone()),
-            _ => IcebergError::forbidden(refusal.error.message.clone()),
-        };
-        let response = refusal.complete(error.response());
-        return Exchange::responding(response, head_only, audit);
-    }
-    if request.body_pending && matches!(route, Route::Table { op: TableOp::Sign, .. }) {
-        // The signer reads its body, which the host reads only now that the caller is known.
-        return Exchange::operating(Box::new(AwaitBody { state, request, route, now_ms }), head_only, audit);
-    }
-    let ctx = Ctx { state: &state, recipient, request: &request, now_ms };
-    match respond(&ctx, &route) {
-        Ok(Answer::Now(response)) => Exchange::responding(response, head_only, audit),
-        Ok(Answer::Later(op)) => Exchange::operating(op, head_only, audit),
-        Err(e) => Exchange::responding(e.response(), head_only, audit),
-    }
+    crate::api::serve::<IcebergRest>(state, request, route, now_ms, head_only, audit)
 }
 
-/// A signing request whose body the host has not read yet.
-struct AwaitBody {
-    state: Arc<EngineState>,
-    request: Request,
-    route: Route,
-    now_ms: i64,
-}
+/// The Iceberg REST surface: its routes and `{"error":{…}}` errors. Authentication (opaque and
+/// federated), the IP access list and the rate limit are the Delta Sharing surface's.
+pub(crate) struct IcebergRest;
 
-impl crate::exchange::Operation for AwaitBody {
-    fn resume(&mut self, input: Option<crate::exchange::IoResult>) -> crate::exchange::Step {
-        use crate::exchange::{IoNeed, IoResult, Step};
-        let max_bytes = crate::http::MAX_REQUEST_BODY_BYTES;
-        let body = match input {
-            None => return Step::Need(IoNeed::RequestBody { max_bytes }),
-            Some(IoResult::Bytes(body)) if body.len() <= max_bytes => body,
-            Some(_) => {
-                return Step::Respond(IcebergError::bad_request("The request body could not be read").response())
-            }
-        };
-        self.request.body = body;
-        self.request.body_pending = false;
-        let recipients = &self.state.catalog.recipients;
-        let Ok(recipient) = recipients.authenticate(self.request.header_value("authorization"), self.now_ms) else {
-            return Step::Respond(IcebergError::unauthorized("The bearer token is not valid").response());
-        };
-        let ctx = Ctx { state: &self.state, recipient, request: &self.request, now_ms: self.now_ms };
-        match respond(&ctx, &self.route) {
-            Ok(Answer::Now(response)) => Step::Respond(response),
-            Ok(Answer::Later(mut op)) => op.resume(None),
-            Err(e) => Step::Respond(e.response()),
-        }
+impl Surface for IcebergRest {
+    type Route = Route;
+
+    fn error(error: ApiError) -> Response {
+        IcebergError::from_api(error, None).response()
+    }
+
+    fn too_large() -> Response {
+        let message = "The request body is larger than 1 MiB";
+        IcebergError { status: 413, ..IcebergError::bad_request(message) }.response()
+    }
+
+    fn reads_body(route: &Route) -> bool {
+        // Only the signer reads its body; a metrics report is dropped unread.
+        matches!(route, Route::Table { op: TableOp::Sign, .. })
+    }
+
+    fn dispatch(ctx: &Ctx<'_>, route: &Route) -> Dispatch {
+        respond(ctx, route).unwrap_or_else(|e| Dispatch::Respond(e.response()))
     }
 }
 
@@ -164,14 +136,9 @@ fn route_error(e: RouteError) -> Response {
     }
 }
 
-enum Answer {
-    Now(Response),
-    Later(Box<TableOperation>),
-}
-
-fn respond(ctx: &Ctx<'_>, route: &Route) -> Result<Answer, IcebergError> {
+fn respond(ctx: &Ctx<'_>, route: &Route) -> Result<Dispatch, IcebergError> {
     let now = |r: Result<Response, crate::protocol::ApiError>| {
-        r.map(Answer::Now).map_err(|e| IcebergError::from_api(e, None))
+        r.map(Dispatch::Respond).map_err(|e| IcebergError::from_api(e, None))
     };
     match route {
         Route::Config => {
@@ -200,7 +167,7 @@ fn respond(ctx: &Ctx<'_>, route: &Route) -> Result<Answer, IcebergError> {
         Route::Namespace { share, namespace, head } => {
             let schema = namespace_of(granted(ctx, share, IcebergError::no_such_namespace)?, namespace)?;
             if *head {
-                return Ok(Answer::Now(no_content()));
+                return Ok(Dispatch::Respond(no_content()));
             }
             now(json_response(&json!({"namespace": [schema.name], "properties": {}})))
         }
@@ -284,7 +251,7 @@ fn no_content() -> Response {
 }
 
 /// The table routes: existence, metrics, LoadTable, LoadCredentials and the signer.
-fn table(ctx: &Ctx<'_>, path: &TablePath, op: TableOp) -> Result<Answer, IcebergError> {
+fn table(ctx: &Ctx<'_>, path: &TablePath, op: TableOp) -> Result<Dispatch, IcebergError> {
     let share = granted(ctx, &path.share, IcebergError::no_such_table)?;
     let schema = namespace_of(share, &path.namespace)?;
     let asset =
@@ -292,7 +259,7 @@ fn table(ctx: &Ctx<'_>, path: &TablePath, op: TableOp) -> Result<Answer, Iceberg
             || IcebergError::no_such_table(format!("Table does not exist: {}.{}", path.namespace, path.table)),
         )?;
     if matches!(op, TableOp::Exists | TableOp::Metrics) {
-        return Ok(Answer::Now(no_content()));
+        return Ok(Dispatch::Respond(no_content()));
     }
     let (Some(store_name), Some(root)) = (asset.config.store.as_deref(), asset.config.path.as_deref()) else {
         return Err(IcebergError::from_api(crate::protocol::ApiError::internal(), None));
@@ -312,7 +279,7 @@ fn table(ctx: &Ctx<'_>, path: &TablePath, op: TableOp) -> Result<Answer, Iceberg
             error_code: None,
             detail: None,
         };
-        return Ok(Answer::Now(response));
+        return Ok(Dispatch::Respond(response));
     }
     let access = TableAccess {
         state: ctx.state.clone(),
@@ -323,7 +290,7 @@ fn table(ctx: &Ctx<'_>, path: &TablePath, op: TableOp) -> Result<Answer, Iceberg
         now_ms: ctx.now_ms,
         delegation: delegation(ctx, store, &[&share.name, &schema.name, asset.name()]),
     };
-    Ok(Answer::Later(Box::new(match op {
+    Ok(Dispatch::Operate(Box::new(match op {
         TableOp::Credentials => TableOperation::credentials(access),
         _ => TableOperation::load(access, Discovery::new(store_name, &root, asset.config.metadata_path.as_deref())?),
     })))
