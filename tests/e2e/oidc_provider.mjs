@@ -8,7 +8,9 @@
 // read NODE_PATH, hence the variable.)
 //
 // Clients: `reader` (a recipient), `stranger` (matches no recipient), `short` (30-second tokens
-// for the expiry test), each with secret `<id>-secret`. `GET /test/counts` answers how many
+// for the expiry test), which authenticate with HTTP Basic as the delta-sharing client does; and
+// `pyiceberg` (a recipient) and `pyiceberg-stranger`, which post their credentials in the form
+// body as pyiceberg does. Each has secret `<id>-secret`. `GET /test/counts` answers how many
 // discovery and JWKS requests were served, so a test can count the engine's fetches.
 import { generateKeyPairSync } from "node:crypto";
 import { join } from "node:path";
@@ -22,17 +24,23 @@ const issuer = `http://127.0.0.1:${port}`;
 const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const signingKey = { ...privateKey.export({ format: "jwk" }), kid, alg: "RS256", use: "sig" };
 
-const client = (id) => ({
+const client = (id, authMethod = "client_secret_basic") => ({
   client_id: id,
   client_secret: `${id}-secret`,
   grant_types: ["client_credentials"],
   redirect_uris: [],
   response_types: [],
-  token_endpoint_auth_method: "client_secret_basic",
+  token_endpoint_auth_method: authMethod,
 });
 
 const provider = new Provider(issuer, {
-  clients: [client("reader"), client("stranger"), client("short")],
+  clients: [
+    client("reader"),
+    client("stranger"),
+    client("short"),
+    client("pyiceberg", "client_secret_post"),
+    client("pyiceberg-stranger", "client_secret_post"),
+  ],
   jwks: { keys: [signingKey] },
   scopes: ["share"],
   features: {

@@ -65,8 +65,9 @@ def counts(issuer: str) -> dict:
         return json.load(r)
 
 
-def call(url: str, bearer: str):
-    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {bearer}"})
+def call(url: str, bearer: str, data: bytes = None):
+    """GET `url` (POST `data` when given) with `bearer`: (status, headers, body)."""
+    req = urllib.request.Request(url, data=data, headers={"Authorization": f"Bearer {bearer}"})
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
             return r.status, r.headers, r.read()
