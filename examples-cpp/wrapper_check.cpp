@@ -91,7 +91,8 @@ int main(int argc, char** argv) {
          "an unknown store throws NOT_FOUND");
   expect(code_of([&] { engine.verify_file_url("/delta-sharing/shares", 0); }) == OPENSHARING_NOT_FOUND,
          "a target that is no file URL throws NOT_FOUND");
-  expect(code_of([&] { engine.reload("[]"); }) == OPENSHARING_INVALID_CONFIG, "a bad reload throws");
+  expect(code_of([&] { engine.reload("[]"); }) == OPENSHARING_INVALID_CONFIG, "a reload of a non-object throws");
+  expect(code_of([&] { engine.reload(R"({"shares": 3})"); }) == OPENSHARING_INVALID_CONFIG, "a bad reload throws");
   expect(get(engine, "/delta-sharing/shares", bearer).status == 200, "a failed reload keeps the configuration");
 
   // The builder: a schema of an unknown share is refused, then a complete catalog builds.
