@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need, once per machine, into a reusable cache folder:
-#   system packages (clang + its sanitizer runtime, valgrind, wrk), cargo tools (cbindgen,
+#   system packages (clang + its sanitizer runtime, valgrind, wrk, jq, cpp-httplib), cargo tools (cbindgen,
 #   s3s-fs), and a Python virtualenv with the real protocol peers (tests/e2e/requirements.txt).
 # Every step is skipped when already done. Source it to get PATH and OPENSHARING_PYTHON:
 #   . scripts/setup.sh
@@ -20,6 +20,8 @@ command -v clang >/dev/null || _missing_pkgs+=(clang)
 command -v valgrind >/dev/null || _missing_pkgs+=(valgrind)
 command -v wrk >/dev/null || _missing_pkgs+=(wrk)
 command -v make >/dev/null || _missing_pkgs+=(make)
+command -v jq >/dev/null || _missing_pkgs+=(jq)
+[ -e /usr/include/httplib.h ] || _missing_pkgs+=(libcpp-httplib-dev)
 if [ ${#_missing_pkgs[@]} -gt 0 ]; then
   _log "apt-get install ${_missing_pkgs[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -13,6 +13,7 @@ cargo test --locked --features server
 echo "== build the hosts the end-to-end tests drive"
 cargo build --locked --release --features server
 make -s -C examples-c build/http_host
+make -s -C examples-cpp build/http_host
 (cd examples-go && GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=mod "$OPENSHARING_GO" build -o opensharing-go .)
 
 echo "== end-to-end tests (pytest)"

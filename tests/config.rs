@@ -84,6 +84,11 @@ fn refuses_unknown_fields_and_bad_json() {
     assert!(e.contains("unknown field `histroy_shared`"), "{e}");
     let e = Catalog::from_json(b"{\"shares\": [", &|_| None).unwrap_err().to_string();
     assert!(e.starts_with("config: invalid JSON"), "{e}");
+    // serde reads a struct from an array too: `[]` must not become an empty catalog.
+    for not_an_object in [&b"[]"[..], b" [\"x\"]", b"null", b"\"{}\"", b""] {
+        let e = Catalog::from_json(not_an_object, &|_| None).unwrap_err().to_string();
+        assert_eq!(e, "config: must be a JSON object");
+    }
 }
 
 #[test]

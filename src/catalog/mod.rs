@@ -201,6 +201,11 @@ impl Catalog {
     /// Parses, resolves and validates a configuration file. `env` looks up environment
     /// variables for `{"env": …}` secrets (pass `|k| std::env::var(k).ok()` in a host).
     pub fn from_json(json: &[u8], env: &dyn Fn(&str) -> Option<String>) -> Result<Catalog, ConfigError> {
+        // serde would also read a struct from a JSON array (`[]` as an empty catalog): a reload
+        // of such a file must fail, not wipe every share.
+        if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ConfigError::new("config", "must be a JSON object"));
+        }
         let config: Config = serde_json::from_slice(json).map_err(ConfigError::parse)?;
         Catalog::from_config(config, env)
     }

@@ -1,4 +1,4 @@
-"""The three hosts (the Rust server, the Go host, the C host) serve the bundled demo share, and
+"""The four hosts (the Rust server, the Go host, the C host, the C++ host) serve the bundled demo share, and
 the unmodified delta-sharing client reads the same rows through each, equal to what deltalake
 reads directly."""
 import contextlib
@@ -51,6 +51,7 @@ def host(kind, demo_dir):
     command = {
         "c": [str(ROOT / "examples-c/build/http_host"), str(path), str(port)],
         "go": [str(ROOT / "examples-go/opensharing-go"), "-config", str(path), "-listen", f"127.0.0.1:{port}"],
+        "cpp": [str(ROOT / "examples-cpp/build/http_host"), str(path), str(port)],
     }[kind]
     with native_host(command, port, demo_dir / f"{kind}-host.log") as url:
         yield url
@@ -80,7 +81,7 @@ def fetch(url, method="GET", headers=None):
         return e.code, e.headers, b""
 
 
-@pytest.mark.parametrize("kind", ["rust", "go", "c"])
+@pytest.mark.parametrize("kind", ["rust", "go", "c", "cpp"])
 def test_client_reads_the_demo_through_each_host(kind, demo_dir, tmp_path, expected_trips):
     with host(kind, demo_dir) as url:
         prof = profile(tmp_path, url, DEMO_TOKEN)
