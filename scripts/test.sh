@@ -10,11 +10,19 @@ cd "$(dirname "$0")/.."
 echo "== cargo test (core and server host)"
 cargo test --locked --features server
 
-echo "== build the hosts the end-to-end tests drive"
+echo "== build the hosts the end-to-end tests drive (the Go package: gofmt, vet, test)"
 cargo build --locked --release --features server
 make -s -C examples-c build/http_host
 make -s -C examples-cpp build/http_host
-(cd examples-go && GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=mod "$OPENSHARING_GO" build -o opensharing-go .)
+(
+  cd examples-go
+  export GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=mod
+  unformatted="$("$("$OPENSHARING_GO" env GOROOT)/bin/gofmt" -l .)"
+  [ -z "$unformatted" ] || { echo "gofmt: $unformatted" >&2; exit 1; }
+  "$OPENSHARING_GO" vet ./...
+  "$OPENSHARING_GO" test ./...
+  "$OPENSHARING_GO" build -o opensharing-go .
+)
 
 echo "== end-to-end tests (pytest)"
 cd tests/e2e
