@@ -1,6 +1,8 @@
 //! Maps `(method, path)` to a [`Route`]. Path segments are percent-decoded one by one; nothing
 //! is normalised.
 
+use std::borrow::Cow;
+
 use crate::catalog::AssetFamily;
 use crate::http::{decode_segment, Method};
 
@@ -182,14 +184,26 @@ const MAX_PATH_LEN: usize = 8192;
 /// The percent-decoded segments of `rest`, a path that starts with `/` (a trailing `/` is
 /// ignored): `NotFound` for an empty segment or more than `max`, `BadEncoding` for a segment
 /// that does not decode to UTF-8.
-pub(crate) fn segments(rest: &str, max: usize) -> Result<Vec<String>, RouteError> {
+/// Segments without escapes are borrowed from `rest`.
+pub(crate) fn segments(rest: &str, max: usize) -> Result<Vec<Cow<'_, str>>, RouteError> {
     let rest = rest.strip_prefix('/').ok_or(RouteError::NotFound)?;
     let rest = rest.strip_suffix('/').unwrap_or(rest);
-    let raw: Vec<&str> = rest.split('/').collect();
-    if raw.len() > max || raw.iter().any(|s| s.is_empty()) {
-        return Err(RouteError::NotFound);
+    let mut out: Vec<Cow<'_, str>> = Vec::with_capacity(max.min(16));
+    for raw in rest.split('/') {
+        if raw.is_empty() || out.len() == max {
+            return Err(RouteError::NotFound);
+        }
+        out.push(Cow::Borrowed(raw));
     }
-    raw.iter().map(|s| decode_segment(s).map(|d| d.into_owned()).ok_or(RouteError::BadEncoding)).collect()
+    // Only segments with an escape change (and may turn out not to be UTF-8).
+    for seg in &mut out {
+        if let Cow::Borrowed(raw) = *seg {
+            if raw.contains('%') {
+                *seg = decode_segment(raw).ok_or(RouteError::BadEncoding)?;
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Matches `path` (already stripped of the query) under `prefix`.
@@ -204,7 +218,7 @@ pub fn route(method: Method, prefix: &str, path: &str) -> Result<Route, RouteErr
     }
     let segs = segments(rest, 9)?;
     let (get, post) = (method == Method::Get, method == Method::Post);
-    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let s: Vec<&str> = segs.iter().map(AsRef::as_ref).collect();
     let need = |ok: bool, allowed: &'static str, route: Route| {
         if ok {
             Ok(route)

@@ -165,7 +165,7 @@ impl Share {
 
     /// Finds a schema by name, case-insensitively.
     pub fn schema(&self, name: &str) -> Option<&Schema> {
-        self.index.get(&names::fold(name)).map(|&i| &self.schemas[i])
+        self.index.get(names::folded(name).as_ref()).map(|&i| &self.schemas[i])
     }
 }
 
@@ -217,7 +217,7 @@ impl Catalog {
 
     /// Finds a share by name, case-insensitively.
     pub fn share(&self, name: &str) -> Option<(usize, &Share)> {
-        self.share_index.get(&names::fold(name)).map(|&i| (i, &self.shares[i]))
+        self.share_index.get(names::folded(name).as_ref()).map(|&i| (i, &self.shares[i]))
     }
 }
 

@@ -29,6 +29,15 @@ pub fn check_name(name: &str, kind: NameKind) -> Result<(), String> {
     Ok(())
 }
 
+/// [`fold`] without a copy when `name` is already folded (lower-case ASCII), for lookups.
+pub fn folded(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        std::borrow::Cow::Borrowed(name)
+    } else {
+        std::borrow::Cow::Owned(fold(name))
+    }
+}
+
 /// The case-folded form names are compared in.
 pub fn fold(name: &str) -> String {
     if name.is_ascii() {

@@ -267,12 +267,12 @@ fn table(ctx: &Ctx<'_>, path: &TablePath, op: TableOp) -> Result<Dispatch, Icebe
     let store = ctx.state.catalog.stores.get(store_name).ok_or_else(|| {
         IcebergError::from_api(crate::protocol::ApiError::internal(), Some(format!("unknown store {store_name}")))
     })?;
-    let root = root.trim_matches('/').to_string();
+    let root = root.trim_matches('/');
     if op == TableOp::Sign {
         let Some(StoreSigner::S3(presigner)) = ctx.state.signers.get(store_name) else {
             return Err(IcebergError::bad_request("Remote signing serves tables in S3 stores only"));
         };
-        let body = signer::sign(presigner, &root, &ctx.request.body, ctx.now_ms)?;
+        let body = signer::sign(presigner, root, &ctx.request.body, ctx.now_ms)?;
         let response = Response {
             head: crate::api::json_head(200, body.len()),
             body: Body::Bytes(body),
@@ -284,15 +284,15 @@ fn table(ctx: &Ctx<'_>, path: &TablePath, op: TableOp) -> Result<Dispatch, Icebe
     let access = TableAccess {
         state: ctx.state.clone(),
         store_name: store_name.to_string(),
-        location: crate::api::location_uri(store_name, store, &root),
-        root: root.clone(),
+        location: crate::api::location_uri(store_name, store, root),
+        root: root.to_string(),
         recipient: ctx.recipient.name.clone(),
         now_ms: ctx.now_ms,
         delegation: delegation(ctx, store, &[&share.name, &schema.name, asset.name()]),
     };
     Ok(Dispatch::Operate(Box::new(match op {
         TableOp::Credentials => TableOperation::credentials(access),
-        _ => TableOperation::load(access, Discovery::new(store_name, &root, asset.config.metadata_path.as_deref())?),
+        _ => TableOperation::load(access, Discovery::new(store_name, root, asset.config.metadata_path.as_deref())?),
     })))
 }
 

@@ -96,7 +96,7 @@ pub(crate) fn route(method: Method, rest: &str) -> Result<Route, RouteError> {
         crate::router::RouteError::BadEncoding => RouteError::BadEncoding,
         _ => RouteError::NotFound,
     })?;
-    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let s: Vec<&str> = segs.iter().map(AsRef::as_ref).collect();
     let (get, head, post) = (method == Method::Get, method == Method::Head, method == Method::Post);
     let table = |share: &str, ns: &str, t: &str, op| Route::Table {
         path: TablePath { share: share.into(), namespace: ns.into(), table: t.into() },

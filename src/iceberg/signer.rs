@@ -5,32 +5,41 @@
 //! Only reads are signed: `GET` and `HEAD` of an object under the table's location, in the
 //! table's bucket, on the store's host (path-style or virtual-hosted), with no query other than
 //! `versionId`, `partNumber` and `x-id`. Anything else is refused with 403.
+//!
+//! Every data-file read of a scan passes through here, so the common request is handled
+//! without copies: the body is parsed in place (strings borrowed), a plain
+//! `scheme://store-host/path` URI is split by hand ([`split_plain`]; anything else goes
+//! through the `url` crate, which gives the same answer for plain URIs), and the response is
+//! written straight into its buffer.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::error::IcebergError;
 use crate::signing::encode::uri_encode_into;
-use crate::signing::s3::S3Presigner;
+use crate::signing::s3::{S3Location, S3Presigner};
 use crate::signing::sigv4::{host_header, UNSIGNED_PAYLOAD};
 
-/// The signer request pyiceberg sends.
+/// The signer request pyiceberg sends (`region` and any other field are ignored).
 #[derive(Deserialize)]
-struct SignRequest {
-    method: String,
-    uri: String,
-    #[serde(default)]
-    headers: BTreeMap<String, Vec<String>>,
+struct SignRequest<'a> {
+    #[serde(borrow)]
+    method: Cow<'a, str>,
+    #[serde(borrow)]
+    uri: Cow<'a, str>,
+    #[serde(default, borrow)]
+    headers: AmzHeaders<'a>,
 }
 
-/// The signer response.
-#[derive(Serialize)]
-struct SignResponse {
-    uri: String,
-    headers: BTreeMap<String, Vec<String>>,
-}
+/// The request's `x-amz-*` headers other than the three this signer sets, as
+/// `(name as sent, lower-case name, values joined by ", ")`, in the order of the names as
+/// sent. Every other header is checked to be a list of strings and dropped.
+#[derive(Default)]
+struct AmzHeaders<'a>(Vec<(Cow<'a, str>, String, String)>);
 
 /// Query parameters an object read may carry.
 const READ_PARAMS: [&str; 3] = ["versionId", "partNumber", "x-id"];
@@ -42,36 +51,27 @@ fn refused(why: &str) -> IcebergError {
 /// Signs the request in `body` for the table at `root` (a key prefix without leading or
 /// trailing `/`), with `presigner`'s keys, at `now_ms`. Returns the JSON response body.
 pub(crate) fn sign(presigner: &S3Presigner, root: &str, body: &[u8], now_ms: i64) -> Result<Vec<u8>, IcebergError> {
-    let request: SignRequest = serde_json::from_slice(body)
+    let request: SignRequest<'_> = serde_json::from_slice(body)
         .map_err(|_| IcebergError::bad_request("The signing request is not {method, region, uri, headers} JSON"))?;
-    let method = request.method.to_ascii_uppercase();
-    if method != "GET" && method != "HEAD" {
-        return Err(refused("only GET and HEAD requests are signed"));
-    }
-    let url = url::Url::parse(&request.uri).map_err(|_| IcebergError::bad_request("`uri` is not a URL"))?;
-    let location = presigner.location();
-    let host = host_header(&url).ok_or_else(|| refused("the URI has no host"))?;
-    if url.scheme() != location.scheme {
-        return Err(refused("the URI's scheme is not the store's"));
-    }
-    // The store's host in both addressing styles.
-    let dotted_bucket = format!("{}.", location.bucket);
-    let (path_host, virtual_host) = if location.path_style {
-        (location.host.clone(), format!("{dotted_bucket}{}", location.host))
-    } else {
-        (location.host.strip_prefix(&dotted_bucket).unwrap_or(&location.host).to_string(), location.host.clone())
+    let method = match request.method.as_ref() {
+        m if m.eq_ignore_ascii_case("GET") => "GET",
+        m if m.eq_ignore_ascii_case("HEAD") => "HEAD",
+        _ => return Err(refused("only GET and HEAD requests are signed")),
     };
-    let path = url.path();
-    let (path_style, encoded_key) = if host == path_host {
+    let location = presigner.location();
+    let target = match split_plain(&request.uri, location) {
+        Some(target) => target,
+        None => split_with_url(&request.uri, location)?,
+    };
+    let (host, path) = (target.host.as_ref(), target.path.as_ref());
+    let path_style = addressing(location, host)
+        .ok_or_else(|| refused("only requests to the table's bucket on the store's host are signed"))?;
+    let encoded_key = if path_style {
         let rest = path.strip_prefix('/').and_then(|p| p.strip_prefix(location.bucket.as_str()));
-        match rest.and_then(|r| r.strip_prefix('/')) {
-            Some(key) => (true, key),
-            None => return Err(refused("only objects in the table's bucket are signed")),
-        }
-    } else if host == virtual_host {
-        (false, path.strip_prefix('/').unwrap_or(path))
+        rest.and_then(|r| r.strip_prefix('/'))
+            .ok_or_else(|| refused("only objects in the table's bucket are signed"))?
     } else {
-        return Err(refused("only requests to the table's bucket on the store's host are signed"));
+        path.strip_prefix('/').unwrap_or(path)
     };
     let key = percent_encoding::percent_decode_str(encoded_key)
         .decode_utf8()
@@ -79,6 +79,156 @@ pub(crate) fn sign(presigner: &S3Presigner, root: &str, body: &[u8], now_ms: i64
     let inside = !root.is_empty() && key.strip_prefix(root).is_some_and(|rest| rest.len() > 1 && rest.starts_with('/'));
     if !inside || key.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
         return Err(refused("only objects under the table's location are signed"));
+    }
+    let mut canonical_uri = String::with_capacity(key.len() + location.bucket.len() + 8);
+    canonical_uri.push('/');
+    if path_style {
+        canonical_uri.push_str(&location.bucket);
+        canonical_uri.push('/');
+    }
+    uri_encode_into(&mut canonical_uri, &key, true);
+    // Every x-amz-* header the client sends is signed (AWS requires it); the three this signer
+    // sets are its own.
+    let mut signed: Vec<(&str, &str)> = request.headers.0.iter().map(|(_, n, v)| (n.as_str(), v.as_str())).collect();
+    signed.push(("x-amz-content-sha256", UNSIGNED_PAYLOAD));
+    let now = OffsetDateTime::from_unix_timestamp(now_ms.div_euclid(1000))
+        .map_err(|_| IcebergError::bad_request("time out of range"))?;
+    let signature = presigner.sign_headers(method, host, &canonical_uri, &target.query, &signed, now);
+    // `{"uri", "headers"}`, the headers sorted by name, each with one value.
+    let mut out = Vec::with_capacity(160 + 2 * canonical_uri.len() + signature.authorization.len());
+    out.extend_from_slice(b"{\"uri\":");
+    let mut uri =
+        String::with_capacity(location.scheme.len() + host.len() + canonical_uri.len() + target.query.len() + 4);
+    for part in [location.scheme.as_str(), "://", host, &canonical_uri] {
+        uri.push_str(part);
+    }
+    if !target.query.is_empty() {
+        uri.push('?');
+        uri.push_str(&target.query);
+    }
+    json_string(&mut out, &uri);
+    out.extend_from_slice(b",\"headers\":{\"Authorization\":[");
+    json_string(&mut out, &signature.authorization);
+    out.extend_from_slice(b"],\"X-Amz-Content-SHA256\":[\"");
+    out.extend_from_slice(UNSIGNED_PAYLOAD.as_bytes());
+    out.extend_from_slice(b"\"],\"X-Amz-Date\":[\"");
+    out.extend_from_slice(signature.amz_date.as_bytes());
+    out.extend_from_slice(b"\"]");
+    if let Some(token) = signature.security_token {
+        out.extend_from_slice(b",\"X-Amz-Security-Token\":[");
+        json_string(&mut out, token);
+        out.push(b']');
+    }
+    out.extend_from_slice(b"}}");
+    Ok(out)
+}
+
+/// Appends `s` as a JSON string (copied as it is when nothing in it needs an escape).
+fn json_string(out: &mut Vec<u8>, s: &str) {
+    // A fold without early exit, which compiles to a vector loop.
+    let escapes = s.bytes().fold(false, |any, b| any | (b == b'"') | (b == b'\\') | (b < 0x20));
+    if escapes {
+        // Writing a string into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    }
+}
+
+/// Whether `host` is the store's host for this bucket in path style (`Some(true)`) or
+/// virtual-hosted style (`Some(false)`); `None` for any other host.
+fn addressing(location: &S3Location, host: &str) -> Option<bool> {
+    let bucket = location.bucket.as_str();
+    if location.path_style {
+        if host == location.host {
+            Some(true)
+        } else {
+            (bucket_stripped(host, bucket) == Some(location.host.as_str())).then_some(false)
+        }
+    } else {
+        let bare = bucket_stripped(&location.host, bucket).unwrap_or(&location.host);
+        if host == bare {
+            Some(true)
+        } else {
+            (host == location.host).then_some(false)
+        }
+    }
+}
+
+/// Where a request goes: its host header value, its path (as sent, percent-encoded) and its
+/// canonical query string (sorted, encoded; empty without a query).
+#[derive(Debug, PartialEq, Eq)]
+struct Target<'a> {
+    host: Cow<'a, str>,
+    path: Cow<'a, str>,
+    query: String,
+}
+
+/// The target of a plain URI, `{store scheme}://{store host}/{path}`, whose path has only
+/// characters the `url` crate keeps as they are, well-formed `%XX` escapes, and no `.` or
+/// `%2e` segment start (which it would resolve); `None` for anything else, so that the `url`
+/// crate decides. The host must be exactly the store's, in either style: that is already the
+/// `url` crate's serialisation of it, as the store's host came from there.
+fn split_plain<'a>(uri: &'a str, location: &S3Location) -> Option<Target<'a>> {
+    let rest = uri.strip_prefix(location.scheme.as_str())?.strip_prefix("://")?;
+    let slash = rest.find('/')?;
+    let (host, path) = rest.split_at(slash);
+    if !addressing(location, host)? && !plain_virtual_host(location) {
+        return None;
+    }
+    let bytes = path.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        let ok = match b {
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
+                hex && !(bytes[i + 1] == b'2' && bytes[i + 2].eq_ignore_ascii_case(&b'e') && bytes[i - 1] == b'/')
+            }
+            b'.' => bytes[i - 1] != b'/',
+            b'/' => true,
+            _ => b.is_ascii_alphanumeric() || b"-_~!$&'()*+,;=:@".contains(&b),
+        };
+        if !ok {
+            return None;
+        }
+    }
+    Some(Target { host: Cow::Borrowed(host), path: Cow::Borrowed(path), query: String::new() })
+}
+
+/// Whether the `url` crate keeps the store's virtual-hosted host, `{bucket}.{endpoint host}`,
+/// as it is: a lower-case DNS bucket name (no empty or punycode label) before a host name
+/// (not an IP address, which it would refuse after a bucket). The endpoint's own host always
+/// is: it came from the `url` crate.
+fn plain_virtual_host(location: &S3Location) -> bool {
+    let bucket = location.bucket.as_str();
+    let base = match location.path_style {
+        true => location.host.as_str(),
+        false => bucket_stripped(&location.host, bucket).unwrap_or(&location.host),
+    };
+    let name = base.rsplit_once(':').map_or(base, |(name, _)| name);
+    let last = name.trim_end_matches('.').rsplit('.').next().unwrap_or_default();
+    !bucket.is_empty()
+        && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && !bucket.starts_with('.')
+        && !bucket.ends_with('.')
+        && !bucket.contains("..")
+        && !bucket.contains("xn--")
+        && last.starts_with(|c: char| c.is_ascii_alphabetic())
+}
+
+/// `host` without the leading `{bucket}.`.
+fn bucket_stripped<'h>(host: &'h str, bucket: &str) -> Option<&'h str> {
+    host.strip_prefix(bucket).and_then(|r| r.strip_prefix('.'))
+}
+
+/// The target of any URI, parsed by the `url` crate (normalised as an HTTP client would send
+/// it), with its query checked to be only an object read's.
+fn split_with_url<'a>(uri: &str, location: &S3Location) -> Result<Target<'a>, IcebergError> {
+    let url = url::Url::parse(uri).map_err(|_| IcebergError::bad_request("`uri` is not a URL"))?;
+    let host = host_header(&url).ok_or_else(|| refused("the URI has no host"))?;
+    if url.scheme() != location.scheme {
+        return Err(refused("the URI's scheme is not the store's"));
     }
     let mut query: Vec<(String, String)> = Vec::new();
     for (name, value) in url.query_pairs() {
@@ -91,36 +241,166 @@ pub(crate) fn sign(presigner: &S3Presigner, root: &str, body: &[u8], now_ms: i64
         query.push((n, v));
     }
     query.sort();
-    let canonical_query = query.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("&");
-    let mut canonical_uri = String::with_capacity(key.len() + location.bucket.len() + 8);
-    canonical_uri.push('/');
-    if path_style {
-        canonical_uri.push_str(&location.bucket);
-        canonical_uri.push('/');
+    let query = query.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("&");
+    Ok(Target { host: Cow::Owned(host), path: Cow::Owned(url.path().to_string()), query })
+}
+
+/// A string of the body: borrowed when it has no escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_string())))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
     }
-    uri_encode_into(&mut canonical_uri, &key, true);
-    // Every x-amz-* header the client sends is signed (AWS requires it); the three this signer
-    // sets are its own.
-    let mut lowered: Vec<(String, String)> = Vec::new();
-    for (name, values) in &request.headers {
-        let name = name.to_ascii_lowercase();
-        let own = matches!(name.as_str(), "x-amz-date" | "x-amz-security-token" | "x-amz-content-sha256");
-        if name.starts_with("x-amz-") && !own {
-            lowered.push((name, values.join(", ")));
+}
+
+/// One header's list of values: joined by ", " when `keep`, else only checked.
+struct Values {
+    keep: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for Values {
+    type Value = Option<String>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<String>, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Values {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of strings")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<String>, A::Error> {
+        let mut joined = self.keep.then(String::new);
+        let mut first = true;
+        while let Some(Text(value)) = seq.next_element::<Text<'de>>()? {
+            if let Some(joined) = joined.as_mut() {
+                if !first {
+                    joined.push_str(", ");
+                }
+                joined.push_str(&value);
+            }
+            first = false;
+        }
+        Ok(joined)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for AmzHeaders<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct HeadersVisitor;
+        impl<'de> Visitor<'de> for HeadersVisitor {
+            type Value = AmzHeaders<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of header names to lists of values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AmzHeaders<'de>, A::Error> {
+                let mut kept: Vec<(Cow<'de, str>, String, String)> = Vec::new();
+                while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
+                    let amz = name.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("x-amz-"));
+                    let lower = if amz { name.to_ascii_lowercase() } else { String::new() };
+                    let own = matches!(lower.as_str(), "x-amz-date" | "x-amz-security-token" | "x-amz-content-sha256");
+                    let keep = amz && !own;
+                    // A name sent twice keeps its last values, as a JSON object's reader does.
+                    kept.retain(|(n, _, _)| *n != name);
+                    if let Some(values) = map.next_value_seed(Values { keep })? {
+                        kept.push((name, lower, values));
+                    }
+                }
+                kept.sort_by(|a, b| a.0.cmp(&b.0));
+                Ok(AmzHeaders(kept))
+            }
+        }
+        deserializer.deserialize_map(HeadersVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Wherever the hand split answers, it answers what the `url` crate does; it leaves to the
+    /// `url` crate every URI it would normalise.
+    #[test]
+    fn plain_split_agrees_with_the_url_crate() {
+        let path_style = S3Location::new("lake", "us-east-1", Some("http://127.0.0.1:9000"), true).unwrap();
+        let virtual_hosted = S3Location::new("lake", "eu-west-1", None, false).unwrap();
+        let minio = S3Location::new("lake", "us-east-1", Some("http://minio:9000"), true).unwrap();
+        let upper = S3Location::new("Lake", "us-east-1", Some("https://s3.example.com"), false).unwrap();
+        let paths = [
+            "/lake/wh/d/t/data/00000-0-6f7a.parquet",
+            "/lake/wh/d/t/data/a%20b.parquet",
+            "/lake/wh/d/t/data/%C3%BC=1/x~y_z-(1)!$&'*+,;=:@.parquet",
+            "/lake/wh/d/t/./x",
+            "/lake/wh/d/t/../t/x",
+            "/lake/wh/d/t/%2e%2E/x",
+            "/lake/wh/d/t/.hidden",
+            "/lake/wh/d/t/x%2e",
+            "/lake/wh/d/t/a b",
+            "/lake/wh/d/t/a\tb",
+            "/lake/wh/d/t/a\\b",
+            "/lake/wh/d/t/ü",
+            "/lake/wh/d/t/x%zz",
+            "/lake/wh/d/t/x%4",
+            "/lake/wh/d/t/x\"{}`^|<>",
+            "/lake/wh/d/t/x?versionId=3",
+            "/lake/wh/d/t/x#frag",
+            "/",
+            "",
+        ];
+        let hosts = [
+            "127.0.0.1:9000",
+            "lake.127.0.0.1:9000",
+            "127.0.0.1:09000",
+            "127.0.0.1",
+            "LAKE.s3.eu-west-1.amazonaws.com",
+            "lake.s3.eu-west-1.amazonaws.com",
+            "s3.eu-west-1.amazonaws.com",
+            "s3.eu-west-1.amazonaws.com:443",
+            "user@s3.eu-west-1.amazonaws.com",
+            "minio:9000",
+            "lake.minio:9000",
+            "Lake.s3.example.com",
+            "s3.example.com",
+        ];
+        let mut plain = 0;
+        for location in [&path_style, &virtual_hosted, &minio, &upper] {
+            for scheme in ["http", "https", "HTTP"] {
+                for host in hosts {
+                    for path in paths {
+                        let uri = format!("{scheme}://{host}{path}");
+                        if let Some(fast) = split_plain(&uri, location) {
+                            plain += 1;
+                            let slow = split_with_url(&uri, location).unwrap();
+                            assert_eq!(fast, slow, "{uri}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(plain >= 15, "{plain}");
+    }
+
+    #[test]
+    fn json_strings_are_serde_json_strings() {
+        for s in ["", "plain/ü?x=1", "quote\" back\\slash", "tab\tnl\n\u{1}", "AWS4 Credential=A/B, Signature=0f"] {
+            let mut out = b"x".to_vec();
+            json_string(&mut out, s);
+            assert_eq!(out[1..], serde_json::to_vec(s).unwrap()[..], "{s:?}");
         }
     }
-    let mut signed: Vec<(&str, &str)> = lowered.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    signed.push(("x-amz-content-sha256", UNSIGNED_PAYLOAD));
-    let now = OffsetDateTime::from_unix_timestamp(now_ms.div_euclid(1000))
-        .map_err(|_| IcebergError::bad_request("time out of range"))?;
-    let added = presigner.sign_headers(&method, &host, &canonical_uri, &canonical_query, &signed, now);
-    let mut headers: BTreeMap<String, Vec<String>> =
-        added.into_iter().map(|(name, value)| (name, vec![value])).collect();
-    headers.insert("X-Amz-Content-SHA256".into(), vec![UNSIGNED_PAYLOAD.into()]);
-    let mut uri = format!("{}://{host}{canonical_uri}", url.scheme());
-    if !canonical_query.is_empty() {
-        uri.push('?');
-        uri.push_str(&canonical_query);
-    }
-    serde_json::to_vec(&SignResponse { uri, headers }).map_err(|_| IcebergError::bad_request("unserialisable"))
 }

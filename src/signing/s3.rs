@@ -8,14 +8,15 @@
 //! request (key plus fixed suffix, laid out contiguously so it is one update) and one HMAC over
 //! the prefix's last partial block plus 64 hex digits.
 
-use std::sync::Mutex;
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex};
 
 use ring::{digest, hmac};
 use time::OffsetDateTime;
 
 use super::encode::{hex_digest_256, uri_encode_into};
 use super::sigv4::{
-    self, amz_dates, host_header, signing_key, Credentials, HeaderSigning, PresignRequest, Presigned, ALGORITHM,
+    self, amz_dates, amz_stamp, host_header, signing_key, Credentials, PresignRequest, Presigned, ALGORITHM,
     UNSIGNED_PAYLOAD,
 };
 use super::SigningError;
@@ -82,7 +83,32 @@ impl S3Location {
 pub struct S3Presigner {
     location: S3Location,
     credentials: Credentials,
-    day_key: Mutex<Option<(String, hmac::Key)>>,
+    day: Mutex<Option<Arc<DayKey>>>,
+}
+
+/// What one day's signatures share: the derived key (four HMACs to make) and the credential
+/// scope, as text.
+struct DayKey {
+    /// `YYYYMMDD`.
+    date: String,
+    /// The SigV4 signing key of the date, region and `s3`.
+    key: hmac::Key,
+    /// `{date}/{region}/s3/aws4_request`.
+    scope: String,
+    /// `AWS4-HMAC-SHA256 Credential={access key id}/{scope}, SignedHeaders=`: the start of an
+    /// `Authorization` header.
+    authorization_head: String,
+}
+
+/// The headers a SigV4 header signature adds to a request (see [`S3Presigner::sign_headers`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeaderSignature<'a> {
+    /// `X-Amz-Date`: `YYYYMMDDTHHMMSSZ`.
+    pub amz_date: String,
+    /// `X-Amz-Security-Token`, with temporary credentials.
+    pub security_token: Option<&'a str>,
+    /// `Authorization`.
+    pub authorization: String,
 }
 
 impl std::fmt::Debug for S3Presigner {
@@ -94,7 +120,7 @@ impl std::fmt::Debug for S3Presigner {
 impl S3Presigner {
     /// A presigner for `location`.
     pub fn new(location: S3Location, credentials: Credentials) -> S3Presigner {
-        S3Presigner { location, credentials, day_key: Mutex::new(None) }
+        S3Presigner { location, credentials, day: Mutex::new(None) }
     }
 
     /// The bucket's location.
@@ -135,7 +161,10 @@ impl S3Presigner {
     /// (this bucket's host, path-style or virtual-hosted); `canonical_uri` and
     /// `canonical_query` are already canonical; `headers` are signed besides `host`,
     /// `x-amz-date` and `x-amz-security-token`. The payload is `UNSIGNED-PAYLOAD`: send
-    /// `x-amz-content-sha256` with that value (and sign it). Returns the headers to add.
+    /// `x-amz-content-sha256` with that value (and sign it).
+    ///
+    /// The bytes are those of [`sigv4::HeaderSigning::sign`] (tested against it), built in one
+    /// buffer with the day's key, scope and `Authorization` start taken from the cache.
     pub fn sign_headers(
         &self,
         method: &str,
@@ -144,30 +173,91 @@ impl S3Presigner {
         canonical_query: &str,
         headers: &[(&str, &str)],
         now: OffsetDateTime,
-    ) -> Vec<(String, String)> {
-        let (stamp, date) = amz_dates(now);
-        let key = self.key_for(&date);
-        let signing = HeaderSigning {
-            method,
-            host,
-            canonical_uri,
-            canonical_query,
-            headers,
-            payload_hash: UNSIGNED_PAYLOAD,
-            service: "s3",
-            region: &self.location.region,
-        };
-        signing.sign(&self.credentials, &key, &stamp, &date)
+    ) -> HeaderSignature<'_> {
+        let stamp_bytes = amz_stamp(now);
+        let stamp = std::str::from_utf8(&stamp_bytes).unwrap_or_default();
+        let day = self.day(&stamp[..8]);
+        let token = self.credentials.session_token.as_deref();
+        // Canonical headers: lower-case names, values trimmed with inner whitespace runs
+        // collapsed, a repeated name's values joined by commas, sorted by name.
+        let mut entries: Vec<(Cow<'_, str>, Cow<'_, str>)> = Vec::with_capacity(headers.len() + 3);
+        entries.push((Cow::Borrowed("host"), Cow::Borrowed(host)));
+        let own = [("x-amz-date", Some(stamp)), ("x-amz-security-token", token)];
+        let extra = headers.iter().copied().chain(own.into_iter().filter_map(|(n, v)| Some((n, v?))));
+        for (name, value) in extra {
+            let name = lower_case(name);
+            let value = collapse_whitespace(value);
+            match entries.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, v)) => {
+                    let v = v.to_mut();
+                    v.push(',');
+                    v.push_str(&value);
+                }
+                None => entries.push((name, value)),
+            }
+        }
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut text = String::with_capacity(
+            method.len()
+                + canonical_uri.len()
+                + canonical_query.len()
+                + 2 * (host.len() + 160)
+                + 3 * headers.len() * 32,
+        );
+        for part in [method, "\n", canonical_uri, "\n", canonical_query, "\n"] {
+            text.push_str(part);
+        }
+        for (name, value) in &entries {
+            for part in [name.as_ref(), ":", value.as_ref(), "\n"] {
+                text.push_str(part);
+            }
+        }
+        text.push('\n');
+        let signed_start = text.len();
+        for (i, (name, _)) in entries.iter().enumerate() {
+            if i > 0 {
+                text.push(';');
+            }
+            text.push_str(name);
+        }
+        let signed_end = text.len();
+        text.push('\n');
+        text.push_str(UNSIGNED_PAYLOAD);
+        let hash = hex_digest_256(digest::digest(&digest::SHA256, text.as_bytes()).as_ref());
+        let mut authorization = String::with_capacity(day.authorization_head.len() + signed_end - signed_start + 76);
+        authorization.push_str(&day.authorization_head);
+        authorization.push_str(&text[signed_start..signed_end]);
+        authorization.push_str(", Signature=");
+        // The string to sign, in the same buffer.
+        text.clear();
+        for part in [ALGORITHM, "\n", stamp, "\n", &day.scope, "\n"] {
+            text.push_str(part);
+        }
+        text.push_str(std::str::from_utf8(&hash).unwrap_or_default());
+        let signature = hex_digest_256(hmac::sign(&day.key, text.as_bytes()).as_ref());
+        authorization.push_str(std::str::from_utf8(&signature).unwrap_or_default());
+        HeaderSignature { amz_date: stamp.to_string(), security_token: token, authorization }
     }
 
-    fn key_for(&self, date: &str) -> hmac::Key {
-        let mut cache = self.day_key.lock().unwrap_or_else(|e| e.into_inner());
+    /// The cached key and scope of `date` (`YYYYMMDD`), derived on the day's first call.
+    fn day(&self, date: &str) -> Arc<DayKey> {
+        let mut cache = self.day.lock().unwrap_or_else(|e| e.into_inner());
         match cache.as_ref() {
-            Some((d, key)) if d == date => key.clone(),
+            Some(day) if day.date == date => day.clone(),
             _ => {
-                let key = signing_key(&self.credentials.secret_access_key, date, &self.location.region, "s3");
-                *cache = Some((date.to_string(), key.clone()));
-                key
+                let region = &self.location.region;
+                let scope = format!("{date}/{region}/s3/aws4_request");
+                let day = Arc::new(DayKey {
+                    date: date.to_string(),
+                    key: signing_key(&self.credentials.secret_access_key, date, region, "s3"),
+                    authorization_head: format!(
+                        "{ALGORITHM} Credential={}/{scope}, SignedHeaders=",
+                        self.credentials.access_key_id
+                    ),
+                    scope,
+                });
+                *cache = Some(day.clone());
+                day
             }
         }
     }
@@ -201,7 +291,7 @@ impl S3Presigner {
         canonical_prefix.update(whole);
         let sts_start = format!("{ALGORITHM}\n{stamp}\n{scope}\n");
         let (whole, sts_head) = split_blocks(&sts_start);
-        let mut sts_prefix = hmac::Context::with_key(&self.key_for(&date));
+        let mut sts_prefix = hmac::Context::with_key(&self.day(&date).key);
         sts_prefix.update(whole);
         Ok(S3Batch {
             url_prefix: format!("{}://{}{path_prefix}", loc.scheme, loc.host),
@@ -212,6 +302,29 @@ impl S3Presigner {
             sts_prefix,
             sts_head: sts_head.into(),
         })
+    }
+}
+
+/// `name` in lower case, borrowed when it already is.
+fn lower_case(name: &str) -> Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+/// `value` trimmed, with each inner run of whitespace made one space (SigV4's canonical header
+/// value), borrowed when it already is.
+fn collapse_whitespace(value: &str) -> Cow<'_, str> {
+    let plain = !value.starts_with(' ')
+        && !value.ends_with(' ')
+        && !value.contains("  ")
+        && !value.chars().any(|c| c.is_whitespace() && c != ' ');
+    if plain {
+        Cow::Borrowed(value)
+    } else {
+        Cow::Owned(value.split_whitespace().collect::<Vec<_>>().join(" "))
     }
 }
 

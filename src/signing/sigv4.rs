@@ -37,11 +37,30 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+/// `YYYYMMDDTHHMMSSZ` for `t` (in UTC), written digit by digit (no formatter).
+pub fn amz_stamp(t: OffsetDateTime) -> [u8; 16] {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let mut out = *b"00000000T000000Z";
+    let mut put = |at: usize, width: usize, mut n: u32| {
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    // SigV4 dates have four-digit years; a year outside 0..=9999 keeps its last four digits.
+    put(0, 4, t.year().rem_euclid(10_000) as u32);
+    put(4, 2, u32::from(u8::from(t.month())));
+    put(6, 2, u32::from(t.day()));
+    put(9, 2, u32::from(t.hour()));
+    put(11, 2, u32::from(t.minute()));
+    put(13, 2, u32::from(t.second()));
+    out
+}
+
 /// `YYYYMMDDTHHMMSSZ` and `YYYYMMDD` for `t` (in UTC).
 pub fn amz_dates(t: OffsetDateTime) -> (String, String) {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    let date = format!("{:04}{:02}{:02}", t.year(), u8::from(t.month()), t.day());
-    let stamp = format!("{date}T{:02}{:02}{:02}Z", t.hour(), t.minute(), t.second());
+    let stamp: String = amz_stamp(t).iter().map(|&b| char::from(b)).collect();
+    let date = stamp[..8].to_string();
     (stamp, date)
 }
 
