@@ -69,7 +69,7 @@ struct Run {
 fn query(root: &Path, table: &str, batched: bool) -> Run {
     let engine = engine(root);
     let mut io = common::disk_io(root);
-    let req = Request::new(Method::Post, &format!("/delta-sharing/shares/s/schemas/d/tables/{table}/query"))
+    let req = Request::new(Method::Post, format!("/delta-sharing/shares/s/schemas/d/tables/{table}/query"))
         .header("Authorization", "Bearer tok")
         .body("{}");
     let start = Instant::now();

@@ -300,9 +300,7 @@ impl Needs {
             self.started = true;
             return Some(None);
         }
-        if self.asked.front()?.answer.is_none() {
-            return None;
-        }
+        self.asked.front()?.answer.as_ref()?;
         self.first += 1;
         self.asked.pop_front().map(|a| a.answer)
     }
