@@ -59,9 +59,10 @@ fn vend(engine: &Engine, volume: &str, now: i64) -> usize {
     let mut status = 0;
     loop {
         match ex.poll() {
-            Poll::Need(_) => {
-                ex.supply(IoResult::Http(HttpReply { status: 200, body: sts_reply(now), headers: Vec::new() })).unwrap()
-            }
+            Poll::Need(id, _) => ex
+                .supply(id, IoResult::Http(HttpReply { status: 200, body: sts_reply(now), headers: Vec::new() }))
+                .unwrap(),
+            Poll::Wait => unreachable!("every need is answered when handed out"),
             Poll::Head(head) => status = head.status,
             Poll::Body => loop {
                 let n = ex.read(&mut buf);

@@ -88,13 +88,14 @@ fn query(engine: &Engine, store: &Store, table: &str, format: &str) -> (Duration
     let mut lines = 0;
     loop {
         match ex.poll() {
-            Poll::Need(n) => {
+            Poll::Need(id, n) => {
                 let t = thread_cpu();
                 let need: IoNeed = n.clone();
                 let answer: IoResult = store.answer(&need);
                 io += thread_cpu() - t;
-                ex.supply(answer).unwrap();
+                ex.supply(id, answer).unwrap();
             }
+            Poll::Wait => unreachable!("every need is answered when handed out"),
             Poll::Head(h) if h.status != 200 => {
                 let status = h.status;
                 let n = ex.read(&mut buf);

@@ -74,10 +74,11 @@ fn list_all(engine: &Engine, volume: &str, objects: &[ObjectMeta], buf: &mut Vec
         let mut chunk = [0u8; 65536];
         loop {
             match ex.poll() {
-                Poll::Need(need) => {
+                Poll::Need(id, need) => {
                     let result = answer(objects, need);
-                    ex.supply(result).unwrap();
+                    ex.supply(id, result).unwrap();
                 }
+                Poll::Wait => unreachable!("every need is answered when handed out"),
                 Poll::Head(head) => assert_eq!(head.status, 200),
                 Poll::Body => loop {
                     let n = ex.read(&mut chunk);

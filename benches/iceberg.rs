@@ -92,10 +92,11 @@ fn run(engine: &Engine, request: Request, buf: &mut [u8], mut io: impl FnMut(&Io
     let mut len = 0;
     loop {
         match ex.poll() {
-            Poll::Need(need) => {
+            Poll::Need(id, need) => {
                 let answer = io(need);
-                ex.supply(answer).unwrap();
+                ex.supply(id, answer).unwrap();
             }
+            Poll::Wait => unreachable!("every need is answered when handed out"),
             Poll::Head(head) => assert_eq!(head.status, 200),
             Poll::Body => loop {
                 let n = ex.read(buf);

@@ -58,9 +58,10 @@ fn list_shares(engine: &Engine, auth: &str) -> u16 {
     let mut buf = [0u8; 4096];
     loop {
         match ex.poll() {
+            Poll::Wait => unreachable!("no IO is asked"),
             Poll::Head(head) => status = head.status,
             Poll::Body => while ex.read(&mut buf) > 0 {},
-            Poll::Need(need) => panic!("unexpected IO {need:?}"),
+            Poll::Need(_, need) => panic!("unexpected IO {need:?}"),
             Poll::Done(_) => return status,
         }
     }

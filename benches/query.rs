@@ -75,10 +75,11 @@ fn query(engine: &Engine, root: &Path, format: &str, count_lines: bool) -> (usiz
     let (mut lines, mut bytes) = (0, 0);
     loop {
         match ex.poll() {
-            Poll::Need(n) => {
+            Poll::Need(id, n) => {
                 let n = n.clone();
-                ex.supply(io(root, &n)).unwrap();
+                ex.supply(id, io(root, &n)).unwrap();
             }
+            Poll::Wait => unreachable!("every need is answered when handed out"),
             Poll::Head(h) => assert_eq!(h.status, 200),
             Poll::Body => loop {
                 let n = ex.read(&mut buf);

@@ -2,11 +2,19 @@
 //!
 //! ```text
 //! loop ex.poll():
-//!   Need(io)   -> host performs io; ex.supply(result)
-//!   Head(head) -> host sends status and headers
-//!   Body       -> host pulls bytes with ex.read(buf) until it returns 0
-//!   Done(audit)-> the exchange is over
+//!   Need(id, io) -> host performs io (now, or concurrently); ex.supply(id, result)
+//!   Wait         -> every need is handed out: supply one of their answers, then poll again
+//!   Head(head)   -> host sends status and headers
+//!   Body         -> host pulls bytes with ex.read(buf) until it returns 0
+//!   Done(audit)  -> the exchange is over
 //! ```
+//!
+//! An exchange may have several IO needs outstanding at once (the log files of a snapshot, the
+//! footers of a dataset): `poll` hands out each one once, with its [`NeedId`], and the host
+//! answers them in any order. A host that answers each need before polling again never sees
+//! `Wait` and stays correct; it only pays one round trip per need.
+
+use std::collections::VecDeque;
 
 use crate::auth::AuditEvent;
 use crate::http::ResponseHead;
@@ -178,11 +186,26 @@ pub enum IoResult {
     Failed(String),
 }
 
+/// Names one IO need of an exchange. Ids grow in the order the needs were asked and are never
+/// reused within an exchange.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NeedId(u64);
+
+impl std::fmt::Display for NeedId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// What the host should do next.
 #[derive(Debug)]
 pub enum Poll<'a> {
-    /// Perform this IO, then call [`Exchange::supply`].
-    Need(&'a IoNeed),
+    /// Perform this IO, then call [`Exchange::supply`] with its id. Each need is handed out
+    /// once: poll again for the next one.
+    Need(NeedId, &'a IoNeed),
+    /// Every outstanding need has been handed out and none is answered yet: supply an answer,
+    /// then poll again.
+    Wait,
     /// Send this status and these headers.
     Head(&'a ResponseHead),
     /// Pull body bytes with [`Exchange::read`] until it returns 0.
@@ -194,9 +217,13 @@ pub enum Poll<'a> {
 /// A host called a method in the wrong state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ExchangeError {
-    /// `supply` was called while the exchange was not waiting for IO.
+    /// `supply` was called while the exchange was not waiting for IO (it may have answered
+    /// already, with needs still outstanding: drop their answers).
     #[error("the exchange is not waiting for IO")]
     NotWaitingForIo,
+    /// `supply` named a need that is not outstanding: never asked, or already answered.
+    #[error("IO need {0} is not outstanding")]
+    UnknownNeed(NeedId),
 }
 
 /// A response body that is produced piece by piece, so a large response is never built whole.
@@ -230,22 +257,95 @@ pub(crate) struct Response {
 
 /// One step of an operation that may need IO.
 pub(crate) enum Step {
+    /// One more need.
     Need(IoNeed),
+    /// Several more needs at once, or none: wait for the answers to those asked before.
+    Needs(Vec<IoNeed>),
     Respond(Response),
 }
 
 /// An operation that needs IO before it can respond.
 pub(crate) trait Operation: Send {
-    /// Advances the operation. `input` answers the previous `Step::Need` (`None` on the first
-    /// call).
+    /// Advances the operation: `None` on the first call, then once with the answer to each need
+    /// it asked, in the order it asked them (the exchange holds answers that come early).
     fn resume(&mut self, input: Option<IoResult>) -> Step;
 
     /// Adds what the operation learnt to the audit event (called after each `resume`).
     fn note(&self, _audit: &mut AuditEvent) {}
 }
 
+/// A need asked by the operation, and its answer once the host has supplied it.
+struct Asked {
+    need: IoNeed,
+    answer: Option<IoResult>,
+}
+
+/// The needs an operation asked and has not been given back yet, in the order asked.
+#[derive(Default)]
+struct Needs {
+    /// `asked[i]` is need `first + i`.
+    asked: VecDeque<Asked>,
+    first: u64,
+    /// Needs below this id have been handed out by `poll`.
+    handed_out: u64,
+    /// Whether the operation has been started (resumed with no input).
+    started: bool,
+}
+
+impl Needs {
+    /// The next input for the operation: nothing to start it, then the oldest need's answer
+    /// once it is there.
+    fn next_input(&mut self) -> Option<Option<IoResult>> {
+        if !self.started {
+            self.started = true;
+            return Some(None);
+        }
+        self.asked.front()?.answer.as_ref()?;
+        self.first += 1;
+        self.asked.pop_front().map(|a| a.answer)
+    }
+
+    fn ask(&mut self, need: IoNeed) {
+        self.asked.push_back(Asked { need, answer: None });
+    }
+
+    fn index(&self, id: NeedId) -> Option<usize> {
+        usize::try_from(id.0.checked_sub(self.first)?).ok()
+    }
+
+    /// The outstanding need `id`.
+    fn get(&self, id: NeedId) -> Option<&Asked> {
+        self.asked.get(self.index(id)?).filter(|a| a.answer.is_none())
+    }
+
+    /// The outstanding need `id`, to answer it.
+    fn get_mut(&mut self, id: NeedId) -> Option<&mut Asked> {
+        let index = self.index(id)?;
+        self.asked.get_mut(index).filter(|a| a.answer.is_none())
+    }
+
+    /// Hands out the oldest need not handed out yet that has no answer.
+    fn hand_out(&mut self) -> Option<(NeedId, &IoNeed)> {
+        let from = self.handed_out.max(self.first);
+        let skip = usize::try_from(from - self.first).unwrap_or(usize::MAX);
+        let (index, asked) = self.asked.iter().enumerate().skip(skip).find(|(_, a)| a.answer.is_none())?;
+        let id = self.first + index as u64;
+        self.handed_out = id + 1;
+        Some((NeedId(id), &asked.need))
+    }
+
+    fn outstanding(&self) -> impl Iterator<Item = (NeedId, &IoNeed)> {
+        let first = self.first;
+        self.asked
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.answer.is_none())
+            .map(move |(i, a)| (NeedId(first + i as u64), &a.need))
+    }
+}
+
 enum State {
-    Operating { op: Box<dyn Operation>, waiting: Option<IoNeed>, input: Option<IoResult> },
+    Operating { op: Box<dyn Operation>, needs: Needs },
     HeadReady(ResponseHead, Body),
     Streaming(Body),
     Finished,
@@ -277,7 +377,7 @@ impl Exchange {
 
     pub(crate) fn operating(op: Box<dyn Operation>, head_only: bool, audit: AuditEvent) -> Exchange {
         Exchange {
-            state: State::Operating { op, waiting: None, input: None },
+            state: State::Operating { op, needs: Needs::default() },
             head: None,
             head_only,
             audit,
@@ -294,17 +394,34 @@ impl Exchange {
         self.state = State::HeadReady(response.head, body);
     }
 
-    /// Says what the host should do next. Calling it again without acting returns the same
-    /// instruction.
+    /// Says what the host should do next. Each need is handed out once; `Head` too. Calling it
+    /// again otherwise returns the same instruction.
     pub fn poll(&mut self) -> Poll<'_> {
-        if let State::Operating { op, waiting, input } = &mut self.state {
-            if waiting.is_none() {
-                let step = op.resume(input.take());
+        if let State::Operating { op, needs } = &mut self.state {
+            let mut response = None;
+            while let Some(input) = needs.next_input() {
+                let step = op.resume(input);
                 op.note(&mut self.audit);
                 match step {
-                    Step::Need(need) => *waiting = Some(need),
-                    Step::Respond(response) => self.respond(response),
+                    Step::Need(need) => needs.ask(need),
+                    Step::Needs(more) => more.into_iter().for_each(|need| needs.ask(need)),
+                    Step::Respond(r) => {
+                        response = Some(r);
+                        break;
+                    }
                 }
+            }
+            if response.is_none() && needs.asked.is_empty() {
+                // An operation that waits for nothing would never finish.
+                response = Some(Response {
+                    head: ResponseHead { status: 500, headers: Vec::new() },
+                    body: Body::Empty,
+                    error_code: Some(crate::protocol::ErrorCode::InternalError.as_str()),
+                    detail: Some("the operation waits without having asked for IO".into()),
+                });
+            }
+            if let Some(response) = response {
+                self.respond(response);
             }
         }
         if matches!(self.state, State::HeadReady(..)) {
@@ -313,25 +430,25 @@ impl Exchange {
                 return Poll::Head(self.head.insert(head));
             }
         }
-        match &self.state {
-            State::Operating { waiting: Some(need), .. } => Poll::Need(need),
+        match &mut self.state {
+            State::Operating { needs, .. } => match needs.hand_out() {
+                Some((id, need)) => Poll::Need(id, need),
+                None => Poll::Wait,
+            },
             State::Streaming(_) | State::HeadReady(..) => Poll::Body,
-            // `Operating` without a need is not reached: `resume` above either waits or responds.
-            State::Operating { waiting: None, .. } | State::Finished => Poll::Done(&self.audit),
+            State::Finished => Poll::Done(&self.audit),
         }
     }
 
-    /// Answers the IO need the last [`poll`](Exchange::poll) returned.
-    pub fn supply(&mut self, result: IoResult) -> Result<(), ExchangeError> {
-        match &mut self.state {
-            State::Operating { waiting, input, .. } if waiting.is_some() => {
-                *waiting = None;
-                *input = Some(result);
-                self.audit.io_requests += 1;
-                Ok(())
-            }
-            _ => Err(ExchangeError::NotWaitingForIo),
-        }
+    /// Answers IO need `id`, in any order. A need is answered once.
+    pub fn supply(&mut self, id: NeedId, result: IoResult) -> Result<(), ExchangeError> {
+        let State::Operating { needs, .. } = &mut self.state else {
+            return Err(ExchangeError::NotWaitingForIo);
+        };
+        let asked = needs.get_mut(id).ok_or(ExchangeError::UnknownNeed(id))?;
+        asked.answer = Some(result);
+        self.audit.io_requests += 1;
+        Ok(())
     }
 
     /// Copies the next body bytes into `buf`. Returns 0 when the body is complete (or when
@@ -385,10 +502,19 @@ impl Exchange {
         }
     }
 
-    /// The IO need the exchange is waiting on, if any.
-    pub fn pending_need(&self) -> Option<&IoNeed> {
+    /// The needs asked and not answered yet, oldest first (handed out by `poll` or not).
+    pub fn outstanding(&self) -> impl Iterator<Item = (NeedId, &IoNeed)> {
+        let needs = match &self.state {
+            State::Operating { needs, .. } => Some(needs.outstanding()),
+            _ => None,
+        };
+        needs.into_iter().flatten()
+    }
+
+    /// Outstanding need `id`, if it is one.
+    pub fn need(&self, id: NeedId) -> Option<&IoNeed> {
         match &self.state {
-            State::Operating { waiting, .. } => waiting.as_ref(),
+            State::Operating { needs, .. } => needs.get(id).map(|a| &a.need),
             _ => None,
         }
     }
@@ -401,5 +527,116 @@ impl Exchange {
     /// The audit event as it stands (complete once `poll` returned `Done`).
     pub fn audit(&self) -> &AuditEvent {
         &self.audit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Asks for `count` objects at once, then answers with their bytes in the order asked.
+    struct Fanout {
+        count: usize,
+        got: Vec<u8>,
+        answers: usize,
+    }
+
+    impl Operation for Fanout {
+        fn resume(&mut self, input: Option<IoResult>) -> Step {
+            let Some(result) = input else {
+                let get = |i: usize| IoNeed::Get { store: "s".into(), key: i.to_string(), range: None };
+                return Step::Needs((0..self.count).map(get).collect());
+            };
+            if let IoResult::Bytes(b) = result {
+                self.got.extend(b);
+            }
+            self.answers += 1;
+            if self.answers < self.count {
+                return Step::Needs(Vec::new());
+            }
+            let head = ResponseHead { status: 200, headers: Vec::new() };
+            Step::Respond(Response { head, body: Body::Bytes(self.got.clone()), error_code: None, detail: None })
+        }
+    }
+
+    fn fanout(count: usize) -> Exchange {
+        Exchange::operating(Box::new(Fanout { count, got: Vec::new(), answers: 0 }), false, AuditEvent::default())
+    }
+
+    fn key(need: &IoNeed) -> Vec<u8> {
+        match need {
+            IoNeed::Get { key, .. } => key.clone().into_bytes(),
+            _ => panic!("{need:?}"),
+        }
+    }
+
+    fn body(ex: &mut Exchange) -> Vec<u8> {
+        assert!(matches!(ex.poll(), Poll::Head(h) if h.status == 200));
+        let mut buf = [0u8; 64];
+        let n = ex.read(&mut buf);
+        buf[..n].to_vec()
+    }
+
+    #[test]
+    fn answers_in_any_order_reach_the_operation_in_the_order_asked() {
+        let mut ex = fanout(3);
+        let mut handed = Vec::new();
+        while let Poll::Need(id, need) = ex.poll() {
+            handed.push((id, key(need)));
+        }
+        assert_eq!(handed.len(), 3);
+        assert!(matches!(ex.poll(), Poll::Wait), "every need is handed out");
+        assert_eq!(ex.outstanding().count(), 3);
+        let (last, first) = (handed[2].clone(), handed[0].clone());
+        ex.supply(last.0, IoResult::Bytes(last.1)).unwrap();
+        ex.supply(first.0, IoResult::Bytes(first.1)).unwrap();
+        assert!(matches!(ex.poll(), Poll::Wait), "the middle need is still out");
+        assert_eq!(ex.outstanding().map(|(id, _)| id).collect::<Vec<_>>(), [handed[1].0]);
+        assert_eq!(ex.need(handed[1].0).map(key), Some(b"1".to_vec()));
+        assert_eq!(ex.need(handed[0].0), None, "answered");
+        ex.supply(handed[1].0, IoResult::Bytes(handed[1].1.clone())).unwrap();
+        assert_eq!(body(&mut ex), b"012");
+        assert_eq!(ex.audit().io_requests, 3);
+    }
+
+    #[test]
+    fn unknown_and_repeated_ids_are_refused() {
+        let mut ex = fanout(2);
+        let Poll::Need(id, _) = ex.poll() else { panic!() };
+        assert_eq!(ex.supply(NeedId(99), IoResult::NotFound), Err(ExchangeError::UnknownNeed(NeedId(99))));
+        ex.supply(id, IoResult::Bytes(b"a".to_vec())).unwrap();
+        assert_eq!(ex.supply(id, IoResult::NotFound), Err(ExchangeError::UnknownNeed(id)), "answered once");
+        let Poll::Need(second, _) = ex.poll() else { panic!() };
+        assert_ne!(second, id);
+        ex.supply(second, IoResult::Bytes(b"b".to_vec())).unwrap();
+        assert_eq!(body(&mut ex), b"ab");
+        assert_eq!(ex.supply(second, IoResult::NotFound), Err(ExchangeError::NotWaitingForIo));
+    }
+
+    #[test]
+    fn a_host_answering_one_need_at_a_time_never_waits() {
+        let mut ex = fanout(4);
+        let mut polls = 0;
+        let head = loop {
+            polls += 1;
+            match ex.poll() {
+                Poll::Need(id, need) => {
+                    let answer = IoResult::Bytes(key(need));
+                    ex.supply(id, answer).unwrap();
+                }
+                Poll::Head(h) => break h.status,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!((head, polls), (200, 5));
+        let mut buf = [0u8; 8];
+        let n = ex.read(&mut buf);
+        assert_eq!(&buf[..n], b"0123");
+    }
+
+    #[test]
+    fn an_operation_waiting_for_nothing_is_an_internal_error() {
+        let mut ex = fanout(0);
+        assert!(matches!(ex.poll(), Poll::Head(h) if h.status == 500));
     }
 }

@@ -186,15 +186,16 @@ fn run_exchange(data: &[u8]) -> Option<u16> {
     let mut buf = [0u8; 8192];
     for _ in 0..MAX_POLLS {
         match ex.poll() {
-            Poll::Need(need) => {
+            Poll::Need(id, need) => {
                 let need = need.clone();
                 let result = match (sections.next(), &need) {
                     (Some(section), _) => answer(section, &need),
                     (None, IoNeed::RequestBody { .. }) if pending_body => IoResult::Bytes(b"{}".to_vec()),
                     (None, _) => IoResult::NotFound,
                 };
-                ex.supply(result).expect("the exchange waits for the need it asked");
+                ex.supply(id, result).expect("the exchange waits for the need it asked");
             }
+            Poll::Wait => panic!("a host that answers each need at once never waits"),
             Poll::Head(head) => {
                 assert!((100..600).contains(&head.status), "status {}", head.status);
                 status = Some(head.status);

@@ -31,6 +31,6 @@ mod vend;
 pub use catalog::{Catalog, ConfigError};
 pub use engine::{Engine, EngineError};
 pub use exchange::{
-    ByteRange, Exchange, ExchangeError, HttpCall, HttpReply, IoNeed, IoResult, Listing, ObjectMeta, Poll,
+    ByteRange, Exchange, ExchangeError, HttpCall, HttpReply, IoNeed, IoResult, Listing, NeedId, ObjectMeta, Poll,
 };
 pub use http::{Method, Request, ResponseHead, MAX_REQUEST_BODY_BYTES};

@@ -4,23 +4,38 @@
 #[path = "common/tables.rs"]
 mod tables;
 
+use std::collections::VecDeque;
+use std::path::Path;
 use std::sync::Arc;
 
 use opensharing::delta::{Action, Step};
-use opensharing::delta::{CommitRangeReader, LogRequest, Snapshot, SnapshotReader, Target};
+use opensharing::delta::{CommitRangeReader, LogRequest, LogResponse, Snapshot, SnapshotReader, Target};
 use tables::{answer, manifest, tables_dir};
+
+/// Drives a log reader: its requests are answered in the order asked, one per `resume`.
+fn drive<T, E: std::fmt::Display>(
+    root: &Path,
+    log: &mut Vec<LogRequest>,
+    mut resume: impl FnMut(Option<LogResponse>) -> Result<Step<T>, E>,
+) -> Result<T, E> {
+    let mut asked = VecDeque::new();
+    let mut input = None;
+    loop {
+        match resume(input.take())? {
+            Step::Need(requests) => asked.extend(requests),
+            Step::Ready(t) => return Ok(t),
+        }
+        let request = asked.pop_front().expect("a reader that is not ready has asked for something");
+        input = Some(answer(root, &request, log));
+    }
+}
 
 fn read(table: &str, target: Target, cached: Option<Arc<Snapshot>>) -> (Arc<Snapshot>, Vec<LogRequest>) {
     let root = tables_dir().join(table);
     let mut reader = SnapshotReader::new(target, cached);
     let mut log = Vec::new();
-    let mut input = None;
-    loop {
-        match reader.resume(input.take()).unwrap_or_else(|e| panic!("{table} {target:?}: {e}")) {
-            Step::Need(req) => input = Some(answer(&root, &req, &mut log)),
-            Step::Ready(s) => return (s, log),
-        }
-    }
+    let s = drive(&root, &mut log, |input| reader.resume(input)).unwrap_or_else(|e| panic!("{table} {target:?}: {e}"));
+    (s, log)
 }
 
 #[test]
@@ -86,14 +101,9 @@ fn timestamp_time_travel_picks_the_commit_at_or_before() {
     assert_eq!(end.version, latest.version);
     let mut reader = SnapshotReader::new(Target::Timestamp(0), None);
     let root = tables_dir().join("basic");
-    let mut input = None;
     let mut log = Vec::new();
-    let err = loop {
-        match reader.resume(input.take()) {
-            Ok(Step::Need(req)) => input = Some(answer(&root, &req, &mut log)),
-            Ok(Step::Ready(_)) => panic!("a time before the first commit has no snapshot"),
-            Err(e) => break e,
-        }
+    let Err(err) = drive(&root, &mut log, |input| reader.resume(input)) else {
+        panic!("a time before the first commit has no snapshot")
     };
     assert!(err.to_string().contains("before the earliest version"), "{err}");
 }
@@ -115,14 +125,8 @@ fn a_cached_snapshot_only_reads_the_tail() {
 fn commit_ranges_carry_change_data() {
     let root = tables_dir().join("cdf");
     let mut reader = CommitRangeReader::new(0, None);
-    let mut input = None;
     let mut log = Vec::new();
-    let (listing, commits) = loop {
-        match reader.resume(input.take()).unwrap() {
-            Step::Need(req) => input = Some(answer(&root, &req, &mut log)),
-            Step::Ready(r) => break r,
-        }
-    };
+    let (listing, commits) = drive(&root, &mut log, |input| reader.resume(input)).unwrap();
     assert_eq!(commits.len(), 4);
     assert_eq!(listing.latest(), Some(3));
     let cdc_commits: Vec<i64> =

@@ -390,9 +390,9 @@ fn a_pending_body_is_read_only_after_authentication_and_routing() {
     }
     // An authenticated query asks for its body first, then reads the table with it.
     let mut ex = e.handle(deferred_query(TOKEN, "basic"), common::NOW);
-    assert_eq!(ex.pending_need(), None);
+    assert_eq!(ex.outstanding().count(), 0);
     assert!(
-        matches!(ex.poll(), opensharing::Poll::Need(IoNeed::RequestBody { max_bytes }) if *max_bytes == opensharing::MAX_REQUEST_BODY_BYTES)
+        matches!(ex.poll(), opensharing::Poll::Need(_, IoNeed::RequestBody { max_bytes }) if *max_bytes == opensharing::MAX_REQUEST_BODY_BYTES)
     );
     let mut asked = 0;
     let r = drive(&e, deferred_query(TOKEN, "basic"), NOW, |need| match need {

@@ -13,6 +13,7 @@ pub mod layout;
 pub mod schema;
 pub mod stats;
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::delta::actions::{Format, SharedPartitionValues};
@@ -68,6 +69,9 @@ pub enum DatasetError {
     UnexpectedResponse,
 }
 
+/// Most footer reads asked for at once (each at most [`footer::TAIL_BYTES`], or the footer).
+pub const MAX_FOOTERS_IN_FLIGHT: usize = 64;
+
 enum Phase {
     Start,
     Listing,
@@ -83,10 +87,11 @@ pub struct DatasetReader {
     phase: Phase,
     files: Vec<LogEntry>,
     footers: Vec<Option<Arc<FooterInfo>>>,
+    /// The next file whose footer may need asking for.
     next: usize,
-    /// Whether the current file's footer is being read a second time (it was longer than the
-    /// first read).
-    second_read: bool,
+    /// The footer reads asked and not answered, in the order asked: the file, and whether it
+    /// is the second read (the footer was longer than the first).
+    in_flight: VecDeque<(usize, bool)>,
 }
 
 impl DatasetReader {
@@ -99,11 +104,13 @@ impl DatasetReader {
             files: Vec::new(),
             footers: Vec::new(),
             next: 0,
-            second_read: false,
+            in_flight: VecDeque::new(),
         }
     }
 
-    /// Advances with the answer to the previous request (`None` the first time).
+    /// Advances with the answer to the oldest request not answered yet (`None` the first time);
+    /// requests are answered in the order asked. Up to [`MAX_FOOTERS_IN_FLIGHT`] footers are
+    /// asked for at once.
     pub fn resume(
         &mut self,
         input: Option<LogResponse>,
@@ -115,41 +122,48 @@ impl DatasetReader {
         match self.phase {
             Phase::Start => {
                 self.phase = Phase::Listing;
-                Ok(Step::Need(DatasetRequest::List { start_after: None }))
+                Ok(Step::need(DatasetRequest::List { start_after: None }))
             }
             Phase::Listing => match input {
                 Some(LogResponse::Listing(entries)) => self.plan(entries, cache),
                 Some(LogResponse::NotFound) => Err(DatasetError::Empty),
                 _ => Err(DatasetError::UnexpectedResponse),
             },
-            Phase::Footers => match input {
-                Some(LogResponse::Bytes(bytes)) => {
-                    let entry = &self.files[self.next];
-                    match footer::decode(&bytes, entry.size) {
+            Phase::Footers => {
+                let (index, second) = self.in_flight.pop_front().ok_or(DatasetError::UnexpectedResponse)?;
+                let entry = &self.files[index];
+                match input {
+                    Some(LogResponse::Bytes(bytes)) => match footer::decode(&bytes, entry.size) {
                         Ok(Tail::Footer(info)) => {
                             let info = Arc::new(info);
                             cache.put_footer(self.footer_key(entry), entry, info.clone());
-                            self.footers[self.next] = Some(info);
-                            self.second_read = false;
-                            self.next_request(cache)
+                            self.footers[index] = Some(info);
                         }
-                        Ok(Tail::NeedFrom(start)) if !self.second_read => {
-                            self.second_read = true;
+                        Ok(Tail::NeedFrom(start)) if !second => {
+                            self.in_flight.push_back((index, true));
                             let range = ByteRange { start, end: entry.size };
-                            Ok(Step::Need(DatasetRequest::Read { path: entry.path.clone(), range }))
+                            let read = DatasetRequest::Read { path: entry.path.clone(), range };
+                            let mut more = self.ask();
+                            more.insert(0, read);
+                            return Ok(Step::Need(more));
                         }
-                        Ok(Tail::NeedFrom(_)) => Err(self.corrupt("the footer was not in the bytes read")),
-                        Err(detail) => Err(self.corrupt(&detail)),
+                        Ok(Tail::NeedFrom(_)) => {
+                            return Err(self.corrupt(index, "the footer was not in the bytes read"))
+                        }
+                        Err(detail) => return Err(self.corrupt(index, &detail)),
+                    },
+                    Some(LogResponse::NotFound) => {
+                        return Err(self.corrupt(index, "the file was removed while the dataset was read"))
                     }
+                    _ => return Err(DatasetError::UnexpectedResponse),
                 }
-                Some(LogResponse::NotFound) => Err(self.corrupt("the file was removed while the dataset was read")),
-                _ => Err(DatasetError::UnexpectedResponse),
-            },
+                self.next_requests(cache)
+            }
         }
     }
 
-    fn corrupt(&self, detail: &str) -> DatasetError {
-        let file = self.files.get(self.next).map(|f| f.path.clone()).unwrap_or_default();
+    fn corrupt(&self, index: usize, detail: &str) -> DatasetError {
+        let file = self.files.get(index).map(|f| f.path.clone()).unwrap_or_default();
         DatasetError::Corrupt { file, detail: detail.to_string() }
     }
 
@@ -175,17 +189,31 @@ impl DatasetReader {
         self.footers = entries.iter().map(|e| cache.footer(&self.footer_key(e), e)).collect();
         self.files = entries;
         self.phase = Phase::Footers;
-        self.next_request(cache)
+        self.next_requests(cache)
     }
 
-    fn next_request(&mut self, cache: &DatasetCache) -> Result<Step<Arc<Snapshot>, DatasetRequest>, DatasetError> {
-        while self.next < self.files.len() && self.footers[self.next].is_some() {
+    /// Asks for the tails of the next files without a footer, up to the cap.
+    fn ask(&mut self) -> Vec<DatasetRequest> {
+        let mut requests = Vec::new();
+        while self.in_flight.len() < MAX_FOOTERS_IN_FLIGHT && self.next < self.files.len() {
+            let index = self.next;
             self.next += 1;
+            if self.footers[index].is_some() {
+                continue;
+            }
+            let entry = &self.files[index];
+            let range = ByteRange { start: entry.size.saturating_sub(footer::TAIL_BYTES), end: entry.size };
+            requests.push(DatasetRequest::Read { path: entry.path.clone(), range });
+            self.in_flight.push_back((index, false));
         }
-        if let Some(entry) = self.files.get(self.next) {
-            let start = entry.size.saturating_sub(footer::TAIL_BYTES);
-            let range = ByteRange { start, end: entry.size };
-            return Ok(Step::Need(DatasetRequest::Read { path: entry.path.clone(), range }));
+        requests
+    }
+
+    /// Asks for more footers, or builds the snapshot once every footer is there.
+    fn next_requests(&mut self, cache: &DatasetCache) -> Result<Step<Arc<Snapshot>, DatasetRequest>, DatasetError> {
+        let requests = self.ask();
+        if !self.in_flight.is_empty() {
+            return Ok(Step::Need(requests));
         }
         let files = std::mem::take(&mut self.files);
         let footers: Vec<Arc<FooterInfo>> = std::mem::take(&mut self.footers).into_iter().flatten().collect();

@@ -255,6 +255,9 @@ pub struct CommitInfo {
 pub struct Sidecar {
     /// File name under `_delta_log/_sidecars/`.
     pub path: String,
+    /// Its size, when given.
+    #[serde(default)]
+    pub size_in_bytes: Option<u64>,
 }
 
 /// One action of a commit or checkpoint.

@@ -3,6 +3,7 @@
 
 use super::actions::{parse_commit, Action};
 use super::log_files::{classify, commit_path, LogFile, LOG_DIR};
+use super::reads::{LogFileRead, Reads};
 use super::{DeltaError, LogEntry, LogRequest, LogResponse, Step};
 
 /// A classified `_delta_log/` listing.
@@ -92,63 +93,73 @@ pub struct Commit {
     pub actions: Vec<Action>,
 }
 
-/// Reads commits `start..=end` (end defaults to the latest) after a full listing.
+/// Reads commits `start..=end` (end defaults to the latest) after a full listing, asking for
+/// many commits at once.
 pub struct CommitRangeReader {
     start: i64,
     end: Option<i64>,
     listing: Option<LogListing>,
+    reads: Reads,
     commits: Vec<Commit>,
 }
 
 impl CommitRangeReader {
     /// A reader of commits from `start` to `end` (inclusive; latest when `None`).
     pub fn new(start: i64, end: Option<i64>) -> CommitRangeReader {
-        CommitRangeReader { start, end, listing: None, commits: Vec::new() }
+        CommitRangeReader { start, end, listing: None, reads: Reads::default(), commits: Vec::new() }
     }
 
-    /// Advances with the answer to the previous request. The result is the listing (for
-    /// timestamps) and the commits.
+    /// Advances with the answer to the oldest request not answered yet (requests are answered in
+    /// the order asked). The result is the listing (for timestamps) and the commits.
     pub fn resume(&mut self, input: Option<LogResponse>) -> Result<Step<(LogListing, Vec<Commit>)>, DeltaError> {
         match (input, self.listing.is_some()) {
-            (None, _) => return Ok(Step::Need(LogRequest::List { start_after: None })),
-            (Some(LogResponse::Listing(entries)), false) => {
-                let listing = LogListing::new(&entries);
-                let latest = listing.latest().ok_or(DeltaError::NoLog)?;
-                let earliest = listing.commits[0].0;
-                if self.start > latest || self.start < earliest {
-                    return Err(DeltaError::VersionNotFound { requested: self.start, earliest, latest });
-                }
-                self.end = Some(self.end.map_or(latest, |e| e.min(latest)));
-                self.listing = Some(listing);
-            }
-            (Some(LogResponse::Bytes(bytes)), true) => {
-                let version = self.start + self.commits.len() as i64;
-                let path = commit_path(version);
-                let actions = parse_commit(&path, &bytes)?;
-                let listed = self.listing.as_ref().and_then(|l| l.timestamp_of(version)).unwrap_or_default();
-                let ict = actions.iter().find_map(|a| match a {
-                    Action::CommitInfo(ci) => ci.in_commit_timestamp,
-                    _ => None,
-                });
-                self.commits.push(Commit { version, timestamp_ms: ict.unwrap_or(listed), actions });
-            }
+            (None, _) => return Ok(Step::need(LogRequest::List { start_after: None })),
+            (Some(LogResponse::Listing(entries)), false) => self.plan(&entries)?,
+            (Some(LogResponse::Bytes(bytes)), true) => self.reads.answered(bytes)?,
             (Some(LogResponse::NotFound), true) => {
-                return Err(DeltaError::MissingCommit(self.start + self.commits.len() as i64))
+                let version = self.reads.answering().and_then(|f| f.commit);
+                return Err(version.map_or(DeltaError::UnexpectedResponse, DeltaError::MissingCommit));
             }
             (Some(LogResponse::NotFound), false) => return Err(DeltaError::NoLog),
             (Some(LogResponse::Failed(detail)), _) => return Err(DeltaError::Storage(detail)),
             _ => return Err(DeltaError::UnexpectedResponse),
         }
-        let next = self.start + self.commits.len() as i64;
-        if next <= self.end.unwrap_or(self.start) {
-            let listing = self.listing.as_ref().ok_or(DeltaError::NoLog)?;
-            if listing.timestamp_of(next).is_none() {
-                return Err(DeltaError::MissingCommit(next));
-            }
-            return Ok(Step::Need(LogRequest::Get { path: commit_path(next) }));
+        while let Some((file, bytes)) = self.reads.next_ready() {
+            let version = file.commit.ok_or(DeltaError::UnexpectedResponse)?;
+            let actions = parse_commit(&file.path, &bytes)?;
+            let listed = self.listing.as_ref().and_then(|l| l.timestamp_of(version)).unwrap_or_default();
+            let ict = actions.iter().find_map(|a| match a {
+                Action::CommitInfo(ci) => ci.in_commit_timestamp,
+                _ => None,
+            });
+            self.commits.push(Commit { version, timestamp_ms: ict.unwrap_or(listed), actions });
+        }
+        if !self.reads.is_done() {
+            return Ok(Step::Need(self.reads.ask()));
         }
         let listing = self.listing.take().unwrap_or_default();
         Ok(Step::Ready((listing, std::mem::take(&mut self.commits))))
+    }
+
+    /// Checks the range against the listing and queues its commits.
+    fn plan(&mut self, entries: &[LogEntry]) -> Result<(), DeltaError> {
+        let listing = LogListing::new(entries);
+        let latest = listing.latest().ok_or(DeltaError::NoLog)?;
+        let earliest = listing.commits[0].0;
+        if self.start > latest || self.start < earliest {
+            return Err(DeltaError::VersionNotFound { requested: self.start, earliest, latest });
+        }
+        let end = self.end.map_or(latest, |e| e.min(latest));
+        if let Some(missing) = (self.start..=end).find(|&v| listing.timestamp_of(v).is_none()) {
+            return Err(DeltaError::MissingCommit(missing));
+        }
+        let sizes: std::collections::HashMap<&str, u64> = entries.iter().map(|e| (e.path.as_str(), e.size)).collect();
+        self.reads = Reads::new((self.start..=end).map(|v| {
+            let path = commit_path(v);
+            LogFileRead { size: sizes.get(path.as_str()).copied().unwrap_or(0), path, commit: Some(v) }
+        }));
+        self.listing = Some(listing);
+        Ok(())
     }
 }
 
@@ -175,11 +186,27 @@ mod tests {
     #[test]
     fn reads_a_range_and_reports_gaps() {
         let mut r = CommitRangeReader::new(1, Some(9));
-        assert!(matches!(r.resume(None).unwrap(), Step::Need(LogRequest::List { start_after: None })));
+        let Step::Need(list) = r.resume(None).unwrap() else { panic!() };
+        assert_eq!(list, [LogRequest::List { start_after: None }]);
         let listing = LogResponse::Listing(vec![entry(0, 1), entry(1, 2), entry(3, 4)]);
-        let Step::Need(LogRequest::Get { path }) = r.resume(Some(listing)).unwrap() else { panic!() };
-        assert_eq!(path, commit_path(1));
-        let err = r.resume(Some(LogResponse::Bytes(b"{\"commitInfo\":{}}\n".to_vec()))).unwrap_err();
-        assert_eq!(err, DeltaError::MissingCommit(2));
+        assert_eq!(r.resume(Some(listing)).unwrap_err(), DeltaError::MissingCommit(2));
+    }
+
+    #[test]
+    fn asks_for_every_commit_at_once_and_keeps_their_order() {
+        let mut r = CommitRangeReader::new(1, None);
+        r.resume(None).unwrap();
+        let listing = LogResponse::Listing((0..4).map(|v| entry(v, v)).collect());
+        let Step::Need(gets) = r.resume(Some(listing)).unwrap() else { panic!() };
+        assert_eq!(gets, (1..4).map(|v| LogRequest::Get { path: commit_path(v) }).collect::<Vec<_>>());
+        let commit = |ict: i64| {
+            let line = format!("{{\"commitInfo\":{{\"inCommitTimestamp\":{ict}}}}}\n");
+            Some(LogResponse::Bytes(line.into_bytes()))
+        };
+        assert!(matches!(r.resume(commit(10)).unwrap(), Step::Need(more) if more.is_empty()));
+        r.resume(commit(20)).unwrap();
+        let Step::Ready((_, commits)) = r.resume(commit(30)).unwrap() else { panic!() };
+        let seen: Vec<_> = commits.iter().map(|c| (c.version, c.timestamp_ms)).collect();
+        assert_eq!(seen, [(1, 10), (2, 20), (3, 30)]);
     }
 }

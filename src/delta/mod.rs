@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod dv;
 pub mod history;
 pub mod log_files;
+pub mod reads;
 pub mod snapshot;
 
 pub use actions::{Action, AddFile, DeletionVector, Metadata, Protocol};
@@ -58,10 +59,18 @@ pub enum LogResponse {
 /// One step of a log state machine (or of another snapshot source, with its own request type).
 #[derive(Debug)]
 pub enum Step<T, R = LogRequest> {
-    /// Answer this request, then resume.
-    Need(R),
+    /// Answer these requests (concurrently if you like), then resume once with each answer, in
+    /// the order the requests were asked. None: resume with the answers to earlier requests.
+    Need(Vec<R>),
     /// Finished.
     Ready(T),
+}
+
+impl<T, R> Step<T, R> {
+    /// A step asking for one request.
+    pub fn need(request: R) -> Step<T, R> {
+        Step::Need(vec![request])
+    }
 }
 
 /// Why a log could not be read.

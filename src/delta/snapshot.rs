@@ -5,6 +5,7 @@
 //! multi-part, or v2 with sidecars) and applies the JSON commits after it. Given a cached
 //! snapshot of the same table, it lists only the commits after it and applies those.
 
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use super::actions::{is_absolute_path, parse_commit, Action, AddFile, Metadata, Protocol};
@@ -12,6 +13,7 @@ use super::active::ActiveFiles;
 use super::checkpoint::parse_checkpoint;
 use super::history::LogListing;
 use super::log_files::{commit_path, LAST_CHECKPOINT, LOG_DIR};
+use super::reads::{LogFileRead, Reads};
 use super::{DeltaError, LogEntry, LogRequest, LogResponse, Step};
 
 /// Which snapshot to read.
@@ -38,7 +40,7 @@ pub struct Snapshot {
     pub metadata: Metadata,
     /// Active files, sorted by path.
     pub files: Vec<AddFile>,
-    /// Sum of the files' sizes.
+    /// Sum of the files' sizes (saturating: a hostile log cannot make it overflow).
     pub total_size: i64,
     /// Tells apart snapshots of one table at the same version (a Parquet dataset is always
     /// version 0); 0 for Delta snapshots, whose version says it all.
@@ -59,7 +61,7 @@ impl Snapshot {
         files: Vec<AddFile>,
         content_id: u64,
     ) -> Snapshot {
-        let total_size = files.iter().map(|f| f.size).sum();
+        let total_size = files.iter().fold(0i64, |sum, f| sum.saturating_add(f.size));
         Snapshot {
             version,
             timestamp_ms,
@@ -108,9 +110,8 @@ pub struct SnapshotReader {
     target: Target,
     base: Option<Arc<Snapshot>>,
     phase: Phase,
-    /// Files still to read, in order, and whether each is a commit (`Some(version)`).
-    queue: Vec<(String, Option<i64>)>,
-    next: usize,
+    /// The checkpoint files and commits still to apply.
+    reads: Reads,
     version: i64,
     timestamp_ms: i64,
     files: ActiveFiles,
@@ -126,8 +127,7 @@ impl SnapshotReader {
             target,
             base: cached.filter(|_| target == Target::Latest),
             phase: Phase::Start,
-            queue: Vec::new(),
-            next: 0,
+            reads: Reads::default(),
             version: -1,
             timestamp_ms: 0,
             files: ActiveFiles::default(),
@@ -136,7 +136,8 @@ impl SnapshotReader {
         }
     }
 
-    /// Advances with the answer to the previous request (`None` the first time).
+    /// Advances with the answer to the oldest request not answered yet (`None` the first time).
+    /// Requests are answered in the order they were asked.
     pub fn resume(&mut self, input: Option<LogResponse>) -> Result<Step<Arc<Snapshot>>, DeltaError> {
         if let Some(LogResponse::Failed(detail)) = input {
             return Err(DeltaError::Storage(detail));
@@ -145,11 +146,11 @@ impl SnapshotReader {
             Phase::Start => match &self.base {
                 Some(base) => {
                     self.phase = Phase::Incremental;
-                    Ok(Step::Need(LogRequest::List { start_after: Some(commit_path(base.version)) }))
+                    Ok(Step::need(LogRequest::List { start_after: Some(commit_path(base.version)) }))
                 }
                 None => {
                     self.phase = Phase::LastCheckpoint;
-                    Ok(Step::Need(LogRequest::Get { path: LAST_CHECKPOINT.into() }))
+                    Ok(Step::need(LogRequest::Get { path: LAST_CHECKPOINT.into() }))
                 }
             },
             Phase::LastCheckpoint => {
@@ -164,7 +165,7 @@ impl SnapshotReader {
                     Target::Timestamp(_) => false,
                 });
                 self.phase = Phase::Listing { partial: hint.is_some() };
-                Ok(Step::Need(LogRequest::List { start_after: hint.map(|c| format!("{LOG_DIR}{c:020}")) }))
+                Ok(Step::need(LogRequest::List { start_after: hint.map(|c| format!("{LOG_DIR}{c:020}")) }))
             }
             Phase::Listing { partial } => match input {
                 Some(LogResponse::Listing(entries)) => self.plan(&entries, partial),
@@ -177,10 +178,13 @@ impl SnapshotReader {
                 _ => Err(DeltaError::UnexpectedResponse),
             },
             Phase::Reading => match input {
-                Some(LogResponse::Bytes(bytes)) => self.apply_file(bytes),
-                Some(LogResponse::NotFound) => match self.queue.get(self.next) {
-                    Some((_, Some(v))) => Err(DeltaError::MissingCommit(*v)),
-                    Some((path, None)) => {
+                Some(LogResponse::Bytes(bytes)) => {
+                    self.reads.answered(bytes)?;
+                    self.apply_ready()
+                }
+                Some(LogResponse::NotFound) => match self.reads.answering() {
+                    Some(LogFileRead { commit: Some(v), .. }) => Err(DeltaError::MissingCommit(*v)),
+                    Some(LogFileRead { path, .. }) => {
                         Err(DeltaError::Corrupt { file: path.clone(), detail: "checkpoint file is missing".into() })
                     }
                     None => Err(DeltaError::UnexpectedResponse),
@@ -229,14 +233,15 @@ impl SnapshotReader {
                 .max()
                 .unwrap_or(0)
         });
-        self.queue = checkpoint.map(|(_, parts)| parts).unwrap_or_default().into_iter().map(|p| (p, None)).collect();
-        self.queue.extend((first_commit..=target).map(|v| (commit_path(v), Some(v))));
-        self.next_request()
+        let parts = checkpoint.map(|(_, parts)| parts).unwrap_or_default().into_iter().map(|p| (p, None));
+        let commits = (first_commit..=target).map(|v| (commit_path(v), Some(v)));
+        self.reads = reads_of(entries, parts.chain(commits));
+        self.apply_ready()
     }
 
     fn relist(&mut self) -> Result<Step<Arc<Snapshot>>, DeltaError> {
         self.phase = Phase::Listing { partial: false };
-        Ok(Step::Need(LogRequest::List { start_after: None }))
+        Ok(Step::need(LogRequest::List { start_after: None }))
     }
 
     fn plan_incremental(&mut self, entries: &[LogEntry]) -> Result<Step<Arc<Snapshot>>, DeltaError> {
@@ -251,7 +256,7 @@ impl SnapshotReader {
             // The log was rewritten under us: read it from scratch.
             self.base = None;
             self.phase = Phase::LastCheckpoint;
-            return Ok(Step::Need(LogRequest::Get { path: LAST_CHECKPOINT.into() }));
+            return Ok(Step::need(LogRequest::Get { path: LAST_CHECKPOINT.into() }));
         }
         self.files = ActiveFiles::from_files(&base.files);
         self.protocol = Some(base.protocol.clone());
@@ -259,22 +264,38 @@ impl SnapshotReader {
         let (last_version, last_ts) = newer[newer.len() - 1];
         self.version = last_version;
         self.timestamp_ms = last_ts.max(base.timestamp_ms + 1);
-        self.queue = newer.iter().map(|c| (commit_path(c.0), Some(c.0))).collect();
-        self.next_request()
+        self.reads = reads_of(entries, newer.iter().map(|&(v, _)| (commit_path(v), Some(v))));
+        self.apply_ready()
     }
 
-    fn apply_file(&mut self, bytes: Vec<u8>) -> Result<Step<Arc<Snapshot>>, DeltaError> {
-        let Some((path, commit)) = self.queue.get(self.next).cloned() else {
-            return Err(DeltaError::UnexpectedResponse);
-        };
+    /// Applies the files whose turn has come, then asks for more or finishes.
+    fn apply_ready(&mut self) -> Result<Step<Arc<Snapshot>>, DeltaError> {
+        self.phase = Phase::Reading;
+        while let Some((file, bytes)) = self.reads.next_ready() {
+            self.apply_file(&file, bytes)?;
+        }
+        if !self.reads.is_done() {
+            return Ok(Step::Need(self.reads.ask()));
+        }
+        let protocol = self.protocol.take().ok_or(DeltaError::Incomplete("protocol"))?;
+        let metadata = self.metadata.take().ok_or(DeltaError::Incomplete("metaData"))?;
+        let files = std::mem::take(&mut self.files).into_sorted();
+        Ok(Step::Ready(Arc::new(Snapshot::new(self.version, self.timestamp_ms, protocol, metadata, files, 0))))
+    }
+
+    fn apply_file(&mut self, file: &LogFileRead, bytes: Vec<u8>) -> Result<(), DeltaError> {
+        let mut sidecars = Vec::new();
+        let commit = file.commit;
         let mut apply = |action: Action| match action {
             Action::Add(add) => self.files.add(add),
             Action::Remove(remove) => self.files.remove(&remove.path, remove.deletion_vector.as_ref()),
             Action::Metadata(m) => self.metadata = Some(m),
             Action::Protocol(p) => self.protocol = Some(p),
-            Action::Sidecar(s) if commit.is_none() => {
-                self.queue.insert(self.next + 1, (format!("{LOG_DIR}_sidecars/{}", s.path), None));
-            }
+            Action::Sidecar(s) if commit.is_none() => sidecars.push(LogFileRead {
+                path: format!("{LOG_DIR}_sidecars/{}", s.path),
+                size: s.size_in_bytes.unwrap_or(0),
+                commit: None,
+            }),
             Action::CommitInfo(ci) if commit == Some(self.version) => {
                 if let Some(ict) = ci.in_commit_timestamp {
                     self.timestamp_ms = ict;
@@ -283,23 +304,22 @@ impl SnapshotReader {
             _ => {}
         };
         match commit {
-            Some(_) => parse_commit(&path, &bytes)?.into_iter().for_each(&mut apply),
-            None => parse_checkpoint(&path, bytes, &mut apply)?,
+            Some(_) => parse_commit(&file.path, &bytes)?.into_iter().for_each(&mut apply),
+            None => parse_checkpoint(&file.path, bytes, &mut apply)?,
         }
-        self.next += 1;
-        self.next_request()
+        self.reads.read_first(sidecars);
+        Ok(())
     }
+}
 
-    fn next_request(&mut self) -> Result<Step<Arc<Snapshot>>, DeltaError> {
-        self.phase = Phase::Reading;
-        if let Some((path, _)) = self.queue.get(self.next) {
-            return Ok(Step::Need(LogRequest::Get { path: path.clone() }));
-        }
-        let protocol = self.protocol.take().ok_or(DeltaError::Incomplete("protocol"))?;
-        let metadata = self.metadata.take().ok_or(DeltaError::Incomplete("metaData"))?;
-        let files = std::mem::take(&mut self.files).into_sorted();
-        Ok(Step::Ready(Arc::new(Snapshot::new(self.version, self.timestamp_ms, protocol, metadata, files, 0))))
-    }
+/// Reads of `files` (paths, with the version of each commit), sized from the listing.
+fn reads_of(entries: &[LogEntry], files: impl Iterator<Item = (String, Option<i64>)>) -> Reads {
+    let sizes: HashMap<&str, u64> = entries.iter().map(|e| (e.path.as_str(), e.size)).collect();
+    Reads::new(files.map(|(path, commit)| LogFileRead {
+        size: sizes.get(path.as_str()).copied().unwrap_or(0),
+        path,
+        commit,
+    }))
 }
 
 fn last_checkpoint_version(bytes: &[u8]) -> Option<i64> {
@@ -344,12 +364,11 @@ mod tests {
     #[test]
     fn replays_commits_without_a_checkpoint() {
         let mut r = SnapshotReader::new(Target::Latest, None);
-        assert!(matches!(r.resume(None).unwrap(), Step::Need(LogRequest::Get { .. })));
-        let Step::Need(LogRequest::List { start_after: None }) = r.resume(Some(LogResponse::NotFound)).unwrap() else {
-            panic!()
-        };
+        assert!(matches!(r.resume(None).unwrap(), Step::Need(v) if matches!(v[..], [LogRequest::Get { .. }])));
+        let Step::Need(list) = r.resume(Some(LogResponse::NotFound)).unwrap() else { panic!() };
+        assert_eq!(list, [LogRequest::List { start_after: None }]);
         let listing = LogResponse::Listing(vec![entry(0), entry(1)]);
-        assert!(matches!(r.resume(Some(listing)).unwrap(), Step::Need(LogRequest::Get { .. })));
+        assert!(matches!(r.resume(Some(listing)).unwrap(), Step::Need(v) if v.len() == 2), "both commits at once");
         let add = |p: &str| {
             format!(
                 r#"{{"add":{{"path":"{p}","partitionValues":{{}},"size":5,"modificationTime":1,"dataChange":true}}}}"#
@@ -398,5 +417,56 @@ mod tests {
         assert_eq!((v, parts.len()), (9, 2));
         assert_eq!(complete_checkpoint_at_or_below(&listing, 8).unwrap().0, 5, "8 lacks a part");
         assert_eq!(complete_checkpoint_at_or_below(&listing, 4), None);
+    }
+
+    fn add(p: &str, size: i64) -> String {
+        format!(
+            r#"{{"add":{{"path":"{p}","partitionValues":{{}},"size":{size},"modificationTime":1,"dataChange":true}}}}"#
+        )
+    }
+
+    #[test]
+    fn asks_for_the_checkpoint_and_commits_at_once_and_the_sidecars_next() {
+        let mut r = SnapshotReader::new(Target::Latest, None);
+        r.resume(None).unwrap();
+        r.resume(Some(LogResponse::NotFound)).unwrap();
+        let manifest = format!("{LOG_DIR}{:020}.checkpoint.80a083e8-7026-4e79-81be-64bd76c43a11.json", 2);
+        let listing =
+            vec![LogEntry { path: manifest.clone(), size: 1, last_modified_ms: 0 }, entry(2), entry(3), entry(4)];
+        let Step::Need(first) = r.resume(Some(LogResponse::Listing(listing))).unwrap() else { panic!() };
+        let get = |path: &str| LogRequest::Get { path: path.into() };
+        assert_eq!(first, [get(&manifest), get(&commit_path(3)), get(&commit_path(4))]);
+        let sidecar = |name: &str| format!(r#"{{"sidecar":{{"path":"{name}","sizeInBytes":10}}}}"#);
+        let Step::Need(sidecars) = r.resume(Some(commit(&[P, M, &sidecar("a.json"), &sidecar("b.json")]))).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(sidecars, [get("_delta_log/_sidecars/a.json"), get("_delta_log/_sidecars/b.json")]);
+        let remove = r#"{"remove":{"path":"x","dataChange":true}}"#;
+        for early in [commit(&[remove]), commit(&[&add("z", 3)]), commit(&[&add("x", 1)])] {
+            assert!(matches!(r.resume(Some(early)).unwrap(), Step::Need(none) if none.is_empty()));
+        }
+        let Step::Ready(s) = r.resume(Some(commit(&[&add("y", 2)]))).unwrap() else { panic!() };
+        let files: Vec<_> = s.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(files, ["y", "z"], "the commits apply after the sidecars, though they arrived first");
+    }
+
+    #[test]
+    fn the_total_size_saturates() {
+        let adds = format!("{}\n{}", add("a", i64::MAX), add("b", i64::MAX));
+        let files: Vec<AddFile> = parse_commit("c", adds.as_bytes())
+            .unwrap()
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::Add(a) => Some(a),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(files.len(), 2);
+        let protocol =
+            Protocol { min_reader_version: 1, min_writer_version: 2, reader_features: None, writer_features: None };
+        let Some(Action::Metadata(metadata)) = parse_commit("m", M.as_bytes()).unwrap().pop() else { panic!() };
+        let s = Snapshot::new(0, 0, protocol, metadata, files, 0);
+        assert_eq!(s.total_size, i64::MAX);
     }
 }

@@ -1,7 +1,7 @@
 //! `opensharing_exchange`: one request in progress, driven by the host.
 
 use super::{guard, opensharing_result, opensharing_str, set_error, slice_arg, str_arg};
-use crate::exchange::{Exchange, IoNeed, IoResult, Listing, ObjectMeta, Poll};
+use crate::exchange::{Exchange, IoNeed, IoResult, Listing, NeedId, ObjectMeta, Poll};
 use crate::http::ResponseHead;
 
 /// One request in progress. Use it from one thread at a time.
@@ -132,7 +132,8 @@ pub unsafe extern "C" fn opensharing_exchange_poll(
             return opensharing_result::OPENSHARING_NULL_ARGUMENT;
         }
         let event = match ex.inner.poll() {
-            Poll::Need(_) => opensharing_event::OPENSHARING_EVENT_NEED,
+            // C hosts are handed one need at a time: the oldest outstanding one.
+            Poll::Need(..) | Poll::Wait => opensharing_event::OPENSHARING_EVENT_NEED,
             Poll::Head(_) => opensharing_event::OPENSHARING_EVENT_HEAD,
             Poll::Body => opensharing_event::OPENSHARING_EVENT_BODY,
             Poll::Done(audit) => {
@@ -179,7 +180,7 @@ pub unsafe extern "C" fn opensharing_exchange_need(
             range_end: 0,
             body_limit: 0,
         };
-        let need = match ex.inner.pending_need() {
+        let need = match pending(ex).map(|(_, need)| need) {
             None => return opensharing_result::OPENSHARING_INVALID_STATE,
             Some(IoNeed::List { store, prefix, start_after, max_keys }) => opensharing_need {
                 start_after: opensharing_str::of(start_after.as_deref().unwrap_or("")),
@@ -206,8 +207,13 @@ pub unsafe extern "C" fn opensharing_exchange_need(
     })
 }
 
+/// The need C is asked to answer: the oldest outstanding one.
+fn pending(ex: &opensharing_exchange) -> Option<(NeedId, &IoNeed)> {
+    ex.inner.outstanding().next()
+}
+
 fn pending_http(ex: &opensharing_exchange) -> Option<&crate::exchange::HttpCall> {
-    match ex.inner.pending_need() {
+    match pending(ex).map(|(_, need)| need) {
         Some(IoNeed::Http(call)) => Some(call),
         _ => None,
     }
@@ -344,7 +350,11 @@ pub unsafe extern "C" fn opensharing_exchange_supply_http(
 
 fn supply(ex: &mut opensharing_exchange, result: IoResult) -> opensharing_result {
     ex.reply_headers.clear();
-    match ex.inner.supply(result) {
+    let Some((id, _)) = pending(ex) else {
+        set_error(crate::exchange::ExchangeError::NotWaitingForIo.to_string());
+        return opensharing_result::OPENSHARING_INVALID_STATE;
+    };
+    match ex.inner.supply(id, result) {
         Ok(()) => opensharing_result::OPENSHARING_OK,
         Err(e) => {
             set_error(e.to_string());

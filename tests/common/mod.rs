@@ -92,16 +92,20 @@ impl Reply {
 }
 
 /// Drives an exchange to the end, answering IO needs with `io` and reading the body in small
-/// pieces to exercise chunking.
+/// pieces to exercise chunking. Needs are collected until the exchange waits, then answered
+/// newest first, as a concurrent host may.
 pub fn drive(engine: &Engine, request: Request, now: i64, mut io: impl FnMut(&IoNeed) -> IoResult) -> Reply {
     let mut ex = engine.handle(request, now);
     let mut head = None;
     let mut body = Vec::new();
+    let mut handed_out = Vec::new();
     loop {
         match ex.poll() {
-            Poll::Need(need) => {
-                let need = need.clone();
-                ex.supply(io(&need)).expect("exchange waits for IO");
+            Poll::Need(id, need) => handed_out.push((id, need.clone())),
+            Poll::Wait => {
+                while let Some((id, need)) = handed_out.pop() {
+                    ex.supply(id, io(&need)).expect("the need is outstanding");
+                }
             }
             Poll::Head(h) => head = Some(h.clone()),
             Poll::Body => {

@@ -215,9 +215,9 @@ impl TableRead {
                     None => return self.respond().map(Step::Respond),
                 },
                 Machine::Snapshot(mut reader) => match reader.resume(log_input).map_err(delta_error)? {
-                    LogStep::Need(req) => {
+                    LogStep::Need(reqs) => {
                         self.machine = Machine::Snapshot(reader);
-                        return Ok(Step::Need(self.io(req)));
+                        return Ok(Step::Needs(reqs.into_iter().map(|r| self.io(r)).collect()));
                     }
                     LogStep::Ready(snapshot) => {
                         self.state.snapshots.put(&self.table.cache_key(), snapshot.clone());
@@ -226,9 +226,9 @@ impl TableRead {
                 },
                 Machine::Dataset(mut reader) => {
                     match reader.resume(log_input, &self.state.datasets).map_err(dataset_error)? {
-                        LogStep::Need(req) => {
+                        LogStep::Need(reqs) => {
                             self.machine = Machine::Dataset(reader);
-                            return Ok(Step::Need(self.dataset_io(req)));
+                            return Ok(Step::Needs(reqs.into_iter().map(|r| self.dataset_io(r)).collect()));
                         }
                         LogStep::Ready(snapshot) => self.snapshot = Some(snapshot),
                     }
@@ -244,9 +244,9 @@ impl TableRead {
                     Some(LogResponse::Bytes(_)) => return Err(delta_error(DeltaError::UnexpectedResponse)),
                 },
                 Machine::Range(mut reader) => match reader.resume(log_input).map_err(delta_error)? {
-                    LogStep::Need(req) => {
+                    LogStep::Need(reqs) => {
                         self.machine = Machine::Range(reader);
-                        return Ok(Step::Need(self.io(req)));
+                        return Ok(Step::Needs(reqs.into_iter().map(|r| self.io(r)).collect()));
                     }
                     LogStep::Ready((listing, commits)) => {
                         self.listing.get_or_insert(listing);

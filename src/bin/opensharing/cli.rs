@@ -80,6 +80,10 @@ pub struct LimitArgs {
     /// Seconds a connection may move no byte in either direction before it is closed.
     #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout: u64,
+    /// Most storage requests one request runs at once (the log files of a snapshot, the footers
+    /// of a dataset are read concurrently).
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub io_fanout: u32,
 }
 
 /// `opensharing recipient …`.

@@ -22,6 +22,8 @@ pub struct Limits {
     /// How long a connection may move no byte in either direction: an idle keep-alive
     /// connection, a client that stops sending, or one that stops reading its response.
     pub idle_timeout: Duration,
+    /// Most storage requests one request runs at once.
+    pub io_fanout: usize,
 }
 
 /// Descriptors kept back from the connection cap for listeners, stores, logs and reloads.
@@ -37,6 +39,7 @@ impl From<LimitArgs> for Limits {
             max_connections: args.max_connections.map_or_else(default_max_connections, |n| n as usize),
             request_timeout: Duration::from_secs(args.request_timeout),
             idle_timeout: Duration::from_secs(args.idle_timeout),
+            io_fanout: args.io_fanout as usize,
         }
     }
 }

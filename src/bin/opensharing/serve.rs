@@ -37,7 +37,7 @@ pub fn run(config_path: &Path, listen: &str, limits: Limits) -> Result<(), Strin
 async fn serve(config_path: &Path, listen: &str, limits: Limits) -> Result<(), String> {
     let (catalog, stores) = load(config_path, Tuning::Serve)?;
     let engine = Engine::new(catalog).map_err(|e| e.to_string())?;
-    let host = Arc::new(Host::new(engine, stores, limits.request_timeout));
+    let host = Arc::new(Host::new(engine, stores, limits.request_timeout, limits.io_fanout));
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     // Signal handlers first: a SIGHUP that arrives once we say "listening" must not kill us.
     let signal_error = |e: std::io::Error| format!("cannot install signal handlers: {e}");
@@ -55,6 +55,7 @@ async fn serve(config_path: &Path, listen: &str, limits: Limits) -> Result<(), S
             "max_connections": limits.max_connections,
             "request_timeout_s": limits.request_timeout.as_secs_f64(),
             "idle_timeout_s": limits.idle_timeout.as_secs_f64(),
+            "io_fanout": limits.io_fanout,
         }),
     );
     let mut http = hyper::server::conn::http1::Builder::new();

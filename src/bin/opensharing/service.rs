@@ -11,6 +11,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::stream::FuturesUnordered;
+use futures_util::StreamExt;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
@@ -33,12 +35,15 @@ pub struct Host {
     stores: RwLock<Arc<Stores>>,
     /// How long a request may take, body included, to reach its response head.
     pub request_timeout: Duration,
+    /// Most storage requests one request runs at once.
+    io_fanout: usize,
 }
 
 impl Host {
-    /// A host serving `engine` with IO from `stores`.
-    pub fn new(engine: Engine, stores: Stores, request_timeout: Duration) -> Host {
-        Host { engine, stores: RwLock::new(Arc::new(stores)), request_timeout }
+    /// A host serving `engine` with IO from `stores`, running up to `io_fanout` storage
+    /// requests of one request at once.
+    pub fn new(engine: Engine, stores: Stores, request_timeout: Duration, io_fanout: usize) -> Host {
+        Host { engine, stores: RwLock::new(Arc::new(stores)), request_timeout, io_fanout: io_fanout.max(1) }
     }
 
     /// The current stores.
@@ -126,11 +131,12 @@ async fn engine_request(host: &Host, req: hyper::Request<Incoming>, peer: Socket
     let mut exchange = host.engine.handle(request, now_ms());
     let stores = host.stores();
     let mut body = RequestBody { body, declared };
-    let Ok(head) = tokio::time::timeout(host.request_timeout, drive_to_head(&mut exchange, &stores, &mut body)).await
-    else {
-        let (status, e) = match exchange.pending_need() {
-            Some(IoNeed::RequestBody { .. }) => (408, ApiError::malformed("The request body did not arrive in time")),
-            _ => (504, ApiError::new(ErrorCode::InternalError, "The request timed out reading storage")),
+    let driving = drive_to_head(&mut exchange, &stores, &mut body, host.io_fanout);
+    let Ok(head) = tokio::time::timeout(host.request_timeout, driving).await else {
+        let (status, e) = if exchange.outstanding().any(|(_, need)| matches!(need, IoNeed::RequestBody { .. })) {
+            (408, ApiError::malformed("The request body did not arrive in time"))
+        } else {
+            (504, ApiError::new(ErrorCode::InternalError, "The request timed out reading storage"))
         };
         let mut audit = exchange.audit().clone();
         (audit.status, audit.error_code) = (status, Some(e.code.as_str()));
@@ -185,24 +191,47 @@ impl RequestBody {
     }
 }
 
-/// Answers IO needs until the exchange reaches its response head.
-async fn drive_to_head(exchange: &mut Exchange, stores: &Stores, body: &mut RequestBody) -> ResponseHead {
+/// Answers IO needs until the exchange reaches its response head, running up to `fanout` of
+/// them at once.
+async fn drive_to_head(
+    exchange: &mut Exchange,
+    stores: &Stores,
+    body: &mut RequestBody,
+    fanout: usize,
+) -> ResponseHead {
+    let mut running = FuturesUnordered::new();
     loop {
-        let result = match exchange.poll() {
-            Poll::Need(IoNeed::RequestBody { max_bytes }) => body.read(*max_bytes).await,
-            Poll::Need(need) => {
-                let need = need.clone();
-                let result = stores.answer(&need).await;
-                if let IoResult::Failed(detail) = &result {
-                    log::event("storage_error", serde_json::json!({"need": format!("{need:?}"), "error": detail}));
+        while running.len() < fanout {
+            match exchange.poll() {
+                Poll::Need(id, IoNeed::RequestBody { max_bytes }) => {
+                    let result = body.read(*max_bytes).await;
+                    // `supply` only fails for a need that is not outstanding, which `Poll::Need` rules out.
+                    let _ = exchange.supply(id, result);
                 }
-                result
+                Poll::Need(id, need) => {
+                    let need = need.clone();
+                    running.push(async move {
+                        let result = stores.answer(&need).await;
+                        if let IoResult::Failed(detail) = &result {
+                            log::event(
+                                "storage_error",
+                                serde_json::json!({"need": format!("{need:?}"), "error": detail}),
+                            );
+                        }
+                        (id, result)
+                    });
+                }
+                Poll::Wait => break,
+                // Needs still running when the head is there are dropped (cancelled).
+                Poll::Head(head) => return head.clone(),
+                // The engine always yields its head before its body and end.
+                Poll::Body | Poll::Done(_) => return ResponseHead { status: 500, headers: Vec::new() },
             }
-            Poll::Head(head) => return head.clone(),
-            // The engine always yields its head before its body and end.
-            Poll::Body | Poll::Done(_) => return ResponseHead { status: 500, headers: Vec::new() },
+        }
+        // `Wait` means every outstanding need is running, so there is one to wait for.
+        let Some((id, result)) = running.next().await else {
+            return ResponseHead { status: 500, headers: Vec::new() };
         };
-        // `supply` only fails when the exchange is not waiting, which `Poll::Need` rules out.
-        let _ = exchange.supply(result);
+        let _ = exchange.supply(id, result);
     }
 }
