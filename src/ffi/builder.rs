@@ -219,11 +219,7 @@ pub unsafe extern "C" fn opensharing_config_builder_add_s3_store(
 ///
 /// # Safety
 /// `name` valid for `name_len` bytes.
-unsafe fn store_mut<'a>(
-    cfg: &'a mut Config,
-    name: *const u8,
-    name_len: usize,
-) -> Result<&'a mut StoreConfig, FfiError> {
+unsafe fn store_mut(cfg: &mut Config, name: *const u8, name_len: usize) -> Result<&mut StoreConfig, FfiError> {
     let name = str_arg(name, name_len, "store")?;
     cfg.stores.get_mut(name).ok_or_else(|| FfiError::not_found(format!("no store '{name}' was added")))
 }
