@@ -305,7 +305,7 @@ func main() {
 	p, n := cstr(json)
 	defer C.free(unsafe.Pointer(p))
 	if r := C.opensharing_engine_new(p, n, &h.engine); r != C.OPENSHARING_OK {
-		log.Fatalf("opensharing_engine_new: %s", C.GoString(C.opensharing_result_message(C.int(r))))
+		log.Fatalf("opensharing_engine_new: %s", C.GoString(C.opensharing_result_message(C.uint32_t(r))))
 	}
 	log.Printf("serving %s on http://%s", *config, *listen)
 	// One budget for the request with its body, as `opensharing serve` has; idle connections close.
