@@ -109,7 +109,15 @@ static int build_with_builder(void) {
   opensharing_config_builder *b = NULL;
   opensharing_engine *engine = NULL;
   int failed = check(opensharing_config_builder_new(&b), "opensharing_config_builder_new");
-  failed = failed || check(opensharing_config_builder_add_local_store(b, (const uint8_t *)"disk", 4, (const uint8_t *)"/srv", 4), "add store");
+  failed = failed || check(opensharing_config_builder_add_local_store(b, (const uint8_t *)"disk", 4, (const uint8_t *)"/srv", 4, false), "add store");
+  /* A store that vends credentials: an on-premises S3 store handing out fixed read-only keys. */
+  opensharing_s3_store s3 = {(const uint8_t *)"bucket", 6, (const uint8_t *)"us-east-1", 9, (const uint8_t *)"http://127.0.0.1:9000", 21, true,
+                             (const uint8_t *)"admin", 5, (const uint8_t *)"admin-secret", 12, NULL, 0};
+  failed = failed || check(opensharing_config_builder_add_s3_store(b, (const uint8_t *)"minio", 5, &s3), "add S3 store");
+  failed = failed || check(opensharing_config_builder_set_s3_vend_static(b, (const uint8_t *)"minio", 5, (const uint8_t *)"reader", 6,
+                                                                        (const uint8_t *)"reader-secret", 13, NULL, 0), "S3 vending");
+  /* Settings for a store of another kind are an error that names the rule. */
+  if (opensharing_config_builder_set_azure_vend(b, (const uint8_t *)"minio", 5, OPENSHARING_AZURE_SCOPE_CONTAINER) != OPENSHARING_INVALID_ARGUMENT) failed = 1;
   failed = failed || check(opensharing_config_builder_add_share(b, (const uint8_t *)"s1", 2), "add share");
   failed = failed || check(opensharing_config_builder_add_schema(b, (const uint8_t *)"s1", 2, (const uint8_t *)"default", 7), "add schema");
   opensharing_asset asset = {(const uint8_t *)"s1", 2, (const uint8_t *)"default", 7, (const uint8_t *)"delta_table", 11,
@@ -136,6 +144,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s CONFIG.json TOKEN\n", argv[0]);
     return 2;
   }
+  /* The library loaded must have the ABI this program was compiled against. */
+  printf("libopensharing %s (header %d.%d.%d)\n", opensharing_version(), OPENSHARING_VERSION_MAJOR, OPENSHARING_VERSION_MINOR,
+         OPENSHARING_VERSION_PATCH);
+  if (atoi(opensharing_version()) != OPENSHARING_VERSION_MAJOR) return 2;
   size_t len = 0;
   char *json = read_file(argv[1], &len);
   if (!json) { perror(argv[1]); return 2; }

@@ -73,6 +73,10 @@ int main(int argc, char** argv) {
   json << file.rdbuf();
   std::string bearer = std::string("Bearer ") + argv[2];
 
+  expect(opensharing::version() == std::to_string(OPENSHARING_VERSION_MAJOR) + "." +
+                                       std::to_string(OPENSHARING_VERSION_MINOR) + "." +
+                                       std::to_string(OPENSHARING_VERSION_PATCH),
+         "the version matches the header's macros");
   expect(code_of([] { opensharing::Engine::from_json("{not json"); }) == OPENSHARING_INVALID_CONFIG,
          "bad JSON throws INVALID_CONFIG");
 
@@ -101,11 +105,16 @@ int main(int argc, char** argv) {
   builder.endpoint("http://127.0.0.1:9/delta-sharing")
       .token_signing_key("wrapper-check-key-wrapper-check-key!")
       .local_store("disk", "/tmp")
+      .local_store("lake", "/tmp")
       .share("s")
       .schema("s", "d")
       .asset("s", "d", "volume", "v", "disk", "v")
       .recipient("r", "5a7c4ad48fd2f5b7b3ed8d2f0c1d2a54a5e6b3d18c6b2cc1f3a0f62a7b2c1d0e")
       .grant("r", "s");
+  expect(code_of([&] { builder.s3_vend_static("lake", "AKID", "secret"); }) == OPENSHARING_INVALID_ARGUMENT,
+         "vending static keys needs an S3 store");
+  expect(code_of([&] { builder.azure_vend("nope", OPENSHARING_AZURE_SCOPE_DIRECTORY); }) == OPENSHARING_NOT_FOUND,
+         "vending needs a store added before");
   opensharing::Engine built = builder.build();
   expect(get(built, "/delta-sharing/shares", "Bearer anything").status == 401, "the built engine checks tokens");
 

@@ -7,19 +7,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Result codes of every C function.
-typedef enum {
+#define OPENSHARING_VERSION_MAJOR 0
+#define OPENSHARING_VERSION_MINOR 1
+#define OPENSHARING_VERSION_PATCH 0
+
+// A result code, returned by every C function that can fail. 32 bits wide in the header
+// (`uint32_t`), so a value from a newer library is still well defined: pass any value to
+// `opensharing_result_message`.
+enum opensharing_result
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
   // Success.
   OPENSHARING_OK = 0,
-  // A required pointer argument was NULL.
+  // A required pointer argument was NULL; `opensharing_last_error` names it.
   OPENSHARING_NULL_ARGUMENT = 1,
-  // A string argument was not valid UTF-8.
+  // A string argument was not valid UTF-8; `opensharing_last_error` names it.
   OPENSHARING_INVALID_UTF8 = 2,
   // The configuration was refused; see `opensharing_last_error`.
   OPENSHARING_INVALID_CONFIG = 3,
   // An argument had a bad value; see `opensharing_last_error`.
   OPENSHARING_INVALID_ARGUMENT = 4,
-  // The call does not fit the exchange's current state.
+  // The call does not fit the exchange's current state (for example reading the body before
+  // the head, or answering a need that is not pending or is of another kind).
   OPENSHARING_INVALID_STATE = 5,
   // The requested item does not exist (index out of range, unknown name).
   OPENSHARING_NOT_FOUND = 6,
@@ -27,10 +38,21 @@ typedef enum {
   OPENSHARING_PANIC = 7,
   // Access refused: a file URL's signature is missing, does not match, or has expired.
   OPENSHARING_DENIED = 8,
-} opensharing_result;
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum opensharing_result opensharing_result;
+#else
+typedef uint32_t opensharing_result;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
 
-// What the host should do next (see `opensharing_exchange_poll`).
-typedef enum {
+// What the host should do next (see `opensharing_exchange_poll`). 32 bits wide.
+enum opensharing_event
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
   // Perform the IO `opensharing_exchange_need` describes, then call one `opensharing_exchange_supply_*`.
   OPENSHARING_EVENT_NEED = 0,
   // Send the head: `opensharing_exchange_status`, `opensharing_exchange_header_count`, `opensharing_exchange_header`.
@@ -39,10 +61,21 @@ typedef enum {
   OPENSHARING_EVENT_BODY = 2,
   // The exchange is over; `opensharing_exchange_audit_json` describes it.
   OPENSHARING_EVENT_DONE = 3,
-} opensharing_event;
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum opensharing_event opensharing_event;
+#else
+typedef uint32_t opensharing_event;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
 
-// The kind of IO needed.
-typedef enum {
+// The kind of IO needed. 32 bits wide.
+enum opensharing_need_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
   // List the objects whose keys start with `key` (a key prefix; recursive: every object
   // below it, however deep) and sort after `start_after`. Without `has_max_keys`, answer
   // `opensharing_exchange_supply_listing` with all of them sorted by key; with it, answer
@@ -63,7 +96,34 @@ typedef enum {
   // `opensharing_exchange_supply_bytes` with it, stopping after `body_limit + 1` bytes (a longer body
   // is answered 413), or `opensharing_exchange_supply_error` when it could not be read.
   OPENSHARING_NEED_BODY = 4,
-} opensharing_need_kind;
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum opensharing_need_kind opensharing_need_kind;
+#else
+typedef uint32_t opensharing_need_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What one SAS vended by an Azure store covers (`scope` of
+// `opensharing_config_builder_set_azure_vend`). 32 bits wide.
+enum opensharing_azure_scope
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The asset's directory only (`sr=d`); the account needs a hierarchical namespace.
+  OPENSHARING_AZURE_SCOPE_DIRECTORY = 0,
+  // The whole container (`sr=c`). Grants more than the asset: use a container per share.
+  OPENSHARING_AZURE_SCOPE_CONTAINER = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum opensharing_azure_scope opensharing_azure_scope;
+#else
+typedef uint32_t opensharing_azure_scope;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
 
 // A configuration under construction. Not thread-safe.
 typedef struct opensharing_config_builder opensharing_config_builder;
@@ -113,6 +173,74 @@ typedef struct {
   // Session token length.
   size_t session_token_len;
 } opensharing_s3_store;
+
+// AWS STS `AssumeRole` settings for `opensharing_config_builder_set_s3_vend_sts`; every string
+// is borrowed for the call only. `endpoint`, `region` and `external_id` may be NULL.
+typedef struct {
+  // The role to assume (`arn:aws:iam::123456789012:role/sharing-reader`).
+  const uint8_t *role_arn;
+  // Role ARN length.
+  size_t role_arn_len;
+  // `scheme://host[:port]` of the STS endpoint, or NULL for `https://sts.{region}.amazonaws.com`.
+  const uint8_t *endpoint;
+  // Endpoint length.
+  size_t endpoint_len;
+  // The STS signing region, or NULL for the store's region.
+  const uint8_t *region;
+  // Region length.
+  size_t region_len;
+  // The role's external id, or NULL.
+  const uint8_t *external_id;
+  // External id length.
+  size_t external_id_len;
+} opensharing_s3_sts;
+
+// The settings of a Google Cloud Storage store; every string is borrowed for the call only.
+// Every field but `bucket` may be NULL. Give `service_account_key` (for `GOOG4-RSA-SHA256`) or
+// the HMAC pair (for `GOOG4-HMAC-SHA256`).
+typedef struct {
+  // Bucket name.
+  const uint8_t *bucket;
+  // Bucket name length.
+  size_t bucket_len;
+  // `scheme://host[:port]` of a non-default endpoint, or NULL.
+  const uint8_t *endpoint;
+  // Endpoint length.
+  size_t endpoint_len;
+  // Service-account key JSON, or NULL.
+  const uint8_t *service_account_key;
+  // Service-account key length.
+  size_t service_account_key_len;
+  // HMAC access id, or NULL.
+  const uint8_t *hmac_access_id;
+  // HMAC access id length.
+  size_t hmac_access_id_len;
+  // HMAC secret, or NULL.
+  const uint8_t *hmac_secret;
+  // HMAC secret length.
+  size_t hmac_secret_len;
+} opensharing_gcs_store;
+
+// The settings of an Azure Blob Storage store; every string is borrowed for the call only.
+// `endpoint` and `account_key` may be NULL.
+typedef struct {
+  // Storage account name.
+  const uint8_t *account;
+  // Account name length.
+  size_t account_len;
+  // Container name.
+  const uint8_t *container;
+  // Container name length.
+  size_t container_len;
+  // Blob endpoint (e.g. `http://127.0.0.1:10000/devstoreaccount1` for Azurite), or NULL.
+  const uint8_t *endpoint;
+  // Endpoint length.
+  size_t endpoint_len;
+  // Base64 account key for service SAS, or NULL.
+  const uint8_t *account_key;
+  // Account key length.
+  size_t account_key_len;
+} opensharing_azure_store;
 
 // The names of an asset being added; every string is borrowed for the call only.
 typedef struct {
@@ -254,27 +382,41 @@ typedef struct {
 extern "C" {
 #endif // __cplusplus
 
-// A readable, static description of a result code. The string is NUL-terminated and lives
-// forever; do not free it. A value that is no `opensharing_result` gets "unknown result code".
-const char *opensharing_result_message(int result);
+// The library's version, e.g. `0.1.0`, as a NUL-terminated string. The header's
+// `OPENSHARING_VERSION_MAJOR`, `_MINOR` and `_PATCH` give the version it was generated from:
+// a library with another major version has another ABI.
+//
+// Ownership: the string is static; do not free it.
+const char *opensharing_version(void);
+
+// A readable description of a result code, NUL-terminated. Any value is accepted: one that
+// is no result code (say, from a newer library) gets "unknown result code".
+//
+// Ownership: the string is static; do not free it.
+const char *opensharing_result_message(uint32_t result);
 
 // Copies the detail of the last failure on this thread into `buf` (at most `cap` bytes, no
 // NUL added) and writes the full length to `*out_len`. Pass `cap` 0 to ask for the length.
+// After a successful call the detail is empty. This call itself leaves the detail as it is.
+//
+// Ownership: the caller owns `buf`; nothing is retained.
 //
 // # Safety
 // `buf` must be valid for writes of `cap` bytes (or NULL with `cap` 0); `out_len` must be
 // valid for a write.
 opensharing_result opensharing_last_error(uint8_t *buf, size_t cap, size_t *out_len);
 
-// Frees a buffer the library returned. `opensharing_bytes_free` of a buffer with a NULL `ptr` does
-// nothing.
+// Frees a buffer the library returned. A buffer with a NULL `ptr` is ignored.
+//
+// Ownership: takes `bytes` back; it must not be used afterwards.
 //
 // # Safety
 // `bytes` must come from this library and not have been freed.
 void opensharing_bytes_free(opensharing_bytes bytes);
 
-// Creates an empty builder (prefix `/delta-sharing`, URL TTL 3600 s). `*out` owns it: free it
-// with `opensharing_config_builder_free`.
+// Creates an empty builder (prefix `/delta-sharing`, URL TTL 3600 s).
+//
+// Ownership: on success `*out` owns the builder: free it with `opensharing_config_builder_free`.
 //
 // # Safety
 // `out` must be writable.
@@ -282,11 +424,15 @@ opensharing_result opensharing_config_builder_new(opensharing_config_builder **o
 
 // Frees a builder. NULL does nothing.
 //
+// Ownership: takes `b` back; it must not be used afterwards.
+//
 // # Safety
 // `b` must come from `opensharing_config_builder_new` and not be used afterwards.
 void opensharing_config_builder_free(opensharing_config_builder *b);
 
 // Sets the public endpoint URL (used for profiles and, when no prefix is set, the prefix).
+//
+// Ownership: `endpoint` is copied.
 //
 // # Safety
 // `b` live; `endpoint` valid for `len` bytes.
@@ -296,13 +442,18 @@ opensharing_result opensharing_config_builder_set_endpoint(opensharing_config_bu
 
 // Sets the key that signs page and refresh tokens (at least 32 bytes).
 //
+// Ownership: `key` is copied.
+//
 // # Safety
 // `b` live; `key` valid for `len` bytes.
 opensharing_result opensharing_config_builder_set_token_signing_key(opensharing_config_builder *b,
                                                                     const uint8_t *key,
                                                                     size_t len);
 
-// Adds a local store rooted at `root` (a path the host resolves).
+// Adds a local store rooted at `root`. With `follow_symlinks`, files reached through
+// symbolic links that lead out of `root` are served too.
+//
+// Ownership: the strings are copied.
 //
 // # Safety
 // `b` live; strings valid for their lengths.
@@ -310,9 +461,13 @@ opensharing_result opensharing_config_builder_add_local_store(opensharing_config
                                                               const uint8_t *name,
                                                               size_t name_len,
                                                               const uint8_t *root,
-                                                              size_t root_len);
+                                                              size_t root_len,
+                                                              bool follow_symlinks);
 
-// Adds an S3-compatible store.
+// Adds an S3-compatible store (that vends no credentials until
+// `opensharing_config_builder_set_s3_vend_sts` or `opensharing_config_builder_set_s3_vend_static`).
+//
+// Ownership: `name` and the strings of `*store` are copied.
 //
 // # Safety
 // `b` live; `store` valid with every string valid for its length.
@@ -321,7 +476,95 @@ opensharing_result opensharing_config_builder_add_s3_store(opensharing_config_bu
                                                            size_t name_len,
                                                            const opensharing_s3_store *store);
 
+// Makes S3 store `store` (added before) vend credentials through AWS STS `AssumeRole`, scoped
+// to each asset's prefix. `OPENSHARING_NOT_FOUND` when no such store was added,
+// `OPENSHARING_INVALID_ARGUMENT` when it is not an S3 store.
+//
+// Ownership: the strings are copied.
+//
+// # Safety
+// `b` live; `store` valid for `store_len` bytes; `sts` valid with every string valid for its length.
+opensharing_result opensharing_config_builder_set_s3_vend_sts(opensharing_config_builder *b,
+                                                              const uint8_t *store,
+                                                              size_t store_len,
+                                                              const opensharing_s3_sts *sts);
+
+// Makes S3 store `store` (added before) hand out fixed credentials, for on-premises stores
+// without STS: give them read-only rights on the bucket; they are not scoped per asset.
+// `session_token` may be NULL. `OPENSHARING_NOT_FOUND` when no such store was added,
+// `OPENSHARING_INVALID_ARGUMENT` when it is not an S3 store.
+//
+// Ownership: the strings are copied.
+//
+// # Safety
+// `b` live; strings valid for their lengths.
+opensharing_result opensharing_config_builder_set_s3_vend_static(opensharing_config_builder *b,
+                                                                 const uint8_t *store,
+                                                                 size_t store_len,
+                                                                 const uint8_t *access_key_id,
+                                                                 size_t access_key_id_len,
+                                                                 const uint8_t *secret_access_key,
+                                                                 size_t secret_access_key_len,
+                                                                 const uint8_t *session_token,
+                                                                 size_t session_token_len);
+
+// Adds a Google Cloud Storage store (that vends no tokens until
+// `opensharing_config_builder_set_gcs_vend`).
+//
+// Ownership: `name` and the strings of `*store` are copied.
+//
+// # Safety
+// `b` live; `store` valid with every string valid for its length.
+opensharing_result opensharing_config_builder_add_gcs_store(opensharing_config_builder *b,
+                                                            const uint8_t *name,
+                                                            size_t name_len,
+                                                            const opensharing_gcs_store *store);
+
+// Makes GCS store `store` (added before, with a service-account key) vend downscoped OAuth
+// tokens. `token_endpoint` and `sts_endpoint` may be NULL for the defaults (the key's
+// `token_uri`, `https://sts.googleapis.com/v1/token`). `OPENSHARING_NOT_FOUND` when no such
+// store was added, `OPENSHARING_INVALID_ARGUMENT` when it is not a GCS store.
+//
+// Ownership: the strings are copied.
+//
+// # Safety
+// `b` live; strings valid for their lengths.
+opensharing_result opensharing_config_builder_set_gcs_vend(opensharing_config_builder *b,
+                                                           const uint8_t *store,
+                                                           size_t store_len,
+                                                           const uint8_t *token_endpoint,
+                                                           size_t token_endpoint_len,
+                                                           const uint8_t *sts_endpoint,
+                                                           size_t sts_endpoint_len);
+
+// Adds an Azure Blob Storage store (that vends no SAS until
+// `opensharing_config_builder_set_azure_vend`).
+//
+// Ownership: `name` and the strings of `*store` are copied.
+//
+// # Safety
+// `b` live; `store` valid with every string valid for its length.
+opensharing_result opensharing_config_builder_add_azure_store(opensharing_config_builder *b,
+                                                              const uint8_t *name,
+                                                              size_t name_len,
+                                                              const opensharing_azure_store *store);
+
+// Makes Azure store `store` (added before, with an account key) vend read-only SAS tokens of
+// `scope` (an `opensharing_azure_scope`). `OPENSHARING_NOT_FOUND` when no such store was added,
+// `OPENSHARING_INVALID_ARGUMENT` when it is not an Azure store or `scope` is unknown.
+//
+// Ownership: `store` is copied.
+//
+// # Safety
+// `b` live; `store` valid for `store_len` bytes.
+opensharing_result opensharing_config_builder_set_azure_vend(opensharing_config_builder *b,
+                                                             const uint8_t *store,
+                                                             size_t store_len,
+                                                             uint32_t scope);
+
 // Adds a share.
+//
+// Ownership: `name` is copied.
 //
 // # Safety
 // `b` live; `name` valid for `len` bytes.
@@ -330,6 +573,8 @@ opensharing_result opensharing_config_builder_add_share(opensharing_config_build
                                                         size_t len);
 
 // Adds a schema to a share added before (`OPENSHARING_NOT_FOUND` otherwise).
+//
+// Ownership: the strings are copied.
 //
 // # Safety
 // `b` live; strings valid for their lengths.
@@ -341,6 +586,8 @@ opensharing_result opensharing_config_builder_add_schema(opensharing_config_buil
 
 // Adds an asset to a schema added before.
 //
+// Ownership: the strings of `*asset` are copied.
+//
 // # Safety
 // `b` live; `asset` valid with every string valid for its length.
 opensharing_result opensharing_config_builder_add_asset(opensharing_config_builder *b,
@@ -348,6 +595,8 @@ opensharing_result opensharing_config_builder_add_asset(opensharing_config_build
 
 // Adds a recipient identified by the lower-case hex SHA-256 of its token.
 // `expires_unix_ms` < 0 means the token does not expire.
+//
+// Ownership: the strings are copied.
 //
 // # Safety
 // `b` live; strings valid for their lengths.
@@ -360,6 +609,8 @@ opensharing_result opensharing_config_builder_add_recipient(opensharing_config_b
 
 // Grants a recipient added before read access to a share.
 //
+// Ownership: the strings are copied.
+//
 // # Safety
 // `b` live; strings valid for their lengths.
 opensharing_result opensharing_config_builder_grant(opensharing_config_builder *b,
@@ -369,8 +620,10 @@ opensharing_result opensharing_config_builder_grant(opensharing_config_builder *
                                                     size_t share_len);
 
 // Validates the configuration and creates an engine from it; the builder stays usable.
-// `OPENSHARING_INVALID_CONFIG` with the detail in `opensharing_last_error` when a rule is broken. On success
-// `*out` owns a new engine: free it with `opensharing_engine_free`.
+// `OPENSHARING_INVALID_CONFIG` with the detail in `opensharing_last_error` when a rule is broken.
+//
+// Ownership: borrows `b`; on success `*out` owns a new engine: free it with
+// `opensharing_engine_free`.
 //
 // # Safety
 // `b` live; `out` writable.
@@ -378,7 +631,10 @@ opensharing_result opensharing_config_builder_build(const opensharing_config_bui
                                                     opensharing_engine **out);
 
 // Creates an engine from configuration JSON (`{"env": …}` secrets read the process
-// environment). On success `*out` owns a new engine: free it with `opensharing_engine_free`.
+// environment).
+//
+// Ownership: on success `*out` owns a new engine: free it with `opensharing_engine_free`.
+// `json` is only read during the call.
 //
 // # Safety
 // `json` must be valid for `json_len` bytes; `out` must be valid for a write.
@@ -389,6 +645,8 @@ opensharing_result opensharing_engine_new(const uint8_t *json,
 // Replaces the engine's configuration atomically. Exchanges already started finish on the old
 // one. On failure the engine keeps serving its current configuration.
 //
+// Ownership: borrows `engine`; `json` is only read during the call.
+//
 // # Safety
 // `engine` must be a live engine; `json` valid for `json_len` bytes.
 opensharing_result opensharing_engine_reload(const opensharing_engine *engine,
@@ -397,12 +655,17 @@ opensharing_result opensharing_engine_reload(const opensharing_engine *engine,
 
 // Frees an engine. NULL does nothing. Exchanges created from it stay valid.
 //
+// Ownership: takes `engine` back; it must not be used afterwards.
+//
 // # Safety
 // `engine` must come from `opensharing_engine_new`/`opensharing_config_builder_build` and not be used afterwards.
 void opensharing_engine_free(opensharing_engine *engine);
 
-// Starts handling a request at `now_unix_ms`. The request is copied; on success `*out` owns a
-// new exchange: drive it with `opensharing_exchange_poll` and free it with `opensharing_exchange_free`.
+// Starts handling a request at `now_unix_ms`. Drive the exchange with
+// `opensharing_exchange_poll`.
+//
+// Ownership: the request is copied; on success `*out` owns a new exchange: free it with
+// `opensharing_exchange_free`. It does not borrow `engine`.
 //
 // # Safety
 // `engine` must be live; every pointer in `request` valid for its length; `out` writable.
@@ -411,9 +674,11 @@ opensharing_result opensharing_engine_handle(const opensharing_engine *engine,
                                              int64_t now_unix_ms,
                                              opensharing_exchange **out);
 
-// Writes a Delta Sharing profile (`shareCredentialsVersion` 1) for `token` into `*out`, which
-// the caller frees with `opensharing_bytes_free`. `endpoint` may be NULL to use the configured one;
-// `expires_unix_ms` < 0 means no expiry.
+// Writes a Delta Sharing profile (`shareCredentialsVersion` 1) for `token` into `*out`.
+// `endpoint` may be NULL to use the configured one; `expires_unix_ms` < 0 means no expiry.
+//
+// Ownership: on success the caller owns `*out`: free it with `opensharing_bytes_free`. The
+// strings are only read during the call.
 //
 // # Safety
 // `engine` must be live; string pointers valid for their lengths; `out` writable.
@@ -426,11 +691,14 @@ opensharing_result opensharing_engine_profile(const opensharing_engine *engine,
                                               opensharing_bytes *out);
 
 // Checks a local-store file URL as requested (`{prefix}/files/{store}/{key}?…`) at
-// `now_unix_ms`. On success `*out_store` and `*out_key` own the store name and object key
-// (free both with `opensharing_bytes_free`); the host then serves the object, with `Range` and `HEAD`,
-// from the store's root (`opensharing_engine_local_store_root`). `OPENSHARING_DENIED` for a missing, malformed,
-// bad or expired signature (answer 403), `OPENSHARING_NOT_FOUND` when the target names no servable file
-// (answer 404): not a file URL, not a local store, or a key that would leave the store's root.
+// `now_unix_ms`. On success the host serves the object, with `Range` and `HEAD`, from the
+// store's root (`opensharing_engine_local_store_root`). `OPENSHARING_DENIED` for a missing,
+// malformed, bad or expired signature (answer 403), `OPENSHARING_NOT_FOUND` when the target
+// names no servable file (answer 404): not a file URL, not a local store, or a key that would
+// leave the store's root.
+//
+// Ownership: on success the caller owns `*out_store` and `*out_key`: free both with
+// `opensharing_bytes_free`.
 //
 // # Safety
 // `engine` must be live; `target` valid for `target_len` bytes; the outputs writable.
@@ -442,8 +710,10 @@ opensharing_result opensharing_engine_verify_file_url(const opensharing_engine *
                                                       opensharing_bytes *out_key);
 
 // Writes the configured root of local store `name` (as written in the configuration; relative
-// roots are relative to the configuration file) to `*out`, which the caller frees with
-// `opensharing_bytes_free`. `OPENSHARING_NOT_FOUND` when there is no local store of that name.
+// roots are relative to the configuration file) to `*out`. `OPENSHARING_NOT_FOUND` when there
+// is no local store of that name.
+//
+// Ownership: on success the caller owns `*out`: free it with `opensharing_bytes_free`.
 //
 // # Safety
 // `engine` must be live; `name` valid for `name_len` bytes; `out` writable.
@@ -454,40 +724,48 @@ opensharing_result opensharing_engine_local_store_root(const opensharing_engine 
 
 // Advances the exchange and writes what the host should do next to `*out`.
 //
+// Ownership: borrows `ex` for the call.
+//
 // # Safety
 // `ex` must be a live exchange; `out` writable.
 opensharing_result opensharing_exchange_poll(opensharing_exchange *ex, opensharing_event *out);
 
 // Describes the pending IO need. `OPENSHARING_INVALID_STATE` when the exchange is not waiting for IO.
 //
+// Ownership: the strings in `*out` borrow from `ex` until the next call that changes it.
+//
 // # Safety
-// `ex` must be live; `out` writable. The strings in `*out` borrow from `ex`.
+// `ex` must be live; `out` writable.
 opensharing_result opensharing_exchange_need(const opensharing_exchange *ex,
                                              opensharing_need *out);
 
 // Describes the pending `OPENSHARING_NEED_HTTP` request. `OPENSHARING_INVALID_STATE` when the exchange is not
 // waiting for one.
 //
+// Ownership: the strings in `*out` borrow from `ex` until the next call that changes it.
+//
 // # Safety
-// `ex` must be live; `out` writable. The strings in `*out` borrow from `ex` and stay valid until
-// the next call that changes it.
+// `ex` must be live; `out` writable.
 opensharing_result opensharing_exchange_need_http(const opensharing_exchange *ex,
                                                   opensharing_http_call *out);
 
 // Writes header `index` of the pending `OPENSHARING_NEED_HTTP` request to `*name` and `*value`.
 // `OPENSHARING_NOT_FOUND` when `index` is past the last header.
 //
+// Ownership: the strings borrow from `ex` like `opensharing_exchange_need_http`'s.
+//
 // # Safety
-// `ex` must be live; `name` and `value` writable. The strings borrow from `ex` like
-// `opensharing_exchange_need_http`'s.
+// `ex` must be live; `name` and `value` writable.
 opensharing_result opensharing_exchange_need_http_header(const opensharing_exchange *ex,
                                                          size_t index,
                                                          opensharing_str *name,
                                                          opensharing_str *value);
 
-// Adds a header of the reply to an `OPENSHARING_NEED_HTTP` need (copied), before
+// Adds a header of the reply to an `OPENSHARING_NEED_HTTP` need, before
 // `opensharing_exchange_supply_http`. Optional: the engine reads only `Cache-Control` (how long an
 // OpenID provider's key set may be cached; one hour without it).
+//
+// Ownership: `name` and `value` are copied.
 //
 // # Safety
 // `ex` must be live; `name` and `value` valid for their lengths.
@@ -497,8 +775,10 @@ opensharing_result opensharing_exchange_supply_http_header(opensharing_exchange 
                                                            const uint8_t *value,
                                                            size_t value_len);
 
-// Answers an `OPENSHARING_NEED_HTTP` need with the reply's status and body (copied), and the headers
+// Answers an `OPENSHARING_NEED_HTTP` need with the reply's status and body, and the headers
 // given before with `opensharing_exchange_supply_http_header`.
+//
+// Ownership: `body` is copied.
 //
 // # Safety
 // `ex` must be live; `body` valid for `len` bytes (NULL allowed with `len` 0).
@@ -507,7 +787,9 @@ opensharing_result opensharing_exchange_supply_http(opensharing_exchange *ex,
                                                     const uint8_t *body,
                                                     size_t len);
 
-// Answers a GET need with the object's bytes (copied).
+// Answers a GET need with the object's bytes, or a BODY need with the request body.
+//
+// Ownership: `data` is copied.
 //
 // # Safety
 // `ex` must be live; `data` valid for `len` bytes (NULL allowed with `len` 0).
@@ -515,7 +797,9 @@ opensharing_result opensharing_exchange_supply_bytes(opensharing_exchange *ex,
                                                      const uint8_t *data,
                                                      size_t len);
 
-// Answers a LIST need with `count` entries (copied): the complete listing.
+// Answers a LIST need with `count` entries: the complete listing.
+//
+// Ownership: the entries are copied.
 //
 // # Safety
 // `ex` must be live; `entries` valid for `count` items whose keys are valid for their lengths.
@@ -523,11 +807,13 @@ opensharing_result opensharing_exchange_supply_listing(opensharing_exchange *ex,
                                                        const opensharing_object_meta *entries,
                                                        size_t count);
 
-// Answers a LIST need with one page of `count` entries (copied). When more objects remain,
+// Answers a LIST need with one page of `count` entries. When more objects remain,
 // `continue_after` (`continue_after_len` bytes) is the key the next page lists after, usually
 // the last entry's key; NULL (or length 0) says the listing is complete. A host may also list
 // one entry more than `max_keys` and pass NULL: the engine keeps `max_keys` and continues
 // after the last one kept.
+//
+// Ownership: the entries and `continue_after` are copied.
 //
 // # Safety
 // `ex` must be live; `entries` valid for `count` items whose keys are valid for their lengths;
@@ -538,7 +824,9 @@ opensharing_result opensharing_exchange_supply_listing_page(opensharing_exchange
                                                             const uint8_t *continue_after,
                                                             size_t continue_after_len);
 
-// Answers a HEAD need with the object's metadata (copied).
+// Answers a HEAD need with the object's metadata.
+//
+// Ownership: `object` is copied.
 //
 // # Safety
 // `ex` must be live; `object` valid.
@@ -547,11 +835,15 @@ opensharing_result opensharing_exchange_supply_meta(opensharing_exchange *ex,
 
 // Answers any need with "the object does not exist".
 //
+// Ownership: borrows `ex` for the call.
+//
 // # Safety
 // `ex` must be live.
 opensharing_result opensharing_exchange_supply_not_found(opensharing_exchange *ex);
 
 // Answers any need with a failure. The message is for the host's log; clients never see it.
+//
+// Ownership: `message` is copied.
 //
 // # Safety
 // `ex` must be live; `message` valid for `len` bytes.
@@ -561,6 +853,8 @@ opensharing_result opensharing_exchange_supply_error(opensharing_exchange *ex,
 
 // Writes the response status to `*out`. `OPENSHARING_INVALID_STATE` before `OPENSHARING_EVENT_HEAD`.
 //
+// Ownership: borrows `ex` for the call.
+//
 // # Safety
 // `ex` must be live; `out` writable.
 opensharing_result opensharing_exchange_status(const opensharing_exchange *ex,
@@ -568,13 +862,17 @@ opensharing_result opensharing_exchange_status(const opensharing_exchange *ex,
 
 // Writes the number of response headers to `*out`. `OPENSHARING_INVALID_STATE` before `OPENSHARING_EVENT_HEAD`.
 //
+// Ownership: borrows `ex` for the call.
+//
 // # Safety
 // `ex` must be live; `out` writable.
 opensharing_result opensharing_exchange_header_count(const opensharing_exchange *ex,
                                                      size_t *out);
 
-// Writes response header `index` to `*name` and `*value`; they borrow from `ex` until it is
-// freed. `OPENSHARING_NOT_FOUND` past the last header.
+// Writes response header `index` to `*name` and `*value`. `OPENSHARING_NOT_FOUND` past the
+// last header; `OPENSHARING_INVALID_STATE` before `OPENSHARING_EVENT_HEAD`.
+//
+// Ownership: the strings borrow from `ex` until it is freed.
 //
 // # Safety
 // `ex` must be live; `name` and `value` writable.
@@ -584,8 +882,10 @@ opensharing_result opensharing_exchange_header(const opensharing_exchange *ex,
                                                opensharing_str *value);
 
 // Copies up to `cap` body bytes into `buf` and writes the count to `*out_len`; 0 means the
-// body is complete. `OPENSHARING_INVALID_STATE` before the head was polled (`OPENSHARING_EVENT_HEAD`). `buf` may
-// be uninitialised memory.
+// body is complete. `OPENSHARING_INVALID_STATE` outside the body: before the head was polled
+// (`OPENSHARING_EVENT_HEAD`), and once a read has returned 0. `buf` may be uninitialised memory.
+//
+// Ownership: the caller owns `buf`; nothing is retained.
 //
 // # Safety
 // `ex` must be live; `buf` valid for writes of `cap` bytes; `out_len` writable.
@@ -594,8 +894,10 @@ opensharing_result opensharing_exchange_read(opensharing_exchange *ex,
                                              size_t cap,
                                              size_t *out_len);
 
-// Writes the audit event (one line of JSON) to `*out`; it borrows from `ex` until it is freed.
-// `OPENSHARING_INVALID_STATE` before `OPENSHARING_EVENT_DONE`.
+// Writes the audit event (one line of JSON) to `*out`. `OPENSHARING_INVALID_STATE` before
+// `OPENSHARING_EVENT_DONE`.
+//
+// Ownership: the string borrows from `ex` until it is freed.
 //
 // # Safety
 // `ex` must be live; `out` writable.
@@ -603,6 +905,8 @@ opensharing_result opensharing_exchange_audit_json(const opensharing_exchange *e
                                                    opensharing_str *out);
 
 // Frees an exchange, finished or not. NULL does nothing.
+//
+// Ownership: takes `ex` back; it and every string borrowed from it must not be used afterwards.
 //
 // # Safety
 // `ex` must come from `opensharing_engine_handle` and not be used afterwards.

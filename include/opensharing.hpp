@@ -24,6 +24,9 @@
 
 namespace opensharing {
 
+/// The library's version, e.g. "0.1.0".
+inline std::string_view version() noexcept { return ::opensharing_version(); }
+
 /// The C ABI's result code type.
 using Code = decltype(::opensharing_engine_new(nullptr, 0, nullptr));
 
@@ -347,16 +350,59 @@ class ConfigBuilder {
     return *this;
   }
 
-  /// A local store (a directory).
-  ConfigBuilder& local_store(std::string_view name, std::string_view root) {
+  /// A local store (a directory); symbolic links leaving it are refused unless `follow_symlinks`.
+  ConfigBuilder& local_store(std::string_view name, std::string_view root, bool follow_symlinks = false) {
     detail::check(::opensharing_config_builder_add_local_store(raw_, detail::bytes(name), name.size(),
-                                                               detail::bytes(root), root.size()));
+                                                               detail::bytes(root), root.size(), follow_symlinks));
     return *this;
   }
 
   /// An S3-compatible store, given as the C settings struct.
   ConfigBuilder& s3_store(std::string_view name, const opensharing_s3_store& store) {
     detail::check(::opensharing_config_builder_add_s3_store(raw_, detail::bytes(name), name.size(), &store));
+    return *this;
+  }
+
+  /// Makes S3 store `store` vend credentials through STS (the C settings struct).
+  ConfigBuilder& s3_vend_sts(std::string_view store, const opensharing_s3_sts& sts) {
+    detail::check(::opensharing_config_builder_set_s3_vend_sts(raw_, detail::bytes(store), store.size(), &sts));
+    return *this;
+  }
+
+  /// Makes S3 store `store` hand out fixed read-only credentials (no session token when empty).
+  ConfigBuilder& s3_vend_static(std::string_view store, std::string_view access_key_id,
+                                std::string_view secret_access_key, std::string_view session_token = {}) {
+    detail::check(::opensharing_config_builder_set_s3_vend_static(
+        raw_, detail::bytes(store), store.size(), detail::bytes(access_key_id), access_key_id.size(),
+        detail::bytes(secret_access_key), secret_access_key.size(),
+        session_token.empty() ? nullptr : detail::bytes(session_token), session_token.size()));
+    return *this;
+  }
+
+  /// A Google Cloud Storage store, given as the C settings struct.
+  ConfigBuilder& gcs_store(std::string_view name, const opensharing_gcs_store& store) {
+    detail::check(::opensharing_config_builder_add_gcs_store(raw_, detail::bytes(name), name.size(), &store));
+    return *this;
+  }
+
+  /// Makes GCS store `store` vend downscoped tokens (empty endpoints: the defaults).
+  ConfigBuilder& gcs_vend(std::string_view store, std::string_view token_endpoint = {},
+                          std::string_view sts_endpoint = {}) {
+    detail::check(::opensharing_config_builder_set_gcs_vend(
+        raw_, detail::bytes(store), store.size(), token_endpoint.empty() ? nullptr : detail::bytes(token_endpoint),
+        token_endpoint.size(), sts_endpoint.empty() ? nullptr : detail::bytes(sts_endpoint), sts_endpoint.size()));
+    return *this;
+  }
+
+  /// An Azure Blob Storage store, given as the C settings struct.
+  ConfigBuilder& azure_store(std::string_view name, const opensharing_azure_store& store) {
+    detail::check(::opensharing_config_builder_add_azure_store(raw_, detail::bytes(name), name.size(), &store));
+    return *this;
+  }
+
+  /// Makes Azure store `store` vend read-only SAS tokens of `scope`.
+  ConfigBuilder& azure_vend(std::string_view store, opensharing_azure_scope scope) {
+    detail::check(::opensharing_config_builder_set_azure_vend(raw_, detail::bytes(store), store.size(), scope));
     return *this;
   }
 

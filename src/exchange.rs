@@ -524,6 +524,11 @@ impl Exchange {
         self.head.as_ref()
     }
 
+    /// Whether the body is being read: the head was polled and the body is not complete yet.
+    pub(crate) fn in_body(&self) -> bool {
+        matches!(self.state, State::Streaming(_))
+    }
+
     /// The audit event as it stands (complete once `poll` returned `Done`).
     pub fn audit(&self) -> &AuditEvent {
         &self.audit

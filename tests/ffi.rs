@@ -434,7 +434,7 @@ fn config_builder_applies_the_same_validation() {
         let mut b = ptr::null_mut();
         assert_eq!(opensharing_config_builder_new(&mut b), opensharing_result::OPENSHARING_OK);
         let add = |r: opensharing_result| assert_eq!(r, opensharing_result::OPENSHARING_OK, "{}", last_error());
-        add(opensharing_config_builder_add_local_store(b, b"disk".as_ptr(), 4, b"/srv".as_ptr(), 4));
+        add(opensharing_config_builder_add_local_store(b, b"disk".as_ptr(), 4, b"/srv".as_ptr(), 4, false));
         add(opensharing_config_builder_add_share(b, b"s1".as_ptr(), 2));
         add(opensharing_config_builder_add_schema(b, b"s1".as_ptr(), 2, b"default".as_ptr(), 7));
         assert_eq!(
@@ -546,25 +546,23 @@ fn errors_are_fresh_codes_are_checked_and_reads_need_a_head() {
             opensharing_exchange_poll(ptr::null_mut(), &mut opensharing_event::OPENSHARING_EVENT_DONE),
             opensharing_result::OPENSHARING_NULL_ARGUMENT
         );
-        assert_eq!(last_error(), "a required pointer argument was NULL");
+        assert_eq!(last_error(), "argument `ex` is NULL");
         // A success clears it.
         let (e, ex) = acme_exchange("GET", "/delta-sharing/shares", false);
         assert_eq!(last_error(), "");
         // Result codes from C are checked, not trusted.
-        let text = |code| std::ffi::CStr::from_ptr(opensharing_result_message(code)).to_str().unwrap().to_string();
         assert_eq!(
-            text(opensharing_result::OPENSHARING_DENIED as i32),
+            result_text(opensharing_result::OPENSHARING_DENIED as u32),
             "access refused: missing, bad or expired signature"
         );
-        assert_eq!(text(99), "unknown result code");
-        assert_eq!(text(-1), "unknown result code");
+        assert_eq!(result_text(99), "unknown result code");
         // Reading before the head is a state error, not an empty body.
         let (mut buf, mut n) = ([0u8; 16], 0);
         assert_eq!(
             opensharing_exchange_read(ex, buf.as_mut_ptr(), buf.len(), &mut n),
             opensharing_result::OPENSHARING_INVALID_STATE
         );
-        assert!(last_error().contains("before OPENSHARING_EVENT_HEAD"));
+        assert!(last_error().contains("no body to read"), "{}", last_error());
         opensharing_exchange_free(ex);
         opensharing_engine_free(e);
     }
@@ -634,4 +632,309 @@ fn the_peer_address_reaches_ip_access_lists_through_the_c_abi() {
         opensharing_result::OPENSHARING_INVALID_UTF8
     );
     unsafe { opensharing_engine_free(engine) };
+}
+
+/// The static message of result code `code`.
+fn result_text(code: u32) -> String {
+    unsafe { std::ffi::CStr::from_ptr(opensharing_result_message(code)) }.to_str().unwrap().to_string()
+}
+
+#[test]
+fn every_result_code_has_a_message_and_unknown_codes_are_safe() {
+    let known = [
+        opensharing_result::OPENSHARING_OK,
+        opensharing_result::OPENSHARING_NULL_ARGUMENT,
+        opensharing_result::OPENSHARING_INVALID_UTF8,
+        opensharing_result::OPENSHARING_INVALID_CONFIG,
+        opensharing_result::OPENSHARING_INVALID_ARGUMENT,
+        opensharing_result::OPENSHARING_INVALID_STATE,
+        opensharing_result::OPENSHARING_NOT_FOUND,
+        opensharing_result::OPENSHARING_PANIC,
+        opensharing_result::OPENSHARING_DENIED,
+    ];
+    for (i, code) in known.into_iter().enumerate() {
+        assert_eq!(code as u32, i as u32, "codes are numbered densely from 0");
+        assert_ne!(result_text(code as u32), "unknown result code");
+    }
+    for unknown in [known.len() as u32, 1000, u32::MAX] {
+        assert_eq!(result_text(unknown), "unknown result code");
+    }
+}
+
+#[test]
+fn each_call_clears_the_last_error_and_frees_leave_it() {
+    unsafe {
+        let mut engine = ptr::null_mut();
+        assert_eq!(
+            opensharing_engine_new(b"{".as_ptr(), 1, &mut engine),
+            opensharing_result::OPENSHARING_INVALID_CONFIG
+        );
+        assert!(!last_error().is_empty());
+        // Freeing a handle keeps the detail, so a host may clean up before it reports.
+        opensharing_engine_free(ptr::null_mut());
+        opensharing_bytes_free(opensharing_bytes { ptr: ptr::null_mut(), len: 0 });
+        assert!(last_error().contains("JSON"), "{}", last_error());
+        // A successful call clears it.
+        let e = new_engine(&config_json("/x"));
+        assert_eq!(last_error(), "");
+        // As does a call that fails: the detail is its own.
+        let mut out = opensharing_bytes { ptr: ptr::null_mut(), len: 0 };
+        assert_eq!(
+            opensharing_engine_local_store_root(e, b"nope".as_ptr(), 4, &mut out),
+            opensharing_result::OPENSHARING_NOT_FOUND
+        );
+        assert_eq!(last_error(), "no local store 'nope'");
+        let (mut buf, mut n) = ([0u8; 4], 0usize);
+        assert_eq!(opensharing_last_error(buf.as_mut_ptr(), 0, &mut n), opensharing_result::OPENSHARING_OK);
+        assert_eq!(n, "no local store 'nope'".len(), "cap 0 asks for the length");
+        assert_eq!(opensharing_last_error(ptr::null_mut(), 4, &mut n), opensharing_result::OPENSHARING_NULL_ARGUMENT);
+        opensharing_engine_free(e);
+    }
+}
+
+#[test]
+fn null_and_non_utf8_arguments_are_named() {
+    unsafe {
+        let mut engine = ptr::null_mut();
+        let json = config_json("/x");
+        assert_eq!(opensharing_engine_new(ptr::null(), 5, &mut engine), opensharing_result::OPENSHARING_NULL_ARGUMENT);
+        assert_eq!(last_error(), "argument `json` is NULL");
+        assert_eq!(
+            opensharing_engine_new(json.as_ptr(), json.len(), ptr::null_mut()),
+            opensharing_result::OPENSHARING_NULL_ARGUMENT
+        );
+        assert_eq!(last_error(), "argument `out` is NULL");
+        let e = new_engine(&json);
+        let bad = [0xffu8];
+        let headers = [opensharing_header { name: bad.as_ptr(), name_len: 1, value: b"v".as_ptr(), value_len: 1 }];
+        let mut ex = ptr::null_mut();
+        let req = request("GET", "/delta-sharing/shares", &headers);
+        assert_eq!(opensharing_engine_handle(e, &req, NOW, &mut ex), opensharing_result::OPENSHARING_INVALID_UTF8);
+        assert_eq!(last_error(), "argument `request.headers[].name` is not valid UTF-8");
+        assert_eq!(
+            opensharing_engine_handle(e, ptr::null(), NOW, &mut ex),
+            opensharing_result::OPENSHARING_NULL_ARGUMENT
+        );
+        assert_eq!(last_error(), "argument `request` is NULL");
+        let mut out = opensharing_bytes { ptr: ptr::null_mut(), len: 0 };
+        assert_eq!(
+            opensharing_engine_profile(e, ptr::null(), 0, ptr::null(), 0, -1, &mut out),
+            opensharing_result::OPENSHARING_NULL_ARGUMENT
+        );
+        assert_eq!(last_error(), "argument `token` is NULL");
+        let (_, ex) = acme_exchange("GET", "/delta-sharing/shares", false);
+        let mut event = opensharing_event::OPENSHARING_EVENT_DONE;
+        assert_eq!(opensharing_exchange_poll(ex, &mut event), opensharing_result::OPENSHARING_OK);
+        let mut n = 0;
+        assert_eq!(
+            opensharing_exchange_read(ex, ptr::null_mut(), 8, &mut n),
+            opensharing_result::OPENSHARING_NULL_ARGUMENT
+        );
+        assert_eq!(last_error(), "argument `buf` is NULL");
+        let mut name = opensharing_str { ptr: ptr::null(), len: 0 };
+        assert_eq!(
+            opensharing_exchange_header(ex, 0, &mut name, ptr::null_mut()),
+            opensharing_result::OPENSHARING_NULL_ARGUMENT
+        );
+        assert_eq!(last_error(), "argument `value` is NULL");
+        assert!(name.ptr.is_null(), "out-parameters are written only on success");
+        opensharing_exchange_free(ex);
+        opensharing_engine_free(e);
+    }
+}
+
+/// Polls `ex` once and returns the event.
+unsafe fn poll(ex: *mut opensharing_exchange) -> opensharing_event {
+    let mut event = opensharing_event::OPENSHARING_EVENT_DONE;
+    assert_eq!(opensharing_exchange_poll(ex, &mut event), opensharing_result::OPENSHARING_OK);
+    event
+}
+
+#[test]
+fn out_of_state_calls_are_invalid_state() {
+    unsafe {
+        let target = "/delta-sharing/shares/sales/schemas/default/tables/orders/version";
+        let (e, ex) = acme_exchange("GET", target, false);
+        assert_eq!(poll(ex), opensharing_event::OPENSHARING_EVENT_NEED);
+        let mut need = std::mem::zeroed::<opensharing_need>();
+        assert_eq!(opensharing_exchange_need(ex, &mut need), opensharing_result::OPENSHARING_OK);
+        assert_eq!(need.kind, opensharing_need_kind::OPENSHARING_NEED_GET);
+        let invalid = opensharing_result::OPENSHARING_INVALID_STATE;
+        // Answers of another kind are refused, and the need stays pending.
+        assert_eq!(opensharing_exchange_supply_listing(ex, ptr::null(), 0), invalid);
+        assert!(last_error().contains("OPENSHARING_NEED_GET"), "{}", last_error());
+        assert_eq!(opensharing_exchange_supply_http(ex, 200, ptr::null(), 0), invalid);
+        let meta = opensharing_object_meta { key: b"k".as_ptr(), key_len: 1, size: 1, last_modified_unix_ms: 0 };
+        assert_eq!(opensharing_exchange_supply_meta(ex, &meta), invalid);
+        assert_eq!(opensharing_exchange_supply_http_header(ex, b"a".as_ptr(), 1, b"b".as_ptr(), 1), invalid);
+        let mut call = std::mem::zeroed::<opensharing_http_call>();
+        assert_eq!(opensharing_exchange_need_http(ex, &mut call), invalid);
+        // No head, no body, no audit yet.
+        let (mut buf, mut n, mut status) = ([0u8; 64], 0, 0);
+        assert_eq!(opensharing_exchange_read(ex, buf.as_mut_ptr(), buf.len(), &mut n), invalid);
+        assert_eq!(opensharing_exchange_status(ex, &mut status), invalid);
+        assert_eq!(opensharing_exchange_supply_not_found(ex), opensharing_result::OPENSHARING_OK);
+        // Nothing is pending now: every answer is out of state.
+        assert_eq!(opensharing_exchange_supply_not_found(ex), invalid);
+        assert!(last_error().contains("not waiting for IO"), "{}", last_error());
+        assert_eq!(opensharing_exchange_supply_listing(ex, ptr::null(), 0), invalid);
+        while poll(ex) == opensharing_event::OPENSHARING_EVENT_NEED {
+            assert_eq!(opensharing_exchange_supply_not_found(ex), opensharing_result::OPENSHARING_OK);
+        }
+        assert_eq!(opensharing_exchange_status(ex, &mut status), opensharing_result::OPENSHARING_OK);
+        assert_eq!(opensharing_exchange_need(ex, &mut need), invalid);
+        let mut audit = opensharing_str { ptr: ptr::null(), len: 0 };
+        assert_eq!(opensharing_exchange_audit_json(ex, &mut audit), invalid);
+        loop {
+            assert_eq!(
+                opensharing_exchange_read(ex, buf.as_mut_ptr(), buf.len(), &mut n),
+                opensharing_result::OPENSHARING_OK
+            );
+            if n == 0 {
+                break;
+            }
+        }
+        // Once the body is complete, reading is out of state.
+        assert_eq!(opensharing_exchange_read(ex, buf.as_mut_ptr(), buf.len(), &mut n), invalid);
+        assert_eq!(poll(ex), opensharing_event::OPENSHARING_EVENT_DONE);
+        assert_eq!(opensharing_exchange_audit_json(ex, &mut audit), opensharing_result::OPENSHARING_OK);
+        assert_eq!(opensharing_exchange_supply_error(ex, b"late".as_ptr(), 4), invalid);
+        opensharing_exchange_free(ex);
+        opensharing_engine_free(e);
+    }
+}
+
+#[test]
+fn the_version_matches_cargo_toml_and_the_header() {
+    let version = unsafe { std::ffi::CStr::from_ptr(opensharing_version()) }.to_str().unwrap().to_string();
+    assert_eq!(version, env!("CARGO_PKG_VERSION"));
+    let header = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/opensharing.h")).unwrap();
+    for (part, value) in [
+        ("MAJOR", env!("CARGO_PKG_VERSION_MAJOR")),
+        ("MINOR", env!("CARGO_PKG_VERSION_MINOR")),
+        ("PATCH", env!("CARGO_PKG_VERSION_PATCH")),
+    ] {
+        let line = format!("#define OPENSHARING_VERSION_{part} {value}\n");
+        assert!(header.contains(&line), "the header lacks `{}`: update after_includes in cbindgen.toml", line.trim());
+    }
+}
+
+#[test]
+fn every_function_in_the_header_documents_ownership() {
+    let header = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/opensharing.h")).unwrap();
+    let mut comment = String::new();
+    let mut functions = 0;
+    for line in header.lines() {
+        if let Some(text) = line.strip_prefix("//") {
+            comment.push_str(text);
+            continue;
+        }
+        if let Some(name) = line.split('(').next().and_then(|head| head.split_whitespace().last()) {
+            let name = name.trim_start_matches('*');
+            if line.contains('(') && name.starts_with("opensharing_") && !line.starts_with('#') {
+                functions += 1;
+                assert!(comment.contains("Ownership:"), "{name} has no `Ownership:` line");
+            }
+        }
+        comment.clear();
+    }
+    assert!(functions > 40, "found only {functions} functions");
+}
+
+#[test]
+fn the_config_builder_covers_every_store_kind_and_vending() {
+    unsafe {
+        let mut b = ptr::null_mut();
+        assert_eq!(opensharing_config_builder_new(&mut b), opensharing_result::OPENSHARING_OK);
+        let ok = |r: opensharing_result| assert_eq!(r, opensharing_result::OPENSHARING_OK, "{}", last_error());
+        ok(opensharing_config_builder_add_local_store(b, b"disk".as_ptr(), 4, b"/srv".as_ptr(), 4, true));
+        let s3 = opensharing_s3_store {
+            bucket: b"bkt".as_ptr(),
+            bucket_len: 3,
+            region: b"us-east-1".as_ptr(),
+            region_len: 9,
+            endpoint: ptr::null(),
+            endpoint_len: 0,
+            path_style: false,
+            access_key_id: b"AKIDEXAMPLE".as_ptr(),
+            access_key_id_len: 11,
+            secret_access_key: b"secret".as_ptr(),
+            secret_access_key_len: 6,
+            session_token: ptr::null(),
+            session_token_len: 0,
+        };
+        ok(opensharing_config_builder_add_s3_store(b, b"aws".as_ptr(), 3, &s3));
+        ok(opensharing_config_builder_add_s3_store(b, b"onprem".as_ptr(), 6, &s3));
+        let role = "arn:aws:iam::123456789012:role/reader";
+        let sts = opensharing_s3_sts {
+            role_arn: role.as_ptr(),
+            role_arn_len: role.len(),
+            endpoint: ptr::null(),
+            endpoint_len: 0,
+            region: ptr::null(),
+            region_len: 0,
+            external_id: b"ext".as_ptr(),
+            external_id_len: 3,
+        };
+        ok(opensharing_config_builder_set_s3_vend_sts(b, b"aws".as_ptr(), 3, &sts));
+        ok(opensharing_config_builder_set_s3_vend_static(
+            b,
+            b"onprem".as_ptr(),
+            6,
+            b"RO".as_ptr(),
+            2,
+            b"ro-secret".as_ptr(),
+            9,
+            ptr::null(),
+            0,
+        ));
+        let gcs = opensharing_gcs_store {
+            bucket: b"g".as_ptr(),
+            bucket_len: 1,
+            endpoint: ptr::null(),
+            endpoint_len: 0,
+            service_account_key: ptr::null(),
+            service_account_key_len: 0,
+            hmac_access_id: b"GOOG1".as_ptr(),
+            hmac_access_id_len: 5,
+            hmac_secret: b"hmac".as_ptr(),
+            hmac_secret_len: 4,
+        };
+        ok(opensharing_config_builder_add_gcs_store(b, b"gcs".as_ptr(), 3, &gcs));
+        let azure = opensharing_azure_store {
+            account: b"acct".as_ptr(),
+            account_len: 4,
+            container: b"c".as_ptr(),
+            container_len: 1,
+            endpoint: ptr::null(),
+            endpoint_len: 0,
+            account_key: b"a2V5".as_ptr(),
+            account_key_len: 4,
+        };
+        ok(opensharing_config_builder_add_azure_store(b, b"az".as_ptr(), 2, &azure));
+        let container = opensharing_azure_scope::OPENSHARING_AZURE_SCOPE_CONTAINER as u32;
+        ok(opensharing_config_builder_set_azure_vend(b, b"az".as_ptr(), 2, container));
+        // Settings for a store of another kind, an unknown store or an unknown scope are refused.
+        assert_eq!(
+            opensharing_config_builder_set_s3_vend_sts(b, b"az".as_ptr(), 2, &sts),
+            opensharing_result::OPENSHARING_INVALID_ARGUMENT
+        );
+        assert_eq!(last_error(), "the store is not a S3 store");
+        assert_eq!(
+            opensharing_config_builder_set_azure_vend(b, b"nope".as_ptr(), 4, container),
+            opensharing_result::OPENSHARING_NOT_FOUND
+        );
+        assert_eq!(
+            opensharing_config_builder_set_azure_vend(b, b"az".as_ptr(), 2, 7),
+            opensharing_result::OPENSHARING_INVALID_ARGUMENT
+        );
+        let mut engine = ptr::null_mut();
+        ok(opensharing_config_builder_build(b, &mut engine));
+        opensharing_engine_free(engine);
+        // The vending settings reach validation: GCS vending needs a service-account key.
+        ok(opensharing_config_builder_set_gcs_vend(b, b"gcs".as_ptr(), 3, ptr::null(), 0, ptr::null(), 0));
+        assert_eq!(opensharing_config_builder_build(b, &mut engine), opensharing_result::OPENSHARING_INVALID_CONFIG);
+        assert!(last_error().contains("service_account_key"), "{}", last_error());
+        opensharing_config_builder_free(b);
+    }
 }

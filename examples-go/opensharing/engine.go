@@ -50,7 +50,7 @@ func check(r C.opensharing_result) error {
 		return nil
 	}
 	var n C.size_t
-	detail := C.GoString(C.opensharing_result_message(resultArg(r)))
+	detail := C.GoString(C.opensharing_result_message(C.uint32_t(r)))
 	if C.opensharing_last_error(nil, 0, &n) == C.OPENSHARING_OK && n > 0 {
 		buf := make([]byte, int(n))
 		if C.opensharing_last_error((*C.uint8_t)(unsafe.Pointer(&buf[0])), n, &n) == C.OPENSHARING_OK {
@@ -167,6 +167,3 @@ func (e *Engine) VerifyFileURL(target string, nowMs int64) (store, key string, e
 	}
 	return take(s), take(k), nil
 }
-
-// resultArg converts a result code to the parameter type of opensharing_result_message.
-func resultArg(r C.opensharing_result) C.int { return C.int(r) }

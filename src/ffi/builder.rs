@@ -2,9 +2,12 @@
 //! keep their catalog elsewhere. `opensharing_config_builder_build` applies the same validation.
 
 use super::engine::opensharing_engine;
-use super::{guard, opensharing_result, opt_str_arg, set_error, str_arg};
+use super::error::{guard, guard_free, opensharing_result, FfiError};
+use super::ptr::{arg_mut, arg_ref, opt_str_arg, out_arg, str_arg};
 use crate::catalog::config::{
-    AssetConfig, AssetKind, Config, LocalStoreConfig, RecipientConfig, S3StoreConfig, SchemaConfig, ShareConfig,
+    AssetConfig, AssetKind, AzureSasScope, AzureStoreConfig, AzureVending, Config, GcsStoreConfig, GcsVending,
+    LocalStoreConfig, RecipientConfig, S3StoreConfig, S3Vending, SchemaConfig, ShareConfig, StaticS3Credentials,
+    StsConfig,
 };
 use crate::catalog::{Secret, StoreConfig};
 use crate::protocol::timestamp::format_rfc3339_ms;
@@ -47,21 +50,44 @@ pub struct opensharing_s3_store {
     pub session_token_len: usize,
 }
 
-macro_rules! with_builder {
-    ($b:expr, |$cfg:ident| $body:expr) => {
-        guard(|| {
-            let Some(builder) = $b.as_mut() else {
-                return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-            };
-            let $cfg = &mut builder.config;
-            let result: Result<(), opensharing_result> = (|| $body)();
-            result.err().unwrap_or(opensharing_result::OPENSHARING_OK)
-        })
-    };
+/// Runs `edit` on the configuration of builder `b`, inside [`guard`].
+///
+/// # Safety
+/// `b` must be NULL or a live builder used by no one else during the call.
+unsafe fn with_builder(
+    b: *mut opensharing_config_builder,
+    edit: impl FnOnce(&mut Config) -> Result<(), FfiError>,
+) -> opensharing_result {
+    guard(|| edit(&mut arg_mut(b, "b")?.config))
 }
 
-/// Creates an empty builder (prefix `/delta-sharing`, URL TTL 3600 s). `*out` owns it: free it
-/// with `opensharing_config_builder_free`.
+/// An inline secret from a string argument.
+///
+/// # Safety
+/// As for [`str_arg`].
+unsafe fn secret_arg(ptr: *const u8, len: usize, name: &str) -> Result<Secret, FfiError> {
+    Ok(Secret::Inline(str_arg(ptr, len, name)?.to_string()))
+}
+
+/// An optional inline secret: NULL means absent.
+///
+/// # Safety
+/// As for [`str_arg`].
+unsafe fn opt_secret_arg(ptr: *const u8, len: usize, name: &str) -> Result<Option<Secret>, FfiError> {
+    Ok(opt_str_arg(ptr, len, name)?.map(|s| Secret::Inline(s.to_string())))
+}
+
+/// An optional string argument, owned: NULL means absent.
+///
+/// # Safety
+/// As for [`str_arg`].
+unsafe fn opt_string_arg(ptr: *const u8, len: usize, name: &str) -> Result<Option<String>, FfiError> {
+    Ok(opt_str_arg(ptr, len, name)?.map(str::to_string))
+}
+
+/// Creates an empty builder (prefix `/delta-sharing`, URL TTL 3600 s).
+///
+/// Ownership: on success `*out` owns the builder: free it with `opensharing_config_builder_free`.
 ///
 /// # Safety
 /// `out` must be writable.
@@ -70,33 +96,31 @@ pub unsafe extern "C" fn opensharing_config_builder_new(
     out: *mut *mut opensharing_config_builder,
 ) -> opensharing_result {
     guard(|| {
-        if out.is_null() {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        }
-        let config: Config = match serde_json::from_str("{}") {
-            Ok(c) => c,
-            Err(_) => return opensharing_result::OPENSHARING_PANIC,
-        };
-        *out = Box::into_raw(Box::new(opensharing_config_builder { config }));
-        opensharing_result::OPENSHARING_OK
+        let out = out_arg(out, "out")?;
+        let config: Config = serde_json::from_str("{}").map_err(|e| FfiError::config(e.to_string()))?;
+        out.write(Box::into_raw(Box::new(opensharing_config_builder { config })));
+        Ok(())
     })
 }
 
 /// Frees a builder. NULL does nothing.
 ///
+/// Ownership: takes `b` back; it must not be used afterwards.
+///
 /// # Safety
 /// `b` must come from `opensharing_config_builder_new` and not be used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn opensharing_config_builder_free(b: *mut opensharing_config_builder) {
-    let _ = guard(|| {
+    guard_free(|| {
         if !b.is_null() {
             drop(Box::from_raw(b));
         }
-        opensharing_result::OPENSHARING_OK
     });
 }
 
 /// Sets the public endpoint URL (used for profiles and, when no prefix is set, the prefix).
+///
+/// Ownership: `endpoint` is copied.
 ///
 /// # Safety
 /// `b` live; `endpoint` valid for `len` bytes.
@@ -106,13 +130,15 @@ pub unsafe extern "C" fn opensharing_config_builder_set_endpoint(
     endpoint: *const u8,
     len: usize,
 ) -> opensharing_result {
-    with_builder!(b, |cfg| {
-        cfg.endpoint = Some(str_arg(endpoint, len)?.to_string());
+    with_builder(b, |cfg| {
+        cfg.endpoint = Some(str_arg(endpoint, len, "endpoint")?.to_string());
         Ok(())
     })
 }
 
 /// Sets the key that signs page and refresh tokens (at least 32 bytes).
+///
+/// Ownership: `key` is copied.
 ///
 /// # Safety
 /// `b` live; `key` valid for `len` bytes.
@@ -122,13 +148,25 @@ pub unsafe extern "C" fn opensharing_config_builder_set_token_signing_key(
     key: *const u8,
     len: usize,
 ) -> opensharing_result {
-    with_builder!(b, |cfg| {
-        cfg.token_signing_key = Some(Secret::Inline(str_arg(key, len)?.to_string()));
+    with_builder(b, |cfg| {
+        cfg.token_signing_key = Some(secret_arg(key, len, "key")?);
         Ok(())
     })
 }
 
-/// Adds a local store rooted at `root` (a path the host resolves).
+/// Adds store `name`, replacing one of the same name.
+///
+/// # Safety
+/// `name` valid for `name_len` bytes.
+unsafe fn add_store(cfg: &mut Config, name: *const u8, name_len: usize, store: StoreConfig) -> Result<(), FfiError> {
+    cfg.stores.insert(str_arg(name, name_len, "name")?.to_string(), store);
+    Ok(())
+}
+
+/// Adds a local store rooted at `root`. With `follow_symlinks`, files reached through
+/// symbolic links that lead out of `root` are served too.
+///
+/// Ownership: the strings are copied.
 ///
 /// # Safety
 /// `b` live; strings valid for their lengths.
@@ -139,16 +177,18 @@ pub unsafe extern "C" fn opensharing_config_builder_add_local_store(
     name_len: usize,
     root: *const u8,
     root_len: usize,
+    follow_symlinks: bool,
 ) -> opensharing_result {
-    with_builder!(b, |cfg| {
-        let store =
-            StoreConfig::Local(LocalStoreConfig { root: str_arg(root, root_len)?.to_string(), follow_symlinks: false });
-        cfg.stores.insert(str_arg(name, name_len)?.to_string(), store);
-        Ok(())
+    with_builder(b, |cfg| {
+        let root = str_arg(root, root_len, "root")?.to_string();
+        add_store(cfg, name, name_len, StoreConfig::Local(LocalStoreConfig { root, follow_symlinks }))
     })
 }
 
-/// Adds an S3-compatible store.
+/// Adds an S3-compatible store (that vends no credentials until
+/// `opensharing_config_builder_set_s3_vend_sts` or `opensharing_config_builder_set_s3_vend_static`).
+///
+/// Ownership: `name` and the strings of `*store` are copied.
 ///
 /// # Safety
 /// `b` live; `store` valid with every string valid for its length.
@@ -159,25 +199,308 @@ pub unsafe extern "C" fn opensharing_config_builder_add_s3_store(
     name_len: usize,
     store: *const opensharing_s3_store,
 ) -> opensharing_result {
-    with_builder!(b, |cfg| {
-        let s = store.as_ref().ok_or(opensharing_result::OPENSHARING_NULL_ARGUMENT)?;
-        let secret = |p, l| -> Result<Secret, opensharing_result> { Ok(Secret::Inline(str_arg(p, l)?.to_string())) };
+    with_builder(b, |cfg| {
+        let s = arg_ref(store, "store")?;
         let config = S3StoreConfig {
-            bucket: str_arg(s.bucket, s.bucket_len)?.to_string(),
-            region: str_arg(s.region, s.region_len)?.to_string(),
-            endpoint: opt_str_arg(s.endpoint, s.endpoint_len)?.map(str::to_string),
+            bucket: str_arg(s.bucket, s.bucket_len, "store.bucket")?.to_string(),
+            region: str_arg(s.region, s.region_len, "store.region")?.to_string(),
+            endpoint: opt_string_arg(s.endpoint, s.endpoint_len, "store.endpoint")?,
             path_style: s.path_style,
-            access_key_id: secret(s.access_key_id, s.access_key_id_len)?,
-            secret_access_key: secret(s.secret_access_key, s.secret_access_key_len)?,
-            session_token: opt_str_arg(s.session_token, s.session_token_len)?.map(|t| Secret::Inline(t.to_string())),
+            access_key_id: secret_arg(s.access_key_id, s.access_key_id_len, "store.access_key_id")?,
+            secret_access_key: secret_arg(s.secret_access_key, s.secret_access_key_len, "store.secret_access_key")?,
+            session_token: opt_secret_arg(s.session_token, s.session_token_len, "store.session_token")?,
             vend: None,
         };
-        cfg.stores.insert(str_arg(name, name_len)?.to_string(), StoreConfig::S3(config));
+        add_store(cfg, name, name_len, StoreConfig::S3(config))
+    })
+}
+
+/// The store `name` added before, or `OPENSHARING_NOT_FOUND`.
+///
+/// # Safety
+/// `name` valid for `name_len` bytes.
+unsafe fn store_mut(cfg: &mut Config, name: *const u8, name_len: usize) -> Result<&mut StoreConfig, FfiError> {
+    let name = str_arg(name, name_len, "store")?;
+    cfg.stores.get_mut(name).ok_or_else(|| FfiError::not_found(format!("no store '{name}' was added")))
+}
+
+/// The error for a vending setting given to a store of another kind.
+fn wrong_store_kind(wanted: &str) -> FfiError {
+    FfiError::argument(format!("the store is not a {wanted} store"))
+}
+
+/// AWS STS `AssumeRole` settings for `opensharing_config_builder_set_s3_vend_sts`; every string
+/// is borrowed for the call only. `endpoint`, `region` and `external_id` may be NULL.
+#[repr(C)]
+pub struct opensharing_s3_sts {
+    /// The role to assume (`arn:aws:iam::123456789012:role/sharing-reader`).
+    pub role_arn: *const u8,
+    /// Role ARN length.
+    pub role_arn_len: usize,
+    /// `scheme://host[:port]` of the STS endpoint, or NULL for `https://sts.{region}.amazonaws.com`.
+    pub endpoint: *const u8,
+    /// Endpoint length.
+    pub endpoint_len: usize,
+    /// The STS signing region, or NULL for the store's region.
+    pub region: *const u8,
+    /// Region length.
+    pub region_len: usize,
+    /// The role's external id, or NULL.
+    pub external_id: *const u8,
+    /// External id length.
+    pub external_id_len: usize,
+}
+
+/// Makes S3 store `store` (added before) vend credentials through AWS STS `AssumeRole`, scoped
+/// to each asset's prefix. `OPENSHARING_NOT_FOUND` when no such store was added,
+/// `OPENSHARING_INVALID_ARGUMENT` when it is not an S3 store.
+///
+/// Ownership: the strings are copied.
+///
+/// # Safety
+/// `b` live; `store` valid for `store_len` bytes; `sts` valid with every string valid for its length.
+#[no_mangle]
+pub unsafe extern "C" fn opensharing_config_builder_set_s3_vend_sts(
+    b: *mut opensharing_config_builder,
+    store: *const u8,
+    store_len: usize,
+    sts: *const opensharing_s3_sts,
+) -> opensharing_result {
+    with_builder(b, |cfg| {
+        let s = arg_ref(sts, "sts")?;
+        let vend = S3Vending::Sts(StsConfig {
+            role_arn: str_arg(s.role_arn, s.role_arn_len, "sts.role_arn")?.to_string(),
+            endpoint: opt_string_arg(s.endpoint, s.endpoint_len, "sts.endpoint")?,
+            region: opt_string_arg(s.region, s.region_len, "sts.region")?,
+            external_id: opt_secret_arg(s.external_id, s.external_id_len, "sts.external_id")?,
+        });
+        match store_mut(cfg, store, store_len)? {
+            StoreConfig::S3(s3) => s3.vend = Some(vend),
+            _ => return Err(wrong_store_kind("S3")),
+        }
+        Ok(())
+    })
+}
+
+/// Makes S3 store `store` (added before) hand out fixed credentials, for on-premises stores
+/// without STS: give them read-only rights on the bucket; they are not scoped per asset.
+/// `session_token` may be NULL. `OPENSHARING_NOT_FOUND` when no such store was added,
+/// `OPENSHARING_INVALID_ARGUMENT` when it is not an S3 store.
+///
+/// Ownership: the strings are copied.
+///
+/// # Safety
+/// `b` live; strings valid for their lengths.
+#[no_mangle]
+pub unsafe extern "C" fn opensharing_config_builder_set_s3_vend_static(
+    b: *mut opensharing_config_builder,
+    store: *const u8,
+    store_len: usize,
+    access_key_id: *const u8,
+    access_key_id_len: usize,
+    secret_access_key: *const u8,
+    secret_access_key_len: usize,
+    session_token: *const u8,
+    session_token_len: usize,
+) -> opensharing_result {
+    with_builder(b, |cfg| {
+        let vend = S3Vending::Static(StaticS3Credentials {
+            access_key_id: secret_arg(access_key_id, access_key_id_len, "access_key_id")?,
+            secret_access_key: secret_arg(secret_access_key, secret_access_key_len, "secret_access_key")?,
+            session_token: opt_secret_arg(session_token, session_token_len, "session_token")?,
+        });
+        match store_mut(cfg, store, store_len)? {
+            StoreConfig::S3(s3) => s3.vend = Some(vend),
+            _ => return Err(wrong_store_kind("S3")),
+        }
+        Ok(())
+    })
+}
+
+/// The settings of a Google Cloud Storage store; every string is borrowed for the call only.
+/// Every field but `bucket` may be NULL. Give `service_account_key` (for `GOOG4-RSA-SHA256`) or
+/// the HMAC pair (for `GOOG4-HMAC-SHA256`).
+#[repr(C)]
+pub struct opensharing_gcs_store {
+    /// Bucket name.
+    pub bucket: *const u8,
+    /// Bucket name length.
+    pub bucket_len: usize,
+    /// `scheme://host[:port]` of a non-default endpoint, or NULL.
+    pub endpoint: *const u8,
+    /// Endpoint length.
+    pub endpoint_len: usize,
+    /// Service-account key JSON, or NULL.
+    pub service_account_key: *const u8,
+    /// Service-account key length.
+    pub service_account_key_len: usize,
+    /// HMAC access id, or NULL.
+    pub hmac_access_id: *const u8,
+    /// HMAC access id length.
+    pub hmac_access_id_len: usize,
+    /// HMAC secret, or NULL.
+    pub hmac_secret: *const u8,
+    /// HMAC secret length.
+    pub hmac_secret_len: usize,
+}
+
+/// Adds a Google Cloud Storage store (that vends no tokens until
+/// `opensharing_config_builder_set_gcs_vend`).
+///
+/// Ownership: `name` and the strings of `*store` are copied.
+///
+/// # Safety
+/// `b` live; `store` valid with every string valid for its length.
+#[no_mangle]
+pub unsafe extern "C" fn opensharing_config_builder_add_gcs_store(
+    b: *mut opensharing_config_builder,
+    name: *const u8,
+    name_len: usize,
+    store: *const opensharing_gcs_store,
+) -> opensharing_result {
+    with_builder(b, |cfg| {
+        let s = arg_ref(store, "store")?;
+        let config = GcsStoreConfig {
+            bucket: str_arg(s.bucket, s.bucket_len, "store.bucket")?.to_string(),
+            endpoint: opt_string_arg(s.endpoint, s.endpoint_len, "store.endpoint")?,
+            service_account_key: opt_secret_arg(
+                s.service_account_key,
+                s.service_account_key_len,
+                "store.service_account_key",
+            )?,
+            hmac_access_id: opt_secret_arg(s.hmac_access_id, s.hmac_access_id_len, "store.hmac_access_id")?,
+            hmac_secret: opt_secret_arg(s.hmac_secret, s.hmac_secret_len, "store.hmac_secret")?,
+            vend: None,
+        };
+        add_store(cfg, name, name_len, StoreConfig::Gcs(config))
+    })
+}
+
+/// Makes GCS store `store` (added before, with a service-account key) vend downscoped OAuth
+/// tokens. `token_endpoint` and `sts_endpoint` may be NULL for the defaults (the key's
+/// `token_uri`, `https://sts.googleapis.com/v1/token`). `OPENSHARING_NOT_FOUND` when no such
+/// store was added, `OPENSHARING_INVALID_ARGUMENT` when it is not a GCS store.
+///
+/// Ownership: the strings are copied.
+///
+/// # Safety
+/// `b` live; strings valid for their lengths.
+#[no_mangle]
+pub unsafe extern "C" fn opensharing_config_builder_set_gcs_vend(
+    b: *mut opensharing_config_builder,
+    store: *const u8,
+    store_len: usize,
+    token_endpoint: *const u8,
+    token_endpoint_len: usize,
+    sts_endpoint: *const u8,
+    sts_endpoint_len: usize,
+) -> opensharing_result {
+    with_builder(b, |cfg| {
+        let vend = GcsVending {
+            token_endpoint: opt_string_arg(token_endpoint, token_endpoint_len, "token_endpoint")?,
+            sts_endpoint: opt_string_arg(sts_endpoint, sts_endpoint_len, "sts_endpoint")?,
+        };
+        match store_mut(cfg, store, store_len)? {
+            StoreConfig::Gcs(gcs) => gcs.vend = Some(vend),
+            _ => return Err(wrong_store_kind("GCS")),
+        }
+        Ok(())
+    })
+}
+
+/// The settings of an Azure Blob Storage store; every string is borrowed for the call only.
+/// `endpoint` and `account_key` may be NULL.
+#[repr(C)]
+pub struct opensharing_azure_store {
+    /// Storage account name.
+    pub account: *const u8,
+    /// Account name length.
+    pub account_len: usize,
+    /// Container name.
+    pub container: *const u8,
+    /// Container name length.
+    pub container_len: usize,
+    /// Blob endpoint (e.g. `http://127.0.0.1:10000/devstoreaccount1` for Azurite), or NULL.
+    pub endpoint: *const u8,
+    /// Endpoint length.
+    pub endpoint_len: usize,
+    /// Base64 account key for service SAS, or NULL.
+    pub account_key: *const u8,
+    /// Account key length.
+    pub account_key_len: usize,
+}
+
+/// What one SAS vended by an Azure store covers (`scope` of
+/// `opensharing_config_builder_set_azure_vend`). 32 bits wide.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum opensharing_azure_scope {
+    /// The asset's directory only (`sr=d`); the account needs a hierarchical namespace.
+    OPENSHARING_AZURE_SCOPE_DIRECTORY = 0,
+    /// The whole container (`sr=c`). Grants more than the asset: use a container per share.
+    OPENSHARING_AZURE_SCOPE_CONTAINER = 1,
+}
+
+/// Adds an Azure Blob Storage store (that vends no SAS until
+/// `opensharing_config_builder_set_azure_vend`).
+///
+/// Ownership: `name` and the strings of `*store` are copied.
+///
+/// # Safety
+/// `b` live; `store` valid with every string valid for its length.
+#[no_mangle]
+pub unsafe extern "C" fn opensharing_config_builder_add_azure_store(
+    b: *mut opensharing_config_builder,
+    name: *const u8,
+    name_len: usize,
+    store: *const opensharing_azure_store,
+) -> opensharing_result {
+    with_builder(b, |cfg| {
+        let s = arg_ref(store, "store")?;
+        let config = AzureStoreConfig {
+            account: str_arg(s.account, s.account_len, "store.account")?.to_string(),
+            container: str_arg(s.container, s.container_len, "store.container")?.to_string(),
+            endpoint: opt_string_arg(s.endpoint, s.endpoint_len, "store.endpoint")?,
+            account_key: opt_secret_arg(s.account_key, s.account_key_len, "store.account_key")?,
+            vend: None,
+        };
+        add_store(cfg, name, name_len, StoreConfig::Azure(config))
+    })
+}
+
+/// Makes Azure store `store` (added before, with an account key) vend read-only SAS tokens of
+/// `scope` (an `opensharing_azure_scope`). `OPENSHARING_NOT_FOUND` when no such store was added,
+/// `OPENSHARING_INVALID_ARGUMENT` when it is not an Azure store or `scope` is unknown.
+///
+/// Ownership: `store` is copied.
+///
+/// # Safety
+/// `b` live; `store` valid for `store_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn opensharing_config_builder_set_azure_vend(
+    b: *mut opensharing_config_builder,
+    store: *const u8,
+    store_len: usize,
+    scope: u32,
+) -> opensharing_result {
+    with_builder(b, |cfg| {
+        // A `u32` and not the enum: a C caller may pass any number.
+        let scope = match scope {
+            s if s == opensharing_azure_scope::OPENSHARING_AZURE_SCOPE_DIRECTORY as u32 => AzureSasScope::Directory,
+            s if s == opensharing_azure_scope::OPENSHARING_AZURE_SCOPE_CONTAINER as u32 => AzureSasScope::Container,
+            other => return Err(FfiError::argument(format!("unknown Azure SAS scope {other}"))),
+        };
+        match store_mut(cfg, store, store_len)? {
+            StoreConfig::Azure(azure) => azure.vend = Some(AzureVending { scope }),
+            _ => return Err(wrong_store_kind("Azure")),
+        }
         Ok(())
     })
 }
 
 /// Adds a share.
+///
+/// Ownership: `name` is copied.
 ///
 /// # Safety
 /// `b` live; `name` valid for `len` bytes.
@@ -187,9 +510,9 @@ pub unsafe extern "C" fn opensharing_config_builder_add_share(
     name: *const u8,
     len: usize,
 ) -> opensharing_result {
-    with_builder!(b, |cfg| {
+    with_builder(b, |cfg| {
         cfg.shares.push(ShareConfig {
-            name: str_arg(name, len)?.to_string(),
+            name: str_arg(name, len, "name")?.to_string(),
             id: None,
             display_name: None,
             comment: None,
@@ -200,14 +523,16 @@ pub unsafe extern "C" fn opensharing_config_builder_add_share(
     })
 }
 
-fn share_mut<'a>(cfg: &'a mut Config, name: &str) -> Result<&'a mut ShareConfig, opensharing_result> {
-    cfg.shares.iter_mut().find(|s| s.name == name).ok_or_else(|| {
-        set_error(format!("no share '{name}' was added"));
-        opensharing_result::OPENSHARING_NOT_FOUND
-    })
+fn share_mut<'a>(cfg: &'a mut Config, name: &str) -> Result<&'a mut ShareConfig, FfiError> {
+    cfg.shares
+        .iter_mut()
+        .find(|s| s.name == name)
+        .ok_or_else(|| FfiError::not_found(format!("no share '{name}' was added")))
 }
 
 /// Adds a schema to a share added before (`OPENSHARING_NOT_FOUND` otherwise).
+///
+/// Ownership: the strings are copied.
 ///
 /// # Safety
 /// `b` live; strings valid for their lengths.
@@ -219,13 +544,12 @@ pub unsafe extern "C" fn opensharing_config_builder_add_schema(
     schema: *const u8,
     schema_len: usize,
 ) -> opensharing_result {
-    with_builder!(b, |cfg| {
-        let share = share_mut(cfg, str_arg(share, share_len)?)?;
-        share.schemas.push(SchemaConfig { name: str_arg(schema, schema_len)?.to_string(), assets: Vec::new() });
+    with_builder(b, |cfg| {
+        let name = str_arg(schema, schema_len, "schema")?.to_string();
+        share_mut(cfg, str_arg(share, share_len, "share")?)?.schemas.push(SchemaConfig { name, assets: Vec::new() });
         Ok(())
     })
 }
-
 /// The names of an asset being added; every string is borrowed for the call only.
 #[repr(C)]
 pub struct opensharing_asset {
@@ -263,6 +587,8 @@ pub struct opensharing_asset {
 
 /// Adds an asset to a schema added before.
 ///
+/// Ownership: the strings of `*asset` are copied.
+///
 /// # Safety
 /// `b` live; `asset` valid with every string valid for its length.
 #[no_mangle]
@@ -270,29 +596,27 @@ pub unsafe extern "C" fn opensharing_config_builder_add_asset(
     b: *mut opensharing_config_builder,
     asset: *const opensharing_asset,
 ) -> opensharing_result {
-    with_builder!(b, |cfg| {
-        let a = asset.as_ref().ok_or(opensharing_result::OPENSHARING_NULL_ARGUMENT)?;
-        let kind_name = str_arg(a.kind, a.kind_len)?;
-        let kind: AssetKind =
-            serde_json::from_value(serde_json::Value::String(kind_name.to_string())).map_err(|_| {
-                set_error(format!("unknown asset kind '{kind_name}'"));
-                opensharing_result::OPENSHARING_INVALID_ARGUMENT
-            })?;
+    with_builder(b, |cfg| {
+        let a = arg_ref(asset, "asset")?;
+        let kind_name = str_arg(a.kind, a.kind_len, "asset.kind")?;
+        let kind: AssetKind = serde_json::from_value(serde_json::Value::String(kind_name.to_string()))
+            .map_err(|_| FfiError::argument(format!("unknown asset kind '{kind_name}'")))?;
         let mut config: AssetConfig = serde_json::from_value(serde_json::json!({
-            "type": kind_name, "name": str_arg(a.name, a.name_len)?,
+            "type": kind_name, "name": str_arg(a.name, a.name_len, "asset.name")?,
         }))
-        .map_err(|_| opensharing_result::OPENSHARING_INVALID_ARGUMENT)?;
+        .map_err(|e| FfiError::argument(e.to_string()))?;
         config.kind = kind;
-        config.store = Some(str_arg(a.store, a.store_len)?.to_string());
-        config.path = Some(str_arg(a.path, a.path_len)?.to_string());
-        config.description = opt_str_arg(a.description, a.description_len)?.map(str::to_string);
+        config.store = Some(str_arg(a.store, a.store_len, "asset.store")?.to_string());
+        config.path = Some(str_arg(a.path, a.path_len, "asset.path")?.to_string());
+        config.description = opt_string_arg(a.description, a.description_len, "asset.description")?;
         config.history_shared = a.history_shared;
-        let schema_name = str_arg(a.schema, a.schema_len)?;
-        let share = share_mut(cfg, str_arg(a.share, a.share_len)?)?;
-        let schema = share.schemas.iter_mut().find(|s| s.name == schema_name).ok_or_else(|| {
-            set_error(format!("no schema '{schema_name}' was added to the share"));
-            opensharing_result::OPENSHARING_NOT_FOUND
-        })?;
+        let schema_name = str_arg(a.schema, a.schema_len, "asset.schema")?;
+        let share = share_mut(cfg, str_arg(a.share, a.share_len, "asset.share")?)?;
+        let schema = share
+            .schemas
+            .iter_mut()
+            .find(|s| s.name == schema_name)
+            .ok_or_else(|| FfiError::not_found(format!("no schema '{schema_name}' was added to the share")))?;
         schema.assets.push(config);
         Ok(())
     })
@@ -300,6 +624,8 @@ pub unsafe extern "C" fn opensharing_config_builder_add_asset(
 
 /// Adds a recipient identified by the lower-case hex SHA-256 of its token.
 /// `expires_unix_ms` < 0 means the token does not expire.
+///
+/// Ownership: the strings are copied.
 ///
 /// # Safety
 /// `b` live; strings valid for their lengths.
@@ -312,10 +638,10 @@ pub unsafe extern "C" fn opensharing_config_builder_add_recipient(
     token_sha256_hex_len: usize,
     expires_unix_ms: i64,
 ) -> opensharing_result {
-    with_builder!(b, |cfg| {
+    with_builder(b, |cfg| {
         cfg.recipients.push(RecipientConfig {
-            name: str_arg(name, name_len)?.to_string(),
-            token_sha256: Some(str_arg(token_sha256_hex, token_sha256_hex_len)?.to_string()),
+            name: str_arg(name, name_len, "name")?.to_string(),
+            token_sha256: Some(str_arg(token_sha256_hex, token_sha256_hex_len, "token_sha256_hex")?.to_string()),
             expires_at: (expires_unix_ms >= 0).then(|| format_rfc3339_ms(expires_unix_ms)),
             shares: Vec::new(),
             deny_risk_labels: Vec::new(),
@@ -330,6 +656,8 @@ pub unsafe extern "C" fn opensharing_config_builder_add_recipient(
 
 /// Grants a recipient added before read access to a share.
 ///
+/// Ownership: the strings are copied.
+///
 /// # Safety
 /// `b` live; strings valid for their lengths.
 #[no_mangle]
@@ -340,20 +668,24 @@ pub unsafe extern "C" fn opensharing_config_builder_grant(
     share: *const u8,
     share_len: usize,
 ) -> opensharing_result {
-    with_builder!(b, |cfg| {
-        let name = str_arg(recipient, recipient_len)?;
-        let r = cfg.recipients.iter_mut().find(|r| r.name == name).ok_or_else(|| {
-            set_error(format!("no recipient '{name}' was added"));
-            opensharing_result::OPENSHARING_NOT_FOUND
-        })?;
-        r.shares.push(str_arg(share, share_len)?.to_string());
+    with_builder(b, |cfg| {
+        let name = str_arg(recipient, recipient_len, "recipient")?;
+        let share = str_arg(share, share_len, "share")?.to_string();
+        let r = cfg
+            .recipients
+            .iter_mut()
+            .find(|r| r.name == name)
+            .ok_or_else(|| FfiError::not_found(format!("no recipient '{name}' was added")))?;
+        r.shares.push(share);
         Ok(())
     })
 }
 
 /// Validates the configuration and creates an engine from it; the builder stays usable.
-/// `OPENSHARING_INVALID_CONFIG` with the detail in `opensharing_last_error` when a rule is broken. On success
-/// `*out` owns a new engine: free it with `opensharing_engine_free`.
+/// `OPENSHARING_INVALID_CONFIG` with the detail in `opensharing_last_error` when a rule is broken.
+///
+/// Ownership: borrows `b`; on success `*out` owns a new engine: free it with
+/// `opensharing_engine_free`.
 ///
 /// # Safety
 /// `b` live; `out` writable.
@@ -363,24 +695,12 @@ pub unsafe extern "C" fn opensharing_config_builder_build(
     out: *mut *mut opensharing_engine,
 ) -> opensharing_result {
     guard(|| {
-        let Some(builder) = b.as_ref() else {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        };
-        if out.is_null() {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        }
-        let built = Catalog::from_config(builder.config.clone(), &|_| None)
-            .map_err(|e| e.to_string())
-            .and_then(|c| Engine::new(c).map_err(|e| e.to_string()));
-        match built {
-            Ok(engine) => {
-                *out = Box::into_raw(Box::new(opensharing_engine { inner: engine }));
-                opensharing_result::OPENSHARING_OK
-            }
-            Err(message) => {
-                set_error(message);
-                opensharing_result::OPENSHARING_INVALID_CONFIG
-            }
-        }
+        let builder = arg_ref(b, "b")?;
+        let out = out_arg(out, "out")?;
+        let catalog =
+            Catalog::from_config(builder.config.clone(), &|_| None).map_err(|e| FfiError::config(e.to_string()))?;
+        let engine = Engine::new(catalog).map_err(|e| FfiError::config(e.to_string()))?;
+        out.write(Box::into_raw(Box::new(opensharing_engine { inner: engine })));
+        Ok(())
     })
 }

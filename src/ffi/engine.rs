@@ -1,7 +1,9 @@
 //! `opensharing_engine`: an engine handle, shareable between threads.
 
+use super::error::{guard, guard_free, opensharing_result, FfiError, OPENSHARING_DENIED, OPENSHARING_NOT_FOUND};
 use super::exchange::opensharing_exchange;
-use super::{guard, opensharing_bytes, opensharing_result, opt_str_arg, set_error, slice_arg, str_arg};
+use super::opensharing_bytes;
+use super::ptr::{arg_ref, opt_str_arg, out_arg, slice_arg, str_arg};
 use crate::http::{Method, Request};
 use crate::signing::local::LocalUrlError;
 use crate::{Catalog, Engine};
@@ -60,15 +62,15 @@ fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-fn parse_catalog(json: &str) -> Result<Catalog, opensharing_result> {
-    Catalog::from_json(json.as_bytes(), &process_env).map_err(|e| {
-        set_error(e.to_string());
-        opensharing_result::OPENSHARING_INVALID_CONFIG
-    })
+fn parse_catalog(json: &str) -> Result<Catalog, FfiError> {
+    Catalog::from_json(json.as_bytes(), &process_env).map_err(|e| FfiError::config(e.to_string()))
 }
 
 /// Creates an engine from configuration JSON (`{"env": …}` secrets read the process
-/// environment). On success `*out` owns a new engine: free it with `opensharing_engine_free`.
+/// environment).
+///
+/// Ownership: on success `*out` owns a new engine: free it with `opensharing_engine_free`.
+/// `json` is only read during the call.
 ///
 /// # Safety
 /// `json` must be valid for `json_len` bytes; `out` must be valid for a write.
@@ -79,28 +81,18 @@ pub unsafe extern "C" fn opensharing_engine_new(
     out: *mut *mut opensharing_engine,
 ) -> opensharing_result {
     guard(|| {
-        if out.is_null() {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        }
-        let catalog = match str_arg(json, json_len).and_then(parse_catalog) {
-            Ok(c) => c,
-            Err(e) => return e,
-        };
-        match Engine::new(catalog) {
-            Ok(engine) => {
-                *out = Box::into_raw(Box::new(opensharing_engine { inner: engine }));
-                opensharing_result::OPENSHARING_OK
-            }
-            Err(e) => {
-                set_error(e.to_string());
-                opensharing_result::OPENSHARING_INVALID_CONFIG
-            }
-        }
+        let out = out_arg(out, "out")?;
+        let catalog = parse_catalog(str_arg(json, json_len, "json")?)?;
+        let engine = Engine::new(catalog).map_err(|e| FfiError::config(e.to_string()))?;
+        out.write(Box::into_raw(Box::new(opensharing_engine { inner: engine })));
+        Ok(())
     })
 }
 
 /// Replaces the engine's configuration atomically. Exchanges already started finish on the old
 /// one. On failure the engine keeps serving its current configuration.
+///
+/// Ownership: borrows `engine`; `json` is only read during the call.
 ///
 /// # Safety
 /// `engine` must be a live engine; `json` valid for `json_len` bytes.
@@ -111,38 +103,32 @@ pub unsafe extern "C" fn opensharing_engine_reload(
     json_len: usize,
 ) -> opensharing_result {
     guard(|| {
-        let Some(engine) = engine.as_ref() else {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        };
-        match str_arg(json, json_len).and_then(parse_catalog) {
-            Ok(catalog) => match engine.inner.reload(catalog) {
-                Ok(()) => opensharing_result::OPENSHARING_OK,
-                Err(e) => {
-                    set_error(e.to_string());
-                    opensharing_result::OPENSHARING_INVALID_CONFIG
-                }
-            },
-            Err(e) => e,
-        }
+        let engine = arg_ref(engine, "engine")?;
+        let catalog = parse_catalog(str_arg(json, json_len, "json")?)?;
+        engine.inner.reload(catalog).map_err(|e| FfiError::config(e.to_string()))
     })
 }
 
 /// Frees an engine. NULL does nothing. Exchanges created from it stay valid.
 ///
+/// Ownership: takes `engine` back; it must not be used afterwards.
+///
 /// # Safety
 /// `engine` must come from `opensharing_engine_new`/`opensharing_config_builder_build` and not be used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn opensharing_engine_free(engine: *mut opensharing_engine) {
-    let _ = guard(|| {
+    guard_free(|| {
         if !engine.is_null() {
             drop(Box::from_raw(engine));
         }
-        opensharing_result::OPENSHARING_OK
     });
 }
 
-/// Starts handling a request at `now_unix_ms`. The request is copied; on success `*out` owns a
-/// new exchange: drive it with `opensharing_exchange_poll` and free it with `opensharing_exchange_free`.
+/// Starts handling a request at `now_unix_ms`. Drive the exchange with
+/// `opensharing_exchange_poll`.
+///
+/// Ownership: the request is copied; on success `*out` owns a new exchange: free it with
+/// `opensharing_exchange_free`. It does not borrow `engine`.
 ///
 /// # Safety
 /// `engine` must be live; every pointer in `request` valid for its length; `out` writable.
@@ -154,38 +140,34 @@ pub unsafe extern "C" fn opensharing_engine_handle(
     out: *mut *mut opensharing_exchange,
 ) -> opensharing_result {
     guard(|| {
-        let (Some(engine), Some(req)) = (engine.as_ref(), request.as_ref()) else {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        };
-        if out.is_null() || (req.headers.is_null() && req.header_count > 0) || (req.body.is_null() && req.body_len > 0)
-        {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        }
-        let request = match copy_request(req) {
-            Ok(r) => r,
-            Err(e) => return e,
-        };
+        let engine = arg_ref(engine, "engine")?;
+        let request = copy_request(arg_ref(request, "request")?)?;
+        let out = out_arg(out, "out")?;
         let exchange = engine.inner.handle(request, now_unix_ms);
-        *out = Box::into_raw(Box::new(opensharing_exchange::new(exchange)));
-        opensharing_result::OPENSHARING_OK
+        out.write(Box::into_raw(Box::new(opensharing_exchange::new(exchange))));
+        Ok(())
     })
 }
 
-unsafe fn copy_request(req: &opensharing_request) -> Result<Request, opensharing_result> {
-    let method = Method::parse(str_arg(req.method, req.method_len)?);
-    let mut request = Request::new(method, str_arg(req.target, req.target_len)?);
-    for h in slice_arg(req.headers, req.header_count)? {
-        request.headers.push((str_arg(h.name, h.name_len)?.to_string(), str_arg(h.value, h.value_len)?.to_string()));
+unsafe fn copy_request(req: &opensharing_request) -> Result<Request, FfiError> {
+    let method = Method::parse(str_arg(req.method, req.method_len, "request.method")?);
+    let mut request = Request::new(method, str_arg(req.target, req.target_len, "request.target")?);
+    for h in slice_arg(req.headers, req.header_count, "request.headers")? {
+        let name = str_arg(h.name, h.name_len, "request.headers[].name")?;
+        let value = str_arg(h.value, h.value_len, "request.headers[].value")?;
+        request.headers.push((name.to_string(), value.to_string()));
     }
-    request.body = slice_arg(req.body, req.body_len)?.to_vec();
+    request.body = slice_arg(req.body, req.body_len, "request.body")?.to_vec();
     request.body_pending = req.body_pending;
-    request.peer = opt_str_arg(req.peer, req.peer_len)?.map(str::to_string);
+    request.peer = opt_str_arg(req.peer, req.peer_len, "request.peer")?.map(str::to_string);
     Ok(request)
 }
 
-/// Writes a Delta Sharing profile (`shareCredentialsVersion` 1) for `token` into `*out`, which
-/// the caller frees with `opensharing_bytes_free`. `endpoint` may be NULL to use the configured one;
-/// `expires_unix_ms` < 0 means no expiry.
+/// Writes a Delta Sharing profile (`shareCredentialsVersion` 1) for `token` into `*out`.
+/// `endpoint` may be NULL to use the configured one; `expires_unix_ms` < 0 means no expiry.
+///
+/// Ownership: on success the caller owns `*out`: free it with `opensharing_bytes_free`. The
+/// strings are only read during the call.
 ///
 /// # Safety
 /// `engine` must be live; string pointers valid for their lengths; `out` writable.
@@ -200,36 +182,29 @@ pub unsafe extern "C" fn opensharing_engine_profile(
     out: *mut opensharing_bytes,
 ) -> opensharing_result {
     guard(|| {
-        let Some(engine) = engine.as_ref() else {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        };
-        if out.is_null() || token.is_null() {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        }
-        let (endpoint, token) = match (opt_str_arg(endpoint, endpoint_len), str_arg(token, token_len)) {
-            (Ok(e), Ok(t)) => (e, t),
-            (Err(e), _) | (_, Err(e)) => return e,
-        };
+        let engine = arg_ref(engine, "engine")?;
+        let out = out_arg(out, "out")?;
+        let endpoint = opt_str_arg(endpoint, endpoint_len, "endpoint")?;
+        let token = opt_str_arg(token, token_len, "token")?.ok_or_else(|| FfiError::null("token"))?;
         let expires = (expires_unix_ms >= 0).then_some(expires_unix_ms);
-        match engine.inner.profile(endpoint, token, expires) {
-            Some(profile) => {
-                *out = opensharing_bytes::from_vec(profile.into_bytes());
-                opensharing_result::OPENSHARING_OK
-            }
-            None => {
-                set_error("no endpoint: configure `endpoint` or pass one");
-                opensharing_result::OPENSHARING_INVALID_ARGUMENT
-            }
-        }
+        let profile = engine
+            .inner
+            .profile(endpoint, token, expires)
+            .ok_or_else(|| FfiError::argument("no endpoint: configure `endpoint` or pass one"))?;
+        out.write(opensharing_bytes::from_vec(profile.into_bytes()));
+        Ok(())
     })
 }
 
 /// Checks a local-store file URL as requested (`{prefix}/files/{store}/{key}?…`) at
-/// `now_unix_ms`. On success `*out_store` and `*out_key` own the store name and object key
-/// (free both with `opensharing_bytes_free`); the host then serves the object, with `Range` and `HEAD`,
-/// from the store's root (`opensharing_engine_local_store_root`). `OPENSHARING_DENIED` for a missing, malformed,
-/// bad or expired signature (answer 403), `OPENSHARING_NOT_FOUND` when the target names no servable file
-/// (answer 404): not a file URL, not a local store, or a key that would leave the store's root.
+/// `now_unix_ms`. On success the host serves the object, with `Range` and `HEAD`, from the
+/// store's root (`opensharing_engine_local_store_root`). `OPENSHARING_DENIED` for a missing,
+/// malformed, bad or expired signature (answer 403), `OPENSHARING_NOT_FOUND` when the target
+/// names no servable file (answer 404): not a file URL, not a local store, or a key that would
+/// leave the store's root.
+///
+/// Ownership: on success the caller owns `*out_store` and `*out_key`: free both with
+/// `opensharing_bytes_free`.
 ///
 /// # Safety
 /// `engine` must be live; `target` valid for `target_len` bytes; the outputs writable.
@@ -243,32 +218,28 @@ pub unsafe extern "C" fn opensharing_engine_verify_file_url(
     out_key: *mut opensharing_bytes,
 ) -> opensharing_result {
     guard(|| {
-        let Some(engine) = engine.as_ref() else { return opensharing_result::OPENSHARING_NULL_ARGUMENT };
-        if out_store.is_null() || out_key.is_null() {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        }
-        let target = match str_arg(target, target_len) {
-            Ok(t) => t,
-            Err(e) => return e,
-        };
+        let engine = arg_ref(engine, "engine")?;
+        let (out_store, out_key) = (out_arg(out_store, "out_store")?, out_arg(out_key, "out_key")?);
+        let target = str_arg(target, target_len, "target")?;
         match engine.inner.verify_file_url(target, now_unix_ms) {
             Ok(grant) => {
-                *out_store = opensharing_bytes::from_vec(grant.store.into_bytes());
-                *out_key = opensharing_bytes::from_vec(grant.key.into_bytes());
-                opensharing_result::OPENSHARING_OK
+                out_store.write(opensharing_bytes::from_vec(grant.store.into_bytes()));
+                out_key.write(opensharing_bytes::from_vec(grant.key.into_bytes()));
+                Ok(())
             }
-            Err(LocalUrlError::NotFound) => opensharing_result::OPENSHARING_NOT_FOUND,
-            Err(e) => {
-                set_error(e.to_string());
-                opensharing_result::OPENSHARING_DENIED
+            Err(LocalUrlError::NotFound) => {
+                Err(FfiError::new(OPENSHARING_NOT_FOUND, "the target names no servable file"))
             }
+            Err(e) => Err(FfiError::new(OPENSHARING_DENIED, e.to_string())),
         }
     })
 }
 
 /// Writes the configured root of local store `name` (as written in the configuration; relative
-/// roots are relative to the configuration file) to `*out`, which the caller frees with
-/// `opensharing_bytes_free`. `OPENSHARING_NOT_FOUND` when there is no local store of that name.
+/// roots are relative to the configuration file) to `*out`. `OPENSHARING_NOT_FOUND` when there
+/// is no local store of that name.
+///
+/// Ownership: on success the caller owns `*out`: free it with `opensharing_bytes_free`.
 ///
 /// # Safety
 /// `engine` must be live; `name` valid for `name_len` bytes; `out` writable.
@@ -280,17 +251,14 @@ pub unsafe extern "C" fn opensharing_engine_local_store_root(
     out: *mut opensharing_bytes,
 ) -> opensharing_result {
     guard(|| {
-        let Some(engine) = engine.as_ref() else { return opensharing_result::OPENSHARING_NULL_ARGUMENT };
-        if out.is_null() {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        }
-        match str_arg(name, name_len).map(|n| engine.inner.local_store_root(n)) {
-            Ok(Some(root)) => {
-                *out = opensharing_bytes::from_vec(root.into_bytes());
-                opensharing_result::OPENSHARING_OK
-            }
-            Ok(None) => opensharing_result::OPENSHARING_NOT_FOUND,
-            Err(e) => e,
-        }
+        let engine = arg_ref(engine, "engine")?;
+        let out = out_arg(out, "out")?;
+        let name = str_arg(name, name_len, "name")?;
+        let root = engine
+            .inner
+            .local_store_root(name)
+            .ok_or_else(|| FfiError::not_found(format!("no local store '{name}'")))?;
+        out.write(opensharing_bytes::from_vec(root.into_bytes()));
+        Ok(())
     })
 }

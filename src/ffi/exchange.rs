@@ -1,7 +1,9 @@
 //! `opensharing_exchange`: one request in progress, driven by the host.
 
-use super::{guard, opensharing_result, opensharing_str, set_error, slice_arg, str_arg};
-use crate::exchange::{Exchange, IoNeed, IoResult, Listing, NeedId, ObjectMeta, Poll};
+use super::error::{guard, guard_free, opensharing_result, FfiError};
+use super::opensharing_str;
+use super::ptr::{arg_mut, arg_ref, opt_str_arg, out_arg, slice_arg, str_arg};
+use crate::exchange::{Exchange, HttpCall, IoNeed, IoResult, Listing, NeedId, ObjectMeta, Poll};
 use crate::http::ResponseHead;
 
 /// One request in progress. Use it from one thread at a time.
@@ -19,8 +21,8 @@ impl opensharing_exchange {
     }
 }
 
-/// What the host should do next (see `opensharing_exchange_poll`).
-#[repr(C)]
+/// What the host should do next (see `opensharing_exchange_poll`). 32 bits wide.
+#[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum opensharing_event {
     /// Perform the IO `opensharing_exchange_need` describes, then call one `opensharing_exchange_supply_*`.
@@ -33,8 +35,8 @@ pub enum opensharing_event {
     OPENSHARING_EVENT_DONE = 3,
 }
 
-/// The kind of IO needed.
-#[repr(C)]
+/// The kind of IO needed. 32 bits wide.
+#[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum opensharing_need_kind {
     /// List the objects whose keys start with `key` (a key prefix; recursive: every object
@@ -117,6 +119,8 @@ pub struct opensharing_object_meta {
 
 /// Advances the exchange and writes what the host should do next to `*out`.
 ///
+/// Ownership: borrows `ex` for the call.
+///
 /// # Safety
 /// `ex` must be a live exchange; `out` writable.
 #[no_mangle]
@@ -125,13 +129,9 @@ pub unsafe extern "C" fn opensharing_exchange_poll(
     out: *mut opensharing_event,
 ) -> opensharing_result {
     guard(|| {
-        let Some(ex) = ex.as_mut() else {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        };
-        if out.is_null() {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        }
-        let event = match ex.inner.poll() {
+        let ex = arg_mut(ex, "ex")?;
+        let out = out_arg(out, "out")?;
+        out.write(match ex.inner.poll() {
             // C hosts are handed one need at a time: the oldest outstanding one.
             Poll::Need(..) | Poll::Wait => opensharing_event::OPENSHARING_EVENT_NEED,
             Poll::Head(_) => opensharing_event::OPENSHARING_EVENT_HEAD,
@@ -144,28 +144,36 @@ pub unsafe extern "C" fn opensharing_exchange_poll(
                 }
                 opensharing_event::OPENSHARING_EVENT_DONE
             }
-        };
-        *out = event;
-        opensharing_result::OPENSHARING_OK
+        });
+        Ok(())
     })
+}
+
+/// The pending need, or the invalid-state error saying there is none.
+/// The need C is asked to answer (the oldest outstanding one), or the invalid-state error saying
+/// there is none.
+fn pending(ex: &opensharing_exchange) -> Result<&IoNeed, FfiError> {
+    pending_with_id(ex).map(|(_, need)| need)
+}
+
+fn pending_with_id(ex: &opensharing_exchange) -> Result<(NeedId, &IoNeed), FfiError> {
+    ex.inner.outstanding().next().ok_or_else(|| FfiError::invalid_state("the exchange is not waiting for IO"))
 }
 
 /// Describes the pending IO need. `OPENSHARING_INVALID_STATE` when the exchange is not waiting for IO.
 ///
+/// Ownership: the strings in `*out` borrow from `ex` until the next call that changes it.
+///
 /// # Safety
-/// `ex` must be live; `out` writable. The strings in `*out` borrow from `ex`.
+/// `ex` must be live; `out` writable.
 #[no_mangle]
 pub unsafe extern "C" fn opensharing_exchange_need(
     ex: *const opensharing_exchange,
     out: *mut opensharing_need,
 ) -> opensharing_result {
     guard(|| {
-        let Some(ex) = ex.as_ref() else {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        };
-        if out.is_null() {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        }
+        let ex = arg_ref(ex, "ex")?;
+        let out = out_arg(out, "out")?;
         // A need with only a kind, a store and a key; the other fields are filled in below.
         let plain = |kind, store: &str, key: &str| opensharing_need {
             kind,
@@ -180,79 +188,72 @@ pub unsafe extern "C" fn opensharing_exchange_need(
             range_end: 0,
             body_limit: 0,
         };
-        let need = match pending(ex).map(|(_, need)| need) {
-            None => return opensharing_result::OPENSHARING_INVALID_STATE,
-            Some(IoNeed::List { store, prefix, start_after, max_keys }) => opensharing_need {
+        out.write(match pending(ex)? {
+            IoNeed::List { store, prefix, start_after, max_keys } => opensharing_need {
                 start_after: opensharing_str::of(start_after.as_deref().unwrap_or("")),
                 has_start_after: start_after.is_some(),
                 has_max_keys: max_keys.is_some(),
                 max_keys: max_keys.unwrap_or(0),
                 ..plain(opensharing_need_kind::OPENSHARING_NEED_LIST, store, prefix)
             },
-            Some(IoNeed::Get { store, key, range }) => opensharing_need {
+            IoNeed::Get { store, key, range } => opensharing_need {
                 has_range: range.is_some(),
                 range_start: range.map_or(0, |r| r.start),
                 range_end: range.map_or(0, |r| r.end),
                 ..plain(opensharing_need_kind::OPENSHARING_NEED_GET, store, key)
             },
-            Some(IoNeed::Head { store, key }) => plain(opensharing_need_kind::OPENSHARING_NEED_HEAD, store, key),
-            Some(IoNeed::Http(call)) => plain(opensharing_need_kind::OPENSHARING_NEED_HTTP, "", &call.url),
-            Some(IoNeed::RequestBody { max_bytes }) => opensharing_need {
+            IoNeed::Head { store, key } => plain(opensharing_need_kind::OPENSHARING_NEED_HEAD, store, key),
+            IoNeed::Http(call) => plain(opensharing_need_kind::OPENSHARING_NEED_HTTP, "", &call.url),
+            IoNeed::RequestBody { max_bytes } => opensharing_need {
                 body_limit: *max_bytes,
                 ..plain(opensharing_need_kind::OPENSHARING_NEED_BODY, "", "")
             },
-        };
-        *out = need;
-        opensharing_result::OPENSHARING_OK
+        });
+        Ok(())
     })
 }
 
-/// The need C is asked to answer: the oldest outstanding one.
-fn pending(ex: &opensharing_exchange) -> Option<(NeedId, &IoNeed)> {
-    ex.inner.outstanding().next()
-}
-
-fn pending_http(ex: &opensharing_exchange) -> Option<&crate::exchange::HttpCall> {
-    match pending(ex).map(|(_, need)| need) {
-        Some(IoNeed::Http(call)) => Some(call),
-        _ => None,
+/// The pending `OPENSHARING_NEED_HTTP` call, or the invalid-state error saying there is none.
+fn pending_http(ex: &opensharing_exchange) -> Result<&HttpCall, FfiError> {
+    match pending(ex)? {
+        IoNeed::Http(call) => Ok(call),
+        need => Err(FfiError::invalid_state(format!("the pending need is {}, not an HTTP call", need_name(need)))),
     }
 }
 
 /// Describes the pending `OPENSHARING_NEED_HTTP` request. `OPENSHARING_INVALID_STATE` when the exchange is not
 /// waiting for one.
 ///
+/// Ownership: the strings in `*out` borrow from `ex` until the next call that changes it.
+///
 /// # Safety
-/// `ex` must be live; `out` writable. The strings in `*out` borrow from `ex` and stay valid until
-/// the next call that changes it.
+/// `ex` must be live; `out` writable.
 #[no_mangle]
 pub unsafe extern "C" fn opensharing_exchange_need_http(
     ex: *const opensharing_exchange,
     out: *mut opensharing_http_call,
 ) -> opensharing_result {
     guard(|| {
-        let (Some(ex), false) = (ex.as_ref(), out.is_null()) else {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        };
-        let Some(call) = pending_http(ex) else {
-            return opensharing_result::OPENSHARING_INVALID_STATE;
-        };
-        *out = opensharing_http_call {
+        let ex = arg_ref(ex, "ex")?;
+        let out = out_arg(out, "out")?;
+        let call = pending_http(ex)?;
+        out.write(opensharing_http_call {
             method: opensharing_str::of(call.method),
             url: opensharing_str::of(&call.url),
             header_count: call.headers.len(),
             body: opensharing_str { ptr: call.body.as_ptr(), len: call.body.len() },
-        };
-        opensharing_result::OPENSHARING_OK
+        });
+        Ok(())
     })
 }
 
 /// Writes header `index` of the pending `OPENSHARING_NEED_HTTP` request to `*name` and `*value`.
 /// `OPENSHARING_NOT_FOUND` when `index` is past the last header.
 ///
+/// Ownership: the strings borrow from `ex` like `opensharing_exchange_need_http`'s.
+///
 /// # Safety
-/// `ex` must be live; `name` and `value` writable. The strings borrow from `ex` like
-/// `opensharing_exchange_need_http`'s.
+/// `ex` must be live; `name` and `value` writable.
 #[no_mangle]
 pub unsafe extern "C" fn opensharing_exchange_need_http_header(
     ex: *const opensharing_exchange,
@@ -261,38 +262,34 @@ pub unsafe extern "C" fn opensharing_exchange_need_http_header(
     value: *mut opensharing_str,
 ) -> opensharing_result {
     guard(|| {
-        let (Some(ex), false, false) = (ex.as_ref(), name.is_null(), value.is_null()) else {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        };
-        match pending_http(ex) {
-            Some(call) => write_header(&call.headers, index, name, value),
-            None => opensharing_result::OPENSHARING_INVALID_STATE,
-        }
+        let ex = arg_ref(ex, "ex")?;
+        write_header(&pending_http(ex)?.headers, index, name, value)
     })
 }
 
-/// Points `name` and `value` at header `index`; `OPENSHARING_NOT_FOUND` past the last one. Writes through
-/// the raw pointers, so a caller passing the same pointer twice gets the value, not UB.
+/// Points `name` and `value` at header `index`; `OPENSHARING_NOT_FOUND` past the last one. Writes
+/// through the raw pointers, so a caller passing the same pointer twice gets the value, not UB.
 ///
 /// # Safety
-/// `name` and `value` are non-NULL and writable.
+/// `name` and `value` are NULL or writable.
 unsafe fn write_header(
     headers: &[(String, String)],
     index: usize,
     name: *mut opensharing_str,
     value: *mut opensharing_str,
-) -> opensharing_result {
-    let Some((n, v)) = headers.get(index) else {
-        return opensharing_result::OPENSHARING_NOT_FOUND;
-    };
+) -> Result<(), FfiError> {
+    let (name, value) = (out_arg(name, "name")?, out_arg(value, "value")?);
+    let (n, v) = headers.get(index).ok_or_else(|| FfiError::not_found(format!("no header {index}")))?;
     name.write(opensharing_str::of(n));
     value.write(opensharing_str::of(v));
-    opensharing_result::OPENSHARING_OK
+    Ok(())
 }
 
-/// Adds a header of the reply to an `OPENSHARING_NEED_HTTP` need (copied), before
+/// Adds a header of the reply to an `OPENSHARING_NEED_HTTP` need, before
 /// `opensharing_exchange_supply_http`. Optional: the engine reads only `Cache-Control` (how long an
 /// OpenID provider's key set may be cached; one hour without it).
+///
+/// Ownership: `name` and `value` are copied.
 ///
 /// # Safety
 /// `ex` must be live; `name` and `value` valid for their lengths.
@@ -305,25 +302,18 @@ pub unsafe extern "C" fn opensharing_exchange_supply_http_header(
     value_len: usize,
 ) -> opensharing_result {
     guard(|| {
-        let Some(ex) = ex.as_mut() else {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        };
-        if pending_http(ex).is_none() {
-            set_error("the exchange is not waiting for an HTTP reply");
-            return opensharing_result::OPENSHARING_INVALID_STATE;
-        }
-        match (str_arg(name, name_len), str_arg(value, value_len)) {
-            (Ok(name), Ok(value)) => {
-                ex.reply_headers.push((name.to_string(), value.to_string()));
-                opensharing_result::OPENSHARING_OK
-            }
-            (Err(e), _) | (_, Err(e)) => e,
-        }
+        let ex = arg_mut(ex, "ex")?;
+        pending_http(ex)?;
+        let header = (str_arg(name, name_len, "name")?.to_string(), str_arg(value, value_len, "value")?.to_string());
+        ex.reply_headers.push(header);
+        Ok(())
     })
 }
 
-/// Answers an `OPENSHARING_NEED_HTTP` need with the reply's status and body (copied), and the headers
+/// Answers an `OPENSHARING_NEED_HTTP` need with the reply's status and body, and the headers
 /// given before with `opensharing_exchange_supply_http_header`.
+///
+/// Ownership: `body` is copied.
 ///
 /// # Safety
 /// `ex` must be live; `body` valid for `len` bytes (NULL allowed with `len` 0).
@@ -335,35 +325,52 @@ pub unsafe extern "C" fn opensharing_exchange_supply_http(
     len: usize,
 ) -> opensharing_result {
     guard(|| {
-        let Some(ex) = ex.as_mut() else {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        };
-        match slice_arg(body, len) {
-            Ok(body) => {
-                let headers = std::mem::take(&mut ex.reply_headers);
-                supply(ex, IoResult::Http(crate::exchange::HttpReply { status, body: body.to_vec(), headers }))
-            }
-            Err(e) => e,
-        }
+        let ex = arg_mut(ex, "ex")?;
+        let body = slice_arg(body, len, "body")?.to_vec();
+        pending_http(ex)?;
+        let headers = std::mem::take(&mut ex.reply_headers);
+        supply(ex, IoResult::Http(crate::exchange::HttpReply { status, body, headers }))
     })
 }
 
-fn supply(ex: &mut opensharing_exchange, result: IoResult) -> opensharing_result {
-    ex.reply_headers.clear();
-    let Some((id, _)) = pending(ex) else {
-        set_error(crate::exchange::ExchangeError::NotWaitingForIo.to_string());
-        return opensharing_result::OPENSHARING_INVALID_STATE;
-    };
-    match ex.inner.supply(id, result) {
-        Ok(()) => opensharing_result::OPENSHARING_OK,
-        Err(e) => {
-            set_error(e.to_string());
-            opensharing_result::OPENSHARING_INVALID_STATE
-        }
+/// The need's kind as the C header names it, for error messages.
+fn need_name(need: &IoNeed) -> &'static str {
+    match need {
+        IoNeed::List { .. } => "OPENSHARING_NEED_LIST",
+        IoNeed::Get { .. } => "OPENSHARING_NEED_GET",
+        IoNeed::Head { .. } => "OPENSHARING_NEED_HEAD",
+        IoNeed::Http(_) => "OPENSHARING_NEED_HTTP",
+        IoNeed::RequestBody { .. } => "OPENSHARING_NEED_BODY",
     }
 }
 
-/// Answers a GET need with the object's bytes (copied).
+/// Whether `result` is an answer to `need`: the kind of answer it asks for, "not found" or a
+/// failure.
+fn answers(need: &IoNeed, result: &IoResult) -> bool {
+    matches!(
+        (need, result),
+        (_, IoResult::NotFound | IoResult::Failed(_))
+            | (IoNeed::List { .. }, IoResult::Listing(_))
+            | (IoNeed::Get { .. } | IoNeed::RequestBody { .. }, IoResult::Bytes(_))
+            | (IoNeed::Head { .. }, IoResult::Meta(_))
+            | (IoNeed::Http(_), IoResult::Http(_))
+    )
+}
+
+/// Answers the pending need; `OPENSHARING_INVALID_STATE` when there is none, or when `result`
+/// is no answer to it.
+fn supply(ex: &mut opensharing_exchange, result: IoResult) -> Result<(), FfiError> {
+    let (id, need) = pending_with_id(ex)?;
+    if !answers(need, &result) {
+        return Err(FfiError::invalid_state(format!("this answer does not fit the pending {}", need_name(need))));
+    }
+    ex.reply_headers.clear();
+    ex.inner.supply(id, result).map_err(|e| FfiError::invalid_state(e.to_string()))
+}
+
+/// Answers a GET need with the object's bytes, or a BODY need with the request body.
+///
+/// Ownership: `data` is copied.
 ///
 /// # Safety
 /// `ex` must be live; `data` valid for `len` bytes (NULL allowed with `len` 0).
@@ -374,25 +381,23 @@ pub unsafe extern "C" fn opensharing_exchange_supply_bytes(
     len: usize,
 ) -> opensharing_result {
     guard(|| {
-        let Some(ex) = ex.as_mut() else {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        };
-        match slice_arg(data, len) {
-            Ok(bytes) => supply(ex, IoResult::Bytes(bytes.to_vec())),
-            Err(e) => e,
-        }
+        let ex = arg_mut(ex, "ex")?;
+        let bytes = slice_arg(data, len, "data")?.to_vec();
+        supply(ex, IoResult::Bytes(bytes))
     })
 }
 
-unsafe fn meta(m: &opensharing_object_meta) -> Result<ObjectMeta, opensharing_result> {
+unsafe fn meta(m: &opensharing_object_meta, name: &str) -> Result<ObjectMeta, FfiError> {
     Ok(ObjectMeta {
-        key: str_arg(m.key, m.key_len)?.to_string(),
+        key: str_arg(m.key, m.key_len, name)?.to_string(),
         size: m.size,
         last_modified_ms: m.last_modified_unix_ms,
     })
 }
 
-/// Answers a LIST need with `count` entries (copied): the complete listing.
+/// Answers a LIST need with `count` entries: the complete listing.
+///
+/// Ownership: the entries are copied.
 ///
 /// # Safety
 /// `ex` must be live; `entries` valid for `count` items whose keys are valid for their lengths.
@@ -405,11 +410,13 @@ pub unsafe extern "C" fn opensharing_exchange_supply_listing(
     opensharing_exchange_supply_listing_page(ex, entries, count, std::ptr::null(), 0)
 }
 
-/// Answers a LIST need with one page of `count` entries (copied). When more objects remain,
+/// Answers a LIST need with one page of `count` entries. When more objects remain,
 /// `continue_after` (`continue_after_len` bytes) is the key the next page lists after, usually
 /// the last entry's key; NULL (or length 0) says the listing is complete. A host may also list
 /// one entry more than `max_keys` and pass NULL: the engine keeps `max_keys` and continues
 /// after the last one kept.
+///
+/// Ownership: the entries and `continue_after` are copied.
 ///
 /// # Safety
 /// `ex` must be live; `entries` valid for `count` items whose keys are valid for their lengths;
@@ -423,22 +430,20 @@ pub unsafe extern "C" fn opensharing_exchange_supply_listing_page(
     continue_after_len: usize,
 ) -> opensharing_result {
     guard(|| {
-        let Some(ex) = ex.as_mut() else {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        };
-        let listing: Result<Vec<_>, _> = slice_arg(entries, count).and_then(|s| s.iter().map(|m| meta(m)).collect());
-        let after = match continue_after_len {
-            0 => Ok(None),
-            len => str_arg(continue_after, len).map(|s| Some(s.to_string())),
-        };
-        match (listing, after) {
-            (Ok(entries), Ok(continue_after)) => supply(ex, IoResult::Listing(Listing { entries, continue_after })),
-            (Err(e), _) | (_, Err(e)) => e,
-        }
+        let ex = arg_mut(ex, "ex")?;
+        let entries = slice_arg(entries, count, "entries")?
+            .iter()
+            .map(|m| meta(m, "entries[].key"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let continue_after =
+            opt_str_arg(continue_after, continue_after_len, "continue_after")?.filter(|s| !s.is_empty());
+        supply(ex, IoResult::Listing(Listing { entries, continue_after: continue_after.map(str::to_string) }))
     })
 }
 
-/// Answers a HEAD need with the object's metadata (copied).
+/// Answers a HEAD need with the object's metadata.
+///
+/// Ownership: `object` is copied.
 ///
 /// # Safety
 /// `ex` must be live; `object` valid.
@@ -448,29 +453,26 @@ pub unsafe extern "C" fn opensharing_exchange_supply_meta(
     object: *const opensharing_object_meta,
 ) -> opensharing_result {
     guard(|| {
-        let (Some(ex), Some(object)) = (ex.as_mut(), object.as_ref()) else {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        };
-        match meta(object) {
-            Ok(m) => supply(ex, IoResult::Meta(m)),
-            Err(e) => e,
-        }
+        let ex = arg_mut(ex, "ex")?;
+        let object = meta(arg_ref(object, "object")?, "object.key")?;
+        supply(ex, IoResult::Meta(object))
     })
 }
 
 /// Answers any need with "the object does not exist".
 ///
+/// Ownership: borrows `ex` for the call.
+///
 /// # Safety
 /// `ex` must be live.
 #[no_mangle]
 pub unsafe extern "C" fn opensharing_exchange_supply_not_found(ex: *mut opensharing_exchange) -> opensharing_result {
-    guard(|| match ex.as_mut() {
-        Some(ex) => supply(ex, IoResult::NotFound),
-        None => opensharing_result::OPENSHARING_NULL_ARGUMENT,
-    })
+    guard(|| supply(arg_mut(ex, "ex")?, IoResult::NotFound))
 }
 
 /// Answers any need with a failure. The message is for the host's log; clients never see it.
+///
+/// Ownership: `message` is copied.
 ///
 /// # Safety
 /// `ex` must be live; `message` valid for `len` bytes.
@@ -481,17 +483,15 @@ pub unsafe extern "C" fn opensharing_exchange_supply_error(
     len: usize,
 ) -> opensharing_result {
     guard(|| {
-        let Some(ex) = ex.as_mut() else {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        };
-        match str_arg(message, len) {
-            Ok(m) => supply(ex, IoResult::Failed(m.to_string())),
-            Err(e) => e,
-        }
+        let ex = arg_mut(ex, "ex")?;
+        let message = str_arg(message, len, "message")?.to_string();
+        supply(ex, IoResult::Failed(message))
     })
 }
 
 /// Writes the response status to `*out`. `OPENSHARING_INVALID_STATE` before `OPENSHARING_EVENT_HEAD`.
+///
+/// Ownership: borrows `ex` for the call.
 ///
 /// # Safety
 /// `ex` must be live; `out` writable.
@@ -500,30 +500,23 @@ pub unsafe extern "C" fn opensharing_exchange_status(
     ex: *const opensharing_exchange,
     out: *mut u16,
 ) -> opensharing_result {
-    guard(|| write_from_head(ex, out, |h| h.status))
+    guard(|| {
+        let out = out_arg(out, "out")?;
+        out.write(head(arg_ref(ex, "ex")?)?.status);
+        Ok(())
+    })
 }
 
-/// Writes `read(head)` to `*out` once the exchange has its response head.
-///
-/// # Safety
-/// `ex` must be NULL or live; `out` NULL or writable.
-unsafe fn write_from_head<T>(
-    ex: *const opensharing_exchange,
-    out: *mut T,
-    read: impl Fn(&ResponseHead) -> T,
-) -> opensharing_result {
-    let Some(ex) = ex.as_ref() else { return opensharing_result::OPENSHARING_NULL_ARGUMENT };
-    match (ex.inner.head(), out.is_null()) {
-        (_, true) => opensharing_result::OPENSHARING_NULL_ARGUMENT,
-        (None, _) => opensharing_result::OPENSHARING_INVALID_STATE,
-        (Some(h), false) => {
-            *out = read(h);
-            opensharing_result::OPENSHARING_OK
-        }
-    }
+/// The response head, or the invalid-state error saying it is not there yet.
+fn head(ex: &opensharing_exchange) -> Result<&ResponseHead, FfiError> {
+    ex.inner
+        .head()
+        .ok_or_else(|| FfiError::invalid_state("the response head is not ready: poll until OPENSHARING_EVENT_HEAD"))
 }
 
 /// Writes the number of response headers to `*out`. `OPENSHARING_INVALID_STATE` before `OPENSHARING_EVENT_HEAD`.
+///
+/// Ownership: borrows `ex` for the call.
 ///
 /// # Safety
 /// `ex` must be live; `out` writable.
@@ -532,11 +525,17 @@ pub unsafe extern "C" fn opensharing_exchange_header_count(
     ex: *const opensharing_exchange,
     out: *mut usize,
 ) -> opensharing_result {
-    guard(|| write_from_head(ex, out, |h| h.headers.len()))
+    guard(|| {
+        let out = out_arg(out, "out")?;
+        out.write(head(arg_ref(ex, "ex")?)?.headers.len());
+        Ok(())
+    })
 }
 
-/// Writes response header `index` to `*name` and `*value`; they borrow from `ex` until it is
-/// freed. `OPENSHARING_NOT_FOUND` past the last header.
+/// Writes response header `index` to `*name` and `*value`. `OPENSHARING_NOT_FOUND` past the
+/// last header; `OPENSHARING_INVALID_STATE` before `OPENSHARING_EVENT_HEAD`.
+///
+/// Ownership: the strings borrow from `ex` until it is freed.
 ///
 /// # Safety
 /// `ex` must be live; `name` and `value` writable.
@@ -547,20 +546,14 @@ pub unsafe extern "C" fn opensharing_exchange_header(
     name: *mut opensharing_str,
     value: *mut opensharing_str,
 ) -> opensharing_result {
-    guard(|| {
-        let (Some(ex), false, false) = (ex.as_ref(), name.is_null(), value.is_null()) else {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        };
-        match ex.inner.head() {
-            Some(head) => write_header(&head.headers, index, name, value),
-            None => opensharing_result::OPENSHARING_INVALID_STATE,
-        }
-    })
+    guard(|| write_header(&head(arg_ref(ex, "ex")?)?.headers, index, name, value))
 }
 
 /// Copies up to `cap` body bytes into `buf` and writes the count to `*out_len`; 0 means the
-/// body is complete. `OPENSHARING_INVALID_STATE` before the head was polled (`OPENSHARING_EVENT_HEAD`). `buf` may
-/// be uninitialised memory.
+/// body is complete. `OPENSHARING_INVALID_STATE` outside the body: before the head was polled
+/// (`OPENSHARING_EVENT_HEAD`), and once a read has returned 0. `buf` may be uninitialised memory.
+///
+/// Ownership: the caller owns `buf`; nothing is retained.
 ///
 /// # Safety
 /// `ex` must be live; `buf` valid for writes of `cap` bytes; `out_len` writable.
@@ -572,28 +565,28 @@ pub unsafe extern "C" fn opensharing_exchange_read(
     out_len: *mut usize,
 ) -> opensharing_result {
     guard(|| {
-        let Some(ex) = ex.as_mut() else {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        };
-        if out_len.is_null() || (buf.is_null() && cap > 0) {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
+        let ex = arg_mut(ex, "ex")?;
+        let out_len = out_arg(out_len, "out_len")?;
+        if buf.is_null() && cap > 0 {
+            return Err(FfiError::null("buf"));
         }
-        if ex.inner.head().is_none() {
-            set_error("opensharing_exchange_read before OPENSHARING_EVENT_HEAD: there is no body yet");
-            return opensharing_result::OPENSHARING_INVALID_STATE;
+        if !ex.inner.in_body() {
+            return Err(FfiError::invalid_state("there is no body to read: poll until OPENSHARING_EVENT_HEAD"));
         }
         let n = if cap == 0 {
             0
         } else {
             ex.inner.read_uninit(std::slice::from_raw_parts_mut(buf.cast::<std::mem::MaybeUninit<u8>>(), cap))
         };
-        *out_len = n;
-        opensharing_result::OPENSHARING_OK
+        out_len.write(n);
+        Ok(())
     })
 }
 
-/// Writes the audit event (one line of JSON) to `*out`; it borrows from `ex` until it is freed.
-/// `OPENSHARING_INVALID_STATE` before `OPENSHARING_EVENT_DONE`.
+/// Writes the audit event (one line of JSON) to `*out`. `OPENSHARING_INVALID_STATE` before
+/// `OPENSHARING_EVENT_DONE`.
+///
+/// Ownership: the string borrows from `ex` until it is freed.
 ///
 /// # Safety
 /// `ex` must be live; `out` writable.
@@ -603,30 +596,27 @@ pub unsafe extern "C" fn opensharing_exchange_audit_json(
     out: *mut opensharing_str,
 ) -> opensharing_result {
     guard(|| {
-        let Some(ex) = ex.as_ref() else {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        };
-        if out.is_null() {
-            return opensharing_result::OPENSHARING_NULL_ARGUMENT;
-        }
+        let ex = arg_ref(ex, "ex")?;
+        let out = out_arg(out, "out")?;
         if ex.audit_json.is_empty() {
-            return opensharing_result::OPENSHARING_INVALID_STATE;
+            return Err(FfiError::invalid_state("the exchange is not done: poll until OPENSHARING_EVENT_DONE"));
         }
-        *out = opensharing_str::of(&ex.audit_json);
-        opensharing_result::OPENSHARING_OK
+        out.write(opensharing_str::of(&ex.audit_json));
+        Ok(())
     })
 }
 
 /// Frees an exchange, finished or not. NULL does nothing.
 ///
+/// Ownership: takes `ex` back; it and every string borrowed from it must not be used afterwards.
+///
 /// # Safety
 /// `ex` must come from `opensharing_engine_handle` and not be used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn opensharing_exchange_free(ex: *mut opensharing_exchange) {
-    let _ = guard(|| {
+    guard_free(|| {
         if !ex.is_null() {
             drop(Box::from_raw(ex));
         }
-        opensharing_result::OPENSHARING_OK
     });
 }
