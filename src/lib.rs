@@ -7,7 +7,50 @@
 //! done. Where the engine needs bytes from storage it yields an [`IoNeed`] and the host answers it
 //! with [`Exchange::supply`].
 //!
+//! The exchange loop, answering a discovery request (which needs no IO):
+//!
+//! ```
+//! use opensharing::{Engine, IoResult, Method, Poll, Request};
+//!
+//! let hash = opensharing::auth::token_sha256_hex("secret-token");
+//! let config = format!(r#"{{
+//!     "endpoint": "https://sharing.example.com/delta-sharing",
+//!     "token_signing_key": "a-key-of-at-least-thirty-two-bytes!!",
+//!     "stores": {{"lake": {{"kind": "local", "root": "/srv/lake"}}}},
+//!     "shares": [{{"name": "sales", "schemas": [{{"name": "eu", "assets": [
+//!         {{"type": "delta_table", "name": "orders", "store": "lake", "path": "orders"}}]}}]}}],
+//!     "recipients": [{{"name": "acme", "token_sha256": "{hash}", "shares": ["sales"]}}]
+//! }}"#);
+//! let engine = Engine::from_json(config.as_bytes(), &|_| None)?;
+//! let request = Request::new(Method::Get, "/delta-sharing/shares")
+//!     .header("Authorization", "Bearer secret-token");
+//! let mut exchange = engine.handle(request, 1_700_000_000_000);
+//! let (mut status, mut body) = (0, Vec::new());
+//! loop {
+//!     match exchange.poll() {
+//!         // A real host reads the store here (in parallel, answering by id in any order).
+//!         Poll::Need(id, _need) => exchange.supply(id, IoResult::NotFound)?,
+//!         Poll::Wait => unreachable!("every need is answered at once above"),
+//!         Poll::Head(head) => status = head.status,
+//!         Poll::Body => {
+//!             let mut buf = [0u8; 4096];
+//!             loop {
+//!                 let n = exchange.read(&mut buf);
+//!                 if n == 0 { break; }
+//!                 body.extend_from_slice(&buf[..n]);
+//!             }
+//!         }
+//!         Poll::Done(audit) => { println!("{}", audit.to_json()); break; }
+//!     }
+//! }
+//! assert_eq!(status, 200);
+//! assert!(String::from_utf8(body)?.contains(r#""name":"sales""#));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! [OpenSharing]: https://github.com/OpenSharing-IO/OpenSharing
+
+#![deny(missing_docs)]
 
 pub mod dataset;
 pub mod delta;
@@ -28,6 +71,7 @@ pub mod protocol;
 pub mod router;
 mod vend;
 
+pub use auth::AuditEvent;
 pub use catalog::{Catalog, ConfigError};
 pub use engine::{Engine, EngineError};
 pub use exchange::{

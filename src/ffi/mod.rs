@@ -8,7 +8,7 @@
 //!   last error on entry and sets it on failure: [`opensharing_last_error`] names the argument
 //!   or the rule at fault. The `*_free` functions and `opensharing_last_error` leave it as it is.
 //! - Strings are pointer plus length, need no NUL, and are checked as UTF-8.
-//! - No panic crosses the boundary: each entry point runs in [`error::guard`], which catches
+//! - No panic crosses the boundary: each entry point runs in `error::guard`, which catches
 //!   unwinds and returns `OPENSHARING_PANIC`.
 //! - Each function's doc comment has an `Ownership:` line: who owns what it returns, and for how
 //!   long borrowed results stay valid.

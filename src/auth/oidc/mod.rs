@@ -1,10 +1,10 @@
 //! Federated recipients: a JWT from an OpenID provider authenticates as the recipient whose
 //! `oidc` issuer, subject and claims it matches.
 //!
-//! [`identify`] checks a token against the catalog and the caches. It needs IO only when the
+//! `identify` checks a token against the catalog and the caches. It needs IO only when the
 //! issuer's key set is not cached (or the token names a key the cached set lacks); it then
-//! hands back a [`JwksFetch`] that the caller drives with the host's `Http` need, records with
-//! [`OidcState::fetched`], and calls [`identify`] again.
+//! hands back a `JwksFetch` that the caller drives with the host's `Http` need, records with
+//! `OidcState::fetched`, and calls `identify` again.
 
 mod cache;
 mod fetch;
