@@ -722,7 +722,7 @@ fn null_and_non_utf8_arguments_are_named() {
             opensharing_result::OPENSHARING_NULL_ARGUMENT
         );
         assert_eq!(last_error(), "argument `token` is NULL");
-        let (_, ex) = acme_exchange("GET", "/delta-sharing/shares", false);
+        let (acme, ex) = acme_exchange("GET", "/delta-sharing/shares", false);
         let mut event = opensharing_event::OPENSHARING_EVENT_DONE;
         assert_eq!(opensharing_exchange_poll(ex, &mut event), opensharing_result::OPENSHARING_OK);
         let mut n = 0;
@@ -739,6 +739,7 @@ fn null_and_non_utf8_arguments_are_named() {
         assert_eq!(last_error(), "argument `value` is NULL");
         assert!(name.ptr.is_null(), "out-parameters are written only on success");
         opensharing_exchange_free(ex);
+        opensharing_engine_free(acme);
         opensharing_engine_free(e);
     }
 }
