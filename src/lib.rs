@@ -68,7 +68,7 @@ pub mod fuzzing;
 pub mod http;
 mod iceberg;
 pub mod protocol;
-pub mod router;
+mod router;
 mod vend;
 
 pub use auth::AuditEvent;
