@@ -21,6 +21,7 @@ command -v valgrind >/dev/null || _missing_pkgs+=(valgrind)
 command -v wrk >/dev/null || _missing_pkgs+=(wrk)
 command -v make >/dev/null || _missing_pkgs+=(make)
 command -v jq >/dev/null || _missing_pkgs+=(jq)
+command -v pkg-config >/dev/null || _missing_pkgs+=(pkg-config)
 [ -e /usr/include/httplib.h ] || _missing_pkgs+=(libcpp-httplib-dev)
 if [ ${#_missing_pkgs[@]} -gt 0 ]; then
   _log "apt-get install ${_missing_pkgs[*]}"
