@@ -20,6 +20,12 @@
 static char config_dir[4096];
 static opensharing_engine *engine;
 
+/* File answers carry the engine's JSON error shape, as every host's do. */
+#define FILE_DENIED "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n" \
+  "{\"errorCode\":\"PERMISSION_DENIED\",\"message\":\"the file URL's signature does not match or has expired\"}"
+#define FILE_MISSING "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n" \
+  "{\"errorCode\":\"RESOURCE_DOES_NOT_EXIST\",\"message\":\"no such file\"}"
+
 static void send_all(int fd, const void *p, size_t n) {
   for (const char *c = p; n > 0;) {
     ssize_t w = write(fd, c, n);
@@ -88,7 +94,7 @@ static opensharing_result supply(opensharing_exchange *ex) {
 static void serve_file(int fd, const char *method, const char *path, const char *range) {
   char head[512];
   FILE *f = fopen(path, "rb");
-  if (!f) return send_all(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 45);
+  if (!f) return send_all(fd, FILE_MISSING, sizeof FILE_MISSING - 1);
   fseek(f, 0, SEEK_END);
   long size = ftell(f), start = 0, end = size - 1, n = 0;
   int partial = range && (sscanf(range, "bytes=-%ld", &n) == 1 || sscanf(range, "bytes=%ld-%ld", &start, &end) >= 1);
@@ -133,12 +139,15 @@ static void serve(int fd, char *buf, size_t len) {
   int64_t now = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
   opensharing_bytes store, key;
   opensharing_result verified = opensharing_engine_verify_file_url(engine, (const uint8_t *)target, strlen(target), now, &store, &key);
-  if (verified == OPENSHARING_DENIED) return send_all(fd, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", 45);
+  if (verified == OPENSHARING_DENIED) {
+    fprintf(stderr, "%s file URL refused: bad or expired signature\n", method);
+    return send_all(fd, FILE_DENIED, sizeof FILE_DENIED - 1);
+  }
   if (verified == OPENSHARING_OK) {
     char path[8192], k[4096];
     snprintf(k, sizeof k, "%.*s", (int)key.len, (const char *)key.ptr);
     if (store_path(path, sizeof path, store.ptr, store.len, k) == 0) serve_file(fd, method, path, range[0] ? range : NULL);
-    else send_all(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 45);
+    else send_all(fd, FILE_MISSING, sizeof FILE_MISSING - 1);
     opensharing_bytes_free(store);
     return opensharing_bytes_free(key);
   }
