@@ -114,8 +114,8 @@ fn load(engine: &Engine, file: &mut Option<Vec<u8>>) -> usize {
     let request = Request::new(Method::Get, TABLE).header("Authorization", format!("Bearer {TOKEN}"));
     let mut buf = vec![0u8; 64 * 1024];
     run(engine, request, &mut buf, |need| match need {
-        IoNeed::Get { key, .. } if key.ends_with("version-hint.text") => IoResult::Bytes(b"7".to_vec()),
-        IoNeed::Get { .. } => IoResult::Bytes(file.take().expect("one metadata read")),
+        IoNeed::Get { key, .. } if key.ends_with("version-hint.text") => IoResult::Bytes(b"7".to_vec().into()),
+        IoNeed::Get { .. } => IoResult::Bytes(file.take().expect("one metadata read").into()),
         other => panic!("unexpected {other:?}"),
     })
 }

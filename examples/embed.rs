@@ -84,10 +84,10 @@ fn answer(engine: &Engine, base: &Path, need: &IoNeed) -> IoResult {
         },
         IoNeed::Get { range, .. } => match std::fs::read(root.join(key)) {
             Ok(bytes) => match range {
-                None => IoResult::Bytes(bytes),
+                None => IoResult::Bytes(bytes.into()),
                 Some(r) => {
                     let end = (r.end as usize).min(bytes.len());
-                    IoResult::Bytes(bytes.get(r.start as usize..end).unwrap_or_default().to_vec())
+                    IoResult::Bytes(bytes.get(r.start as usize..end).unwrap_or_default().to_vec().into())
                 }
             },
             Err(_) => IoResult::NotFound,

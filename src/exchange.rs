@@ -174,8 +174,9 @@ impl Listing {
 pub enum IoResult {
     /// Answer to `List`.
     Listing(Listing),
-    /// Answer to `Get` and `RequestBody`.
-    Bytes(Vec<u8>),
+    /// Answer to `Get` and `RequestBody`. `Bytes` so that a host hands over the buffer its
+    /// storage or HTTP client returned without a copy (`Vec<u8>` converts with `.into()`).
+    Bytes(bytes::Bytes),
     /// Answer to `Head`.
     Meta(ObjectMeta),
     /// Answer to `Http`: the reply, whatever its status.
@@ -593,13 +594,13 @@ mod tests {
         assert!(matches!(ex.poll(), Poll::Wait), "every need is handed out");
         assert_eq!(ex.outstanding().count(), 3);
         let (last, first) = (handed[2].clone(), handed[0].clone());
-        ex.supply(last.0, IoResult::Bytes(last.1)).unwrap();
-        ex.supply(first.0, IoResult::Bytes(first.1)).unwrap();
+        ex.supply(last.0, IoResult::Bytes(last.1.into())).unwrap();
+        ex.supply(first.0, IoResult::Bytes(first.1.into())).unwrap();
         assert!(matches!(ex.poll(), Poll::Wait), "the middle need is still out");
         assert_eq!(ex.outstanding().map(|(id, _)| id).collect::<Vec<_>>(), [handed[1].0]);
         assert_eq!(ex.need(handed[1].0).map(key), Some(b"1".to_vec()));
         assert_eq!(ex.need(handed[0].0), None, "answered");
-        ex.supply(handed[1].0, IoResult::Bytes(handed[1].1.clone())).unwrap();
+        ex.supply(handed[1].0, IoResult::Bytes(handed[1].1.clone().into())).unwrap();
         assert_eq!(body(&mut ex), b"012");
         assert_eq!(ex.audit().io_requests, 3);
     }
@@ -609,11 +610,11 @@ mod tests {
         let mut ex = fanout(2);
         let Poll::Need(id, _) = ex.poll() else { panic!() };
         assert_eq!(ex.supply(NeedId(99), IoResult::NotFound), Err(ExchangeError::UnknownNeed(NeedId(99))));
-        ex.supply(id, IoResult::Bytes(b"a".to_vec())).unwrap();
+        ex.supply(id, IoResult::Bytes(b"a".to_vec().into())).unwrap();
         assert_eq!(ex.supply(id, IoResult::NotFound), Err(ExchangeError::UnknownNeed(id)), "answered once");
         let Poll::Need(second, _) = ex.poll() else { panic!() };
         assert_ne!(second, id);
-        ex.supply(second, IoResult::Bytes(b"b".to_vec())).unwrap();
+        ex.supply(second, IoResult::Bytes(b"b".to_vec().into())).unwrap();
         assert_eq!(body(&mut ex), b"ab");
         assert_eq!(ex.supply(second, IoResult::NotFound), Err(ExchangeError::NotWaitingForIo));
     }
@@ -626,7 +627,7 @@ mod tests {
             polls += 1;
             match ex.poll() {
                 Poll::Need(id, need) => {
-                    let answer = IoResult::Bytes(key(need));
+                    let answer = IoResult::Bytes(key(need).into());
                     ex.supply(id, answer).unwrap();
                 }
                 Poll::Head(h) => break h.status,

@@ -132,9 +132,9 @@ fn answer(section: &[u8], need: &IoNeed) -> IoResult {
         }
         b'N' => IoResult::NotFound,
         b'F' => IoResult::Failed(text.into_owned()),
-        b'B' => IoResult::Bytes(rest.to_vec()),
-        b'b' => IoResult::Bytes(rest.get(4..).unwrap_or_default().to_vec()),
-        _ => IoResult::Bytes(section.to_vec()),
+        b'B' => IoResult::Bytes(rest.to_vec().into()),
+        b'b' => IoResult::Bytes(rest.get(4..).unwrap_or_default().to_vec().into()),
+        _ => IoResult::Bytes(section.to_vec().into()),
     }
 }
 
@@ -190,7 +190,7 @@ fn run_exchange(data: &[u8]) -> Option<u16> {
                 let need = need.clone();
                 let result = match (sections.next(), &need) {
                     (Some(section), _) => answer(section, &need),
-                    (None, IoNeed::RequestBody { .. }) if pending_body => IoResult::Bytes(b"{}".to_vec()),
+                    (None, IoNeed::RequestBody { .. }) if pending_body => IoResult::Bytes(b"{}".to_vec().into()),
                     (None, _) => IoResult::NotFound,
                 };
                 ex.supply(id, result).expect("the exchange waits for the need it asked");
@@ -289,7 +289,7 @@ pub fn checkpoint(data: &[u8]) {
         "00000000000000000001.checkpoint.parquet"
     };
     let mut actions = 0usize;
-    let _ = crate::delta::checkpoint::parse_checkpoint(name, data.to_vec(), &mut |_| actions += 1);
+    let _ = crate::delta::checkpoint::parse_checkpoint(name, data.to_vec().into(), &mut |_| actions += 1);
 }
 
 /// The configuration JSON; a catalog that loads must also build an engine or say why not.

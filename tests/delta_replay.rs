@@ -146,7 +146,7 @@ fn a_damaged_checkpoint_is_an_error_never_a_panic() {
         let result = std::panic::catch_unwind(|| {
             opensharing::delta::checkpoint::parse_checkpoint(
                 "00000000000000000005.checkpoint.parquet",
-                bad,
+                bad.into(),
                 &mut |_| {},
             )
         });

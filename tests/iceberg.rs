@@ -69,7 +69,9 @@ impl Store {
 
     fn io(&self) -> impl FnMut(&IoNeed) -> IoResult + '_ {
         move |need| match need {
-            IoNeed::Get { key, .. } => self.0.get(key).cloned().map_or(IoResult::NotFound, IoResult::Bytes),
+            IoNeed::Get { key, .. } => {
+                self.0.get(key).cloned().map_or(IoResult::NotFound, |b| IoResult::Bytes(b.into()))
+            }
             IoNeed::List { prefix, .. } => IoResult::Listing(opensharing::Listing::complete(
                 self.0
                     .iter()

@@ -467,7 +467,7 @@ fn an_operation_runs_after_the_keys_are_fetched() {
     query.body_pending = true;
     let mut disk = common::disk_io(&dir);
     let body_io = |need: &IoNeed| match need {
-        IoNeed::RequestBody { .. } => IoResult::Bytes(b"{}".to_vec()),
+        IoNeed::RequestBody { .. } => IoResult::Bytes(b"{}".to_vec().into()),
         other => disk(other),
     };
     let queried = drive(&engine, query, NOW, body_io);
@@ -716,9 +716,9 @@ fn iceberg_engine(inline_keys: &[Value]) -> Engine {
 /// The table's files: a version hint naming `v1.metadata.json`.
 fn table_files(need: &IoNeed) -> IoResult {
     match need {
-        IoNeed::Get { key, .. } if key == "wh/d/t/metadata/version-hint.text" => IoResult::Bytes(b"1".to_vec()),
+        IoNeed::Get { key, .. } if key == "wh/d/t/metadata/version-hint.text" => IoResult::Bytes(b"1".to_vec().into()),
         IoNeed::Get { key, .. } if key == "wh/d/t/metadata/v1.metadata.json" => {
-            IoResult::Bytes(METADATA.as_bytes().to_vec())
+            IoResult::Bytes(METADATA.as_bytes().to_vec().into())
         }
         IoNeed::Get { .. } => IoResult::NotFound,
         other => panic!("unexpected need {other:?}"),
@@ -778,7 +778,7 @@ fn federated_recipients_use_the_iceberg_catalog_and_its_signer() {
     assert_eq!(load.json()["metadata-location"], "s3://lake/wh/d/t/metadata/v1.metadata.json");
     assert_eq!(load.json()["config"]["s3.signer.endpoint"], "v1/shares/s/namespaces/d/tables/t/sign");
     let body = |need: &IoNeed| match need {
-        IoNeed::RequestBody { .. } => IoResult::Bytes(SIGN_BODY.as_bytes().to_vec()),
+        IoNeed::RequestBody { .. } => IoResult::Bytes(SIGN_BODY.as_bytes().to_vec().into()),
         other => panic!("unexpected need {other:?}"),
     };
     let signed = drive(&engine, sign_request(&token), NOW, body);
@@ -852,7 +852,7 @@ fn the_iceberg_surface_fetches_the_issuer_keys_through_the_http_need() {
     };
     let io = |need: &IoNeed| match need {
         IoNeed::Http(_) => provider.answer(need),
-        IoNeed::RequestBody { .. } => IoResult::Bytes(SIGN_BODY.as_bytes().to_vec()),
+        IoNeed::RequestBody { .. } => IoResult::Bytes(SIGN_BODY.as_bytes().to_vec().into()),
         other => table_files(other),
     };
     let load = drive(&engine, get(ICE_TABLE, Some(&token("load"))), NOW, io);

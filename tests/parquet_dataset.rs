@@ -285,7 +285,7 @@ fn hostile_storage_answers_are_protocol_errors() {
                     4 => bytes = bytes[(rng.next() % bytes.len() as u64) as usize..].to_vec(),
                     _ => {}
                 }
-                IoResult::Bytes(bytes)
+                IoResult::Bytes(bytes.into())
             }
             _ => IoResult::Meta(ObjectMeta { key: "x".into(), size: 0, last_modified_ms: 0 }),
         };

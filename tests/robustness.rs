@@ -44,8 +44,8 @@ fn hostile_io(rng: &mut Rng) -> impl FnMut(&IoNeed) -> IoResult + '_ {
         match rng.next() % 6 {
         0 => IoResult::NotFound,
         1 => IoResult::Failed("boom".into()),
-        2 => IoResult::Bytes(rng.junk(200).into_bytes()),
-        3 => IoResult::Bytes(b"{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}\n{\"metaData\":{\"id\":\"x\",\"schemaString\":\"{}\"}}\n{\"add\":{\"path\":\"a\",\"size\":1}}".to_vec()),
+        2 => IoResult::Bytes(rng.junk(200).into_bytes().into()),
+        3 => IoResult::Bytes(b"{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}\n{\"metaData\":{\"id\":\"x\",\"schemaString\":\"{}\"}}\n{\"add\":{\"path\":\"a\",\"size\":1}}".to_vec().into()),
         4 => IoResult::Listing(opensharing::Listing {
             entries: (0..rng.next() % 4)
                 .map(|_| opensharing::ObjectMeta {

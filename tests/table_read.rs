@@ -334,13 +334,13 @@ fn storage_failures_and_corrupt_logs_are_protocol_errors() {
     assert_eq!((r.status, r.error_code()), (502, "CATALOG_ERROR".to_string()));
     assert!(!r.message().contains("10.0.0.1"));
     let r = drive(&e, request(Method::Post, &target).body("{}"), NOW, |n| match n {
-        IoNeed::Get { key, .. } if key.ends_with(".json") => IoResult::Bytes(b"{\"add\": garbage".to_vec()),
+        IoNeed::Get { key, .. } if key.ends_with(".json") => IoResult::Bytes(b"{\"add\": garbage".to_vec().into()),
         other => disk(other),
     });
     assert_eq!(r.status, 500);
     assert!(r.message().contains("corrupt Delta log file"), "{}", r.message());
     let r = drive(&e, request(Method::Post, &target).body("{}"), NOW, |n| match n {
-        IoNeed::Get { key, .. } if key.ends_with(".parquet") => IoResult::Bytes(b"PAR1 not really".to_vec()),
+        IoNeed::Get { key, .. } if key.ends_with(".parquet") => IoResult::Bytes(b"PAR1 not really".to_vec().into()),
         other => disk(other),
     });
     assert_eq!(r.status, 500);
@@ -398,7 +398,7 @@ fn a_pending_body_is_read_only_after_authentication_and_routing() {
     let r = drive(&e, deferred_query(TOKEN, "basic"), NOW, |need| match need {
         IoNeed::RequestBody { .. } => {
             asked += 1;
-            IoResult::Bytes(json!({"limitHint": 1}).to_string().into_bytes())
+            IoResult::Bytes(json!({"limitHint": 1}).to_string().into_bytes().into())
         }
         other => disk(other),
     });
@@ -416,12 +416,12 @@ fn a_pending_body_that_is_too_large_or_unreadable_is_refused() {
             other => disk(other),
         })
     };
-    let over = answer(IoResult::Bytes(vec![b' '; opensharing::MAX_REQUEST_BODY_BYTES + 1]));
+    let over = answer(IoResult::Bytes(vec![b' '; opensharing::MAX_REQUEST_BODY_BYTES + 1].into()));
     assert_eq!(over.status, 413);
     assert_eq!(over.error_code(), "MALFORMED_REQUEST");
     let mut padded = json!({"limitHint": 1}).to_string().into_bytes();
     padded.resize(opensharing::MAX_REQUEST_BODY_BYTES, b' ');
-    assert_eq!(answer(IoResult::Bytes(padded)).status, 200, "a body of exactly the limit is accepted");
+    assert_eq!(answer(IoResult::Bytes(padded.into())).status, 200, "a body of exactly the limit is accepted");
     let failed = answer(IoResult::Failed("client went away".into()));
     assert_eq!(error(&failed), (400, "The request body could not be read".to_string()));
     assert!(!String::from_utf8_lossy(&failed.body).contains("client went away"), "host details stay in the log");

@@ -56,7 +56,7 @@ impl<S: Surface> Operation for AwaitBody<S> {
         match input {
             None => Step::Need(IoNeed::RequestBody { max_bytes: MAX_REQUEST_BODY_BYTES }),
             Some(IoResult::Bytes(body)) if body.len() <= MAX_REQUEST_BODY_BYTES => {
-                self.routed.request.body = body;
+                self.routed.request.body = body.into();
                 self.routed.request.body_pending = false;
                 self.run_endpoint()
             }

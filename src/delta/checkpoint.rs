@@ -20,7 +20,7 @@ const COLUMNS: [&str; 4] = ["add", "metaData", "protocol", "sidecar"];
 
 /// Reads the actions of a checkpoint (or sidecar) file named `file`, handing each to `sink` as
 /// it is read (a large checkpoint is never held as a list of actions).
-pub fn parse_checkpoint(file: &str, bytes: Vec<u8>, sink: &mut dyn FnMut(Action)) -> Result<(), DeltaError> {
+pub fn parse_checkpoint(file: &str, bytes: Bytes, sink: &mut dyn FnMut(Action)) -> Result<(), DeltaError> {
     if file.ends_with(".json") {
         parse_commit(file, &bytes)?.into_iter().for_each(sink);
         return Ok(());
@@ -33,9 +33,9 @@ pub fn parse_checkpoint(file: &str, bytes: Vec<u8>, sink: &mut dyn FnMut(Action)
     })
 }
 
-fn parse_parquet(file: &str, bytes: Vec<u8>, sink: &mut dyn FnMut(Action)) -> Result<(), DeltaError> {
+fn parse_parquet(file: &str, bytes: Bytes, sink: &mut dyn FnMut(Action)) -> Result<(), DeltaError> {
     let corrupt = |e: &dyn std::fmt::Display| DeltaError::Corrupt { file: file.into(), detail: e.to_string() };
-    let reader = SerializedFileReader::new(Bytes::from(bytes)).map_err(|e| corrupt(&e))?;
+    let reader = SerializedFileReader::new(bytes).map_err(|e| corrupt(&e))?;
     let schema = reader.metadata().file_metadata().schema();
     let wanted: Vec<Arc<Type>> = schema.get_fields().iter().filter(|f| COLUMNS.contains(&f.name())).cloned().collect();
     let projection = Type::group_type_builder(schema.name()).with_fields(wanted).build().map_err(|e| corrupt(&e))?;
@@ -151,7 +151,9 @@ mod tests {
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         for bad in [&b""[..], b"PAR1", b"PAR1\x00\x00\x00\x00PAR1", &[0xffu8; 64][..]] {
-            assert!(parse_checkpoint("00000000000000000010.checkpoint.parquet", bad.to_vec(), &mut |_| {}).is_err());
+            assert!(
+                parse_checkpoint("00000000000000000010.checkpoint.parquet", bad.to_vec().into(), &mut |_| {}).is_err()
+            );
         }
     }
 }

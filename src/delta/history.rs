@@ -201,7 +201,7 @@ mod tests {
         assert_eq!(gets, (1..4).map(|v| LogRequest::Get { path: commit_path(v) }).collect::<Vec<_>>());
         let commit = |ict: i64| {
             let line = format!("{{\"commitInfo\":{{\"inCommitTimestamp\":{ict}}}}}\n");
-            Some(LogResponse::Bytes(line.into_bytes()))
+            Some(LogResponse::Bytes(line.into_bytes().into()))
         };
         assert!(matches!(r.resume(commit(10)).unwrap(), Step::Need(more) if more.is_empty()));
         r.resume(commit(20)).unwrap();

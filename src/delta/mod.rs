@@ -49,7 +49,7 @@ pub enum LogResponse {
     /// Answer to `List`.
     Listing(Vec<LogEntry>),
     /// Answer to `Get`.
-    Bytes(Vec<u8>),
+    Bytes(bytes::Bytes),
     /// The file or directory does not exist.
     NotFound,
     /// The IO failed (detail for logs only).

@@ -30,7 +30,7 @@ pub struct LogFileRead {
 struct Queued {
     file: LogFileRead,
     asked: bool,
-    bytes: Option<Vec<u8>>,
+    bytes: Option<bytes::Bytes>,
 }
 
 /// The files still to apply, in order, and those asked for.
@@ -68,7 +68,7 @@ impl Reads {
     }
 
     /// Takes the answer to the oldest request in flight.
-    pub fn answered(&mut self, bytes: Vec<u8>) -> Result<(), DeltaError> {
+    pub fn answered(&mut self, bytes: bytes::Bytes) -> Result<(), DeltaError> {
         let path = self.in_flight.pop_front().ok_or(DeltaError::UnexpectedResponse)?;
         let queued = self
             .queue
@@ -80,7 +80,7 @@ impl Reads {
     }
 
     /// The next file to apply, with its bytes, once they are there.
-    pub fn next_ready(&mut self) -> Option<(LogFileRead, Vec<u8>)> {
+    pub fn next_ready(&mut self) -> Option<(LogFileRead, bytes::Bytes)> {
         let bytes = self.queue.front_mut()?.bytes.take()?;
         let queued = self.queue.pop_front()?;
         self.held -= 1;
@@ -129,8 +129,8 @@ mod tests {
         let mut reads = Reads::new((0..200).map(|i| file(&format!("f{i}"), 1)));
         assert_eq!(reads.ask().len(), MAX_FILES_IN_FLIGHT);
         assert!(reads.ask().is_empty(), "nothing more until a file is applied");
-        reads.answered(b"0".to_vec()).unwrap();
-        reads.answered(b"1".to_vec()).unwrap();
+        reads.answered(b"0".to_vec().into()).unwrap();
+        reads.answered(b"1".to_vec().into()).unwrap();
         assert_eq!(reads.next_ready().unwrap().0.path, "f0");
         assert_eq!(reads.next_ready().unwrap().0.path, "f1");
         assert!(reads.next_ready().is_none());
@@ -141,7 +141,7 @@ mod tests {
     fn the_byte_cap_always_lets_the_next_file_through() {
         let mut reads = Reads::new([file("big", MAX_BYTES_IN_FLIGHT * 2), file("small", 1)]);
         assert_eq!(reads.ask(), [LogRequest::Get { path: "big".into() }]);
-        reads.answered(Vec::new()).unwrap();
+        reads.answered(Vec::new().into()).unwrap();
         reads.next_ready().unwrap();
         assert_eq!(reads.ask(), [LogRequest::Get { path: "small".into() }]);
     }
@@ -150,14 +150,14 @@ mod tests {
     fn files_read_first_go_before_those_already_asked() {
         let mut reads = Reads::new([file("manifest", 1), file("commit", 1)]);
         assert_eq!(reads.ask().len(), 2);
-        reads.answered(b"m".to_vec()).unwrap();
+        reads.answered(b"m".to_vec().into()).unwrap();
         reads.next_ready().unwrap();
         reads.read_first(vec![file("sidecar-a", 1), file("sidecar-b", 1)]);
-        reads.answered(b"c".to_vec()).unwrap();
+        reads.answered(b"c".to_vec().into()).unwrap();
         assert!(reads.next_ready().is_none(), "the commit waits for the sidecars");
         assert_eq!(reads.ask().len(), 2);
-        reads.answered(b"a".to_vec()).unwrap();
-        reads.answered(b"b".to_vec()).unwrap();
+        reads.answered(b"a".to_vec().into()).unwrap();
+        reads.answered(b"b".to_vec().into()).unwrap();
         let order: Vec<String> = std::iter::from_fn(|| reads.next_ready()).map(|(f, _)| f.path).collect();
         assert_eq!(order, ["sidecar-a", "sidecar-b", "commit"]);
         assert!(reads.is_done());

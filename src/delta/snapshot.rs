@@ -283,7 +283,7 @@ impl SnapshotReader {
         Ok(Step::Ready(Arc::new(Snapshot::new(self.version, self.timestamp_ms, protocol, metadata, files, 0))))
     }
 
-    fn apply_file(&mut self, file: &LogFileRead, bytes: Vec<u8>) -> Result<(), DeltaError> {
+    fn apply_file(&mut self, file: &LogFileRead, bytes: bytes::Bytes) -> Result<(), DeltaError> {
         let mut sidecars = Vec::new();
         let commit = file.commit;
         let mut apply = |action: Action| match action {
@@ -350,7 +350,7 @@ mod tests {
     use super::*;
 
     fn commit(lines: &[&str]) -> LogResponse {
-        LogResponse::Bytes(lines.join("\n").into_bytes())
+        LogResponse::Bytes(lines.join("\n").into_bytes().into())
     }
 
     const P: &str = r#"{"protocol":{"minReaderVersion":1,"minWriterVersion":2}}"#;

@@ -382,7 +382,7 @@ pub unsafe extern "C" fn opensharing_exchange_supply_bytes(
 ) -> opensharing_result {
     guard(|| {
         let ex = arg_mut(ex, "ex")?;
-        let bytes = slice_arg(data, len, "data")?.to_vec();
+        let bytes = bytes::Bytes::copy_from_slice(slice_arg(data, len, "data")?);
         supply(ex, IoResult::Bytes(bytes))
     })
 }

@@ -39,7 +39,7 @@ pub(crate) enum Found {
     /// Perform this IO and pass the result to [`Discovery::advance`].
     Need(IoNeed),
     /// The current metadata file: its key and its bytes.
-    Metadata { key: String, bytes: Vec<u8> },
+    Metadata { key: String, bytes: bytes::Bytes },
 }
 
 impl Discovery {

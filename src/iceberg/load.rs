@@ -51,7 +51,7 @@ impl TableAccess {
 /// What the operation answers once it has what it needs.
 enum Answer {
     /// LoadTable, with the discovery of its metadata.
-    Load { discovery: Discovery, metadata: Option<(String, Vec<u8>)> },
+    Load { discovery: Discovery, metadata: Option<(String, bytes::Bytes)> },
     /// LoadCredentials.
     Credentials,
 }
@@ -173,7 +173,7 @@ fn check_metadata(bytes: &[u8]) -> Result<(), IcebergError> {
 /// The LoadTable body: prefix, the metadata file in pieces, suffix.
 pub(crate) struct LoadTableBody {
     prefix: Vec<u8>,
-    metadata: Vec<u8>,
+    metadata: bytes::Bytes,
     suffix: Vec<u8>,
     /// 0: prefix, 1: metadata from `offset`, 2: suffix, 3: done.
     stage: u8,
@@ -182,7 +182,12 @@ pub(crate) struct LoadTableBody {
 
 impl LoadTableBody {
     /// The body for `metadata`, the bytes of the file at `location`.
-    pub fn new(location: &str, metadata: Vec<u8>, config: &Map<String, Value>, credentials: &Value) -> LoadTableBody {
+    pub fn new(
+        location: &str,
+        metadata: bytes::Bytes,
+        config: &Map<String, Value>,
+        credentials: &Value,
+    ) -> LoadTableBody {
         let mut prefix = b"{\"metadata-location\":".to_vec();
         prefix.extend_from_slice(&serde_json::to_vec(location).unwrap_or_default());
         prefix.extend_from_slice(b",\"metadata\":");

@@ -97,8 +97,8 @@ impl Store {
             )),
             IoNeed::Get { key, range, .. } => match self.objects.get(key) {
                 Some((bytes, _)) => match range {
-                    Some(r) => IoResult::Bytes(bytes[r.start as usize..r.end as usize].to_vec()),
-                    None => IoResult::Bytes(bytes.clone()),
+                    Some(r) => IoResult::Bytes(bytes[r.start as usize..r.end as usize].to_vec().into()),
+                    None => IoResult::Bytes(bytes.clone().into()),
                 },
                 None => IoResult::NotFound,
             },

@@ -143,7 +143,9 @@ pub fn disk_io(root: &std::path::Path) -> impl FnMut(&IoNeed) -> IoResult + '_ {
             list.sort_by(|a, b| a.key.cmp(&b.key));
             IoResult::Listing(Listing::page(list, *max_keys))
         }
-        IoNeed::Get { key, .. } => std::fs::read(root.join(key)).map_or(IoResult::NotFound, IoResult::Bytes),
+        IoNeed::Get { key, .. } => {
+            std::fs::read(root.join(key)).map_or(IoResult::NotFound, |b| IoResult::Bytes(b.into()))
+        }
         IoNeed::Head { key, .. } => match std::fs::metadata(root.join(key)) {
             Ok(m) => IoResult::Meta(ObjectMeta { key: key.clone(), size: m.len(), last_modified_ms: 0 }),
             Err(_) => IoResult::NotFound,

@@ -46,7 +46,9 @@ pub fn manifest() -> serde_json::Value {
 pub fn answer(root: &Path, request: &LogRequest, log: &mut Vec<LogRequest>) -> LogResponse {
     log.push(request.clone());
     match request {
-        LogRequest::Get { path } => std::fs::read(root.join(path)).map_or(LogResponse::NotFound, LogResponse::Bytes),
+        LogRequest::Get { path } => {
+            std::fs::read(root.join(path)).map_or(LogResponse::NotFound, |b| LogResponse::Bytes(b.into()))
+        }
         LogRequest::List { start_after } => {
             let Ok(dir) = std::fs::read_dir(root.join("_delta_log")) else { return LogResponse::NotFound };
             let mut entries: Vec<LogEntry> = dir

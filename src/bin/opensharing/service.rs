@@ -187,7 +187,7 @@ impl RequestBody {
                 }
             }
         }
-        IoResult::Bytes(buf)
+        IoResult::Bytes(buf.into())
     }
 }
 

@@ -177,7 +177,7 @@ impl Stores {
                         Err(e) => Err(e),
                     },
                 };
-                result.map_or_else(failure, |bytes| IoResult::Bytes(bytes.to_vec()))
+                result.map_or_else(failure, IoResult::Bytes)
             }
             IoNeed::Head { key, .. } => {
                 let Ok(path) = StorePath::parse(key) else { return IoResult::NotFound };
@@ -428,13 +428,13 @@ mod tests {
         assert_eq!(first.continue_after.as_deref(), Some("t/_delta_log/01.crc"));
         // A key is the file name as it is on disk: `%20` is not decoded.
         let get = |key: &str| IoNeed::Get { store: "disk".into(), key: key.into(), range: None };
-        assert_eq!(stores.answer(&get("t/a%20b.txt")).await, IoResult::Bytes(b"x".to_vec()));
+        assert_eq!(stores.answer(&get("t/a%20b.txt")).await, IoResult::Bytes(b"x".to_vec().into()));
         assert_eq!(stores.answer(&get("t/../../etc/passwd")).await, IoResult::NotFound);
         // A symbolic link out of the root names no object; one that stays inside does.
         assert_eq!(stores.answer(&get("t/escape.txt")).await, IoResult::NotFound);
         let head = IoNeed::Head { store: "disk".into(), key: "t/escape.txt".into() };
         assert_eq!(stores.answer(&head).await, IoResult::NotFound);
-        assert_eq!(stores.answer(&get("t/inside.txt")).await, IoResult::Bytes(b"x".to_vec()));
+        assert_eq!(stores.answer(&get("t/inside.txt")).await, IoResult::Bytes(b"x".to_vec().into()));
         let listed = keys(stores.answer(&need("t/", None)).await);
         assert_eq!(
             listed.iter().filter(|k| !k.starts_with("t/_delta_log/")).collect::<Vec<_>>(),
