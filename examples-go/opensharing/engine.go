@@ -50,14 +50,13 @@ func check(r C.opensharing_result) error {
 		return nil
 	}
 	var n C.size_t
-	detail := C.GoString(C.opensharing_result_message(C.uint32_t(r)))
 	if C.opensharing_last_error(nil, 0, &n) == C.OPENSHARING_OK && n > 0 {
 		buf := make([]byte, int(n))
 		if C.opensharing_last_error((*C.uint8_t)(unsafe.Pointer(&buf[0])), n, &n) == C.OPENSHARING_OK {
-			detail = string(buf[:int(n)])
+			return &Error{Code: int(r), Detail: string(buf[:int(n)])}
 		}
 	}
-	return &Error{Code: int(r), Detail: detail}
+	return &Error{Code: int(r), Detail: C.GoString(C.opensharing_result_message(C.uint32_t(r)))}
 }
 
 // call runs one library call and reads its error detail on the same OS thread.

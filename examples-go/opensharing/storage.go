@@ -142,25 +142,35 @@ func (d *LocalDisk) Read(store, key string, start, end int64) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, end-start))
 }
 
-// Stat describes a regular file.
-func (d *LocalDisk) Stat(store, key string) (Object, error) {
+// regularFile is the path of `key` in `store` with its description, or ErrNotFound unless it
+// is a regular file inside the store's root.
+func (d *LocalDisk) regularFile(store, key string) (string, fs.FileInfo, error) {
 	path, err := d.path(store, key)
 	if err != nil {
-		return Object{}, err
+		return "", nil, err
 	}
 	info, err := os.Stat(path)
 	if err != nil || !info.Mode().IsRegular() {
-		return Object{}, ErrNotFound
+		return "", nil, ErrNotFound
+	}
+	return path, info, nil
+}
+
+// Stat describes a regular file.
+func (d *LocalDisk) Stat(store, key string) (Object, error) {
+	_, info, err := d.regularFile(store, key)
+	if err != nil {
+		return Object{}, err
 	}
 	return Object{Key: key, Size: info.Size(), Modified: info.ModTime()}, nil
 }
 
 // Open opens a regular file.
 func (d *LocalDisk) Open(store, key string) (File, error) {
-	if _, err := d.Stat(store, key); err != nil {
+	path, _, err := d.regularFile(store, key)
+	if err != nil {
 		return nil, err
 	}
-	path, _ := d.path(store, key)
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, ErrNotFound
