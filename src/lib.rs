@@ -67,6 +67,7 @@ pub mod ffi;
 pub mod fuzzing;
 pub mod http;
 mod iceberg;
+mod parquet_guard;
 pub mod protocol;
 mod router;
 mod vend;

@@ -35,7 +35,10 @@ pub fn parse_checkpoint(file: &str, bytes: Bytes, sink: &mut dyn FnMut(Action)) 
 
 fn parse_parquet(file: &str, bytes: Bytes, sink: &mut dyn FnMut(Action)) -> Result<(), DeltaError> {
     let corrupt = |e: &dyn std::fmt::Display| DeltaError::Corrupt { file: file.into(), detail: e.to_string() };
-    let reader = SerializedFileReader::new(bytes).map_err(|e| corrupt(&e))?;
+    crate::parquet_guard::check_footer(&bytes).map_err(|e| corrupt(&e))?;
+    let reader = SerializedFileReader::new(bytes.clone()).map_err(|e| corrupt(&e))?;
+    crate::parquet_guard::check_pages(&bytes, reader.metadata(), &|column| COLUMNS.contains(&column))
+        .map_err(|e| corrupt(&e))?;
     let schema = reader.metadata().file_metadata().schema();
     let wanted: Vec<Arc<Type>> = schema.get_fields().iter().filter(|f| COLUMNS.contains(&f.name())).cloned().collect();
     let projection = Type::group_type_builder(schema.name()).with_fields(wanted).build().map_err(|e| corrupt(&e))?;
@@ -155,5 +158,44 @@ mod tests {
                 parse_checkpoint("00000000000000000010.checkpoint.parquet", bad.to_vec().into(), &mut |_| {}).is_err()
             );
         }
+    }
+
+    fn refusal(bytes: Vec<u8>) -> String {
+        match parse_checkpoint("00000000000000000010.checkpoint.parquet", bytes.into(), &mut |_| {}) {
+            Err(DeltaError::Corrupt { detail, .. }) => detail,
+            other => panic!("expected a corrupt checkpoint, got {other:?}"),
+        }
+    }
+
+    /// A list of two billion booleans declared in a few bytes: the `parquet` crate would skip it
+    /// one element at a time (the fuzzer's slow units), the guard refuses it first.
+    const HOSTILE: [u8; 8] = [0x19, 0xf2, 0xff, 0xff, 0xff, 0xff, 0x07, 0x00];
+
+    #[test]
+    fn a_footer_declaring_more_elements_than_bytes_is_refused() {
+        let mut file = b"PAR1".to_vec();
+        file.extend_from_slice(&HOSTILE);
+        file.extend_from_slice(&(HOSTILE.len() as u32).to_le_bytes());
+        file.extend_from_slice(b"PAR1");
+        assert!(refusal(file).contains("declares more elements"));
+    }
+
+    #[test]
+    fn a_page_header_declaring_more_elements_than_bytes_is_refused() {
+        let good = include_bytes!("../../fuzz/corpus/checkpoint/basic-5.checkpoint.parquet");
+        let mut actions = 0;
+        parse_checkpoint("00000000000000000005.checkpoint.parquet", good[..].into(), &mut |_| actions += 1)
+            .expect("the seed checkpoint reads");
+        assert!(actions > 0);
+        let reader = SerializedFileReader::new(Bytes::from_static(good)).expect("seed metadata");
+        let add = reader.metadata().row_groups()[0]
+            .columns()
+            .iter()
+            .find(|c| c.column_path().parts()[0] == "add")
+            .expect("an add column");
+        let at = add.byte_range().0 as usize;
+        let mut bad = good.to_vec();
+        bad[at..at + HOSTILE.len()].copy_from_slice(&HOSTILE);
+        assert!(refusal(bad).contains("declares more elements"));
     }
 }
