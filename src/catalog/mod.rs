@@ -216,8 +216,9 @@ impl Catalog {
     }
 
     /// Resolves the relative roots of `local` stores against `base_dir` (a host passes its
-    /// configuration file's directory), so that every host finds a store where the engine
-    /// says it is ([`Engine::local_store_root`](crate::Engine::local_store_root)). Without
+    /// configuration file's directory, for the first catalog and for each one it reloads), so
+    /// that every host finds a store where the engine says it is
+    /// ([`Engine::local_store_root`](crate::Engine::local_store_root)). Without
     /// it, relative roots are relative to the process's working directory. Roots are text: a
     /// base directory that is not UTF-8 is converted lossily.
     pub fn with_base_dir(mut self, base_dir: &std::path::Path) -> Catalog {
