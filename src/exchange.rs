@@ -430,9 +430,8 @@ impl Exchange {
         self.state = State::HeadReady(response.head, body);
     }
 
-    /// Says what the host should do next. Each need is handed out once; `Head` and
-    /// `ServeFile` too. Calling it
-    /// again otherwise returns the same instruction.
+    /// Says what the host should do next. Each need is handed out once; `Head` and `ServeFile`
+    /// too. Calling it again otherwise returns the same instruction.
     pub fn poll(&mut self) -> Poll<'_> {
         if let State::Operating { op, needs } = &mut self.state {
             let mut response = None;
