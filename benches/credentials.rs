@@ -71,6 +71,7 @@ fn vend(engine: &Engine, volume: &str, now: i64) -> usize {
                 }
                 len += n;
             },
+            Poll::ServeFile(file) => unreachable!("no file URL is requested: {file:?}"),
             Poll::Done(_) => {
                 assert_eq!(status, 200, "the bench measures grants");
                 return len;

@@ -109,6 +109,7 @@ fn query(engine: &Engine, store: &Store, table: &str, format: &str) -> (Duration
                 }
                 lines += buf[..n].iter().filter(|&&b| b == b'\n').count();
             },
+            Poll::ServeFile(file) => unreachable!("no file URL is requested: {file:?}"),
             Poll::Done(_) => return (thread_cpu() - start, io, lines),
         }
     }

@@ -104,7 +104,7 @@ fn main() {
     let json = config(None);
     let mut engine = ptr::null_mut();
     assert_eq!(
-        unsafe { opensharing_engine_new(json.as_ptr(), json.len(), &mut engine) },
+        unsafe { opensharing_engine_new(json.as_ptr(), json.len(), std::ptr::null(), 0, &mut engine) },
         opensharing_result::OPENSHARING_OK
     );
     let auth = format!("Bearer {TOKEN}");
@@ -151,12 +151,12 @@ fn main() {
     let limited_json = config(Some(serde_json::json!({"requests_per_second": 1_000_000, "burst": 1_000_000})));
     let mut limited = ptr::null_mut();
     assert_eq!(
-        unsafe { opensharing_engine_new(limited_json.as_ptr(), limited_json.len(), &mut limited) },
+        unsafe { opensharing_engine_new(limited_json.as_ptr(), limited_json.len(), std::ptr::null(), 0, &mut limited) },
         opensharing_result::OPENSHARING_OK
     );
     let mut plain = ptr::null_mut();
     assert_eq!(
-        unsafe { opensharing_engine_new(json.as_ptr(), json.len(), &mut plain) },
+        unsafe { opensharing_engine_new(json.as_ptr(), json.len(), std::ptr::null(), 0, &mut plain) },
         opensharing_result::OPENSHARING_OK
     );
     for _ in 0..2 {

@@ -105,6 +105,7 @@ fn run(engine: &Engine, request: Request, buf: &mut [u8], mut io: impl FnMut(&Io
                 }
                 len += n;
             },
+            Poll::ServeFile(file) => unreachable!("no file URL is requested: {file:?}"),
             Poll::Done(_) => return len,
         }
     }

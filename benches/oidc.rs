@@ -62,6 +62,7 @@ fn list_shares(engine: &Engine, auth: &str) -> u16 {
             Poll::Head(head) => status = head.status,
             Poll::Body => while ex.read(&mut buf) > 0 {},
             Poll::Need(_, need) => panic!("unexpected IO {need:?}"),
+            Poll::ServeFile(file) => unreachable!("no file URL is requested: {file:?}"),
             Poll::Done(_) => return status,
         }
     }

@@ -91,6 +91,7 @@ fn query(engine: &Engine, root: &Path, format: &str, count_lines: bool) -> (usiz
                     lines += buf[..n].iter().filter(|&&b| b == b'\n').count();
                 }
             },
+            Poll::ServeFile(file) => unreachable!("no file URL is requested: {file:?}"),
             Poll::Done(_) => return (lines, bytes),
         }
     }

@@ -101,6 +101,7 @@ fn query(root: &Path, table: &str, batched: bool) -> Run {
                 }
                 first_byte.get_or_insert_with(|| start.elapsed());
             },
+            Poll::ServeFile(file) => unreachable!("no file URL is requested: {file:?}"),
             Poll::Done(_) => {
                 let last_byte = start.elapsed();
                 return Run { first_byte: first_byte.unwrap_or(last_byte), last_byte, round_trips, needs };

@@ -1,7 +1,7 @@
 /* A C host driving libopensharing through its exchange loop.
  *
  * Loads a configuration file, runs a handful of requests, answers the engine's IO needs from
- * the local disk (the config's `local` store roots, relative to the config file), and prints
+ * the local disk (the demo's `local` store, whose root the engine resolves), and prints
  * each response. Then builds a second engine through the config builder.
  *
  * Usage: example CONFIG.json TOKEN */
@@ -89,6 +89,12 @@ static int run(const opensharing_engine *engine, const char *root, const char *m
       size_t n = 0;
       while (opensharing_exchange_read(ex, buf, sizeof buf, &n) == OPENSHARING_OK && n > 0) fwrite(buf, 1, n, stdout);
       putchar('\n');
+    } else if (event == OPENSHARING_EVENT_SERVE_FILE) {
+      /* A signed local file URL: a network host sends these bytes of the file itself. */
+      opensharing_file file;
+      if ((failed = check(opensharing_exchange_file(ex, &file), "opensharing_exchange_file"))) break;
+      printf("(bytes %llu-%llu of %.*s)\n", (unsigned long long)file.range_start, (unsigned long long)file.range_end,
+             (int)file.key.len, (const char *)file.key.ptr);
     } else {
       opensharing_str audit, again;
       opensharing_exchange_audit_json(ex, &audit);
@@ -151,14 +157,21 @@ int main(int argc, char **argv) {
   size_t len = 0;
   char *json = read_file(argv[1], &len);
   if (!json) { perror(argv[1]); return 2; }
+  /* Local store roots are relative to the config file: the engine resolves them. */
+  const char *slash = strrchr(argv[1], '/'), *dir = slash ? argv[1] : ".";
+  size_t dir_len = slash ? (size_t)(slash - argv[1]) : 1;
   opensharing_engine *engine = NULL;
-  int failed = check(opensharing_engine_new((const uint8_t *)json, len, &engine), "opensharing_engine_new");
+  int failed = check(opensharing_engine_new((const uint8_t *)json, len, (const uint8_t *)dir, dir_len, &engine), "opensharing_engine_new");
   free(json);
   if (failed) return 1;
-  /* Local store roots are relative to the config file: the demo's is "data". */
   char root[4096];
-  const char *slash = strrchr(argv[1], '/');
-  snprintf(root, sizeof root, "%.*s/data", slash ? (int)(slash - argv[1]) : 1, slash ? argv[1] : ".");
+  opensharing_bytes demo_root;
+  if (check(opensharing_engine_local_store_root(engine, (const uint8_t *)"demo", 4, &demo_root), "local store root")) {
+    opensharing_engine_free(engine);
+    return 1;
+  }
+  snprintf(root, sizeof root, "%.*s", (int)demo_root.len, (const char *)demo_root.ptr);
+  opensharing_bytes_free(demo_root);
   const char *token = argv[2];
   failed |= run(engine, root, "GET", "/delta-sharing/shares", token, NULL);
   failed |= run(engine, root, "GET", "/delta-sharing/shares/demo/all-tables?maxResults=1", token, NULL);

@@ -1,14 +1,16 @@
 /* A small single-threaded HTTP/1.1 host for libopensharing, in plain C and POSIX sockets: one
- * request per connection, the engine's IO needs answered from the local disk, local-store file
- * URLs verified by the engine and served with Range and HEAD.
+ * request per connection, every request (signed local file URLs too) through the engine's
+ * exchange loop, IO needs answered from the local disk, file bytes sent with sendfile(2).
  *
  * Usage: http_host CONFIG.json PORT [N]     (e.g. ../demo/opensharing.json 8082)
  * With N, it exits cleanly after N connections (the sanitizer check uses it). */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -17,14 +19,7 @@
 #include "opensharing.h"
 
 #define MAX_REQUEST (1 << 20)
-static char config_dir[4096];
 static opensharing_engine *engine;
-
-/* File answers carry the engine's JSON error shape, as every host's do. */
-#define FILE_DENIED "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n" \
-  "{\"errorCode\":\"PERMISSION_DENIED\",\"message\":\"the file URL's signature does not match or has expired\"}"
-#define FILE_MISSING "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n" \
-  "{\"errorCode\":\"RESOURCE_DOES_NOT_EXIST\",\"message\":\"no such file\"}"
 
 static void send_all(int fd, const void *p, size_t n) {
   for (const char *c = p; n > 0;) {
@@ -34,94 +29,67 @@ static void send_all(int fd, const void *p, size_t n) {
   }
 }
 
-/* PATH = the root of local store STORE (relative roots are relative to the config) + "/" + KEY. */
-/* Whether `path` resolves, through symbolic links, outside `root` (paths that do not exist are
- * left to the caller to report as missing). */
-static int escapes_root(const char *root, const char *path) {
+/* ROOT = the directory of local store STORE (as the engine resolved it), PATH = ROOT/KEY: 0, -1
+ * for a store that is not local, -2 for a key that a symbolic link leads out of the root. */
+static int store_path(char root[PATH_MAX], char path[2 * PATH_MAX], opensharing_str store, opensharing_str key) {
+  opensharing_bytes dir;
+  if (opensharing_engine_local_store_root(engine, store.ptr, store.len, &dir) != OPENSHARING_OK) return -1;
+  snprintf(root, PATH_MAX, "%.*s", (int)dir.len, (const char *)dir.ptr);
+  opensharing_bytes_free(dir);
+  if (snprintf(path, 2 * PATH_MAX, "%s/%.*s", root, (int)key.len, (const char *)key.ptr) >= 2 * PATH_MAX) return -1;
   char real_root[PATH_MAX], real[PATH_MAX];
-  if (!realpath(root, real_root) || !realpath(path, real)) return 0;
+  if (!realpath(root, real_root) || !realpath(path, real)) return 0; /* missing: the caller says so */
   size_t n = strlen(real_root);
-  return strncmp(real, real_root, n) != 0 || (real[n] != '/' && real[n] != '\0');
+  return strncmp(real, real_root, n) != 0 || (real[n] != '/' && real[n] != '\0') ? -2 : 0;
 }
 
-/* The file of `key` in local store `store`: 0, -1 for a store that is not local, -2 for a key
- * that a symbolic link leads out of the store's root. */
-static int store_path(char *path, size_t cap, const uint8_t *store, size_t store_len, const char *key) {
-  opensharing_bytes root;
-  if (opensharing_engine_local_store_root(engine, store, store_len, &root) != OPENSHARING_OK) return -1;
-  int absolute = root.len > 0 && root.ptr[0] == '/';
-  char dir[4096];
-  int n = snprintf(dir, sizeof dir, "%s%s%.*s", absolute ? "" : config_dir, absolute ? "" : "/", (int)root.len, (const char *)root.ptr);
-  opensharing_bytes_free(root);
-  if (n < 0 || (size_t)n >= sizeof dir || (size_t)snprintf(path, cap, "%s/%s", dir, key) >= cap) return -1;
-  return escapes_root(dir, path) ? -2 : 0;
-}
-
+/* Answers the pending IO need from the disk. */
 static opensharing_result supply(opensharing_exchange *ex) {
   opensharing_need need;
-  char path[8192], key[4096];
+  char root[PATH_MAX], path[2 * PATH_MAX];
+  struct stat st;
   if (opensharing_exchange_need(ex, &need) != OPENSHARING_OK) return OPENSHARING_INVALID_STATE;
-  if (need.kind == OPENSHARING_NEED_HTTP) return opensharing_exchange_supply_error(ex, (const uint8_t *)"no HTTP client here", 19);
-  snprintf(key, sizeof key, "%.*s", (int)need.key.len, (const char *)need.key.ptr);
-  int where = store_path(path, sizeof path, need.store.ptr, need.store.len, key);
-  if (where == -1) return opensharing_exchange_supply_error(ex, (const uint8_t *)"not local", 9);
+  int where = need.kind == OPENSHARING_NEED_HTTP ? -1 : store_path(root, path, need.store, need.key);
+  if (where == -1) return opensharing_exchange_supply_error(ex, (const uint8_t *)"not a local store", 17);
   if (where == -2) return opensharing_exchange_supply_not_found(ex);
-  if (need.kind == OPENSHARING_NEED_LIST) {
-    char root[8192];
-    if (store_path(root, sizeof root, need.store.ptr, need.store.len, "") != 0) return opensharing_exchange_supply_error(ex, (const uint8_t *)"not local", 9);
-    return supply_dir_listing(ex, root, &need);
-  }
+  if (need.kind == OPENSHARING_NEED_LIST) return supply_dir_listing(ex, root, &need);
+  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return opensharing_exchange_supply_not_found(ex);
   if (need.kind == OPENSHARING_NEED_HEAD) { /* a lookup: size and time, no bytes */
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return opensharing_exchange_supply_not_found(ex);
     opensharing_object_meta m = {need.key.ptr, need.key.len, (uint64_t)st.st_size, (int64_t)st.st_mtime * 1000};
     return opensharing_exchange_supply_meta(ex, &m);
   }
-  FILE *f = fopen(path, "rb");
-  if (!f) return opensharing_exchange_supply_not_found(ex);
-  fseek(f, 0, SEEK_END);
-  long size = ftell(f);
-  rewind(f);
-  uint8_t *data = malloc((size_t)size + 1);
-  size_t got = fread(data, 1, (size_t)size, f);
-  fclose(f);
-  opensharing_result r = opensharing_exchange_supply_bytes(ex, data, got);
+  uint64_t size = (uint64_t)st.st_size, start = need.has_range ? need.range_start : 0;
+  uint64_t end = need.has_range && need.range_end < size ? need.range_end : size;
+  size_t len = end > start ? (size_t)(end - start) : 0;
+  uint8_t *data = malloc(len + 1);
+  int in = open(path, O_RDONLY);
+  ssize_t got = data && in >= 0 ? pread(in, data, len, (off_t)start) : -1;
+  if (in >= 0) close(in);
+  opensharing_result r = got < 0 ? opensharing_exchange_supply_not_found(ex) : opensharing_exchange_supply_bytes(ex, data, (size_t)got);
   free(data);
   return r;
 }
 
-/* Serves a verified local file: 200, or 206 for `Range: bytes=a-b | a- | -n`, 416 when unsatisfiable. */
-static void serve_file(int fd, const char *method, const char *path, const char *range) {
-  char head[512];
-  FILE *f = fopen(path, "rb");
-  if (!f) return send_all(fd, FILE_MISSING, sizeof FILE_MISSING - 1);
-  fseek(f, 0, SEEK_END);
-  long size = ftell(f), start = 0, end = size - 1, n = 0;
-  int partial = range && (sscanf(range, "bytes=-%ld", &n) == 1 || sscanf(range, "bytes=%ld-%ld", &start, &end) >= 1);
-  if (partial && n > 0) start = size - n, end = size - 1;
-  if (end >= size) end = size - 1;
-  if (start < 0 || start > end) {
-    fclose(f);
-    return send_all(fd, head, (size_t)snprintf(head, sizeof head, "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */%ld\r\nContent-Length: 0\r\n\r\n", size));
+/* Sends the bytes of the file the engine granted (OPENSHARING_EVENT_SERVE_FILE) with sendfile. */
+static void send_file(int fd, opensharing_exchange *ex) {
+  opensharing_file file;
+  char root[PATH_MAX], path[2 * PATH_MAX];
+  if (opensharing_exchange_file(ex, &file) != OPENSHARING_OK || store_path(root, path, file.store, file.key) != 0) return;
+  int in = open(path, O_RDONLY);
+  off_t at = (off_t)file.range_start;
+  for (size_t left = (size_t)(file.range_end - file.range_start); in >= 0 && left > 0;) {
+    ssize_t sent = sendfile(fd, in, &at, left);
+    if (sent <= 0) break;
+    left -= (size_t)sent;
   }
-  send_all(fd, head, (size_t)snprintf(head, sizeof head, "HTTP/1.1 %s\r\nContent-Length: %ld\r\nAccept-Ranges: bytes\r\n", partial ? "206 Partial Content" : "200 OK", end - start + 1));
-  if (partial) send_all(fd, head, (size_t)snprintf(head, sizeof head, "Content-Range: bytes %ld-%ld/%ld\r\n", start, end, size));
-  send_all(fd, "\r\n", 2);
-  fseek(f, start, SEEK_SET);
-  char chunk[65536];
-  for (long left = strcmp(method, "HEAD") ? end - start + 1 : 0; left > 0;) {
-    size_t got = fread(chunk, 1, left < (long)sizeof chunk ? (size_t)left : sizeof chunk, f);
-    if (got == 0) break;
-    send_all(fd, chunk, got);
-    left -= (long)got;
-  }
-  fclose(f);
+  if (in >= 0) close(in);
 }
 
 /* Parses one request from `buf` and answers it through the exchange loop. */
 static void serve(int fd, char *buf, size_t len) {
-  char *head_end = strstr(buf, "\r\n\r\n"), *line_end = strstr(buf, "\r\n"), method[16], target[8192], range[128] = "";
+  char *head_end = strstr(buf, "\r\n\r\n"), *line_end = strstr(buf, "\r\n"), method[16], target[8192], line[8192];
   if (!head_end || !line_end || sscanf(buf, "%15s %8191s", method, target) != 2) return;
+  if (strcmp(target, "/healthz") == 0) return send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 38);
   opensharing_header headers[64];
   size_t count = 0, content_length = 0;
   for (char *h = line_end + 2; h < head_end && count < 64; h = strstr(h, "\r\n") + 2) {
@@ -130,36 +98,19 @@ static void serve(int fd, char *buf, size_t len) {
     if (!colon) continue;
     headers[count++] = (opensharing_header){(const uint8_t *)h, (size_t)(colon - h), (const uint8_t *)v, (size_t)(eol - v)};
     if (strncasecmp(h, "content-length:", 15) == 0) content_length = strtoul(v, NULL, 10);
-    if (strncasecmp(h, "range:", 6) == 0) snprintf(range, sizeof range, "%.*s", (int)(eol - v), v);
   }
   if (head_end + 4 + content_length > buf + len) content_length = 0;
-  if (strcmp(target, "/healthz") == 0) return send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 38);
   struct timeval tv;
   gettimeofday(&tv, NULL);
-  int64_t now = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-  opensharing_bytes store, key;
-  opensharing_result verified = opensharing_engine_verify_file_url(engine, (const uint8_t *)target, strlen(target), now, &store, &key);
-  if (verified == OPENSHARING_DENIED) {
-    fprintf(stderr, "%s file URL refused: bad or expired signature\n", method);
-    return send_all(fd, FILE_DENIED, sizeof FILE_DENIED - 1);
-  }
-  if (verified == OPENSHARING_OK) {
-    char path[8192], k[4096];
-    snprintf(k, sizeof k, "%.*s", (int)key.len, (const char *)key.ptr);
-    if (store_path(path, sizeof path, store.ptr, store.len, k) == 0) serve_file(fd, method, path, range[0] ? range : NULL);
-    else send_all(fd, FILE_MISSING, sizeof FILE_MISSING - 1);
-    opensharing_bytes_free(store);
-    return opensharing_bytes_free(key);
-  }
   opensharing_request req = {(const uint8_t *)method, strlen(method), (const uint8_t *)target, strlen(target), headers, count, (const uint8_t *)head_end + 4, content_length, false, NULL, 0};
   opensharing_exchange *ex = NULL;
-  if (opensharing_engine_handle(engine, &req, now, &ex) != OPENSHARING_OK) return;
+  if (opensharing_engine_handle(engine, &req, (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, &ex) != OPENSHARING_OK) return;
   for (opensharing_event ev; opensharing_exchange_poll(ex, &ev) == OPENSHARING_OK;) {
     if (ev == OPENSHARING_EVENT_NEED && supply(ex) != OPENSHARING_OK) break;
+    if (ev == OPENSHARING_EVENT_SERVE_FILE) send_file(fd, ex);
     if (ev == OPENSHARING_EVENT_HEAD) {
       uint16_t status;
       size_t n;
-      char line[8192];
       opensharing_exchange_status(ex, &status);
       opensharing_exchange_header_count(ex, &n);
       send_all(fd, line, (size_t)snprintf(line, sizeof line, "HTTP/1.1 %u X\r\nConnection: close\r\n", status));
@@ -170,11 +121,7 @@ static void serve(int fd, char *buf, size_t len) {
       }
       send_all(fd, "\r\n", 2);
     }
-    if (ev == OPENSHARING_EVENT_BODY) {
-      uint8_t chunk[65536];
-      size_t n;
-      while (opensharing_exchange_read(ex, chunk, sizeof chunk, &n) == OPENSHARING_OK && n > 0) send_all(fd, chunk, n);
-    }
+    for (size_t n; ev == OPENSHARING_EVENT_BODY && opensharing_exchange_read(ex, (uint8_t *)line, sizeof line, &n) == OPENSHARING_OK && n > 0;) send_all(fd, line, n);
     if (ev == OPENSHARING_EVENT_DONE) {
       opensharing_str audit;
       opensharing_exchange_audit_json(ex, &audit);
@@ -193,9 +140,10 @@ int main(int argc, char **argv) {
   static char json[MAX_REQUEST], buf[MAX_REQUEST + 1];
   size_t json_len = fread(json, 1, sizeof json, f);
   fclose(f);
-  if (opensharing_engine_new((const uint8_t *)json, json_len, &engine) != OPENSHARING_OK) return fprintf(stderr, "bad config\n"), 1;
-  const char *slash = strrchr(argv[1], '/');
-  snprintf(config_dir, sizeof config_dir, "%.*s", slash ? (int)(slash - argv[1]) : 1, slash ? argv[1] : ".");
+  /* Relative store roots are relative to the configuration file: the engine resolves them. */
+  const char *slash = strrchr(argv[1], '/'), *dir = slash ? argv[1] : ".";
+  size_t dir_len = slash ? (size_t)(slash - argv[1]) : 1;
+  if (opensharing_engine_new((const uint8_t *)json, json_len, (const uint8_t *)dir, dir_len, &engine) != OPENSHARING_OK) return fprintf(stderr, "bad config\n"), 1;
   int srv = socket(AF_INET, SOCK_STREAM, 0), one = 1;
   setsockopt(srv, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2])), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};

@@ -1,7 +1,8 @@
 // A C++ HTTP host for libopensharing on cpp-httplib (Debian's libcpp-httplib-dev), through the
-// RAII wrapper include/opensharing.hpp: a thread pool of keep-alive connections, the engine's IO
-// needs answered from the local disk (and its HTTP needs with httplib's client), local-store
-// file URLs verified by the engine and served with Range and HEAD, an audit line per request.
+// RAII wrapper include/opensharing.hpp: a thread pool of keep-alive connections, every request
+// (signed local-store file URLs too) through the engine's exchange loop, its IO needs answered
+// from the local disk (and its HTTP needs with httplib's client), the bytes of a file the engine
+// grants streamed from the disk, an audit line per request.
 //
 // Usage: http_host CONFIG.json PORT [N]     (e.g. ../demo/opensharing.json 8083)
 // With N, it stops cleanly after N requests (the sanitizer check uses it).
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -41,16 +43,15 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-/// The engine's local stores on disk: roots resolved against the configuration's directory.
+/// The engine's local stores on disk (the engine resolves their roots).
 class Disk {
  public:
-  Disk(const Engine& engine, fs::path config_dir) : engine_(engine), config_dir_(std::move(config_dir)) {}
+  explicit Disk(const Engine& engine) : engine_(engine) {}
 
   /// The root directory of local store `store`, or nothing when it is not a local store.
   std::optional<fs::path> root(std::string_view store) const {
     try {
-      fs::path root = engine_.local_store_root(store);
-      return root.is_absolute() ? root : config_dir_ / root;
+      return fs::path(engine_.local_store_root(store));
     } catch (const Error&) {
       return std::nullopt;
     }
@@ -162,8 +163,30 @@ class Disk {
   }
 
   const Engine& engine_;
-  fs::path config_dir_;
 };
+
+/// Streams the file the engine granted (`OPENSHARING_EVENT_SERVE_FILE`), then ends the exchange.
+/// Chunked: with a length, httplib would apply the request's `Range` a second time.
+void send_file(std::shared_ptr<Exchange> ex, const Disk& disk, httplib::Response& response,
+               const std::function<void(Exchange&)>& log_done) {
+  opensharing::File file = ex->file();
+  auto in = std::make_shared<std::ifstream>(disk.file(file.store, file.key).value_or(fs::path()), std::ios::binary);
+  in->seekg(static_cast<std::streamoff>(file.range_start));
+  uint64_t left = file.range_end - file.range_start;
+  response.set_chunked_content_provider(std::string(file.content_type), [ex, in, left, log_done](size_t, httplib::DataSink& sink) mutable {
+    char chunk[65536];
+    if (left == 0) {
+      ex->poll();  // OPENSHARING_EVENT_DONE
+      log_done(*ex);
+      sink.done();
+      return true;
+    }
+    in->read(chunk, static_cast<std::streamsize>(std::min<uint64_t>(left, sizeof chunk)));
+    if (in->gcount() <= 0) return false;  // the file is gone or shorter: cut the response
+    left -= static_cast<uint64_t>(in->gcount());
+    return sink.write(chunk, static_cast<size_t>(in->gcount()));
+  });
+}
 
 /// One request through the exchange loop: needs answered until the head, then the body
 /// streamed (answering needs that come up in between) from a chunked content provider.
@@ -178,22 +201,34 @@ void handle(const Engine& engine, const Disk& disk, const httplib::Request& requ
   std::string peer = request.remote_addr + ":" + std::to_string(request.remote_port);
   req.peer = peer;
   auto ex = std::make_shared<Exchange>(engine.handle(req, now_unix_ms()));
-  auto log_done = [method = request.method](Exchange& done) {
+  std::function<void(Exchange&)> log_done = [method = request.method](Exchange& done) {
     std::cerr << method << ' ' << done.audit_json() << std::endl;
   };
   for (;;) {
     switch (ex->poll()) {
       case OPENSHARING_EVENT_NEED: disk.supply(*ex, request, body); continue;
       case OPENSHARING_EVENT_DONE: return log_done(*ex);
-      case OPENSHARING_EVENT_BODY: break;
+      case OPENSHARING_EVENT_SERVE_FILE: return send_file(ex, disk, response, log_done);  // after a head only
+      case OPENSHARING_EVENT_BODY: {
+        char chunk[65536];
+        while (ex->read(chunk, sizeof chunk) > 0) {}  // a HEAD answer's (empty) body
+        continue;
+      }
       case OPENSHARING_EVENT_HEAD: {
         response.status = ex->status();
         std::string content_type = "application/json";
         for (auto& [name, value] : ex->headers()) {
           std::string key = lower(name);
           if (key == "content-type") content_type = value;
-          else if (key != "content-length" && key != "transfer-encoding") response.set_header(key, std::string(value));
+          else if (key != "transfer-encoding" && (key != "content-length" || request.method == "HEAD")) {
+            response.set_header(key, std::string(value));
+          }
         }
+        if (request.method == "HEAD") {
+          response.set_header("Content-Type", content_type);
+          continue;
+        }
+        if (ex->poll() == OPENSHARING_EVENT_SERVE_FILE) return send_file(ex, disk, response, log_done);
         // The body (and any IO it needs) is pulled as httplib writes it.
         response.set_chunked_content_provider(content_type, [ex, &disk, &request, log_done](size_t, httplib::DataSink& sink) {
           char chunk[65536];
@@ -215,23 +250,6 @@ void handle(const Engine& engine, const Disk& disk, const httplib::Request& requ
   }
 }
 
-/// Serves a verified local-store file; httplib answers `Range` (206, 416) and `HEAD` itself.
-void serve_file(const Disk& disk, const opensharing::FileRef& file, httplib::Response& response) {
-  auto path = disk.file(file.store, file.key);
-  if (!path) {
-    response.status = 404;
-    return response.set_content(R"({"errorCode":"RESOURCE_DOES_NOT_EXIST","message":"no such file"})", "application/json");
-  }
-  auto in = std::make_shared<std::ifstream>(*path, std::ios::binary);
-  response.set_content_provider(fs::file_size(*path), "application/octet-stream",
-                                [in](size_t offset, size_t length, httplib::DataSink& sink) {
-                                  char chunk[65536];
-                                  in->seekg(static_cast<std::streamoff>(offset));
-                                  in->read(chunk, static_cast<std::streamsize>(std::min(length, sizeof chunk)));
-                                  return in->gcount() > 0 && sink.write(chunk, static_cast<size_t>(in->gcount()));
-                                });
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -244,24 +262,14 @@ int main(int argc, char** argv) {
   std::stringstream json;
   json << config_file.rdbuf();
   try {
-    Engine engine = Engine::from_json(json.str());
-    Disk disk(engine, fs::absolute(argv[1]).parent_path());
+    // Relative store roots are relative to the configuration file: the engine resolves them.
+    Engine engine = Engine::from_json(json.str(), fs::absolute(argv[1]).parent_path().string());
+    Disk disk(engine);
     httplib::Server server;
     auto route = [&](const httplib::Request& request, httplib::Response& response,
                      const httplib::ContentReader* body) {
       try {
         if (request.path == "/healthz") return response.set_content("ok", "text/plain");
-        try {
-          return serve_file(disk, engine.verify_file_url(request.target, now_unix_ms()), response);
-        } catch (const Error& e) {
-          if (e.code() == OPENSHARING_DENIED) {
-            response.status = 403;
-            std::cerr << request.method << " file refused: " << e.what() << std::endl;
-            return response.set_content(R"({"errorCode":"PERMISSION_DENIED","message":"invalid file signature"})",
-                                        "application/json");
-          }
-          // Not a file URL: the engine answers it.
-        }
         handle(engine, disk, request, response, body);
       } catch (const Error& e) {
         std::cerr << request.method << ' ' << request.path << ": " << e.what() << std::endl;

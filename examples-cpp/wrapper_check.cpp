@@ -93,8 +93,9 @@ int main(int argc, char** argv) {
   expect(profile.find("\"bearerToken\"") != std::string::npos, "the profile carries the token");
   expect(code_of([&] { engine.local_store_root("no-such-store"); }) == OPENSHARING_NOT_FOUND,
          "an unknown store throws NOT_FOUND");
-  expect(code_of([&] { engine.verify_file_url("/delta-sharing/shares", 0); }) == OPENSHARING_NOT_FOUND,
-         "a target that is no file URL throws NOT_FOUND");
+  expect(opensharing::Engine::from_json(R"({"stores": {"disk": {"kind": "local", "root": "data"}}, "shares": [], "recipients": []})", "/srv/conf")
+                 .local_store_root("disk") == "/srv/conf/data",
+         "a relative root is resolved against the base directory");
   expect(code_of([&] { engine.reload("[]"); }) == OPENSHARING_INVALID_CONFIG, "a reload of a non-object throws");
   expect(code_of([&] { engine.reload(R"({"shares": 3})"); }) == OPENSHARING_INVALID_CONFIG, "a bad reload throws");
   expect(get(engine, "/delta-sharing/shares", bearer).status == 200, "a failed reload keeps the configuration");
@@ -104,8 +105,9 @@ int main(int argc, char** argv) {
   expect(code_of([&] { builder.schema("nope", "s"); }) == OPENSHARING_NOT_FOUND, "a schema needs its share");
   builder.endpoint("http://127.0.0.1:9/delta-sharing")
       .token_signing_key("wrapper-check-key-wrapper-check-key!")
+      .base_dir("/srv")
       .local_store("disk", "/tmp")
-      .local_store("lake", "/tmp")
+      .local_store("lake", "lake")
       .share("s")
       .schema("s", "d")
       .asset("s", "d", "volume", "v", "disk", "v")
@@ -117,11 +119,13 @@ int main(int argc, char** argv) {
          "vending needs a store added before");
   opensharing::Engine built = builder.build();
   expect(get(built, "/delta-sharing/shares", "Bearer anything").status == 401, "the built engine checks tokens");
+  expect(built.local_store_root("lake") == "/srv/lake", "the builder's base directory resolves relative roots");
 
   // An exchange used out of order throws INVALID_STATE instead of misbehaving.
   opensharing::Request request{"GET", "/delta-sharing/shares", {}, {}, false, {}};
   opensharing::Exchange ex = engine.handle(request, 0);
   expect(code_of([&] { ex.status(); }) == OPENSHARING_INVALID_STATE, "status before the head throws");
+  expect(code_of([&] { ex.file(); }) == OPENSHARING_INVALID_STATE, "a file before its event throws");
 
   if (failures > 0) return 1;
   std::cout << "opensharing.hpp: every check passed" << std::endl;

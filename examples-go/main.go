@@ -23,13 +23,13 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	engine, err := opensharing.NewEngine(json)
+	// Relative store roots are relative to the configuration file.
+	engine, err := opensharing.NewEngine(json, filepath.Dir(*config))
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer engine.Close()
-	handler := &opensharing.Handler{Engine: engine,
-		Storage: &opensharing.LocalDisk{Engine: engine, ConfigDir: filepath.Dir(*config)}}
+	handler := &opensharing.Handler{Engine: engine, Storage: &opensharing.LocalDisk{Engine: engine}}
 	// No ServeMux: it would clean (redirect) request paths that the engine must see as sent.
 	routes := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/healthz" {

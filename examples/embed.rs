@@ -9,10 +9,11 @@
 //! A real host reads from its object store instead of `std::fs`, runs the needs concurrently
 //! (they carry ids and may be answered in any order), and streams the body to its client.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use opensharing::{Engine, IoNeed, IoResult, Listing, Method, ObjectMeta, Poll, Request};
+use opensharing::{Catalog, Engine, IoNeed, IoResult, Listing, Method, ObjectMeta, Poll, Request};
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -28,8 +29,9 @@ fn main() -> ExitCode {
 }
 
 fn run(config: &Path, token: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let engine = Engine::from_json(&std::fs::read(config)?, &|name| std::env::var(name).ok())?;
-    let base = config.parent().unwrap_or(Path::new("."));
+    // Relative store roots are relative to the configuration file.
+    let catalog = Catalog::from_json(&std::fs::read(config)?, &|name| std::env::var(name).ok())?;
+    let engine = Engine::new(catalog.with_base_dir(config.parent().unwrap_or(Path::new("."))))?;
     let request = Request::new(Method::Post, "/delta-sharing/shares/demo/schemas/default/tables/trips/query")
         .header("Authorization", format!("Bearer {token}"))
         .header("Content-Type", "application/json")
@@ -40,7 +42,7 @@ fn run(config: &Path, token: &str) -> Result<(), Box<dyn std::error::Error>> {
     loop {
         match exchange.poll() {
             Poll::Need(id, need) => {
-                let answer = answer(&engine, base, need);
+                let answer = answer(&engine, need);
                 exchange.supply(id, answer)?;
             }
             Poll::Wait => unreachable!("each need is answered as soon as it is handed out"),
@@ -52,6 +54,13 @@ fn run(config: &Path, token: &str) -> Result<(), Box<dyn std::error::Error>> {
                 }
                 print!("{}", String::from_utf8_lossy(&buf[..n]));
             },
+            // A signed local-store file URL: the head is sent, the bytes come from the store.
+            Poll::ServeFile(file) => {
+                let read = IoNeed::Get { store: file.store.clone(), key: file.key.clone(), range: Some(file.range) };
+                if let IoResult::Bytes(bytes) = answer(&engine, &read) {
+                    std::io::stdout().write_all(&bytes)?;
+                }
+            }
             Poll::Done(audit) => {
                 eprintln!("audit {}", audit.to_json());
                 return Ok(());
@@ -60,16 +69,17 @@ fn run(config: &Path, token: &str) -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
-/// Answers one need from the local stores on disk (roots relative to the configuration).
-fn answer(engine: &Engine, base: &Path, need: &IoNeed) -> IoResult {
+/// Answers one need from the local stores on disk.
+fn answer(engine: &Engine, need: &IoNeed) -> IoResult {
     let (store, key) = match need {
         IoNeed::List { store, prefix, .. }
         | IoNeed::Get { store, key: prefix, .. }
         | IoNeed::Head { store, key: prefix, .. } => (store, prefix),
         IoNeed::Http(_) | IoNeed::RequestBody { .. } => return IoResult::Failed("not needed by this example".into()),
     };
-    let Some(root) = engine.local_store_root(store) else { return IoResult::Failed(format!("{store} is not local")) };
-    let root = base.join(root);
+    let Some(root) = engine.local_store_root(store).map(PathBuf::from) else {
+        return IoResult::Failed(format!("{store} is not local"));
+    };
     match need {
         IoNeed::List { prefix, start_after, max_keys, .. } => {
             let mut entries = Vec::new();

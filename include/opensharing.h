@@ -61,6 +61,11 @@ enum opensharing_event
   OPENSHARING_EVENT_BODY = 2,
   // The exchange is over; `opensharing_exchange_audit_json` describes it.
   OPENSHARING_EVENT_DONE = 3,
+  // Send the body yourself: the bytes of the local-store file `opensharing_exchange_file`
+  // describes, read from the store (`sendfile` and all), then poll again. Comes after
+  // `OPENSHARING_EVENT_HEAD`, instead of `OPENSHARING_EVENT_BODY`, for a `GET` of a signed
+  // local file URL (`{prefix}/files/…`).
+  OPENSHARING_EVENT_SERVE_FILE = 4,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -378,6 +383,23 @@ typedef struct {
   int64_t last_modified_unix_ms;
 } opensharing_object_meta;
 
+// The local-store file of an `OPENSHARING_EVENT_SERVE_FILE` event. Its strings borrow from the
+// exchange until it is freed.
+typedef struct {
+  // The store name from the configuration (a local store: its directory is
+  // `opensharing_engine_local_store_root`).
+  opensharing_str store;
+  // The object key, decoded, safe to join to the store's root (no `.`, `..` or empty
+  // segments). Refuse it as for any need when a symbolic link leads it out of the root.
+  opensharing_str key;
+  // First byte to send.
+  uint64_t range_start;
+  // One past the last byte to send (the head's `Content-Length` is `range_end - range_start`).
+  uint64_t range_end;
+  // The `Content-Type` the head carries.
+  opensharing_str content_type;
+} opensharing_file;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -429,6 +451,18 @@ opensharing_result opensharing_config_builder_new(opensharing_config_builder **o
 // # Safety
 // `b` must come from `opensharing_config_builder_new` and not be used afterwards.
 void opensharing_config_builder_free(opensharing_config_builder *b);
+
+// Sets the directory relative `local` store roots are resolved against, in the engine built
+// and in its reloads (as `opensharing_engine_new`'s `base_dir`). Without it they stay
+// relative to the process's working directory.
+//
+// Ownership: `dir` is copied.
+//
+// # Safety
+// `b` live; `dir` valid for `len` bytes.
+opensharing_result opensharing_config_builder_set_base_dir(opensharing_config_builder *b,
+                                                           const uint8_t *dir,
+                                                           size_t len);
 
 // Sets the public endpoint URL (used for profiles and, when no prefix is set, the prefix).
 //
@@ -631,19 +665,26 @@ opensharing_result opensharing_config_builder_build(const opensharing_config_bui
                                                     opensharing_engine **out);
 
 // Creates an engine from configuration JSON (`{"env": …}` secrets read the process
-// environment).
+// environment). Relative `local` store roots are resolved against `base_dir` (usually the
+// configuration file's directory), here and in every reload; with `base_dir` NULL they stay
+// relative to the process's working directory. `opensharing_engine_local_store_root` gives
+// the resolved root.
 //
 // Ownership: on success `*out` owns a new engine: free it with `opensharing_engine_free`.
-// `json` is only read during the call.
+// `json` and `base_dir` are only read during the call.
 //
 // # Safety
-// `json` must be valid for `json_len` bytes; `out` must be valid for a write.
+// `json` must be valid for `json_len` bytes; `base_dir` NULL or valid for `base_dir_len`
+// bytes; `out` must be valid for a write.
 opensharing_result opensharing_engine_new(const uint8_t *json,
                                           size_t json_len,
+                                          const uint8_t *base_dir,
+                                          size_t base_dir_len,
                                           opensharing_engine **out);
 
 // Replaces the engine's configuration atomically. Exchanges already started finish on the old
-// one. On failure the engine keeps serving its current configuration.
+// one. On failure the engine keeps serving its current configuration. Relative store roots
+// are resolved against the base directory the engine was created with.
 //
 // Ownership: borrows `engine`; `json` is only read during the call.
 //
@@ -690,28 +731,9 @@ opensharing_result opensharing_engine_profile(const opensharing_engine *engine,
                                               int64_t expires_unix_ms,
                                               opensharing_bytes *out);
 
-// Checks a local-store file URL as requested (`{prefix}/files/{store}/{key}?…`) at
-// `now_unix_ms`. On success the host serves the object, with `Range` and `HEAD`, from the
-// store's root (`opensharing_engine_local_store_root`). `OPENSHARING_DENIED` for a missing,
-// malformed, bad or expired signature (answer 403), `OPENSHARING_NOT_FOUND` when the target
-// names no servable file (answer 404): not a file URL, not a local store, or a key that would
-// leave the store's root.
-//
-// Ownership: on success the caller owns `*out_store` and `*out_key`: free both with
-// `opensharing_bytes_free`.
-//
-// # Safety
-// `engine` must be live; `target` valid for `target_len` bytes; the outputs writable.
-opensharing_result opensharing_engine_verify_file_url(const opensharing_engine *engine,
-                                                      const uint8_t *target,
-                                                      size_t target_len,
-                                                      int64_t now_unix_ms,
-                                                      opensharing_bytes *out_store,
-                                                      opensharing_bytes *out_key);
-
-// Writes the configured root of local store `name` (as written in the configuration; relative
-// roots are relative to the configuration file) to `*out`. `OPENSHARING_NOT_FOUND` when there
-// is no local store of that name.
+// Writes the root directory of local store `name` to `*out`: a relative root resolved against
+// the engine's base directory (see `opensharing_engine_new`). `OPENSHARING_NOT_FOUND` when
+// there is no local store of that name.
 //
 // Ownership: on success the caller owns `*out`: free it with `opensharing_bytes_free`.
 //
@@ -883,7 +905,8 @@ opensharing_result opensharing_exchange_header(const opensharing_exchange *ex,
 
 // Copies up to `cap` body bytes into `buf` and writes the count to `*out_len`; 0 means the
 // body is complete. `OPENSHARING_INVALID_STATE` outside the body: before the head was polled
-// (`OPENSHARING_EVENT_HEAD`), and once a read has returned 0. `buf` may be uninitialised memory.
+// (`OPENSHARING_EVENT_HEAD`), once a read has returned 0, and for a file the host sends itself
+// (`OPENSHARING_EVENT_SERVE_FILE`). `buf` may be uninitialised memory.
 //
 // Ownership: the caller owns `buf`; nothing is retained.
 //
@@ -893,6 +916,15 @@ opensharing_result opensharing_exchange_read(opensharing_exchange *ex,
                                              uint8_t *buf,
                                              size_t cap,
                                              size_t *out_len);
+
+// Describes the file to send after `OPENSHARING_EVENT_SERVE_FILE`. `OPENSHARING_INVALID_STATE`
+// before that event.
+//
+// Ownership: the strings in `*out` borrow from `ex` until it is freed.
+//
+// # Safety
+// `ex` must be live; `out` writable.
+opensharing_result opensharing_exchange_file(const opensharing_exchange *ex, opensharing_file *out);
 
 // Writes the audit event (one line of JSON) to `*out`. `OPENSHARING_INVALID_STATE` before
 // `OPENSHARING_EVENT_DONE`.

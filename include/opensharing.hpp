@@ -28,7 +28,7 @@ namespace opensharing {
 inline std::string_view version() noexcept { return ::opensharing_version(); }
 
 /// The C ABI's result code type.
-using Code = decltype(::opensharing_engine_new(nullptr, 0, nullptr));
+using Code = ::opensharing_result;
 
 /// A failed call: `code()` is the C result code, `what()` the library's detail.
 class Error : public std::runtime_error {
@@ -110,6 +110,19 @@ struct HttpCall {
   std::string_view url;
   std::vector<Header> headers;
   std::string_view body;
+};
+
+/// The local-store file of an `OPENSHARING_EVENT_SERVE_FILE` event: the host sends bytes
+/// `[range_start, range_end)` of `key` in local store `store` itself. The views borrow from the
+/// exchange until it is destroyed.
+struct File {
+  std::string_view store;
+  /// Decoded, safe to join to the store's root (no `.`, `..` or empty segments).
+  std::string_view key;
+  uint64_t range_start = 0;
+  uint64_t range_end = 0;
+  /// The `Content-Type` the head carries.
+  std::string_view content_type;
 };
 
 /// One request in progress. Drive it with `poll()` until `OPENSHARING_EVENT_DONE`.
@@ -227,6 +240,13 @@ class Exchange {
     return len;
   }
 
+  /// The file to send (after `OPENSHARING_EVENT_SERVE_FILE`); borrows from the exchange.
+  File file() const {
+    opensharing_file out{};
+    detail::check(::opensharing_exchange_file(raw_, &out));
+    return {view(out.store), view(out.key), out.range_start, out.range_end, view(out.content_type)};
+  }
+
   /// The audit event, one line of JSON (after `OPENSHARING_EVENT_DONE`); borrows from the exchange.
   std::string_view audit_json() const {
     opensharing_str out{};
@@ -241,19 +261,17 @@ class Exchange {
   opensharing_exchange* raw_;
 };
 
-/// A verified local-store file URL: which object to serve.
-struct FileRef {
-  std::string store;
-  std::string key;
-};
-
 /// An engine. Thread-safe: any thread may call `handle` and `reload` at once.
 class Engine {
  public:
-  /// An engine from configuration JSON.
-  static Engine from_json(std::string_view json) {
+  /// An engine from configuration JSON. Relative local store roots are resolved against
+  /// `base_dir` (the configuration file's directory), here and in every reload; without one
+  /// they stay relative to the working directory.
+  static Engine from_json(std::string_view json, std::optional<std::string_view> base_dir = {}) {
     opensharing_engine* raw = nullptr;
-    detail::check(::opensharing_engine_new(detail::bytes(json), json.size(), &raw));
+    detail::check(::opensharing_engine_new(detail::bytes(json), json.size(),
+                                           base_dir ? detail::bytes(*base_dir) : nullptr,
+                                           base_dir ? base_dir->size() : 0, &raw));
     return Engine(raw);
   }
 
@@ -301,17 +319,7 @@ class Engine {
     return detail::take(out);
   }
 
-  /// Checks a local-store file URL: the object to serve, or `Error` with `OPENSHARING_DENIED`
-  /// (answer 403) or `OPENSHARING_NOT_FOUND` (not a file URL, or nothing servable: 404).
-  FileRef verify_file_url(std::string_view target, int64_t now_unix_ms) const {
-    opensharing_bytes store{}, key{};
-    detail::check(::opensharing_engine_verify_file_url(raw_, detail::bytes(target), target.size(), now_unix_ms,
-                                                       &store, &key));
-    FileRef out{detail::take(store), detail::take(key)};
-    return out;
-  }
-
-  /// The configured root of local store `name`, as written in the configuration.
+  /// The directory of local store `name`: a relative root resolved against the base directory.
   std::string local_store_root(std::string_view name) const {
     opensharing_bytes out{};
     detail::check(::opensharing_engine_local_store_root(raw_, detail::bytes(name), name.size(), &out));
@@ -337,6 +345,12 @@ class ConfigBuilder {
   ConfigBuilder(const ConfigBuilder&) = delete;
   ConfigBuilder& operator=(const ConfigBuilder&) = delete;
   ~ConfigBuilder() { ::opensharing_config_builder_free(raw_); }
+
+  /// The directory relative local store roots are resolved against.
+  ConfigBuilder& base_dir(std::string_view dir) {
+    detail::check(::opensharing_config_builder_set_base_dir(raw_, detail::bytes(dir), dir.size()));
+    return *this;
+  }
 
   /// The public endpoint URL.
   ConfigBuilder& endpoint(std::string_view url) {

@@ -13,7 +13,7 @@ use crate::delta::cache::SnapshotCache;
 use crate::exchange::Exchange;
 use crate::http::Request;
 use crate::protocol::signed_token::TokenKey;
-use crate::signing::local::{FileGrant, LocalSigner, LocalUrlError};
+use crate::signing::local::LocalSigner;
 use crate::signing::store::StoreSigner;
 use crate::signing::SigningError;
 use crate::vend::CredentialCache;
@@ -110,21 +110,6 @@ impl Engine {
         Ok(())
     }
 
-    /// Checks a local-store file URL (`{prefix}/files/{store}/{key}?…`, the request target as
-    /// received) at `now_ms`. On success the host serves the object (with `Range` and `HEAD`)
-    /// from the store; on failure it answers `ApiError::from(error)` (404 or 403). Hosts call
-    /// this for every target under `{prefix}/files/`: [`handle`](Engine::handle) does not serve
-    /// files.
-    pub fn verify_file_url(&self, target: &str, now_ms: i64) -> Result<FileGrant, LocalUrlError> {
-        let state = self.snapshot();
-        let rest = target.strip_prefix(state.catalog.prefix.as_str()).ok_or(LocalUrlError::NotFound)?;
-        let grant = state.local_signer.verify(rest, now_ms)?;
-        match state.catalog.stores.get(&grant.store) {
-            Some(crate::catalog::StoreConfig::Local(_)) => Ok(grant),
-            _ => Err(LocalUrlError::NotFound),
-        }
-    }
-
     /// A pre-signed GET URL for object `key` of store `name`, valid for `ttl_seconds` from
     /// `now_ms`, signed exactly as the engine signs recipients' file URLs (local stores: with
     /// this engine's key). For a host's own use, such as checking that a store's signatures are
@@ -139,7 +124,8 @@ impl Engine {
         Ok(url)
     }
 
-    /// The root directory of local store `name`, as configured (the host resolves it).
+    /// The root directory of local store `name`: a relative root is resolved against the base
+    /// directory the catalog was given ([`Catalog::with_base_dir`]).
     pub fn local_store_root(&self, name: &str) -> Option<String> {
         match self.snapshot().catalog.stores.get(name) {
             Some(crate::catalog::StoreConfig::Local(local)) => Some(local.root.clone()),

@@ -6,6 +6,7 @@
 //!   Wait         -> every need is handed out: supply one of their answers, then poll again
 //!   Head(head)   -> host sends status and headers
 //!   Body         -> host pulls bytes with ex.read(buf) until it returns 0
+//!   ServeFile(f) -> host sends bytes f.range of object f.key of store f.store itself
 //!   Done(audit)  -> the exchange is over
 //! ```
 //!
@@ -28,6 +29,35 @@ pub struct ByteRange {
     pub end: u64,
 }
 
+impl ByteRange {
+    /// How many bytes the range holds.
+    pub fn len(&self) -> u64 {
+        self.end.saturating_sub(self.start)
+    }
+
+    /// Whether the range holds no byte.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A local-store file the host sends itself, once the engine has checked its signed URL and
+/// looked it up (see [`Poll::ServeFile`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileGrant {
+    /// The store name from the configuration (a `local` store).
+    pub store: String,
+    /// The object key, decoded, safe to join to the store's root (no `.`, `..` or empty
+    /// segments). The host still refuses a key that a symbolic link leads out of the root, as
+    /// it does for every need.
+    pub key: String,
+    /// The bytes to send: the whole object, or the one range the client asked for. The
+    /// response head already says so (`Content-Length`, and `Content-Range` for a 206).
+    pub range: ByteRange,
+    /// The `Content-Type` the head carries.
+    pub content_type: String,
+}
+
 /// IO the engine needs the host to perform before it can go on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IoNeed {
@@ -36,7 +66,7 @@ pub enum IoNeed {
     ///
     /// The listing is recursive: `prefix` is a key prefix, not a directory, and every object
     /// below it is listed, however deep (directories themselves are not objects). Every host
-    /// (Rust, C, Go) agrees on this.
+    /// (Rust, C, C++, Go) agrees on this.
     List {
         /// The store name from the configuration.
         store: String,
@@ -211,6 +241,11 @@ pub enum Poll<'a> {
     Head(&'a ResponseHead),
     /// Pull body bytes with [`Exchange::read`] until it returns 0.
     Body,
+    /// Send the bytes of this local-store file as the body, from the store, then poll again.
+    /// Comes after [`Head`](Poll::Head), instead of `Body`, for a `GET` of a signed local file
+    /// URL (`{prefix}/files/…`) with a non-empty range; the bytes never pass through the
+    /// engine, so a host may use `sendfile`. The audit event counts the range as sent.
+    ServeFile(&'a FileGrant),
     /// The exchange is over; log this event.
     Done(&'a AuditEvent),
 }
@@ -245,6 +280,8 @@ pub(crate) enum Body {
     Bytes(Vec<u8>),
     /// A body produced on demand.
     Stream(Box<dyn BodyStream>),
+    /// A local-store file the host sends itself (boxed: most responses are not files).
+    File(Box<FileGrant>),
 }
 
 /// A complete response: head and body.
@@ -357,6 +394,7 @@ enum State {
 pub struct Exchange {
     state: State,
     head: Option<ResponseHead>,
+    file: Option<FileGrant>,
     head_only: bool,
     audit: AuditEvent,
     chunk: Vec<u8>,
@@ -371,20 +409,17 @@ impl std::fmt::Debug for Exchange {
 
 impl Exchange {
     pub(crate) fn responding(response: Response, head_only: bool, audit: AuditEvent) -> Exchange {
-        let mut ex = Exchange { state: State::Finished, head: None, head_only, audit, chunk: Vec::new(), chunk_pos: 0 };
+        let mut ex = Exchange::in_state(State::Finished, head_only, audit);
         ex.respond(response);
         ex
     }
 
     pub(crate) fn operating(op: Box<dyn Operation>, head_only: bool, audit: AuditEvent) -> Exchange {
-        Exchange {
-            state: State::Operating { op, needs: Needs::default() },
-            head: None,
-            head_only,
-            audit,
-            chunk: Vec::new(),
-            chunk_pos: 0,
-        }
+        Exchange::in_state(State::Operating { op, needs: Needs::default() }, head_only, audit)
+    }
+
+    fn in_state(state: State, head_only: bool, audit: AuditEvent) -> Exchange {
+        Exchange { state, head: None, file: None, head_only, audit, chunk: Vec::new(), chunk_pos: 0 }
     }
 
     fn respond(&mut self, response: Response) {
@@ -395,8 +430,8 @@ impl Exchange {
         self.state = State::HeadReady(response.head, body);
     }
 
-    /// Says what the host should do next. Each need is handed out once; `Head` too. Calling it
-    /// again otherwise returns the same instruction.
+    /// Says what the host should do next. Each need is handed out once; `Head` and `ServeFile`
+    /// too. Calling it again otherwise returns the same instruction.
     pub fn poll(&mut self) -> Poll<'_> {
         if let State::Operating { op, needs } = &mut self.state {
             let mut response = None;
@@ -429,6 +464,12 @@ impl Exchange {
             if let State::HeadReady(head, body) = std::mem::replace(&mut self.state, State::Finished) {
                 self.state = State::Streaming(body);
                 return Poll::Head(self.head.insert(head));
+            }
+        }
+        if matches!(self.state, State::Streaming(Body::File(_))) {
+            if let State::Streaming(Body::File(file)) = std::mem::replace(&mut self.state, State::Finished) {
+                self.audit.body_bytes += file.range.len();
+                return Poll::ServeFile(self.file.insert(*file));
             }
         }
         match &mut self.state {
@@ -479,10 +520,12 @@ impl Exchange {
             }
             self.chunk.clear();
             self.chunk_pos = 0;
+            // A file is sent by the host (`Poll::ServeFile`), never read here.
             let State::Streaming(body) = &mut self.state else {
                 return 0;
             };
             let more = match body {
+                Body::File(_) => return 0,
                 Body::Empty => false,
                 Body::Bytes(bytes) => {
                     self.chunk = std::mem::take(bytes);
@@ -527,7 +570,12 @@ impl Exchange {
 
     /// Whether the body is being read: the head was polled and the body is not complete yet.
     pub(crate) fn in_body(&self) -> bool {
-        matches!(self.state, State::Streaming(_))
+        matches!(self.state, State::Streaming(ref body) if !matches!(body, Body::File(_)))
+    }
+
+    /// The file the host was asked to send, once `poll` returned [`Poll::ServeFile`].
+    pub fn file(&self) -> Option<&FileGrant> {
+        self.file.as_ref()
     }
 
     /// The audit event as it stands (complete once `poll` returned `Done`).

@@ -208,6 +208,8 @@ fn run_exchange(data: &[u8]) -> Option<u16> {
                     break;
                 }
             },
+            // A signed local file (checked by `file_url`): the host would send it here.
+            Poll::ServeFile(_) => {}
             Poll::Done(_) => {
                 let status = status.expect("a response head before Done");
                 if route.is_err() && !iceberg {
@@ -320,20 +322,56 @@ fn http_reply(data: &[u8]) -> HttpReply {
     reply
 }
 
-/// The local file-URL verifier, with the request target taken from the input (and, from
-/// `?`-less inputs, as a path under the files prefix).
+/// A local file request through [`Engine::handle`]: the input is the request target (also
+/// tried as a path under the files prefix), then optionally a line with a `Range` header; the
+/// lookup finds an object of [`FILE_SIZE`] bytes. Every target under the files prefix, and no
+/// other, is a file request; a file handed to the host must be a key that stays in its
+/// store's root and a non-empty range inside the object, as the head says.
 pub fn file_url(data: &[u8]) {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
-    let Ok(target) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let (target, range) = text.split_once('\n').map_or((text, None), |(t, r)| (t, Some(r)));
     let engine = ENGINE.get_or_init(engine);
-    let ok = |target: &str| {
-        if let Ok(grant) = engine.verify_file_url(target, NOW_MS) {
-            assert!(!grant.key.split('/').any(|s| s == ".." || s == "."), "unsafe key {:?}", grant.key);
+    let serve = |target: &str| {
+        let mut request = Request::new(Method::Get, target);
+        if let Some(range) = range {
+            request = request.header("Range", range);
         }
+        let mut ex = engine.handle(request, NOW_MS);
+        let mut head = None;
+        for _ in 0..MAX_POLLS {
+            match ex.poll() {
+                Poll::Need(id, IoNeed::Head { key, .. }) => {
+                    let meta = ObjectMeta { key: key.clone(), size: FILE_SIZE, last_modified_ms: NOW_MS };
+                    ex.supply(id, IoResult::Meta(meta)).expect("the need is outstanding");
+                }
+                Poll::Need(id, _) => ex.supply(id, IoResult::NotFound).expect("the need is outstanding"),
+                Poll::Wait => panic!("a host that answers each need at once never waits"),
+                Poll::Head(h) => head = Some(h.clone()),
+                Poll::Body => while ex.read(&mut [0u8; 4096]) > 0 {},
+                Poll::ServeFile(file) => {
+                    let head = head.as_ref().expect("a head before the file");
+                    assert!(!file.key.split('/').any(|s| s.is_empty() || s == ".." || s == "."), "{:?}", file.key);
+                    let r = file.range;
+                    assert!(r.start < r.end && r.end <= FILE_SIZE, "range {r:?}");
+                    assert_eq!(head.header_value("content-length"), Some(r.len().to_string().as_str()));
+                    assert!(matches!(head.status, 200 | 206), "status {}", head.status);
+                }
+                Poll::Done(audit) => {
+                    let file_target = target.starts_with(&format!("{}/files/", engine.prefix()));
+                    assert_eq!(audit.route == "file", file_target, "{target:?} went to {}", audit.route);
+                    return;
+                }
+            }
+        }
+        panic!("the file exchange did not finish in {MAX_POLLS} polls");
     };
-    ok(target);
-    ok(&format!("/delta-sharing/files/demo/{target}"));
+    serve(target);
+    serve(&format!("/delta-sharing/files/demo/{target}"));
 }
+
+/// The size of the object every lookup of [`file_url`] finds.
+const FILE_SIZE: u64 = 1000;
 
 /// The `Range` header parser, against an object size from the input's first 8 bytes.
 pub fn range(data: &[u8]) {

@@ -5,7 +5,9 @@
 //! The core is *sans-IO*: it never touches sockets, files, clocks or threads. A host hands the
 //! [`Engine`] a [`Request`] and the current time, and drives the returned [`Exchange`] until it is
 //! done. Where the engine needs bytes from storage it yields an [`IoNeed`] and the host answers it
-//! with [`Exchange::supply`].
+//! with [`Exchange::supply`]. Signed local-store file URLs go through the same loop: the engine
+//! checks the signature, the object and the `Range`, answers the head, and hands the host a
+//! [`FileGrant`] (`Poll::ServeFile`) whose bytes it sends from its store.
 //!
 //! The exchange loop, answering a discovery request (which needs no IO):
 //!
@@ -40,6 +42,8 @@
 //!                 body.extend_from_slice(&buf[..n]);
 //!             }
 //!         }
+//!         // A signed local-store file URL: the host sends these bytes from its store.
+//!         Poll::ServeFile(file) => unreachable!("{file:?} is not a discovery answer"),
 //!         Poll::Done(audit) => { println!("{}", audit.to_json()); break; }
 //!     }
 //! }
@@ -76,6 +80,7 @@ pub use auth::AuditEvent;
 pub use catalog::{Catalog, ConfigError};
 pub use engine::{Engine, EngineError};
 pub use exchange::{
-    ByteRange, Exchange, ExchangeError, HttpCall, HttpReply, IoNeed, IoResult, Listing, NeedId, ObjectMeta, Poll,
+    ByteRange, Exchange, ExchangeError, FileGrant, HttpCall, HttpReply, IoNeed, IoResult, Listing, NeedId, ObjectMeta,
+    Poll,
 };
 pub use http::{Method, Request, ResponseHead, MAX_REQUEST_BODY_BYTES};

@@ -27,7 +27,7 @@ fn s(v: opensharing_str) -> String {
 fn new_engine(json: &str) -> *mut opensharing_engine {
     let mut engine = ptr::null_mut();
     assert_eq!(
-        unsafe { opensharing_engine_new(json.as_ptr(), json.len(), &mut engine) },
+        unsafe { opensharing_engine_new(json.as_ptr(), json.len(), ptr::null(), 0, &mut engine) },
         opensharing_result::OPENSHARING_OK
     );
     engine
@@ -75,7 +75,12 @@ fn call(
 ) -> Reply {
     let auth = token.map(|t| format!("Bearer {t}"));
     let headers: Vec<opensharing_header> = auth.iter().map(|a| authorization(a)).collect();
-    let req = request(method, target, &headers);
+    call_with(engine, request(method, target, &headers), root)
+}
+
+/// Runs `req` through the C ABI as a host does: IO needs answered from `root` on disk, and a
+/// local file's bytes (`OPENSHARING_EVENT_SERVE_FILE`) read from there.
+fn call_with(engine: *const opensharing_engine, req: opensharing_request, root: &std::path::Path) -> Reply {
     let mut ex = ptr::null_mut();
     assert_eq!(unsafe { opensharing_engine_handle(engine, &req, NOW, &mut ex) }, opensharing_result::OPENSHARING_OK);
     let mut io = disk_io(root);
@@ -98,6 +103,9 @@ fn call(
                                 start_after,
                                 max_keys,
                             }
+                        }
+                        opensharing_need_kind::OPENSHARING_NEED_HEAD => {
+                            opensharing::IoNeed::Head { store: s(need.store), key: s(need.key) }
                         }
                         _ => opensharing::IoNeed::Get { store: s(need.store), key: s(need.key), range: None },
                     };
@@ -129,8 +137,31 @@ fn call(
                                 opensharing_result::OPENSHARING_OK
                             )
                         }
+                        opensharing::IoResult::Meta(m) => {
+                            let meta = opensharing_object_meta {
+                                key: m.key.as_ptr(),
+                                key_len: m.key.len(),
+                                size: m.size,
+                                last_modified_unix_ms: m.last_modified_ms,
+                            };
+                            assert_eq!(opensharing_exchange_supply_meta(ex, &meta), opensharing_result::OPENSHARING_OK);
+                        }
                         _ => assert_eq!(opensharing_exchange_supply_not_found(ex), opensharing_result::OPENSHARING_OK),
                     }
+                }
+                opensharing_event::OPENSHARING_EVENT_SERVE_FILE => {
+                    let mut file = std::mem::zeroed::<opensharing_file>();
+                    assert_eq!(opensharing_exchange_file(ex, &mut file), opensharing_result::OPENSHARING_OK);
+                    assert_eq!(s(file.content_type), "application/octet-stream");
+                    let (start, end) = (file.range_start as usize, file.range_end as usize);
+                    let bytes = std::fs::read(root.join(s(file.key))).unwrap();
+                    body.extend_from_slice(&bytes[start..end]);
+                    // The engine holds none of the bytes: there is nothing to read.
+                    let (mut buf, mut n) = ([0u8; 4], 0);
+                    assert_eq!(
+                        opensharing_exchange_read(ex, buf.as_mut_ptr(), buf.len(), &mut n),
+                        opensharing_result::OPENSHARING_INVALID_STATE
+                    );
                 }
                 opensharing_event::OPENSHARING_EVENT_HEAD => {
                     assert_eq!(opensharing_exchange_status(ex, &mut status), opensharing_result::OPENSHARING_OK);
@@ -264,6 +295,85 @@ fn io_needs_through_the_c_abi() {
 }
 
 #[test]
+fn signed_local_files_through_the_c_abi() {
+    let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ffi-files");
+    std::fs::create_dir_all(root.join("raw")).unwrap();
+    std::fs::write(root.join("raw/a.txt"), b"0123456789").unwrap();
+    let e = new_engine(&config_json(root.to_str().unwrap()));
+    let redirect =
+        call(e, "GET", "/delta-sharing/shares/sales/schemas/default/volumes/raw/files/a.txt", Some(TOKEN_ACME), &root);
+    let location = redirect.headers.iter().find(|(n, _)| n == "Location").map(|(_, v)| v.clone()).unwrap();
+    let target = location.strip_prefix("http://127.0.0.1:8080").unwrap();
+    let r = call(e, "GET", target, None, &root);
+    assert_eq!((r.status, r.body.as_str()), (200, "0123456789"));
+    assert!(r.audit.contains("\"route\":\"file\"") && r.audit.contains("\"body_bytes\":10"), "{}", r.audit);
+    let range =
+        [opensharing_header { name: b"Range".as_ptr(), name_len: 5, value: b"bytes=-3".as_ptr(), value_len: 8 }];
+    let r = call_with(e, request("GET", target, &range), &root);
+    assert_eq!((r.status, r.body.as_str()), (206, "789"));
+    assert!(r.headers.contains(&("Content-Range".to_string(), "bytes 7-9/10".to_string())));
+    let r = call(e, "HEAD", target, None, &root);
+    assert_eq!((r.status, r.body.as_str()), (200, ""));
+    assert!(r.headers.contains(&("Content-Length".to_string(), "10".to_string())));
+    let forged = target.replace("X-Amz-Signature=", "X-Amz-Signature=0");
+    let r = call(e, "GET", &forged, None, &root);
+    assert_eq!((r.status, r.json()["errorCode"].as_str()), (403, Some("PERMISSION_DENIED")));
+    unsafe { opensharing_engine_free(e) };
+}
+
+#[test]
+fn relative_store_roots_resolve_against_the_base_dir_through_the_c_abi() {
+    let root = |e: *const opensharing_engine| unsafe {
+        let mut out = opensharing_bytes { ptr: ptr::null_mut(), len: 0 };
+        assert_eq!(
+            opensharing_engine_local_store_root(e, b"disk".as_ptr(), 4, &mut out),
+            opensharing_result::OPENSHARING_OK
+        );
+        let root = String::from_utf8(std::slice::from_raw_parts(out.ptr, out.len).to_vec()).unwrap();
+        opensharing_bytes_free(out);
+        root
+    };
+    let json = config_json("data");
+    let mut e = ptr::null_mut();
+    unsafe {
+        assert_eq!(
+            opensharing_engine_new(json.as_ptr(), json.len(), b"/srv/conf".as_ptr(), 9, &mut e),
+            opensharing_result::OPENSHARING_OK
+        );
+        assert_eq!(root(e), "/srv/conf/data");
+        // A reload resolves against the same directory; an absolute root stays as it is.
+        let moved = config_json("lake");
+        assert_eq!(opensharing_engine_reload(e, moved.as_ptr(), moved.len()), opensharing_result::OPENSHARING_OK);
+        assert_eq!(root(e), "/srv/conf/lake");
+        let absolute = config_json("/abs/lake");
+        assert_eq!(opensharing_engine_reload(e, absolute.as_ptr(), absolute.len()), opensharing_result::OPENSHARING_OK);
+        assert_eq!(root(e), "/abs/lake");
+        opensharing_engine_free(e);
+    }
+    let e = new_engine(&json);
+    assert_eq!(root(e), "data", "without a base directory the root is as written");
+    unsafe { opensharing_engine_free(e) };
+    // The builder takes one too.
+    unsafe {
+        let mut b = ptr::null_mut();
+        assert_eq!(opensharing_config_builder_new(&mut b), opensharing_result::OPENSHARING_OK);
+        assert_eq!(
+            opensharing_config_builder_add_local_store(b, b"disk".as_ptr(), 4, b"data".as_ptr(), 4, false),
+            opensharing_result::OPENSHARING_OK
+        );
+        assert_eq!(
+            opensharing_config_builder_set_base_dir(b, b"/etc/os".as_ptr(), 7),
+            opensharing_result::OPENSHARING_OK
+        );
+        let mut e = ptr::null_mut();
+        assert_eq!(opensharing_config_builder_build(b, &mut e), opensharing_result::OPENSHARING_OK);
+        assert_eq!(root(e), "/etc/os/data");
+        opensharing_engine_free(e);
+        opensharing_config_builder_free(b);
+    }
+}
+
+#[test]
 fn credential_calls_through_the_c_abi() {
     let config = serde_json::json!({
         "stores": {"aws": {"kind": "s3", "bucket": "b", "region": "eu-west-1", "access_key_id": "AKID",
@@ -355,15 +465,18 @@ fn credential_calls_through_the_c_abi() {
 fn bad_arguments_are_errors_never_crashes() {
     unsafe {
         let mut engine = ptr::null_mut();
-        assert_eq!(opensharing_engine_new(ptr::null(), 5, &mut engine), opensharing_result::OPENSHARING_NULL_ARGUMENT);
+        assert_eq!(
+            opensharing_engine_new(ptr::null(), 5, ptr::null(), 0, &mut engine),
+            opensharing_result::OPENSHARING_NULL_ARGUMENT
+        );
         let bad = [0xffu8, 0xfe];
         assert_eq!(
-            opensharing_engine_new(bad.as_ptr(), bad.len(), &mut engine),
+            opensharing_engine_new(bad.as_ptr(), bad.len(), ptr::null(), 0, &mut engine),
             opensharing_result::OPENSHARING_INVALID_UTF8
         );
         let invalid = "{\"shares\":[{\"name\":\"a b\"}]}";
         assert_eq!(
-            opensharing_engine_new(invalid.as_ptr(), invalid.len(), &mut engine),
+            opensharing_engine_new(invalid.as_ptr(), invalid.len(), ptr::null(), 0, &mut engine),
             opensharing_result::OPENSHARING_INVALID_CONFIG
         );
         assert!(engine.is_null(), "out-parameters are written only on success");
@@ -537,7 +650,7 @@ fn errors_are_fresh_codes_are_checked_and_reads_need_a_head() {
         let invalid = "{\"shares\":[{\"name\":\"a b\"}]}";
         let mut engine = ptr::null_mut();
         assert_eq!(
-            opensharing_engine_new(invalid.as_ptr(), invalid.len(), &mut engine),
+            opensharing_engine_new(invalid.as_ptr(), invalid.len(), ptr::null(), 0, &mut engine),
             opensharing_result::OPENSHARING_INVALID_CONFIG
         );
         assert!(last_error().contains("shares[0].name"));
@@ -666,7 +779,7 @@ fn each_call_clears_the_last_error_and_frees_leave_it() {
     unsafe {
         let mut engine = ptr::null_mut();
         assert_eq!(
-            opensharing_engine_new(b"{".as_ptr(), 1, &mut engine),
+            opensharing_engine_new(b"{".as_ptr(), 1, ptr::null(), 0, &mut engine),
             opensharing_result::OPENSHARING_INVALID_CONFIG
         );
         assert!(!last_error().is_empty());
@@ -697,15 +810,23 @@ fn null_and_non_utf8_arguments_are_named() {
     unsafe {
         let mut engine = ptr::null_mut();
         let json = config_json("/x");
-        assert_eq!(opensharing_engine_new(ptr::null(), 5, &mut engine), opensharing_result::OPENSHARING_NULL_ARGUMENT);
+        assert_eq!(
+            opensharing_engine_new(ptr::null(), 5, ptr::null(), 0, &mut engine),
+            opensharing_result::OPENSHARING_NULL_ARGUMENT
+        );
         assert_eq!(last_error(), "argument `json` is NULL");
         assert_eq!(
-            opensharing_engine_new(json.as_ptr(), json.len(), ptr::null_mut()),
+            opensharing_engine_new(json.as_ptr(), json.len(), ptr::null(), 0, ptr::null_mut()),
             opensharing_result::OPENSHARING_NULL_ARGUMENT
         );
         assert_eq!(last_error(), "argument `out` is NULL");
-        let e = new_engine(&json);
         let bad = [0xffu8];
+        assert_eq!(
+            opensharing_engine_new(json.as_ptr(), json.len(), bad.as_ptr(), 1, &mut engine),
+            opensharing_result::OPENSHARING_INVALID_UTF8
+        );
+        assert_eq!(last_error(), "argument `base_dir` is not valid UTF-8");
+        let e = new_engine(&json);
         let headers = [opensharing_header { name: bad.as_ptr(), name_len: 1, value: b"v".as_ptr(), value_len: 1 }];
         let mut ex = ptr::null_mut();
         let req = request("GET", "/delta-sharing/shares", &headers);
@@ -770,7 +891,9 @@ fn out_of_state_calls_are_invalid_state() {
         assert_eq!(opensharing_exchange_supply_http_header(ex, b"a".as_ptr(), 1, b"b".as_ptr(), 1), invalid);
         let mut call = std::mem::zeroed::<opensharing_http_call>();
         assert_eq!(opensharing_exchange_need_http(ex, &mut call), invalid);
-        // No head, no body, no audit yet.
+        // No head, no body, no file, no audit yet.
+        let mut file = std::mem::zeroed::<opensharing_file>();
+        assert_eq!(opensharing_exchange_file(ex, &mut file), invalid);
         let (mut buf, mut n, mut status) = ([0u8; 64], 0, 0);
         assert_eq!(opensharing_exchange_read(ex, buf.as_mut_ptr(), buf.len(), &mut n), invalid);
         assert_eq!(opensharing_exchange_status(ex, &mut status), invalid);

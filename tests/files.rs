@@ -1,11 +1,12 @@
 //! The files surface of volumes, skills and model versions: paged listings with signed URLs,
-//! the redirect to one file, and the refusals, driven through the public exchange API with a
-//! directory on disk as the local store.
+//! the redirect to one file, and the refusals; and the signed local file URLs themselves, which
+//! the engine answers (head, ranges, errors, audit) and whose bytes the host sends. All driven
+//! through the public exchange API with a directory on disk as the local store.
 
 mod common;
 
 use common::*;
-use opensharing::{Engine, Method, Request};
+use opensharing::{Catalog, Engine, Method, Poll, Request};
 
 const ASSET: &str = "/delta-sharing/shares/sales/schemas/default";
 
@@ -29,6 +30,7 @@ impl Store {
             ("skills/report-writer/scripts/run.py", "print('hi')\n"),
             ("models/churn/1/model.bin", "weights"),
             ("models/churn/1/MLmodel", "flavors: {}\n"),
+            ("loose/empty.txt", ""),
         ];
         for (path, body) in files {
             let path = root.join(path);
@@ -71,12 +73,24 @@ impl Store {
         }
     }
 
-    /// The bytes a signed local URL serves, after the engine checked it as a host does.
+    /// The bytes a signed local URL serves, through the engine's file route as a host drives it.
     fn fetch(&self, url: &str) -> Result<Vec<u8>, String> {
+        let r = self.file(Method::Get, url, None, NOW);
+        assert_eq!(r.audit.route, "file");
+        match r.status {
+            200 => Ok(r.body),
+            status => Err(format!("{status} {}", r.error_code())),
+        }
+    }
+
+    /// A request for a signed local URL (no bearer token: the signature is the credential).
+    fn file(&self, method: Method, url: &str, range: Option<&str>, now: i64) -> Reply {
         let target = url.strip_prefix("http://127.0.0.1:8080").expect("the configured endpoint");
-        let grant = self.engine.verify_file_url(target, NOW).map_err(|e| format!("{e:?}"))?;
-        assert_eq!(grant.store, "disk");
-        std::fs::read(self.root.join(&grant.key)).map_err(|e| e.to_string())
+        let mut request = Request::new(method, target);
+        if let Some(range) = range {
+            request = request.header("Range", range);
+        }
+        drive(&self.engine, request, now, disk_io(&self.root))
     }
 }
 
@@ -134,7 +148,7 @@ fn redirects_to_one_file_and_refuses_tampered_urls() {
         let url = r.header("location").unwrap();
         assert_eq!(s.fetch(url).unwrap(), b"deep");
         let tampered = url.replace("e.txt", "c.json");
-        assert!(s.fetch(&tampered).unwrap_err().contains("BadSignature"), "{tampered}");
+        assert_eq!(s.fetch(&tampered).unwrap_err(), "403 PERMISSION_DENIED", "{tampered}");
     }
     let r = s.get(&format!("{ASSET}/volumes/raw/files/z%20z.bin"));
     assert_eq!(s.fetch(r.header("location").unwrap()).unwrap(), b"zz");
@@ -194,4 +208,100 @@ fn bad_input_gets_a_clear_400() {
     assert_eq!(r.status, 401);
     let r = s.call(Method::Get, &format!("{volume}/files"), TOKEN_BETA);
     assert_eq!(r.status, 404);
+}
+
+#[test]
+fn signed_file_urls_are_answered_by_the_engine_and_sent_by_the_host() {
+    let s = Store::new("serve");
+    let url = s.engine.sign_url("disk", "raw/b/d/e.txt", NOW, 60).unwrap();
+    let r = s.file(Method::Get, &url, None, NOW);
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"deep"[..]));
+    assert_eq!(r.header("content-length"), Some("4"));
+    assert_eq!(r.header("content-type"), Some("application/octet-stream"));
+    assert_eq!(r.header("accept-ranges"), Some("bytes"));
+    assert!(r.header("last-modified").is_some_and(|d| d.ends_with(" GMT")));
+    assert_eq!((r.audit.route, r.audit.status, r.audit.body_bytes, r.audit.io_requests), ("file", 200, 4, 1));
+    // HEAD: the same head, no bytes to send.
+    let r = s.file(Method::Head, &url, None, NOW);
+    assert_eq!((r.status, r.header("content-length"), r.body.len(), r.audit.body_bytes), (200, Some("4"), 0, 0));
+    // One range: 206 with where it lies; or 416 when nothing of the file satisfies it.
+    for (range, want, content_range) in
+        [("bytes=1-2", "ee", "bytes 1-2/4"), ("bytes=-1", "p", "bytes 3-3/4"), ("bytes=2-", "ep", "bytes 2-3/4")]
+    {
+        let r = s.file(Method::Get, &url, Some(range), NOW);
+        assert_eq!(
+            (r.status, r.body.as_slice(), r.header("content-range")),
+            (206, want.as_bytes(), Some(content_range))
+        );
+    }
+    let r = s.file(Method::Get, &url, Some("bytes=4-"), NOW);
+    assert_eq!(
+        (r.status, r.header("content-range"), r.error_code().as_str()),
+        (416, Some("bytes */4"), "INVALID_PARAMETER_VALUE")
+    );
+    assert_eq!((r.audit.route, r.audit.status), ("file", 416));
+    // Several ranges, or another unit: the whole file.
+    assert_eq!(s.file(Method::Get, &url, Some("bytes=0-0,2-3"), NOW).body, b"deep");
+    // An empty file has nothing for the host to send.
+    let empty = s.engine.sign_url("disk", "loose/empty.txt", NOW, 60).unwrap();
+    let r = s.file(Method::Get, &empty, None, NOW);
+    assert_eq!((r.status, r.header("content-length"), r.body.len()), (200, Some("0"), 0));
+}
+
+#[test]
+fn file_url_refusals_are_json_errors_in_the_audit() {
+    let s = Store::new("refuse");
+    let url = s.engine.sign_url("disk", "raw/a.csv", NOW, 60).unwrap();
+    let forged = url.replace("X-Amz-Signature=", "X-Amz-Signature=0");
+    let unsigned = url.split_once('?').unwrap().0.to_string();
+    for (target, now) in [(&forged, NOW), (&url, NOW + 60_000), (&unsigned, NOW)] {
+        let r = s.file(Method::Get, target, None, now);
+        assert_eq!((r.status, r.error_code().as_str()), (403, "PERMISSION_DENIED"), "{target}");
+        assert_eq!((r.audit.route, r.audit.error_code, r.audit.io_requests), ("file", Some("PERMISSION_DENIED"), 0));
+        assert!(r.audit.detail.is_some());
+    }
+    let missing = s.engine.sign_url("disk", "raw/gone.csv", NOW, 60).unwrap();
+    let r = s.file(Method::Get, &missing, None, NOW);
+    assert_eq!((r.status, r.error_code().as_str()), (404, "RESOURCE_DOES_NOT_EXIST"));
+    let r = s.file(Method::Post, &url, None, NOW);
+    assert_eq!((r.status, r.header("allow"), r.error_code().as_str()), (405, Some("GET, HEAD"), "METHOD_NOT_ALLOWED"));
+    // A key that would leave the root is refused before any IO.
+    let escaping = s.engine.sign_url("disk", "raw/../../etc/passwd", NOW, 60).unwrap();
+    let r = s.file(Method::Get, &escaping, None, NOW);
+    assert_eq!((r.status, r.audit.io_requests), (404, 0));
+}
+
+#[test]
+fn the_file_step_comes_once_between_head_and_done() {
+    let s = Store::new("steps");
+    let url = s.engine.sign_url("disk", "raw/b.txt", NOW, 60).unwrap();
+    let target = url.strip_prefix("http://127.0.0.1:8080").unwrap();
+    let mut ex = s.engine.handle(Request::new(Method::Get, target), NOW);
+    let Poll::Need(id, need) = ex.poll() else { panic!("a lookup first") };
+    let meta = match disk_io(&s.root)(need) {
+        opensharing::IoResult::Meta(meta) => meta,
+        other => panic!("{other:?}"),
+    };
+    ex.supply(id, opensharing::IoResult::Meta(meta)).unwrap();
+    assert!(matches!(ex.poll(), Poll::Head(h) if h.status == 200));
+    assert!(ex.file().is_none(), "not before it is polled");
+    let Poll::ServeFile(file) = ex.poll() else { panic!("the file after the head") };
+    assert_eq!((file.store.as_str(), file.key.as_str(), file.range.start, file.range.end), ("disk", "raw/b.txt", 0, 1));
+    assert_eq!(ex.read(&mut [0u8; 8]), 0, "the engine holds none of the bytes");
+    assert_eq!(ex.file().map(|f| f.key.as_str()), Some("raw/b.txt"));
+    assert!(matches!(ex.poll(), Poll::Done(a) if a.route == "file" && a.body_bytes == 1));
+}
+
+#[test]
+fn relative_store_roots_are_resolved_against_the_base_directory() {
+    let s = Store::new("relative");
+    let (parent, name) = (s.root.parent().unwrap(), s.root.file_name().unwrap().to_str().unwrap());
+    let catalog = Catalog::from_json(config_json(name).as_bytes(), &|_| None).unwrap();
+    assert_eq!(Engine::new(catalog).unwrap().local_store_root("disk").as_deref(), Some(name), "as written without one");
+    let catalog = Catalog::from_json(config_json(name).as_bytes(), &|_| None).unwrap();
+    let engine = Engine::new(catalog.with_base_dir(parent)).unwrap();
+    assert_eq!(engine.local_store_root("disk").map(std::path::PathBuf::from), Some(s.root.clone()));
+    let absolute = Catalog::from_json(config_json("/srv/lake").as_bytes(), &|_| None).unwrap();
+    let engine = Engine::new(absolute.with_base_dir(parent)).unwrap();
+    assert_eq!(engine.local_store_root("disk").as_deref(), Some("/srv/lake"), "absolute roots stay");
 }

@@ -157,12 +157,13 @@ fn query_returns_every_active_file_with_signed_urls() {
     // The same query gives the same ids.
     let again = lines(&query(&e, "basic", json!({}), None));
     assert_eq!(again[2]["file"]["id"], l[2]["file"]["id"]);
-    // Every URL verifies with the engine, and names the object on disk.
+    // Every URL is served by the engine's file route, with the object's bytes.
     let url = files[0]["url"].as_str().unwrap();
     let target = url.strip_prefix("http://127.0.0.1:9").unwrap();
-    let grant = e.verify_file_url(target, NOW).unwrap();
-    assert_eq!(std::fs::metadata(tables_dir().join(&grant.key)).unwrap().len(), files[0]["size"].as_u64().unwrap());
-    assert!(e.verify_file_url(&target.replace("X-Amz-Signature=", "X-Amz-Signature=0"), NOW).is_err());
+    let served = drive(&e, Request::new(Method::Get, target), NOW, disk);
+    assert_eq!((served.status, served.body.len() as u64), (200, files[0]["size"].as_u64().unwrap()));
+    let forged = target.replace("X-Amz-Signature=", "X-Amz-Signature=0");
+    assert_eq!(drive(&e, Request::new(Method::Get, forged), NOW, disk).status, 403);
 }
 
 #[test]
@@ -170,8 +171,10 @@ fn hosts_sign_urls_as_the_engine_does() {
     let e = engine();
     let url = e.sign_url("lake", "basic/_delta_log/00000000000000000000.json", NOW, 60).unwrap();
     let target = url.strip_prefix("http://127.0.0.1:9").unwrap();
-    assert_eq!(e.verify_file_url(target, NOW).unwrap().key, "basic/_delta_log/00000000000000000000.json");
-    assert!(e.verify_file_url(target, NOW + 61_000).is_err(), "the URL lives 60 s");
+    let on_disk = std::fs::read(tables_dir().join("basic/_delta_log/00000000000000000000.json")).unwrap();
+    assert_eq!(drive(&e, Request::new(Method::Get, target), NOW, disk).body, on_disk);
+    let late = drive(&e, Request::new(Method::Get, target), NOW + 61_000, disk);
+    assert_eq!(late.status, 403, "the URL lives 60 s");
     let unknown = e.sign_url("nostore", "k", NOW, 60).unwrap_err();
     assert!(unknown.to_string().contains("no store named 'nostore'"), "{unknown}");
 }

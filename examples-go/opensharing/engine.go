@@ -35,7 +35,6 @@ func (e *Error) Error() string { return fmt.Sprintf("opensharing: %s (code %d)",
 const (
 	CodeInvalidConfig = int(C.OPENSHARING_INVALID_CONFIG)
 	CodeNotFound      = int(C.OPENSHARING_NOT_FOUND)
-	CodeDenied        = int(C.OPENSHARING_DENIED)
 	CodeInvalidState  = int(C.OPENSHARING_INVALID_STATE)
 )
 
@@ -112,13 +111,21 @@ type Engine struct {
 	raw *C.opensharing_engine
 }
 
-// NewEngine creates an engine from configuration JSON. Close it when done.
-func NewEngine(config []byte) (*Engine, error) {
+// NewEngine creates an engine from configuration JSON. Relative local store roots are
+// resolved against baseDir (the configuration file's directory), in this configuration and
+// in every reload; with baseDir "" they stay relative to the working directory. Close it
+// when done.
+func NewEngine(config []byte, baseDir string) (*Engine, error) {
 	var a arena
 	defer a.free()
 	p, n := a.bytes(config)
+	var dir *C.uint8_t
+	var dirLen C.size_t
+	if baseDir != "" {
+		dir, dirLen = a.str(baseDir)
+	}
 	e := &Engine{}
-	if err := call(func() C.opensharing_result { return C.opensharing_engine_new(p, n, &e.raw) }); err != nil {
+	if err := call(func() C.opensharing_result { return C.opensharing_engine_new(p, n, dir, dirLen, &e.raw) }); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -138,8 +145,8 @@ func (e *Engine) Close() {
 	e.raw = nil
 }
 
-// LocalStoreRoot is the root of local store `name` as configured (relative roots are relative
-// to the configuration file); an *Error with CodeNotFound when there is no such local store.
+// LocalStoreRoot is the directory of local store `name`, a relative root resolved against the
+// engine's base directory; an *Error with CodeNotFound when there is no such local store.
 func (e *Engine) LocalStoreRoot(name string) (string, error) {
 	var a arena
 	defer a.free()
@@ -149,20 +156,4 @@ func (e *Engine) LocalStoreRoot(name string) (string, error) {
 		return "", err
 	}
 	return take(out), nil
-}
-
-// VerifyFileURL checks a local-store file URL (the request target) at `nowMs`: the store and
-// key to serve, or an *Error with CodeDenied (answer 403) or CodeNotFound (not a file URL).
-func (e *Engine) VerifyFileURL(target string, nowMs int64) (store, key string, err error) {
-	var a arena
-	defer a.free()
-	p, n := a.str(target)
-	var s, k C.opensharing_bytes
-	err = call(func() C.opensharing_result {
-		return C.opensharing_engine_verify_file_url(e.raw, p, n, C.int64_t(nowMs), &s, &k)
-	})
-	if err != nil {
-		return "", "", err
-	}
-	return take(s), take(k), nil
 }

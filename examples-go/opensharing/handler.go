@@ -19,7 +19,8 @@ import (
 
 // Handler serves the engine's endpoints: it drives the exchange loop for each request, answers
 // the IO needs from Storage, sends the engine's HTTP calls (credential services, OpenID key
-// sets) with HTTPClient, and serves signed local-store file URLs with Range and HEAD.
+// sets) with HTTPClient, and sends the bytes of signed local-store file URLs from Storage (the
+// engine checks them and answers their head, Range and errors).
 type Handler struct {
 	Engine  *Engine
 	Storage Storage
@@ -44,43 +45,9 @@ func writeError(w http.ResponseWriter, status int, code, message string) {
 	json.NewEncoder(w).Encode(map[string]string{"errorCode": code, "message": message})
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler: it drives one request through the engine.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	now := time.Now().UnixMilli()
-	target := r.URL.RequestURI()
-	store, key, err := h.Engine.VerifyFileURL(target, now)
-	var e *Error
-	switch {
-	case err == nil:
-		h.serveFile(w, r, store, key)
-		return
-	case errors.As(err, &e) && e.Code == CodeDenied:
-		event, _ := json.Marshal(map[string]any{"path": r.URL.Path, "status": 403, "reason": e.Detail})
-		h.audit(r.Method, string(event))
-		writeError(w, http.StatusForbidden, "PERMISSION_DENIED", "the file URL's signature does not match or has expired")
-		return
-	}
-	h.exchange(w, r, target, now)
-}
-
-// serveFile serves a verified local-store file: http.ServeContent answers Range and HEAD.
-func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, store, key string) {
-	f, err := h.Storage.Open(store, key)
-	if err != nil {
-		writeError(w, http.StatusNotFound, "RESOURCE_DOES_NOT_EXIST", "no such file")
-		return
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		writeError(w, http.StatusNotFound, "RESOURCE_DOES_NOT_EXIST", "no such file")
-		return
-	}
-	http.ServeContent(w, r, "", info.ModTime(), f)
-}
-
-// exchange drives one request through the engine.
-func (h *Handler) exchange(w http.ResponseWriter, r *http.Request, target string, now int64) {
+	now, target := time.Now().UnixMilli(), r.URL.RequestURI()
 	var a arena
 	defer a.free()
 	headers := make([]C.opensharing_header, 0, len(r.Header)+1)
@@ -139,6 +106,11 @@ func (h *Handler) exchange(w http.ResponseWriter, r *http.Request, target string
 					return
 				}
 			}
+		case C.OPENSHARING_EVENT_SERVE_FILE:
+			// The head is sent: a failure now can only cut the body short.
+			if err := h.sendFile(w, ex); err != nil {
+				log.Printf("%s %s: the file could not be sent: %v", r.Method, r.URL.Path, err)
+			}
 		case C.OPENSHARING_EVENT_DONE:
 			var audit C.opensharing_str
 			C.opensharing_exchange_audit_json(ex, &audit)
@@ -146,6 +118,25 @@ func (h *Handler) exchange(w http.ResponseWriter, r *http.Request, target string
 			return
 		}
 	}
+}
+
+// sendFile copies the bytes of the local-store file the engine granted from Storage (with
+// sendfile when Storage opens an *os.File).
+func (h *Handler) sendFile(w io.Writer, ex *C.opensharing_exchange) error {
+	var file C.opensharing_file
+	if C.opensharing_exchange_file(ex, &file) != C.OPENSHARING_OK {
+		return errors.New("no file to send")
+	}
+	f, err := h.Storage.Open(gostr(file.store), gostr(file.key))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.Seek(int64(file.range_start), io.SeekStart); err != nil {
+		return err
+	}
+	_, err = io.CopyN(w, f, int64(file.range_end-file.range_start))
+	return err
 }
 
 // supply answers the pending IO need.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -24,13 +25,13 @@ func demo(t *testing.T) (*httptest.Server, *Engine, func() []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine, err := NewEngine(data)
+	engine, err := NewEngine(data, filepath.Dir(config))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
 	var events []string
-	handler := &Handler{Engine: engine, Storage: &LocalDisk{Engine: engine, ConfigDir: filepath.Dir(config)},
+	handler := &Handler{Engine: engine, Storage: &LocalDisk{Engine: engine},
 		Audit: func(_, event string) { mu.Lock(); events = append(events, event); mu.Unlock() }}
 	server := httptest.NewServer(handler)
 	t.Cleanup(func() { server.Close(); engine.Close() })
@@ -84,9 +85,10 @@ func TestDiscoveryAndRefusedTokens(t *testing.T) {
 }
 
 // TestQueryThenFileURL reads the demo table's first file through its signed URL: whole, a
-// Range, HEAD, and with a tampered signature.
+// Range, HEAD, and with a tampered signature; the engine answers each (JSON errors, an audit
+// event), the Handler sends the bytes.
 func TestQueryThenFileURL(t *testing.T) {
-	server, _, _ := demo(t)
+	server, _, events := demo(t)
 	resp, body := do(t, "POST", server.URL+"/delta-sharing/shares/demo/schemas/default/tables/trips/query",
 		demoToken, "{}", map[string]string{"Content-Type": "application/json"})
 	if resp.StatusCode != 200 {
@@ -125,14 +127,38 @@ func TestQueryThenFileURL(t *testing.T) {
 	if resp.StatusCode != 200 || resp.ContentLength != file.Size || len(empty) != 0 {
 		t.Fatalf("HEAD: %d, length %d", resp.StatusCode, resp.ContentLength)
 	}
+	resp, body = do(t, "GET", url, "", "", map[string]string{"Range": fmt.Sprintf("bytes=%d-", file.Size)})
+	if resp.StatusCode != 416 || resp.Header.Get("Content-Range") != fmt.Sprintf("bytes */%d", file.Size) ||
+		!strings.Contains(string(body), "INVALID_PARAMETER_VALUE") {
+		t.Fatalf("unsatisfiable Range: %d %s", resp.StatusCode, body)
+	}
 	resp, body = do(t, "GET", strings.Replace(url, "X-Amz-Signature=", "X-Amz-Signature=0", 1), "", "", nil)
-	if resp.StatusCode != 403 || !strings.Contains(string(body), "PERMISSION_DENIED") {
+	if resp.StatusCode != 403 || resp.Header.Get("Content-Type") != "application/json; charset=utf-8" ||
+		!strings.Contains(string(body), "PERMISSION_DENIED") {
 		t.Fatalf("tampered signature: %d %s", resp.StatusCode, body)
+	}
+	files := 0
+	for _, e := range events() {
+		var event struct {
+			Route     string
+			Status    int
+			BodyBytes int64 `json:"body_bytes"`
+		}
+		json.Unmarshal([]byte(e), &event)
+		if event.Route == "file" {
+			files++
+			if event.Status == 200 && event.BodyBytes != file.Size && event.BodyBytes != 0 {
+				t.Fatalf("a whole file or a HEAD: %s", e)
+			}
+		}
+	}
+	if files != 5 {
+		t.Fatalf("one audit event per file request, got %d in %v", files, events())
 	}
 }
 
 func TestConfigErrorsCarryTheirCode(t *testing.T) {
-	_, err := NewEngine([]byte("{not json"))
+	_, err := NewEngine([]byte("{not json"), "")
 	var e *Error
 	if !errors.As(err, &e) || e.Code != CodeInvalidConfig || !strings.Contains(e.Detail, "JSON") {
 		t.Fatalf("bad JSON: %v", err)
@@ -146,6 +172,22 @@ func TestConfigErrorsCarryTheirCode(t *testing.T) {
 	}
 	if _, err := engine.LocalStoreRoot("no-such-store"); !errors.As(err, &e) || e.Code != CodeNotFound {
 		t.Fatalf("an unknown store: %v", err)
+	}
+}
+
+// TestRelativeRootsAreTheEngines: the engine resolves a relative store root against the base
+// directory it was given, so a Storage uses the root as it gets it.
+func TestRelativeRootsAreTheEngines(t *testing.T) {
+	config := []byte(`{"stores": {"disk": {"kind": "local", "root": "data"}}, "shares": [], "recipients": []}`)
+	for baseDir, want := range map[string]string{"/srv/conf": "/srv/conf/data", "": "data"} {
+		engine, err := NewEngine(config, baseDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if root, err := engine.LocalStoreRoot("disk"); err != nil || root != want {
+			t.Fatalf("base %q: %q %v", baseDir, root, err)
+		}
+		engine.Close()
 	}
 }
 
@@ -165,7 +207,7 @@ func TestLocalDisk(t *testing.T) {
 		"endpoint": "http://127.0.0.1:1/delta-sharing", "token_signing_key": strings.Repeat("k", 32),
 		"stores": map[string]any{"disk": map[string]any{"kind": "local", "root": root}}, "shares": []any{}, "recipients": []any{},
 	})
-	engine, err := NewEngine(config)
+	engine, err := NewEngine(config, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,37 +35,24 @@ type Storage interface {
 	Read(store, key string, start, end int64) ([]byte, error)
 	// Stat describes the object.
 	Stat(store, key string) (Object, error)
-	// Open opens the object for a file URL response (Range and HEAD are served from it).
+	// Open opens the object whose bytes a signed file URL's response sends (the engine has
+	// answered the head; the Handler seeks to the range and copies it, with sendfile when the
+	// File is an *os.File).
 	Open(store, key string) (File, error)
 }
 
 // LocalDisk serves the configuration's local stores from the file system. A path that a
 // symbolic link leads out of its store's root is treated as missing.
 type LocalDisk struct {
-	// Engine gives each local store's configured root.
+	// Engine gives each local store's root, resolved against its base directory.
 	Engine *Engine
-	// ConfigDir is the directory that relative store roots are relative to (the
-	// configuration file's directory).
-	ConfigDir string
-}
-
-// root is the directory of local store `store`.
-func (d *LocalDisk) root(store string) (string, error) {
-	dir, err := d.Engine.LocalStoreRoot(store)
-	if err != nil {
-		return "", ErrNotFound
-	}
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(d.ConfigDir, dir)
-	}
-	return dir, nil
 }
 
 // path is the file of `key` in `store`, or ErrNotFound when it would leave the store's root.
 func (d *LocalDisk) path(store, key string) (string, error) {
-	dir, err := d.root(store)
+	dir, err := d.Engine.LocalStoreRoot(store)
 	if err != nil {
-		return "", err
+		return "", ErrNotFound
 	}
 	path := filepath.Join(dir, filepath.FromSlash(key))
 	if escapesRoot(dir, path) {

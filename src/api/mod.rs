@@ -1,11 +1,12 @@
 //! Request handling: routing, authentication ([`surface`], shared with the Iceberg surface),
-//! dispatch to the endpoint handlers.
+//! dispatch to the endpoint handlers; signed local-store file URLs ([`local_file`]).
 
 mod admission;
 mod authenticate;
 pub(crate) mod credentials;
 mod discovery;
 mod files;
+mod local_file;
 mod request_body;
 mod response;
 mod surface;
@@ -37,6 +38,9 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64) -> 
     let head_only = request.method == Method::Head;
     let mut audit =
         AuditEvent { route: "unknown", started_at_ms: now_ms, peer: request.peer.clone(), ..AuditEvent::default() };
+    if let Some(rest) = local_file::target(&state.catalog.prefix, &request) {
+        return local_file::handle(&state, &request, rest, now_ms, audit);
+    }
     if let Some(rest) = crate::iceberg::catalog_path(&state.catalog.prefix, request.path()) {
         let rest = rest.to_string();
         return crate::iceberg::handle(state, request, now_ms, &rest);

@@ -273,7 +273,9 @@ pub enum AzureSasScope {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LocalStoreConfig {
-    /// The directory, resolved by the host.
+    /// The directory. A relative one is relative to the catalog's base directory
+    /// ([`Catalog::with_base_dir`](crate::Catalog::with_base_dir): the configuration file's
+    /// directory for `opensharing serve`).
     pub root: String,
     /// Serve files reached through symbolic links that lead out of `root`. Off by default:
     /// hosts refuse any key whose canonical path leaves the root.

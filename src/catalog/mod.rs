@@ -215,6 +215,21 @@ impl Catalog {
         validate::build(config, env)
     }
 
+    /// Resolves the relative roots of `local` stores against `base_dir` (a host passes its
+    /// configuration file's directory, for the first catalog and for each one it reloads), so
+    /// that every host finds a store where the engine says it is
+    /// ([`Engine::local_store_root`](crate::Engine::local_store_root)). Without
+    /// it, relative roots are relative to the process's working directory. Roots are text: a
+    /// base directory that is not UTF-8 is converted lossily.
+    pub fn with_base_dir(mut self, base_dir: &std::path::Path) -> Catalog {
+        for store in self.stores.values_mut() {
+            if let StoreConfig::Local(local) = store {
+                local.root = base_dir.join(&local.root).to_string_lossy().into_owned();
+            }
+        }
+        self
+    }
+
     /// Finds a share by name, case-insensitively.
     pub fn share(&self, name: &str) -> Option<(usize, &Share)> {
         self.share_index.get(names::folded(name).as_ref()).map(|&i| (i, &self.shares[i]))

@@ -11,11 +11,13 @@ use crate::catalog::config::{
 };
 use crate::catalog::{Secret, StoreConfig};
 use crate::protocol::timestamp::format_rfc3339_ms;
-use crate::{Catalog, Engine};
+use crate::Catalog;
 
 /// A configuration under construction. Not thread-safe.
 pub struct opensharing_config_builder {
     config: Config,
+    /// What relative `local` store roots are relative to.
+    base_dir: Option<std::path::PathBuf>,
 }
 
 /// The settings of an S3-compatible store; every string is borrowed for the call only.
@@ -98,7 +100,7 @@ pub unsafe extern "C" fn opensharing_config_builder_new(
     guard(|| {
         let out = out_arg(out, "out")?;
         let config: Config = serde_json::from_str("{}").map_err(|e| FfiError::config(e.to_string()))?;
-        out.write(Box::into_raw(Box::new(opensharing_config_builder { config })));
+        out.write(Box::into_raw(Box::new(opensharing_config_builder { config, base_dir: None })));
         Ok(())
     })
 }
@@ -116,6 +118,27 @@ pub unsafe extern "C" fn opensharing_config_builder_free(b: *mut opensharing_con
             drop(Box::from_raw(b));
         }
     });
+}
+
+/// Sets the directory relative `local` store roots are resolved against, in the engine built
+/// and in its reloads (as `opensharing_engine_new`'s `base_dir`). Without it they stay
+/// relative to the process's working directory.
+///
+/// Ownership: `dir` is copied.
+///
+/// # Safety
+/// `b` live; `dir` valid for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn opensharing_config_builder_set_base_dir(
+    b: *mut opensharing_config_builder,
+    dir: *const u8,
+    len: usize,
+) -> opensharing_result {
+    guard(|| {
+        let dir = str_arg(dir, len, "dir")?.into();
+        arg_mut(b, "b")?.base_dir = Some(dir);
+        Ok(())
+    })
 }
 
 /// Sets the public endpoint URL (used for profiles and, when no prefix is set, the prefix).
@@ -699,8 +722,8 @@ pub unsafe extern "C" fn opensharing_config_builder_build(
         let out = out_arg(out, "out")?;
         let catalog =
             Catalog::from_config(builder.config.clone(), &|_| None).map_err(|e| FfiError::config(e.to_string()))?;
-        let engine = Engine::new(catalog).map_err(|e| FfiError::config(e.to_string()))?;
-        out.write(Box::into_raw(Box::new(opensharing_engine { inner: engine })));
+        let engine = opensharing_engine::new(catalog, builder.base_dir.clone())?;
+        out.write(Box::into_raw(Box::new(engine)));
         Ok(())
     })
 }

@@ -1,17 +1,36 @@
 //! `opensharing_engine`: an engine handle, shareable between threads.
 
-use super::error::{guard, guard_free, opensharing_result, FfiError, OPENSHARING_DENIED, OPENSHARING_NOT_FOUND};
+use std::path::PathBuf;
+
+use super::error::{guard, guard_free, opensharing_result, FfiError};
 use super::exchange::opensharing_exchange;
 use super::opensharing_bytes;
 use super::ptr::{arg_ref, opt_str_arg, out_arg, slice_arg, str_arg};
 use crate::http::{Method, Request};
-use crate::signing::local::LocalUrlError;
 use crate::{Catalog, Engine};
 
 /// An engine. Thread-safe: many threads may call `opensharing_engine_handle` and `opensharing_engine_reload` on
 /// the same handle at once.
 pub struct opensharing_engine {
     pub(super) inner: Engine,
+    /// What relative `local` store roots are relative to, in this configuration and in every
+    /// reload.
+    base_dir: Option<PathBuf>,
+}
+
+impl opensharing_engine {
+    /// An engine serving `catalog`, whose relative store roots are resolved against `base_dir`.
+    pub(super) fn new(catalog: Catalog, base_dir: Option<PathBuf>) -> Result<opensharing_engine, FfiError> {
+        let inner = Engine::new(resolve(catalog, base_dir.as_ref())).map_err(|e| FfiError::config(e.to_string()))?;
+        Ok(opensharing_engine { inner, base_dir })
+    }
+}
+
+fn resolve(catalog: Catalog, base_dir: Option<&PathBuf>) -> Catalog {
+    match base_dir {
+        Some(dir) => catalog.with_base_dir(dir),
+        None => catalog,
+    }
 }
 
 /// One request header, borrowed for the duration of `opensharing_engine_handle`.
@@ -67,30 +86,37 @@ fn parse_catalog(json: &str) -> Result<Catalog, FfiError> {
 }
 
 /// Creates an engine from configuration JSON (`{"env": …}` secrets read the process
-/// environment).
+/// environment). Relative `local` store roots are resolved against `base_dir` (usually the
+/// configuration file's directory), here and in every reload; with `base_dir` NULL they stay
+/// relative to the process's working directory. `opensharing_engine_local_store_root` gives
+/// the resolved root.
 ///
 /// Ownership: on success `*out` owns a new engine: free it with `opensharing_engine_free`.
-/// `json` is only read during the call.
+/// `json` and `base_dir` are only read during the call.
 ///
 /// # Safety
-/// `json` must be valid for `json_len` bytes; `out` must be valid for a write.
+/// `json` must be valid for `json_len` bytes; `base_dir` NULL or valid for `base_dir_len`
+/// bytes; `out` must be valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn opensharing_engine_new(
     json: *const u8,
     json_len: usize,
+    base_dir: *const u8,
+    base_dir_len: usize,
     out: *mut *mut opensharing_engine,
 ) -> opensharing_result {
     guard(|| {
         let out = out_arg(out, "out")?;
         let catalog = parse_catalog(str_arg(json, json_len, "json")?)?;
-        let engine = Engine::new(catalog).map_err(|e| FfiError::config(e.to_string()))?;
-        out.write(Box::into_raw(Box::new(opensharing_engine { inner: engine })));
+        let base_dir = opt_str_arg(base_dir, base_dir_len, "base_dir")?.map(PathBuf::from);
+        out.write(Box::into_raw(Box::new(opensharing_engine::new(catalog, base_dir)?)));
         Ok(())
     })
 }
 
 /// Replaces the engine's configuration atomically. Exchanges already started finish on the old
-/// one. On failure the engine keeps serving its current configuration.
+/// one. On failure the engine keeps serving its current configuration. Relative store roots
+/// are resolved against the base directory the engine was created with.
 ///
 /// Ownership: borrows `engine`; `json` is only read during the call.
 ///
@@ -105,7 +131,7 @@ pub unsafe extern "C" fn opensharing_engine_reload(
     guard(|| {
         let engine = arg_ref(engine, "engine")?;
         let catalog = parse_catalog(str_arg(json, json_len, "json")?)?;
-        engine.inner.reload(catalog).map_err(|e| FfiError::config(e.to_string()))
+        engine.inner.reload(resolve(catalog, engine.base_dir.as_ref())).map_err(|e| FfiError::config(e.to_string()))
     })
 }
 
@@ -196,48 +222,9 @@ pub unsafe extern "C" fn opensharing_engine_profile(
     })
 }
 
-/// Checks a local-store file URL as requested (`{prefix}/files/{store}/{key}?…`) at
-/// `now_unix_ms`. On success the host serves the object, with `Range` and `HEAD`, from the
-/// store's root (`opensharing_engine_local_store_root`). `OPENSHARING_DENIED` for a missing,
-/// malformed, bad or expired signature (answer 403), `OPENSHARING_NOT_FOUND` when the target
-/// names no servable file (answer 404): not a file URL, not a local store, or a key that would
-/// leave the store's root.
-///
-/// Ownership: on success the caller owns `*out_store` and `*out_key`: free both with
-/// `opensharing_bytes_free`.
-///
-/// # Safety
-/// `engine` must be live; `target` valid for `target_len` bytes; the outputs writable.
-#[no_mangle]
-pub unsafe extern "C" fn opensharing_engine_verify_file_url(
-    engine: *const opensharing_engine,
-    target: *const u8,
-    target_len: usize,
-    now_unix_ms: i64,
-    out_store: *mut opensharing_bytes,
-    out_key: *mut opensharing_bytes,
-) -> opensharing_result {
-    guard(|| {
-        let engine = arg_ref(engine, "engine")?;
-        let (out_store, out_key) = (out_arg(out_store, "out_store")?, out_arg(out_key, "out_key")?);
-        let target = str_arg(target, target_len, "target")?;
-        match engine.inner.verify_file_url(target, now_unix_ms) {
-            Ok(grant) => {
-                out_store.write(opensharing_bytes::from_vec(grant.store.into_bytes()));
-                out_key.write(opensharing_bytes::from_vec(grant.key.into_bytes()));
-                Ok(())
-            }
-            Err(LocalUrlError::NotFound) => {
-                Err(FfiError::new(OPENSHARING_NOT_FOUND, "the target names no servable file"))
-            }
-            Err(e) => Err(FfiError::new(OPENSHARING_DENIED, e.to_string())),
-        }
-    })
-}
-
-/// Writes the configured root of local store `name` (as written in the configuration; relative
-/// roots are relative to the configuration file) to `*out`. `OPENSHARING_NOT_FOUND` when there
-/// is no local store of that name.
+/// Writes the root directory of local store `name` to `*out`: a relative root resolved against
+/// the engine's base directory (see `opensharing_engine_new`). `OPENSHARING_NOT_FOUND` when
+/// there is no local store of that name.
 ///
 /// Ownership: on success the caller owns `*out`: free it with `opensharing_bytes_free`.
 ///

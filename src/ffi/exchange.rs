@@ -33,6 +33,30 @@ pub enum opensharing_event {
     OPENSHARING_EVENT_BODY = 2,
     /// The exchange is over; `opensharing_exchange_audit_json` describes it.
     OPENSHARING_EVENT_DONE = 3,
+    /// Send the body yourself: the bytes of the local-store file `opensharing_exchange_file`
+    /// describes, read from the store (`sendfile` and all), then poll again. Comes after
+    /// `OPENSHARING_EVENT_HEAD`, instead of `OPENSHARING_EVENT_BODY`, for a `GET` of a signed
+    /// local file URL (`{prefix}/files/…`).
+    OPENSHARING_EVENT_SERVE_FILE = 4,
+}
+
+/// The local-store file of an `OPENSHARING_EVENT_SERVE_FILE` event. Its strings borrow from the
+/// exchange until it is freed.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct opensharing_file {
+    /// The store name from the configuration (a local store: its directory is
+    /// `opensharing_engine_local_store_root`).
+    pub store: opensharing_str,
+    /// The object key, decoded, safe to join to the store's root (no `.`, `..` or empty
+    /// segments). Refuse it as for any need when a symbolic link leads it out of the root.
+    pub key: opensharing_str,
+    /// First byte to send.
+    pub range_start: u64,
+    /// One past the last byte to send (the head's `Content-Length` is `range_end - range_start`).
+    pub range_end: u64,
+    /// The `Content-Type` the head carries.
+    pub content_type: opensharing_str,
 }
 
 /// The kind of IO needed. 32 bits wide.
@@ -136,6 +160,7 @@ pub unsafe extern "C" fn opensharing_exchange_poll(
             Poll::Need(..) | Poll::Wait => opensharing_event::OPENSHARING_EVENT_NEED,
             Poll::Head(_) => opensharing_event::OPENSHARING_EVENT_HEAD,
             Poll::Body => opensharing_event::OPENSHARING_EVENT_BODY,
+            Poll::ServeFile(_) => opensharing_event::OPENSHARING_EVENT_SERVE_FILE,
             Poll::Done(audit) => {
                 // Built once: a string handed out by `opensharing_exchange_audit_json` stays valid when
                 // DONE is polled again.
@@ -551,7 +576,8 @@ pub unsafe extern "C" fn opensharing_exchange_header(
 
 /// Copies up to `cap` body bytes into `buf` and writes the count to `*out_len`; 0 means the
 /// body is complete. `OPENSHARING_INVALID_STATE` outside the body: before the head was polled
-/// (`OPENSHARING_EVENT_HEAD`), and once a read has returned 0. `buf` may be uninitialised memory.
+/// (`OPENSHARING_EVENT_HEAD`), once a read has returned 0, and for a file the host sends itself
+/// (`OPENSHARING_EVENT_SERVE_FILE`). `buf` may be uninitialised memory.
 ///
 /// Ownership: the caller owns `buf`; nothing is retained.
 ///
@@ -579,6 +605,35 @@ pub unsafe extern "C" fn opensharing_exchange_read(
             ex.inner.read_uninit(std::slice::from_raw_parts_mut(buf.cast::<std::mem::MaybeUninit<u8>>(), cap))
         };
         out_len.write(n);
+        Ok(())
+    })
+}
+
+/// Describes the file to send after `OPENSHARING_EVENT_SERVE_FILE`. `OPENSHARING_INVALID_STATE`
+/// before that event.
+///
+/// Ownership: the strings in `*out` borrow from `ex` until it is freed.
+///
+/// # Safety
+/// `ex` must be live; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn opensharing_exchange_file(
+    ex: *const opensharing_exchange,
+    out: *mut opensharing_file,
+) -> opensharing_result {
+    guard(|| {
+        let ex = arg_ref(ex, "ex")?;
+        let out = out_arg(out, "out")?;
+        let file = ex.inner.file().ok_or_else(|| {
+            FfiError::invalid_state("there is no file to send: poll until OPENSHARING_EVENT_SERVE_FILE")
+        })?;
+        out.write(opensharing_file {
+            store: opensharing_str::of(&file.store),
+            key: opensharing_str::of(&file.key),
+            range_start: file.range.start,
+            range_end: file.range.end,
+            content_type: opensharing_str::of(&file.content_type),
+        });
         Ok(())
     })
 }

@@ -1,4 +1,5 @@
-//! URLs for `local` stores, which the host serves itself:
+//! URLs for `local` stores, whose files the host sends itself once the engine has answered the
+//! request's head (`Poll::ServeFile`):
 //!
 //! ```text
 //! {endpoint}/files/{store}/{key}?X-Amz-Date=20261123T080000Z&X-Amz-Expires=3600&X-Amz-Signature=<hex>
@@ -69,7 +70,7 @@ impl From<LocalUrlError> for ApiError {
 
 /// A checked file reference: which store, which key.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FileGrant {
+pub struct FileRef {
     /// The store name.
     pub store: String,
     /// The object key in the store, decoded; safe to join to the store's root.
@@ -163,7 +164,7 @@ impl LocalSigner {
 
     /// Checks a request target with the protocol prefix stripped (`/files/{store}/{key}?…`) at
     /// `now_ms`.
-    pub fn verify(&self, target: &str, now_ms: i64) -> Result<FileGrant, LocalUrlError> {
+    pub fn verify(&self, target: &str, now_ms: i64) -> Result<FileRef, LocalUrlError> {
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
         let rest = path
             .strip_prefix('/')
@@ -202,7 +203,7 @@ impl LocalSigner {
         if now_ms.div_euclid(1000) >= signed_at + i64::from(expires_secs) {
             return Err(LocalUrlError::Expired);
         }
-        Ok(FileGrant { store, key })
+        Ok(FileRef { store, key })
     }
 }
 
@@ -234,7 +235,7 @@ mod tests {
             ),
             "{url}"
         );
-        let want = FileGrant { store: "demo".into(), key: "trips/city=nice/part 1.parquet".into() };
+        let want = FileRef { store: "demo".into(), key: "trips/city=nice/part 1.parquet".into() };
         assert_eq!(s.verify(target(&url), NOW), Ok(want.clone()));
         assert_eq!(s.verify(target(&url), NOW + 3_599_999), Ok(want.clone()));
         // A client that sends `=` unencoded (or re-encodes other bytes) presents the same URL.

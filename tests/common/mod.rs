@@ -118,6 +118,14 @@ pub fn drive(engine: &Engine, request: Request, now: i64, mut io: impl FnMut(&Io
                     body.extend_from_slice(&buf[..n]);
                 }
             }
+            // A local-store file: the host sends the range, read as a `Get` need would be.
+            Poll::ServeFile(file) => {
+                let read = IoNeed::Get { store: file.store.clone(), key: file.key.clone(), range: Some(file.range) };
+                match io(&read) {
+                    IoResult::Bytes(bytes) => body.extend_from_slice(&bytes),
+                    other => panic!("the granted file could not be read: {other:?}"),
+                }
+            }
             Poll::Done(audit) => {
                 let head = head.expect("head before done");
                 return Reply { status: head.status, headers: head.headers, body, audit: audit.clone() };
@@ -143,9 +151,13 @@ pub fn disk_io(root: &std::path::Path) -> impl FnMut(&IoNeed) -> IoResult + '_ {
             list.sort_by(|a, b| a.key.cmp(&b.key));
             IoResult::Listing(Listing::page(list, *max_keys))
         }
-        IoNeed::Get { key, .. } => {
-            std::fs::read(root.join(key)).map_or(IoResult::NotFound, |b| IoResult::Bytes(b.into()))
-        }
+        IoNeed::Get { key, range, .. } => match std::fs::read(root.join(key)) {
+            Ok(b) => match range {
+                Some(r) => IoResult::Bytes(b.get(r.start as usize..r.end as usize).unwrap_or_default().to_vec().into()),
+                None => IoResult::Bytes(b.into()),
+            },
+            Err(_) => IoResult::NotFound,
+        },
         IoNeed::Head { key, .. } => match std::fs::metadata(root.join(key)) {
             Ok(m) => IoResult::Meta(ObjectMeta { key: key.clone(), size: m.len(), last_modified_ms: 0 }),
             Err(_) => IoResult::NotFound,

@@ -126,3 +126,27 @@ def same_rows(actual, wanted, key="id"):
     a = actual[cols].sort_values(key).reset_index(drop=True)
     w = wanted[cols].sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(a, w, check_dtype=False, check_categorical=False)
+
+
+def symlink_table(workdir: pathlib.Path, token_sha256: str, follow: bool = False) -> dict:
+    """A Delta table `s.d.t` in a local store `data/` under `workdir` whose files are `real.bin`,
+    `escape.bin` (a symbolic link to a file outside the store's root) and `alias.bin` (a link to
+    `real.bin`, inside the root); returns its configuration (`follow_symlinks` as given)."""
+    table = workdir / "data" / "t"
+    (table / "_delta_log").mkdir(parents=True)
+    (workdir / "outside.bin").write_bytes(b"outside the root")
+    (table / "real.bin").write_bytes(b"inside the root")
+    (table / "escape.bin").symlink_to(workdir / "outside.bin")
+    (table / "alias.bin").symlink_to(table / "real.bin")
+    schema = {"type": "struct", "fields": [{"name": "a", "type": "long", "nullable": True, "metadata": {}}]}
+    actions = [{"protocol": {"minReaderVersion": 1, "minWriterVersion": 2}},
+               {"metaData": {"id": "t", "format": {"provider": "parquet", "options": {}},
+                             "schemaString": json.dumps(schema), "partitionColumns": [], "configuration": {},
+                             "createdTime": 0}}]
+    actions += [{"add": {"path": name, "partitionValues": {}, "size": 15, "modificationTime": 0, "dataChange": True}}
+                for name in ["real.bin", "escape.bin", "alias.bin"]]
+    (table / "_delta_log" / f"{0:020}.json").write_text("\n".join(json.dumps(a) for a in actions) + "\n")
+    return {"stores": {"disk": {"kind": "local", "root": "data", "follow_symlinks": follow}},
+            "shares": [{"name": "s", "schemas": [{"name": "d", "assets": [
+                {"type": "delta_table", "name": "t", "store": "disk", "path": "t"}]}]}],
+            "recipients": [{"name": "r", "token_sha256": token_sha256, "shares": ["s"]}]}

@@ -11,7 +11,7 @@ import urllib.parse
 
 import pytest
 
-from harness import opensharing_serve
+from harness import opensharing_serve, symlink_table
 from test_server import DEMO_TOKEN, call, demo_config, sha256, wait_until
 
 QUERY = "/shares/demo/schemas/default/tables/trips/query"
@@ -223,24 +223,7 @@ def test_a_client_that_never_reads_its_answer_is_closed(tmp_path):
 def test_local_store_symlinks_do_not_leave_the_root(tmp_path, follow):
     """A file of the table that is a symbolic link to a file outside the store's root answers 404
     (as a missing file), unless the store sets `follow_symlinks`; a link inside the root works."""
-    table = tmp_path / "data" / "t"
-    (table / "_delta_log").mkdir(parents=True)
-    (tmp_path / "outside.bin").write_bytes(b"outside the root")
-    (table / "real.bin").write_bytes(b"inside the root")
-    (table / "escape.bin").symlink_to(tmp_path / "outside.bin")
-    (table / "alias.bin").symlink_to(table / "real.bin")
-    schema = {"type": "struct", "fields": [{"name": "a", "type": "long", "nullable": True, "metadata": {}}]}
-    actions = [{"protocol": {"minReaderVersion": 1, "minWriterVersion": 2}},
-               {"metaData": {"id": "t", "format": {"provider": "parquet", "options": {}},
-                             "schemaString": json.dumps(schema), "partitionColumns": [], "configuration": {},
-                             "createdTime": 0}}]
-    actions += [{"add": {"path": name, "partitionValues": {}, "size": 15, "modificationTime": 0, "dataChange": True}}
-                for name in ["real.bin", "escape.bin", "alias.bin"]]
-    (table / "_delta_log" / f"{0:020}.json").write_text("\n".join(json.dumps(a) for a in actions) + "\n")
-    config = {"stores": {"disk": {"kind": "local", "root": "data", "follow_symlinks": follow}},
-              "shares": [{"name": "s", "schemas": [{"name": "d", "assets": [
-                  {"type": "delta_table", "name": "t", "store": "disk", "path": "t"}]}]}],
-              "recipients": [{"name": "r", "token_sha256": sha256(DEMO_TOKEN), "shares": ["s"]}]}
+    config = symlink_table(tmp_path, sha256(DEMO_TOKEN), follow)
     with opensharing_serve(config, tmp_path) as (url, _, _, log):
         status, _, body = call(f"{url}/shares/s/schemas/d/tables/t/query", method="POST", data=b"{}")
         assert status == 200

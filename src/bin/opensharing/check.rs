@@ -12,14 +12,12 @@ use object_store::ObjectStore;
 use opensharing::catalog::StoreConfig;
 use opensharing::{Catalog, Engine};
 
-use crate::config_file::{config_dir, now_ms};
-use crate::storage::{error_chain, local_root, open_store, Tuning};
+use crate::config_file::{now_ms, read};
+use crate::storage::{error_chain, open_store, Tuning};
 
 /// Checks every store; fails when any check fails.
 pub fn run(config_path: &Path) -> Result<(), String> {
-    let json = std::fs::read(config_path).map_err(|e| format!("cannot read {}: {e}", config_path.display()))?;
-    let catalog =
-        Catalog::from_json(&json, &|k| std::env::var(k).ok()).map_err(|e| format!("{}: {e}", config_path.display()))?;
+    let catalog = read(config_path)?;
     let recipients = catalog.recipients.iter().count();
     println!(
         "configuration {}: valid ({} stores, {} shares, {recipients} recipients)",
@@ -29,15 +27,13 @@ pub fn run(config_path: &Path) -> Result<(), String> {
     );
     // The engine signs the probe URLs exactly as `serve` would; it refuses a store whose keys
     // cannot sign, as `serve` does.
-    let engine =
-        Engine::from_json(&json, &|k| std::env::var(k).ok()).map_err(|e| format!("{}: {e}", config_path.display()))?;
+    let engine = Engine::new(read(config_path)?).map_err(|e| format!("{}: {e}", config_path.display()))?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    let dir = config_dir(config_path);
     let total = catalog.stores.len();
     let mut failures = 0;
     for (i, (name, config)) in catalog.stores.iter().enumerate() {
         println!("[{}/{total}] store '{name}': {}", i + 1, describe(config));
-        match runtime.block_on(check_store(&catalog, &engine, name, config, &dir)) {
+        match runtime.block_on(check_store(&catalog, &engine, name, config)) {
             Ok(()) => println!("      ok"),
             Err(why) => {
                 println!("      FAILED: {why}");
@@ -81,16 +77,10 @@ fn step(what: &str) {
     println!("      {what}");
 }
 
-async fn check_store(
-    catalog: &Catalog,
-    engine: &Engine,
-    name: &str,
-    config: &StoreConfig,
-    dir: &Path,
-) -> Result<(), String> {
+async fn check_store(catalog: &Catalog, engine: &Engine, name: &str, config: &StoreConfig) -> Result<(), String> {
     if let StoreConfig::Local(local) = config {
-        let root = local_root(dir, &local.root);
-        match std::fs::read_dir(&root) {
+        let root = Path::new(&local.root);
+        match std::fs::read_dir(root) {
             Ok(_) => step(&format!("directory {} is readable", root.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(format!(
@@ -101,7 +91,7 @@ async fn check_store(
             Err(e) => return Err(format!("the directory {} cannot be read: {e}", root.display())),
         }
     }
-    let store = open_store(config, dir, Tuning::Check).map_err(|e| explain(config, &e))?;
+    let store = open_store(config, Tuning::Check).map_err(|e| explain(config, &e))?;
     let mut sample = first_object(&store, "").await.map_err(|e| explain(config, &e))?;
     step(&format!("listing works ({})", if sample.is_some() { "not empty" } else { "empty" }));
     for (location, path) in asset_locations(catalog, name) {

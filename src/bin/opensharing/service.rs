@@ -1,5 +1,6 @@
-//! One request: health check, local files, or the engine's exchange loop with IO answered from
-//! the stores.
+//! One request: health check, or the engine's exchange loop with IO answered from the stores
+//! (signed local-store file URLs too: the engine answers their head, [`crate::files`] streams
+//! their bytes).
 //!
 //! The body is read only when the engine asks for it (`IoNeed::RequestBody`), that is once the
 //! request is authenticated and routed, into one buffer of at most 1 MiB (413 beyond). One time
@@ -61,7 +62,7 @@ impl Host {
 pub type Response = hyper::Response<HostBody>;
 
 /// The audit event of an answer the host makes itself.
-pub fn host_audit(
+fn host_audit(
     route: &'static str,
     peer: SocketAddr,
     log: &RequestLog,
@@ -76,12 +77,6 @@ pub fn host_audit(
         peer: Some(peer.to_string()),
         ..AuditEvent::default()
     }
-}
-
-/// A protocol error answered by the host: `{"errorCode","message"}`.
-pub fn error(route: &'static str, peer: SocketAddr, e: &ApiError, log: RequestLog) -> Response {
-    let status = e.code.status();
-    json_error(status, e, host_audit(route, peer, &log, status, Some(e.code.as_str())), log)
 }
 
 /// `e`'s body with `status` (which may differ from the code's own, e.g. 413 or 504).
@@ -103,10 +98,6 @@ pub async fn handle(
     if path == "/healthz" {
         let audit = host_audit("healthz", peer, &log, 200, None);
         return Ok(hyper::Response::new(HostBody::full(Bytes::from_static(b"ok\n"), audit, log)));
-    }
-    let files_prefix = format!("{}/{}/", host.engine.prefix(), opensharing::signing::local::FILES_SEGMENT);
-    if path.starts_with(&files_prefix) {
-        return Ok(crate::files::serve(&host, req, peer, log).await);
     }
     Ok(engine_request(&host, req, peer, log).await)
 }
@@ -142,9 +133,17 @@ async fn engine_request(host: &Host, req: hyper::Request<Incoming>, peer: Socket
         (audit.status, audit.error_code) = (status, Some(e.code.as_str()));
         return json_error(status, &e, audit, log);
     };
-    // Content-Length sizes the pieces; a HEAD answer has the header but no body.
-    let length = head.header_value("content-length").and_then(|v| v.parse().ok()).filter(|_| parts.method != "HEAD");
-    let mut response = hyper::Response::new(HostBody::exchange(exchange, length, log));
+    let body = if let Poll::ServeFile(file) = exchange.poll() {
+        let stream = crate::files::stream(&stores, file);
+        // The body counts the bytes it sends.
+        HostBody::stream(stream, AuditEvent { body_bytes: 0, ..exchange.audit().clone() }, log)
+    } else {
+        // Content-Length sizes the pieces; a HEAD answer has the header but no body.
+        let length =
+            head.header_value("content-length").and_then(|v| v.parse().ok()).filter(|_| parts.method != "HEAD");
+        HostBody::exchange(exchange, length, log)
+    };
+    let mut response = hyper::Response::new(body);
     *response.status_mut() = StatusCode::from_u16(head.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     for (name, value) in &head.headers {
         if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
@@ -224,8 +223,10 @@ async fn drive_to_head(
                 Poll::Wait => break,
                 // Needs still running when the head is there are dropped (cancelled).
                 Poll::Head(head) => return head.clone(),
-                // The engine always yields its head before its body and end.
-                Poll::Body | Poll::Done(_) => return ResponseHead { status: 500, headers: Vec::new() },
+                // The engine always yields its head before its body, file and end.
+                Poll::Body | Poll::ServeFile(_) | Poll::Done(_) => {
+                    return ResponseHead { status: 500, headers: Vec::new() }
+                }
             }
         }
         // `Wait` means every outstanding need is running, so there is one to wait for.

@@ -6,7 +6,7 @@
 //! segments are refused by `Path::parse`, so no key leaves a local store's root.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,7 +22,7 @@ use opensharing::catalog::StoreConfig;
 use opensharing::signing::s3::S3Location;
 use opensharing::{Catalog, IoNeed, IoResult, Listing, ObjectMeta};
 
-use crate::{http_call, local_list};
+use crate::{http_call, local_list, log};
 
 /// Most entries one listing returns (a guard against an unbounded answer).
 const MAX_LISTING: usize = 1_000_000;
@@ -68,29 +68,20 @@ pub struct Stores {
     http: reqwest::Client,
 }
 
-/// The directory a `local` store's root means: relative roots are relative to the config file.
-pub fn local_root(config_dir: &Path, root: &str) -> PathBuf {
-    let root = Path::new(root);
-    if root.is_absolute() {
-        root.to_path_buf()
-    } else {
-        config_dir.join(root)
-    }
-}
-
 impl Stores {
-    /// Opens every store of `catalog`.
-    pub fn open(catalog: &Catalog, config_dir: &Path, tuning: Tuning) -> Result<Stores, String> {
+    /// Opens every store of `catalog` (whose relative local roots are resolved already:
+    /// [`Catalog::with_base_dir`]).
+    pub fn open(catalog: &Catalog, tuning: Tuning) -> Result<Stores, String> {
         let mut by_name = HashMap::new();
         let mut local_roots = HashMap::new();
         let mut confined = HashMap::new();
         for (name, config) in &catalog.stores {
-            let store = open_store(config, config_dir, tuning).map_err(|e| format!("store '{name}': {e}"))?;
+            let store = open_store(config, tuning).map_err(|e| format!("store '{name}': {e}"))?;
             by_name.insert(name.clone(), store);
             if let StoreConfig::Local(local) = config {
-                local_roots.insert(name.clone(), local_root(config_dir, &local.root));
+                let root = PathBuf::from(&local.root);
+                local_roots.insert(name.clone(), root.clone());
                 if !local.follow_symlinks {
-                    let root = local_root(config_dir, &local.root);
                     let root = root.canonicalize().map_err(|e| format!("store '{name}': {}: {e}", root.display()))?;
                     confined.insert(name.clone(), root);
                 }
@@ -121,12 +112,22 @@ impl Stores {
     /// Whether `key` of store `name` resolves, through symbolic links, to a path outside the
     /// store's root (only for confined `local` stores; a key that does not exist is left to the
     /// store to report). Such keys are answered as missing.
-    pub fn escapes_root(&self, name: &str, key: &str) -> bool {
+    fn escapes_root(&self, name: &str, key: &str) -> bool {
         let Some(root) = self.confined.get(name) else { return false };
         match root.join(key).canonicalize() {
             Ok(path) => !path.starts_with(root),
             Err(_) => false,
         }
+    }
+
+    /// [`escapes_root`](Stores::escapes_root) for a key asked for by name (read, looked up or
+    /// sent), logged when refused.
+    pub fn refuses(&self, name: &str, key: &str) -> bool {
+        let refused = self.escapes_root(name, key);
+        if refused {
+            log::event("symlink_refused", serde_json::json!({"store": name, "key": key}));
+        }
+        refused
     }
 
     /// The store called `name`.
@@ -167,7 +168,7 @@ impl Stores {
                     Err(failed) => failed,
                 }
             }
-            IoNeed::Get { key, .. } | IoNeed::Head { key, .. } if self.escapes_root(name, key) => IoResult::NotFound,
+            IoNeed::Get { key, .. } | IoNeed::Head { key, .. } if self.refuses(name, key) => IoResult::NotFound,
             IoNeed::Get { key, range, .. } => {
                 let Ok(path) = StorePath::parse(key) else { return IoResult::NotFound };
                 let result = match range {
@@ -287,11 +288,11 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// Opens one store; the error says why in one line.
-pub fn open_store(config: &StoreConfig, config_dir: &Path, tuning: Tuning) -> Result<Arc<dyn ObjectStore>, String> {
-    build_store(config, config_dir, tuning).map_err(|e| error_chain(&e))
+pub fn open_store(config: &StoreConfig, tuning: Tuning) -> Result<Arc<dyn ObjectStore>, String> {
+    build_store(config, tuning).map_err(|e| error_chain(&e))
 }
 
-fn build_store(config: &StoreConfig, config_dir: &Path, tuning: Tuning) -> object_store::Result<Arc<dyn ObjectStore>> {
+fn build_store(config: &StoreConfig, tuning: Tuning) -> object_store::Result<Arc<dyn ObjectStore>> {
     Ok(match config {
         StoreConfig::S3(s3) => {
             let mut b = AmazonS3Builder::new()
@@ -357,7 +358,7 @@ fn build_store(config: &StoreConfig, config_dir: &Path, tuning: Tuning) -> objec
             }
             Arc::new(b.build()?)
         }
-        StoreConfig::Local(local) => Arc::new(LocalFileSystem::new_with_prefix(local_root(config_dir, &local.root))?),
+        StoreConfig::Local(local) => Arc::new(LocalFileSystem::new_with_prefix(&local.root)?),
     })
 }
 
