@@ -41,15 +41,15 @@ static opensharing_result answer(opensharing_exchange *ex, const char *root, con
   opensharing_result r = opensharing_exchange_need(ex, &need);
   if (r != OPENSHARING_OK) return r;
   /* The request body, asked for once the request is authenticated and routed. */
-  if (need.kind == OPENSHARING_NEED_BODY) return opensharing_exchange_supply_bytes(ex, (const uint8_t *)body, strlen(body));
+  if (need.kind == OPENSHARING_NEED_BODY) return opensharing_exchange_supply_bytes(ex, need.id, (const uint8_t *)body, strlen(body));
   if (need.kind == OPENSHARING_NEED_LIST) return supply_dir_listing(ex, root, &need);
-  if (need.kind == OPENSHARING_NEED_HTTP) return opensharing_exchange_supply_error(ex, (const uint8_t *)"no HTTP client here", 19);
+  if (need.kind == OPENSHARING_NEED_HTTP) return opensharing_exchange_supply_error(ex, need.id, (const uint8_t *)"no HTTP client here", 19);
   char path[4096];
   size_t len = 0;
   snprintf(path, sizeof path, "%s/%.*s", root, (int)need.key.len, (const char *)need.key.ptr);
   char *data = read_file(path, &len);
-  if (!data) return opensharing_exchange_supply_not_found(ex);
-  r = opensharing_exchange_supply_bytes(ex, (const uint8_t *)data, len);
+  if (!data) return opensharing_exchange_supply_not_found(ex, need.id);
+  r = opensharing_exchange_supply_bytes(ex, need.id, (const uint8_t *)data, len);
   free(data);
   return r;
 }
@@ -71,8 +71,11 @@ static int run(const opensharing_engine *engine, const char *root, const char *m
   for (;;) {
     opensharing_event event;
     if ((failed = check(opensharing_exchange_poll(ex, &event), "opensharing_exchange_poll"))) break;
-    if (event == OPENSHARING_EVENT_NEED) {
+    if (event == OPENSHARING_EVENT_NEED) { /* answered at once, so the exchange never waits */
       if ((failed = check(answer(ex, root, body), "supply"))) break;
+    } else if (event == OPENSHARING_EVENT_WAIT) {
+      failed = 1;
+      break;
     } else if (event == OPENSHARING_EVENT_HEAD) {
       uint16_t status = 0;
       size_t count = 0;

@@ -43,20 +43,20 @@ static int store_path(char root[PATH_MAX], char path[2 * PATH_MAX], opensharing_
   return strncmp(real, real_root, n) != 0 || (real[n] != '/' && real[n] != '\0') ? -2 : 0;
 }
 
-/* Answers the pending IO need from the disk. */
+/* Answers the IO need the last poll handed out from the disk, by its id. */
 static opensharing_result supply(opensharing_exchange *ex) {
   opensharing_need need;
   char root[PATH_MAX], path[2 * PATH_MAX];
   struct stat st;
   if (opensharing_exchange_need(ex, &need) != OPENSHARING_OK) return OPENSHARING_INVALID_STATE;
   int where = need.kind == OPENSHARING_NEED_HTTP ? -1 : store_path(root, path, need.store, need.key);
-  if (where == -1) return opensharing_exchange_supply_error(ex, (const uint8_t *)"not a local store", 17);
-  if (where == -2) return opensharing_exchange_supply_not_found(ex);
+  if (where == -1) return opensharing_exchange_supply_error(ex, need.id, (const uint8_t *)"not a local store", 17);
+  if (where == -2) return opensharing_exchange_supply_not_found(ex, need.id);
   if (need.kind == OPENSHARING_NEED_LIST) return supply_dir_listing(ex, root, &need);
-  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return opensharing_exchange_supply_not_found(ex);
+  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return opensharing_exchange_supply_not_found(ex, need.id);
   if (need.kind == OPENSHARING_NEED_HEAD) { /* a lookup: size and time, no bytes */
     opensharing_object_meta m = {need.key.ptr, need.key.len, (uint64_t)st.st_size, (int64_t)st.st_mtime * 1000};
-    return opensharing_exchange_supply_meta(ex, &m);
+    return opensharing_exchange_supply_meta(ex, need.id, &m);
   }
   uint64_t size = (uint64_t)st.st_size, start = need.has_range ? need.range_start : 0;
   uint64_t end = need.has_range && need.range_end < size ? need.range_end : size;
@@ -65,7 +65,7 @@ static opensharing_result supply(opensharing_exchange *ex) {
   int in = open(path, O_RDONLY);
   ssize_t got = data && in >= 0 ? pread(in, data, len, (off_t)start) : -1;
   if (in >= 0) close(in);
-  opensharing_result r = got < 0 ? opensharing_exchange_supply_not_found(ex) : opensharing_exchange_supply_bytes(ex, data, (size_t)got);
+  opensharing_result r = got < 0 ? opensharing_exchange_supply_not_found(ex, need.id) : opensharing_exchange_supply_bytes(ex, need.id, data, (size_t)got);
   free(data);
   return r;
 }
@@ -106,7 +106,8 @@ static void serve(int fd, char *buf, size_t len) {
   opensharing_exchange *ex = NULL;
   if (opensharing_engine_handle(engine, &req, (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, &ex) != OPENSHARING_OK) return;
   for (opensharing_event ev; opensharing_exchange_poll(ex, &ev) == OPENSHARING_OK;) {
-    if (ev == OPENSHARING_EVENT_NEED && supply(ex) != OPENSHARING_OK) break;
+    /* Each need is answered before the next poll: the exchange never waits (OPENSHARING_EVENT_WAIT). */
+    if ((ev == OPENSHARING_EVENT_NEED && supply(ex) != OPENSHARING_OK) || ev == OPENSHARING_EVENT_WAIT) break;
     if (ev == OPENSHARING_EVENT_SERVE_FILE) send_file(fd, ex);
     if (ev == OPENSHARING_EVENT_HEAD) {
       uint16_t status;

@@ -76,7 +76,7 @@ static opensharing_result supply_dir_listing(opensharing_exchange *ex, const cha
   if (found) walk_dir(dir, base, &all);
   free(base);
   free(dir);
-  if (!found) return opensharing_exchange_supply_not_found(ex);
+  if (!found) return opensharing_exchange_supply_not_found(ex, need->id);
   size_t kept = 0;
   for (size_t i = 0; i < all.len; i++) {
     opensharing_object_meta m = all.items[i];
@@ -88,7 +88,7 @@ static opensharing_result supply_dir_listing(opensharing_exchange *ex, const cha
   qsort(all.items, kept, sizeof *all.items, key_order);
   size_t count = need->has_max_keys && kept > need->max_keys ? need->max_keys : kept;
   const opensharing_object_meta *last = count < kept && count > 0 ? &all.items[count - 1] : NULL;
-  opensharing_result r = opensharing_exchange_supply_listing_page(ex, all.items, count, last ? last->key : NULL, last ? last->key_len : 0);
+  opensharing_result r = opensharing_exchange_supply_listing_page(ex, need->id, all.items, count, last ? last->key : NULL, last ? last->key_len : 0);
   for (size_t i = 0; i < kept; i++) free((void *)all.items[i].key);
   free(all.items);
   return r;

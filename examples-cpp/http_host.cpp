@@ -72,21 +72,21 @@ class Disk {
     return real;
   }
 
-  /// Answers the exchange's pending need.
+  /// Answers the need the exchange's last poll handed out, before it is polled again.
   void supply(Exchange& ex, const httplib::Request& request, const httplib::ContentReader* body) const {
     opensharing_need need = ex.need();
     switch (need.kind) {
       case OPENSHARING_NEED_BODY: return supply_body(ex, need, request, body);
-      case OPENSHARING_NEED_HTTP: return supply_http(ex);
+      case OPENSHARING_NEED_HTTP: return supply_http(ex, need.id);
       case OPENSHARING_NEED_LIST: return supply_listing(ex, need);
       default: break;
     }
     auto path = file(opensharing::view(need.store), opensharing::view(need.key));
-    if (!path) return ex.supply_not_found();
+    if (!path) return ex.supply_not_found(need.id);
     if (need.kind == OPENSHARING_NEED_HEAD) {
       auto time = fs::last_write_time(*path).time_since_epoch();
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(time).count();
-      return ex.supply_meta({str(need.key), fs::file_size(*path), ms});
+      return ex.supply_meta(need.id, {str(need.key), fs::file_size(*path), ms});
     }
     std::ifstream in(*path, std::ios::binary);
     uint64_t start = need.has_range ? need.range_start : 0;
@@ -96,28 +96,28 @@ class Disk {
     in.seekg(static_cast<std::streamoff>(start));
     in.read(data.data(), static_cast<std::streamsize>(data.size()));
     data.resize(static_cast<size_t>(in.gcount()));
-    ex.supply_bytes(data);
+    ex.supply_bytes(need.id, data);
   }
 
  private:
   /// Reads the request body only now that the engine asks for it, up to its limit + 1 byte.
   static void supply_body(Exchange& ex, const opensharing_need& need, const httplib::Request& request,
                           const httplib::ContentReader* reader) {
-    if (!reader) return ex.supply_bytes(request.body);
+    if (!reader) return ex.supply_bytes(need.id, request.body);
     std::string body;
     bool complete = (*reader)([&](const char* data, size_t len) {
       body.append(data, std::min(len, need.body_limit + 1 - body.size()));
       return body.size() <= need.body_limit;
     });
-    if (!complete && body.size() <= need.body_limit) return ex.supply_error("the request body could not be read");
-    ex.supply_bytes(body);
+    if (!complete && body.size() <= need.body_limit) return ex.supply_error(need.id, "the request body could not be read");
+    ex.supply_bytes(need.id, body);
   }
 
   /// A recursive listing of every file under the key prefix, sorted, after `start_after`, cut
   /// at `max_keys` with the key to continue after.
   void supply_listing(Exchange& ex, const opensharing_need& need) const {
     auto dir = root(opensharing::view(need.store));
-    if (!dir) return ex.supply_error("not a local store");
+    if (!dir) return ex.supply_error(need.id, "not a local store");
     std::string_view prefix = opensharing::view(need.key), after = opensharing::view(need.start_after);
     std::vector<opensharing::Object> objects;
     std::error_code ec;
@@ -130,18 +130,18 @@ class Disk {
       objects.push_back({key, it->file_size(ec), time.count()});
     }
     std::sort(objects.begin(), objects.end(), [](auto& a, auto& b) { return a.key < b.key; });
-    if (!need.has_max_keys) return ex.supply_listing(objects);
+    if (!need.has_max_keys) return ex.supply_listing(need.id, objects);
     std::optional<std::string> continue_after;
     if (objects.size() > need.max_keys) {
       objects.resize(need.max_keys);
       continue_after = objects.back().key;
     }
-    ex.supply_listing(objects, continue_after, true);
+    ex.supply_listing(need.id, objects, continue_after, true);
   }
 
   /// Sends the engine's HTTPS request (an OpenID provider's keys, a credential service).
-  static void supply_http(Exchange& ex) {
-    opensharing::HttpCall call = ex.http_call();
+  static void supply_http(Exchange& ex, opensharing_need_id id) {
+    opensharing::HttpCall call = ex.http_call(id);
     std::string url(call.url);
     size_t slash = url.find('/', url.find("://") + 3);
     std::string base = url.substr(0, slash), path = slash == std::string::npos ? "/" : url.substr(slash);
@@ -156,10 +156,10 @@ class Disk {
     }
     auto reply = call.method == "POST" ? client.Post(path, headers, std::string(call.body), content_type)
                                        : client.Get(path, headers);
-    if (!reply) return ex.supply_error("the HTTP request failed: " + httplib::to_string(reply.error()));
+    if (!reply) return ex.supply_error(id, "the HTTP request failed: " + httplib::to_string(reply.error()));
     std::vector<opensharing::Header> reply_headers;
     for (auto& [name, value] : reply->headers) reply_headers.emplace_back(name, value);
-    ex.supply_http(static_cast<uint16_t>(reply->status), reply_headers, reply->body);
+    ex.supply_http(id, static_cast<uint16_t>(reply->status), reply_headers, reply->body);
   }
 
   const Engine& engine_;
@@ -208,6 +208,7 @@ void handle(const Engine& engine, const Disk& disk, const httplib::Request& requ
     switch (ex->poll()) {
       case OPENSHARING_EVENT_NEED: disk.supply(*ex, request, body); continue;
       case OPENSHARING_EVENT_DONE: return log_done(*ex);
+      case OPENSHARING_EVENT_WAIT: return;  // never: each need is answered before the next poll
       case OPENSHARING_EVENT_SERVE_FILE: return send_file(ex, disk, response, log_done);  // after a head only
       case OPENSHARING_EVENT_BODY: {
         char chunk[65536];

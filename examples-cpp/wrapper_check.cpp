@@ -48,7 +48,7 @@ Answer get(const opensharing::Engine& engine, std::string_view target, std::stri
   Answer answer;
   for (;;) {
     opensharing_event event = moved.poll();
-    if (event == OPENSHARING_EVENT_NEED) moved.supply_not_found();
+    if (event == OPENSHARING_EVENT_NEED) moved.supply_not_found(moved.need().id);
     if (event == OPENSHARING_EVENT_HEAD) answer.status = moved.status();
     if (event == OPENSHARING_EVENT_BODY) {
       char chunk[4096];

@@ -53,7 +53,10 @@ enum opensharing_event
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // Perform the IO `opensharing_exchange_need` describes, then call one `opensharing_exchange_supply_*`.
+  // A need is handed out: perform the IO `opensharing_exchange_need` describes, now or
+  // concurrently, and answer it with one `opensharing_exchange_supply_*` call given its id. Each
+  // need is handed out once: poll again for the next one. A host that answers each need before
+  // polling again never sees `OPENSHARING_EVENT_WAIT`.
   OPENSHARING_EVENT_NEED = 0,
   // Send the head: `opensharing_exchange_status`, `opensharing_exchange_header_count`, `opensharing_exchange_header`.
   OPENSHARING_EVENT_HEAD = 1,
@@ -66,6 +69,9 @@ enum opensharing_event
   // `OPENSHARING_EVENT_HEAD`, instead of `OPENSHARING_EVENT_BODY`, for a `GET` of a signed
   // local file URL (`{prefix}/files/…`).
   OPENSHARING_EVENT_SERVE_FILE = 4,
+  // Every outstanding need is handed out and none is answered yet: answer one of them, then
+  // poll again.
+  OPENSHARING_EVENT_WAIT = 5,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -323,6 +329,13 @@ typedef struct {
   size_t peer_len;
 } opensharing_request;
 
+// Names one IO need of an exchange: `opensharing_need::id`, given back to every
+// `opensharing_exchange_supply_*` call that answers it. Ids are never reused within an exchange.
+// A call given an id that is not outstanding (never handed out, or answered already), or an
+// answer of another kind than the need asks for, returns `OPENSHARING_INVALID_STATE` and
+// answers nothing.
+typedef uint64_t opensharing_need_id;
+
 // A borrowed byte string returned by the library: `ptr` is valid for `len` bytes until the
 // call documented on the function that returned it.
 typedef struct {
@@ -332,8 +345,10 @@ typedef struct {
   size_t len;
 } opensharing_str;
 
-// An IO need. Its strings borrow from the exchange and stay valid until the next call on it.
+// An IO need. Its strings borrow from the exchange and stay valid until the need is answered.
 typedef struct {
+  // The id to answer it with.
+  opensharing_need_id id;
   // What to do.
   opensharing_need_kind kind;
   // The store name from the configuration.
@@ -752,38 +767,42 @@ opensharing_result opensharing_engine_local_store_root(const opensharing_engine 
 // `ex` must be a live exchange; `out` writable.
 opensharing_result opensharing_exchange_poll(opensharing_exchange *ex, opensharing_event *out);
 
-// Describes the pending IO need. `OPENSHARING_INVALID_STATE` when the exchange is not waiting for IO.
+// Describes the need the last `opensharing_exchange_poll` handed out (`OPENSHARING_EVENT_NEED`),
+// with its id. `OPENSHARING_INVALID_STATE` when that poll handed out no need, or when the need
+// is answered already.
 //
-// Ownership: the strings in `*out` borrow from `ex` until the next call that changes it.
+// Ownership: the strings in `*out` borrow from `ex` until the need is answered.
 //
 // # Safety
 // `ex` must be live; `out` writable.
-opensharing_result opensharing_exchange_need(const opensharing_exchange *ex,
-                                             opensharing_need *out);
+opensharing_result opensharing_exchange_need(const opensharing_exchange *ex, opensharing_need *out);
 
-// Describes the pending `OPENSHARING_NEED_HTTP` request. `OPENSHARING_INVALID_STATE` when the exchange is not
-// waiting for one.
+// Describes the request of outstanding `OPENSHARING_NEED_HTTP` need `id`.
+// `OPENSHARING_INVALID_STATE` when `id` is not one.
 //
-// Ownership: the strings in `*out` borrow from `ex` until the next call that changes it.
+// Ownership: the strings in `*out` borrow from `ex` until the need is answered.
 //
 // # Safety
 // `ex` must be live; `out` writable.
 opensharing_result opensharing_exchange_need_http(const opensharing_exchange *ex,
+                                                  opensharing_need_id id,
                                                   opensharing_http_call *out);
 
-// Writes header `index` of the pending `OPENSHARING_NEED_HTTP` request to `*name` and `*value`.
-// `OPENSHARING_NOT_FOUND` when `index` is past the last header.
+// Writes header `index` of the request of `OPENSHARING_NEED_HTTP` need `id` to `*name` and
+// `*value`. `OPENSHARING_NOT_FOUND` when `index` is past the last header;
+// `OPENSHARING_INVALID_STATE` when `id` is not an outstanding HTTP need.
 //
 // Ownership: the strings borrow from `ex` like `opensharing_exchange_need_http`'s.
 //
 // # Safety
 // `ex` must be live; `name` and `value` writable.
 opensharing_result opensharing_exchange_need_http_header(const opensharing_exchange *ex,
+                                                         opensharing_need_id id,
                                                          size_t index,
                                                          opensharing_str *name,
                                                          opensharing_str *value);
 
-// Adds a header of the reply to an `OPENSHARING_NEED_HTTP` need, before
+// Adds a header of the reply to `OPENSHARING_NEED_HTTP` need `id`, before its
 // `opensharing_exchange_supply_http`. Optional: the engine reads only `Cache-Control` (how long an
 // OpenID provider's key set may be cached; one hour without it).
 //
@@ -792,44 +811,48 @@ opensharing_result opensharing_exchange_need_http_header(const opensharing_excha
 // # Safety
 // `ex` must be live; `name` and `value` valid for their lengths.
 opensharing_result opensharing_exchange_supply_http_header(opensharing_exchange *ex,
+                                                           opensharing_need_id id,
                                                            const uint8_t *name,
                                                            size_t name_len,
                                                            const uint8_t *value,
                                                            size_t value_len);
 
-// Answers an `OPENSHARING_NEED_HTTP` need with the reply's status and body, and the headers
-// given before with `opensharing_exchange_supply_http_header`.
+// Answers `OPENSHARING_NEED_HTTP` need `id` with the reply's status and body, and the headers
+// given for it before with `opensharing_exchange_supply_http_header`.
 //
 // Ownership: `body` is copied.
 //
 // # Safety
 // `ex` must be live; `body` valid for `len` bytes (NULL allowed with `len` 0).
 opensharing_result opensharing_exchange_supply_http(opensharing_exchange *ex,
+                                                    opensharing_need_id id,
                                                     uint16_t status,
                                                     const uint8_t *body,
                                                     size_t len);
 
-// Answers a GET need with the object's bytes, or a BODY need with the request body.
+// Answers GET need `id` with the object's bytes, or BODY need `id` with the request body.
 //
 // Ownership: `data` is copied.
 //
 // # Safety
 // `ex` must be live; `data` valid for `len` bytes (NULL allowed with `len` 0).
 opensharing_result opensharing_exchange_supply_bytes(opensharing_exchange *ex,
+                                                     opensharing_need_id id,
                                                      const uint8_t *data,
                                                      size_t len);
 
-// Answers a LIST need with `count` entries: the complete listing.
+// Answers LIST need `id` with `count` entries: the complete listing.
 //
 // Ownership: the entries are copied.
 //
 // # Safety
 // `ex` must be live; `entries` valid for `count` items whose keys are valid for their lengths.
 opensharing_result opensharing_exchange_supply_listing(opensharing_exchange *ex,
+                                                       opensharing_need_id id,
                                                        const opensharing_object_meta *entries,
                                                        size_t count);
 
-// Answers a LIST need with one page of `count` entries. When more objects remain,
+// Answers LIST need `id` with one page of `count` entries. When more objects remain,
 // `continue_after` (`continue_after_len` bytes) is the key the next page lists after, usually
 // the last entry's key; NULL (or length 0) says the listing is complete. A host may also list
 // one entry more than `max_keys` and pass NULL: the engine keeps `max_keys` and continues
@@ -841,35 +864,39 @@ opensharing_result opensharing_exchange_supply_listing(opensharing_exchange *ex,
 // `ex` must be live; `entries` valid for `count` items whose keys are valid for their lengths;
 // `continue_after` valid for `continue_after_len` bytes (NULL allowed with length 0).
 opensharing_result opensharing_exchange_supply_listing_page(opensharing_exchange *ex,
+                                                            opensharing_need_id id,
                                                             const opensharing_object_meta *entries,
                                                             size_t count,
                                                             const uint8_t *continue_after,
                                                             size_t continue_after_len);
 
-// Answers a HEAD need with the object's metadata.
+// Answers HEAD need `id` with the object's metadata.
 //
 // Ownership: `object` is copied.
 //
 // # Safety
 // `ex` must be live; `object` valid.
 opensharing_result opensharing_exchange_supply_meta(opensharing_exchange *ex,
+                                                    opensharing_need_id id,
                                                     const opensharing_object_meta *object);
 
-// Answers any need with "the object does not exist".
+// Answers need `id`, of any kind, with "the object does not exist".
 //
 // Ownership: borrows `ex` for the call.
 //
 // # Safety
 // `ex` must be live.
-opensharing_result opensharing_exchange_supply_not_found(opensharing_exchange *ex);
+opensharing_result opensharing_exchange_supply_not_found(opensharing_exchange *ex,
+                                                         opensharing_need_id id);
 
-// Answers any need with a failure. The message is for the host's log; clients never see it.
+// Answers need `id`, of any kind, with a failure. The message is for the host's log; clients never see it.
 //
 // Ownership: `message` is copied.
 //
 // # Safety
 // `ex` must be live; `message` valid for `len` bytes.
 opensharing_result opensharing_exchange_supply_error(opensharing_exchange *ex,
+                                                     opensharing_need_id id,
                                                      const uint8_t *message,
                                                      size_t len);
 

@@ -145,71 +145,75 @@ class Exchange {
     return event;
   }
 
-  /// The pending IO need (after `OPENSHARING_EVENT_NEED`); its strings borrow from the exchange.
+  /// The IO need the last `poll()` handed out (`OPENSHARING_EVENT_NEED`), with the `id` its
+  /// answer gives back; its strings borrow from the exchange until it is answered.
   opensharing_need need() const {
     opensharing_need out{};
     detail::check(::opensharing_exchange_need(raw_, &out));
     return out;
   }
 
-  /// The pending HTTP request (for an `OPENSHARING_NEED_HTTP` need).
-  HttpCall http_call() const {
+  /// The request of outstanding `OPENSHARING_NEED_HTTP` need `id`.
+  HttpCall http_call(opensharing_need_id id) const {
     opensharing_http_call call{};
-    detail::check(::opensharing_exchange_need_http(raw_, &call));
+    detail::check(::opensharing_exchange_need_http(raw_, id, &call));
     HttpCall out{view(call.method), view(call.url), {}, view(call.body)};
     for (size_t i = 0; i < call.header_count; ++i) {
       opensharing_str name{}, value{};
-      detail::check(::opensharing_exchange_need_http_header(raw_, i, &name, &value));
+      detail::check(::opensharing_exchange_need_http_header(raw_, id, i, &name, &value));
       out.headers.emplace_back(view(name), view(value));
     }
     return out;
   }
 
-  /// Answers a GET (or body) need with bytes (copied).
-  void supply_bytes(std::string_view data) {
-    detail::check(::opensharing_exchange_supply_bytes(raw_, detail::bytes(data), data.size()));
+  /// Answers GET (or body) need `id` with bytes (copied).
+  void supply_bytes(opensharing_need_id id, std::string_view data) {
+    detail::check(::opensharing_exchange_supply_bytes(raw_, id, detail::bytes(data), data.size()));
   }
 
-  /// Answers a LIST need with the complete listing, or with one page and where to continue
+  /// Answers LIST need `id` with the complete listing, or with one page and where to continue
   /// (`continue_after`; none when the listing is complete).
-  void supply_listing(const std::vector<Object>& objects, std::optional<std::string_view> continue_after = {},
-                      bool paged = false) {
+  void supply_listing(opensharing_need_id id, const std::vector<Object>& objects,
+                      std::optional<std::string_view> continue_after = {}, bool paged = false) {
     std::vector<opensharing_object_meta> metas;
     metas.reserve(objects.size());
     for (const Object& o : objects) {
       metas.push_back({detail::bytes(o.key), o.key.size(), o.size, o.last_modified_unix_ms});
     }
     if (!paged) {
-      detail::check(::opensharing_exchange_supply_listing(raw_, metas.data(), metas.size()));
+      detail::check(::opensharing_exchange_supply_listing(raw_, id, metas.data(), metas.size()));
       return;
     }
     std::string_view after = continue_after.value_or(std::string_view{});
-    detail::check(::opensharing_exchange_supply_listing_page(raw_, metas.data(), metas.size(),
+    detail::check(::opensharing_exchange_supply_listing_page(raw_, id, metas.data(), metas.size(),
                                                              detail::bytes(after), after.size()));
   }
 
-  /// Answers a HEAD need.
-  void supply_meta(const Object& object) {
+  /// Answers HEAD need `id`.
+  void supply_meta(opensharing_need_id id, const Object& object) {
     opensharing_object_meta meta{detail::bytes(object.key), object.key.size(), object.size,
                                  object.last_modified_unix_ms};
-    detail::check(::opensharing_exchange_supply_meta(raw_, &meta));
+    detail::check(::opensharing_exchange_supply_meta(raw_, id, &meta));
   }
 
-  /// Answers any need with "the object does not exist".
-  void supply_not_found() { detail::check(::opensharing_exchange_supply_not_found(raw_)); }
-
-  /// Answers any need with a failure (the message is for the host's log only).
-  void supply_error(std::string_view message) {
-    detail::check(::opensharing_exchange_supply_error(raw_, detail::bytes(message), message.size()));
+  /// Answers need `id`, of any kind, with "the object does not exist".
+  void supply_not_found(opensharing_need_id id) {
+    detail::check(::opensharing_exchange_supply_not_found(raw_, id));
   }
 
-  /// Answers an HTTP need with the reply (headers first, then status and body).
-  void supply_http(uint16_t status, const std::vector<Header>& headers, std::string_view body) {
+  /// Answers need `id`, of any kind, with a failure (the message is for the host's log only).
+  void supply_error(opensharing_need_id id, std::string_view message) {
+    detail::check(::opensharing_exchange_supply_error(raw_, id, detail::bytes(message), message.size()));
+  }
+
+  /// Answers HTTP need `id` with the reply (headers first, then status and body).
+  void supply_http(opensharing_need_id id, uint16_t status, const std::vector<Header>& headers,
+                   std::string_view body) {
     for (const Header& h : headers) {
-      detail::check(::opensharing_exchange_supply_http_header(raw_, detail::bytes(h.first), h.first.size(),
+      detail::check(::opensharing_exchange_supply_http_header(raw_, id, detail::bytes(h.first), h.first.size(),
                                                               detail::bytes(h.second), h.second.size()));
     }
-    detail::check(::opensharing_exchange_supply_http(raw_, status, detail::bytes(body), body.size()));
+    detail::check(::opensharing_exchange_supply_http(raw_, id, status, detail::bytes(body), body.size()));
   }
 
   /// The response status (after `OPENSHARING_EVENT_HEAD`).

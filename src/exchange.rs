@@ -220,7 +220,7 @@ pub enum IoResult {
 /// Names one IO need of an exchange. Ids grow in the order the needs were asked and are never
 /// reused within an exchange.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct NeedId(u64);
+pub struct NeedId(pub(crate) u64);
 
 impl std::fmt::Display for NeedId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -12,6 +12,8 @@ struct Reply {
     headers: Vec<(String, String)>,
     body: String,
     audit: String,
+    /// The most needs that were outstanding at once.
+    most_outstanding: usize,
 }
 
 impl Reply {
@@ -85,68 +87,19 @@ fn call_with(engine: *const opensharing_engine, req: opensharing_request, root: 
     assert_eq!(unsafe { opensharing_engine_handle(engine, &req, NOW, &mut ex) }, opensharing_result::OPENSHARING_OK);
     let mut io = disk_io(root);
     let (mut status, mut hdrs, mut body) = (0, Vec::new(), Vec::new());
+    let (mut handed_out, mut most_outstanding) = (Vec::new(), 0);
     unsafe {
         loop {
             let mut event = opensharing_event::OPENSHARING_EVENT_DONE;
             assert_eq!(opensharing_exchange_poll(ex, &mut event), opensharing_result::OPENSHARING_OK);
             match event {
-                opensharing_event::OPENSHARING_EVENT_NEED => {
-                    let mut need = std::mem::zeroed::<opensharing_need>();
-                    assert_eq!(opensharing_exchange_need(ex, &mut need), opensharing_result::OPENSHARING_OK);
-                    let start_after = need.has_start_after.then(|| s(need.start_after));
-                    let rust_need = match need.kind {
-                        opensharing_need_kind::OPENSHARING_NEED_LIST => {
-                            let max_keys = need.has_max_keys.then_some(need.max_keys);
-                            opensharing::IoNeed::List {
-                                store: s(need.store),
-                                prefix: s(need.key),
-                                start_after,
-                                max_keys,
-                            }
-                        }
-                        opensharing_need_kind::OPENSHARING_NEED_HEAD => {
-                            opensharing::IoNeed::Head { store: s(need.store), key: s(need.key) }
-                        }
-                        _ => opensharing::IoNeed::Get { store: s(need.store), key: s(need.key), range: None },
-                    };
-                    match io(&rust_need) {
-                        opensharing::IoResult::Listing(list) => {
-                            let metas: Vec<opensharing_object_meta> = list
-                                .entries
-                                .iter()
-                                .map(|m| opensharing_object_meta {
-                                    key: m.key.as_ptr(),
-                                    key_len: m.key.len(),
-                                    size: m.size,
-                                    last_modified_unix_ms: m.last_modified_ms,
-                                })
-                                .collect();
-                            let after = list.continue_after.as_deref().unwrap_or("");
-                            let r = opensharing_exchange_supply_listing_page(
-                                ex,
-                                metas.as_ptr(),
-                                metas.len(),
-                                after.as_ptr(),
-                                after.len(),
-                            );
-                            assert_eq!(r, opensharing_result::OPENSHARING_OK);
-                        }
-                        opensharing::IoResult::Bytes(b) => {
-                            assert_eq!(
-                                opensharing_exchange_supply_bytes(ex, b.as_ptr(), b.len()),
-                                opensharing_result::OPENSHARING_OK
-                            )
-                        }
-                        opensharing::IoResult::Meta(m) => {
-                            let meta = opensharing_object_meta {
-                                key: m.key.as_ptr(),
-                                key_len: m.key.len(),
-                                size: m.size,
-                                last_modified_unix_ms: m.last_modified_ms,
-                            };
-                            assert_eq!(opensharing_exchange_supply_meta(ex, &meta), opensharing_result::OPENSHARING_OK);
-                        }
-                        _ => assert_eq!(opensharing_exchange_supply_not_found(ex), opensharing_result::OPENSHARING_OK),
+                // Needs are collected until the exchange waits, then answered newest first, as a
+                // host that performs them concurrently may.
+                opensharing_event::OPENSHARING_EVENT_NEED => handed_out.push(describe(ex)),
+                opensharing_event::OPENSHARING_EVENT_WAIT => {
+                    most_outstanding = most_outstanding.max(handed_out.len());
+                    while let Some((id, need)) = handed_out.pop() {
+                        answer(ex, id, io(&need));
                     }
                 }
                 opensharing_event::OPENSHARING_EVENT_SERVE_FILE => {
@@ -205,8 +158,47 @@ fn call_with(engine: *const opensharing_engine, req: opensharing_request, root: 
         assert_eq!(opensharing_exchange_audit_json(ex, &mut audit), opensharing_result::OPENSHARING_OK);
         let audit = s(audit);
         opensharing_exchange_free(ex);
-        Reply { status, headers: hdrs, body: String::from_utf8(body).unwrap(), audit }
+        Reply { status, headers: hdrs, body: String::from_utf8(body).unwrap(), audit, most_outstanding }
     }
+}
+
+/// The need the last poll handed out, with its id, as a Rust need.
+unsafe fn describe(ex: *const opensharing_exchange) -> (opensharing_need_id, opensharing::IoNeed) {
+    let mut need = std::mem::zeroed::<opensharing_need>();
+    assert_eq!(opensharing_exchange_need(ex, &mut need), opensharing_result::OPENSHARING_OK);
+    let (store, key) = (s(need.store), s(need.key));
+    let rust_need = match need.kind {
+        opensharing_need_kind::OPENSHARING_NEED_LIST => opensharing::IoNeed::List {
+            store,
+            prefix: key,
+            start_after: need.has_start_after.then(|| s(need.start_after)),
+            max_keys: need.has_max_keys.then_some(need.max_keys),
+        },
+        opensharing_need_kind::OPENSHARING_NEED_HEAD => opensharing::IoNeed::Head { store, key },
+        _ => opensharing::IoNeed::Get { store, key, range: None },
+    };
+    (need.id, rust_need)
+}
+
+/// Answers need `id` of `ex` with `result` through the C ABI.
+unsafe fn answer(ex: *mut opensharing_exchange, id: opensharing_need_id, result: opensharing::IoResult) {
+    let meta = |m: &opensharing::ObjectMeta| opensharing_object_meta {
+        key: m.key.as_ptr(),
+        key_len: m.key.len(),
+        size: m.size,
+        last_modified_unix_ms: m.last_modified_ms,
+    };
+    let r = match result {
+        opensharing::IoResult::Listing(list) => {
+            let metas: Vec<opensharing_object_meta> = list.entries.iter().map(meta).collect();
+            let after = list.continue_after.as_deref().unwrap_or("");
+            opensharing_exchange_supply_listing_page(ex, id, metas.as_ptr(), metas.len(), after.as_ptr(), after.len())
+        }
+        opensharing::IoResult::Bytes(b) => opensharing_exchange_supply_bytes(ex, id, b.as_ptr(), b.len()),
+        opensharing::IoResult::Meta(m) => opensharing_exchange_supply_meta(ex, id, &meta(&m)),
+        _ => opensharing_exchange_supply_not_found(ex, id),
+    };
+    assert_eq!(r, opensharing_result::OPENSHARING_OK);
 }
 
 fn nowhere() -> std::path::PathBuf {
@@ -275,9 +267,9 @@ fn auth_matrix_and_reload_through_the_c_abi() {
     unsafe { opensharing_engine_free(e) };
 }
 
-#[test]
-fn io_needs_through_the_c_abi() {
-    let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ffi-version");
+/// A table `orders` of four commits under `CARGO_TARGET_TMPDIR/name`, returned.
+fn four_commits(name: &str) -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let log = root.join("orders/_delta_log");
     std::fs::create_dir_all(&log).unwrap();
     let setup = br#"{"protocol":{"minReaderVersion":1,"minWriterVersion":2}}
@@ -285,13 +277,68 @@ fn io_needs_through_the_c_abi() {
     for v in 0..4 {
         std::fs::write(log.join(format!("{v:020}.json")), if v == 0 { &setup[..] } else { b"{}" }).unwrap();
     }
+    root
+}
+
+const VERSION: &str = "/delta-sharing/shares/sales/schemas/default/tables/orders/version";
+
+#[test]
+fn io_needs_through_the_c_abi() {
+    let root = four_commits("ffi-version");
     let e = new_engine(&config_json("/x"));
-    let r =
-        call(e, "GET", "/delta-sharing/shares/sales/schemas/default/tables/orders/version", Some(TOKEN_ACME), &root);
+    let r = call(e, "GET", VERSION, Some(TOKEN_ACME), &root);
     assert_eq!(r.status, 200);
     assert!(r.headers.contains(&("Delta-Table-Version".to_string(), "3".to_string())));
     assert!(r.audit.contains("\"io_requests\":6"), "last checkpoint, listing, four commits: {}", r.audit);
+    assert_eq!(r.most_outstanding, 4, "the four commits are read at once, answered newest first");
     unsafe { opensharing_engine_free(e) };
+}
+
+#[test]
+fn outstanding_needs_are_answered_by_id_in_any_order() {
+    let root = four_commits("ffi-need-ids");
+    let mut io = disk_io(&root);
+    let invalid = opensharing_result::OPENSHARING_INVALID_STATE;
+    unsafe {
+        let (e, ex) = acme_exchange("GET", VERSION, false);
+        let mut handed_out = Vec::new();
+        // Hand out needs until the four commits are out at once.
+        while handed_out.len() < 4 {
+            match poll(ex) {
+                opensharing_event::OPENSHARING_EVENT_NEED => handed_out.push(describe(ex)),
+                event => {
+                    assert_eq!(event, opensharing_event::OPENSHARING_EVENT_WAIT);
+                    handed_out.drain(..).for_each(|(id, need)| answer(ex, id, io(&need)));
+                }
+            }
+        }
+        assert_eq!(poll(ex), opensharing_event::OPENSHARING_EVENT_WAIT);
+        // After WAIT no need is handed out: there is none to describe.
+        let mut need = std::mem::zeroed::<opensharing_need>();
+        assert_eq!(opensharing_exchange_need(ex, &mut need), invalid);
+        // An id never handed out is refused, and nothing is answered.
+        let unknown = handed_out.last().unwrap().0 + 100;
+        assert_eq!(opensharing_exchange_supply_not_found(ex, unknown), invalid);
+        assert!(last_error().contains(&format!("IO need {unknown} is not outstanding")), "{}", last_error());
+        // The newest first: the others stay outstanding, and the answered one cannot be answered again.
+        let (newest, need) = handed_out.pop().unwrap();
+        answer(ex, newest, io(&need));
+        assert_eq!(opensharing_exchange_supply_bytes(ex, newest, b"{}".as_ptr(), 2), invalid);
+        assert_eq!(poll(ex), opensharing_event::OPENSHARING_EVENT_WAIT);
+        let (second, need) = handed_out.remove(1);
+        answer(ex, second, io(&need));
+        while let Some((id, need)) = handed_out.pop() {
+            answer(ex, id, io(&need));
+        }
+        assert_eq!(poll(ex), opensharing_event::OPENSHARING_EVENT_HEAD);
+        let mut status = 0;
+        assert_eq!(opensharing_exchange_status(ex, &mut status), opensharing_result::OPENSHARING_OK);
+        assert_eq!(status, 200);
+        // Once the exchange has answered, no id is outstanding.
+        assert_eq!(opensharing_exchange_supply_not_found(ex, newest), invalid);
+        opensharing_exchange_free(ex);
+        opensharing_engine_free(e);
+    }
 }
 
 #[test]
@@ -398,14 +445,14 @@ fn credential_calls_through_the_c_abi() {
         assert_eq!(need.kind, opensharing_need_kind::OPENSHARING_NEED_HTTP);
         assert_eq!(s(need.key), "https://sts.eu-west-1.amazonaws.com/");
         let mut call = opensharing_http_call { method: empty(), url: empty(), header_count: 0, body: empty() };
-        assert_eq!(opensharing_exchange_need_http(ex, &mut call), opensharing_result::OPENSHARING_OK);
+        assert_eq!(opensharing_exchange_need_http(ex, need.id, &mut call), opensharing_result::OPENSHARING_OK);
         assert_eq!((s(call.method).as_str(), s(call.url)), ("POST", s(need.key)));
         assert!(s(call.body).starts_with("Action=AssumeRole&Version=2011-06-15&"));
         let mut names = Vec::new();
         for i in 0..call.header_count {
             let (mut n, mut v) = (empty(), empty());
             assert_eq!(
-                opensharing_exchange_need_http_header(ex, i, &mut n, &mut v),
+                opensharing_exchange_need_http_header(ex, need.id, i, &mut n, &mut v),
                 opensharing_result::OPENSHARING_OK
             );
             names.push(s(n));
@@ -413,34 +460,40 @@ fn credential_calls_through_the_c_abi() {
         assert_eq!(names, ["Content-Type", "X-Amz-Date", "Authorization"]);
         let (mut n, mut v) = (empty(), empty());
         assert_eq!(
-            opensharing_exchange_need_http_header(ex, call.header_count, &mut n, &mut v),
+            opensharing_exchange_need_http_header(ex, need.id, call.header_count, &mut n, &mut v),
             opensharing_result::OPENSHARING_NOT_FOUND
         );
-        assert_eq!(opensharing_exchange_need_http(ex, ptr::null_mut()), opensharing_result::OPENSHARING_NULL_ARGUMENT);
+        assert_eq!(
+            opensharing_exchange_need_http(ex, need.id, ptr::null_mut()),
+            opensharing_result::OPENSHARING_NULL_ARGUMENT
+        );
         let reply = b"<Credentials><AccessKeyId>ASIA1</AccessKeyId><SecretAccessKey>S</SecretAccessKey>\
 <SessionToken>T</SessionToken><Expiration>2026-01-01T01:00:00Z</Expiration></Credentials>";
         assert_eq!(
-            opensharing_exchange_supply_http(ex, 200, ptr::null(), 5),
+            opensharing_exchange_supply_http(ex, need.id, 200, ptr::null(), 5),
             opensharing_result::OPENSHARING_NULL_ARGUMENT
         );
         let (cc, age) = ("Cache-Control", "max-age=60");
         assert_eq!(
-            opensharing_exchange_supply_http_header(ex, cc.as_ptr(), cc.len(), age.as_ptr(), age.len()),
+            opensharing_exchange_supply_http_header(ex, need.id, cc.as_ptr(), cc.len(), age.as_ptr(), age.len()),
             opensharing_result::OPENSHARING_OK
         );
         assert_eq!(
-            opensharing_exchange_supply_http(ex, 200, reply.as_ptr(), reply.len()),
+            opensharing_exchange_supply_http(ex, need.id, 200, reply.as_ptr(), reply.len()),
             opensharing_result::OPENSHARING_OK
         );
         assert_eq!(
-            opensharing_exchange_supply_http_header(ex, cc.as_ptr(), cc.len(), age.as_ptr(), age.len()),
+            opensharing_exchange_supply_http_header(ex, need.id, cc.as_ptr(), cc.len(), age.as_ptr(), age.len()),
             opensharing_result::OPENSHARING_INVALID_STATE
         );
         assert_eq!(
-            opensharing_exchange_supply_http(ex, 200, reply.as_ptr(), reply.len()),
+            opensharing_exchange_supply_http(ex, need.id, 200, reply.as_ptr(), reply.len()),
             opensharing_result::OPENSHARING_INVALID_STATE
         );
-        assert_eq!(opensharing_exchange_need_http(ex, &mut call), opensharing_result::OPENSHARING_INVALID_STATE);
+        assert_eq!(
+            opensharing_exchange_need_http(ex, need.id, &mut call),
+            opensharing_result::OPENSHARING_INVALID_STATE
+        );
         assert_eq!(opensharing_exchange_poll(ex, &mut event), opensharing_result::OPENSHARING_OK);
         assert_eq!(event, opensharing_event::OPENSHARING_EVENT_HEAD);
         let mut status = 0;
@@ -512,7 +565,7 @@ fn bad_arguments_are_errors_never_crashes() {
         let req = opensharing_request { header_count: 0, ..req };
         assert_eq!(opensharing_engine_handle(e, &req, NOW, &mut ex), opensharing_result::OPENSHARING_OK);
         // Out-of-state calls are refused.
-        assert_eq!(opensharing_exchange_supply_not_found(ex), opensharing_result::OPENSHARING_INVALID_STATE);
+        assert_eq!(opensharing_exchange_supply_not_found(ex, 0), opensharing_result::OPENSHARING_INVALID_STATE);
         let mut need = std::mem::zeroed::<opensharing_need>();
         assert_eq!(opensharing_exchange_need(ex, &mut need), opensharing_result::OPENSHARING_INVALID_STATE);
         let mut status = 0;
@@ -695,7 +748,7 @@ fn a_pending_body_is_asked_for_through_the_c_abi() {
         assert_eq!(need.body_limit, opensharing::MAX_REQUEST_BODY_BYTES);
         let oversize = vec![b' '; need.body_limit + 1];
         assert_eq!(
-            opensharing_exchange_supply_bytes(ex, oversize.as_ptr(), oversize.len()),
+            opensharing_exchange_supply_bytes(ex, need.id, oversize.as_ptr(), oversize.len()),
             opensharing_result::OPENSHARING_OK
         );
         assert_eq!(opensharing_exchange_poll(ex, &mut event), opensharing_result::OPENSHARING_OK);
@@ -883,27 +936,29 @@ fn out_of_state_calls_are_invalid_state() {
         assert_eq!(need.kind, opensharing_need_kind::OPENSHARING_NEED_GET);
         let invalid = opensharing_result::OPENSHARING_INVALID_STATE;
         // Answers of another kind are refused, and the need stays pending.
-        assert_eq!(opensharing_exchange_supply_listing(ex, ptr::null(), 0), invalid);
+        assert_eq!(opensharing_exchange_supply_listing(ex, need.id, ptr::null(), 0), invalid);
         assert!(last_error().contains("OPENSHARING_NEED_GET"), "{}", last_error());
-        assert_eq!(opensharing_exchange_supply_http(ex, 200, ptr::null(), 0), invalid);
+        assert_eq!(opensharing_exchange_supply_http(ex, need.id, 200, ptr::null(), 0), invalid);
         let meta = opensharing_object_meta { key: b"k".as_ptr(), key_len: 1, size: 1, last_modified_unix_ms: 0 };
-        assert_eq!(opensharing_exchange_supply_meta(ex, &meta), invalid);
-        assert_eq!(opensharing_exchange_supply_http_header(ex, b"a".as_ptr(), 1, b"b".as_ptr(), 1), invalid);
+        assert_eq!(opensharing_exchange_supply_meta(ex, need.id, &meta), invalid);
+        assert_eq!(opensharing_exchange_supply_http_header(ex, need.id, b"a".as_ptr(), 1, b"b".as_ptr(), 1), invalid);
         let mut call = std::mem::zeroed::<opensharing_http_call>();
-        assert_eq!(opensharing_exchange_need_http(ex, &mut call), invalid);
+        assert_eq!(opensharing_exchange_need_http(ex, need.id, &mut call), invalid);
         // No head, no body, no file, no audit yet.
         let mut file = std::mem::zeroed::<opensharing_file>();
         assert_eq!(opensharing_exchange_file(ex, &mut file), invalid);
         let (mut buf, mut n, mut status) = ([0u8; 64], 0, 0);
         assert_eq!(opensharing_exchange_read(ex, buf.as_mut_ptr(), buf.len(), &mut n), invalid);
         assert_eq!(opensharing_exchange_status(ex, &mut status), invalid);
-        assert_eq!(opensharing_exchange_supply_not_found(ex), opensharing_result::OPENSHARING_OK);
-        // Nothing is pending now: every answer is out of state.
-        assert_eq!(opensharing_exchange_supply_not_found(ex), invalid);
-        assert!(last_error().contains("not waiting for IO"), "{}", last_error());
-        assert_eq!(opensharing_exchange_supply_listing(ex, ptr::null(), 0), invalid);
+        assert_eq!(opensharing_exchange_supply_not_found(ex, need.id), opensharing_result::OPENSHARING_OK);
+        // The need is answered: every answer to it is out of state, and it is described no more.
+        assert_eq!(opensharing_exchange_supply_not_found(ex, need.id), invalid);
+        assert!(last_error().contains("not outstanding"), "{}", last_error());
+        assert_eq!(opensharing_exchange_need(ex, &mut need), invalid);
+        assert_eq!(opensharing_exchange_supply_listing(ex, need.id, ptr::null(), 0), invalid);
         while poll(ex) == opensharing_event::OPENSHARING_EVENT_NEED {
-            assert_eq!(opensharing_exchange_supply_not_found(ex), opensharing_result::OPENSHARING_OK);
+            assert_eq!(opensharing_exchange_need(ex, &mut need), opensharing_result::OPENSHARING_OK);
+            assert_eq!(opensharing_exchange_supply_not_found(ex, need.id), opensharing_result::OPENSHARING_OK);
         }
         assert_eq!(opensharing_exchange_status(ex, &mut status), opensharing_result::OPENSHARING_OK);
         assert_eq!(opensharing_exchange_need(ex, &mut need), invalid);
@@ -922,7 +977,7 @@ fn out_of_state_calls_are_invalid_state() {
         assert_eq!(opensharing_exchange_read(ex, buf.as_mut_ptr(), buf.len(), &mut n), invalid);
         assert_eq!(poll(ex), opensharing_event::OPENSHARING_EVENT_DONE);
         assert_eq!(opensharing_exchange_audit_json(ex, &mut audit), opensharing_result::OPENSHARING_OK);
-        assert_eq!(opensharing_exchange_supply_error(ex, b"late".as_ptr(), 4), invalid);
+        assert_eq!(opensharing_exchange_supply_error(ex, need.id, b"late".as_ptr(), 4), invalid);
         opensharing_exchange_free(ex);
         opensharing_engine_free(e);
     }

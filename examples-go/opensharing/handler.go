@@ -86,6 +86,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if h.supply(ex, r.Body) != C.OPENSHARING_OK {
 				return
 			}
+		case C.OPENSHARING_EVENT_WAIT:
+			return // never: each need is answered before the next poll
 		case C.OPENSHARING_EVENT_HEAD:
 			var status C.uint16_t
 			var count C.size_t
@@ -139,7 +141,7 @@ func (h *Handler) sendFile(w io.Writer, ex *C.opensharing_exchange) error {
 	return err
 }
 
-// supply answers the pending IO need.
+// supply answers the IO need the last poll handed out, by its id, before the next poll.
 func (h *Handler) supply(ex *C.opensharing_exchange, body io.Reader) C.opensharing_result {
 	var need C.opensharing_need
 	if r := C.opensharing_exchange_need(ex, &need); r != C.OPENSHARING_OK {
@@ -149,10 +151,10 @@ func (h *Handler) supply(ex *C.opensharing_exchange, body io.Reader) C.openshari
 	defer a.free()
 	fail := func(err error) C.opensharing_result {
 		if errors.Is(err, ErrNotFound) {
-			return C.opensharing_exchange_supply_not_found(ex)
+			return C.opensharing_exchange_supply_not_found(ex, need.id)
 		}
 		p, n := a.str(err.Error())
-		return C.opensharing_exchange_supply_error(ex, p, n)
+		return C.opensharing_exchange_supply_error(ex, need.id, p, n)
 	}
 	store, key := gostr(need.store), gostr(need.key)
 	switch need.kind {
@@ -163,9 +165,9 @@ func (h *Handler) supply(ex *C.opensharing_exchange, body io.Reader) C.openshari
 			return fail(errors.New("the request body could not be read"))
 		}
 		p, n := a.bytes(data)
-		return C.opensharing_exchange_supply_bytes(ex, p, n)
+		return C.opensharing_exchange_supply_bytes(ex, need.id, p, n)
 	case C.OPENSHARING_NEED_HTTP:
-		return h.send(ex, &a)
+		return h.send(ex, need.id, &a)
 	case C.OPENSHARING_NEED_LIST:
 		maxKeys := 0
 		if need.has_max_keys {
@@ -185,7 +187,7 @@ func (h *Handler) supply(ex *C.opensharing_exchange, body io.Reader) C.openshari
 		if more {
 			next, nextLen = a.str(objects[len(objects)-1].Key)
 		}
-		return C.opensharing_exchange_supply_listing_page(ex, &metas[0], C.size_t(len(objects)), next, nextLen)
+		return C.opensharing_exchange_supply_listing_page(ex, need.id, &metas[0], C.size_t(len(objects)), next, nextLen)
 	case C.OPENSHARING_NEED_HEAD:
 		o, err := h.Storage.Stat(store, key)
 		if err != nil {
@@ -194,7 +196,7 @@ func (h *Handler) supply(ex *C.opensharing_exchange, body io.Reader) C.openshari
 		var m C.opensharing_object_meta
 		m.key, m.key_len = a.str(key)
 		m.size, m.last_modified_unix_ms = C.uint64_t(o.Size), C.int64_t(o.Modified.UnixMilli())
-		return C.opensharing_exchange_supply_meta(ex, &m)
+		return C.opensharing_exchange_supply_meta(ex, need.id, &m)
 	}
 	start, end := int64(0), int64(-1)
 	if need.has_range {
@@ -205,20 +207,20 @@ func (h *Handler) supply(ex *C.opensharing_exchange, body io.Reader) C.openshari
 		return fail(err)
 	}
 	p, n := a.bytes(data)
-	return C.opensharing_exchange_supply_bytes(ex, p, n)
+	return C.opensharing_exchange_supply_bytes(ex, need.id, p, n)
 }
 
 // send makes the engine's HTTP call (STS, OAuth, an OpenID key set); it carries secrets, so
 // nothing of it is logged.
-func (h *Handler) send(ex *C.opensharing_exchange, a *arena) C.opensharing_result {
+func (h *Handler) send(ex *C.opensharing_exchange, id C.opensharing_need_id, a *arena) C.opensharing_result {
 	var c C.opensharing_http_call
-	if r := C.opensharing_exchange_need_http(ex, &c); r != C.OPENSHARING_OK {
+	if r := C.opensharing_exchange_need_http(ex, id, &c); r != C.OPENSHARING_OK {
 		return r
 	}
 	req, err := http.NewRequest(gostr(c.method), gostr(c.url), strings.NewReader(gostr(c.body)))
 	for i := C.size_t(0); err == nil && i < c.header_count; i++ {
 		var name, value C.opensharing_str
-		C.opensharing_exchange_need_http_header(ex, i, &name, &value)
+		C.opensharing_exchange_need_http_header(ex, id, i, &name, &value)
 		req.Header.Set(gostr(name), gostr(value))
 	}
 	client := h.HTTPClient
@@ -236,13 +238,13 @@ func (h *Handler) send(ex *C.opensharing_exchange, a *arena) C.opensharing_resul
 	}
 	if err != nil {
 		p, n := a.str(err.Error())
-		return C.opensharing_exchange_supply_error(ex, p, n)
+		return C.opensharing_exchange_supply_error(ex, id, p, n)
 	}
 	if cc := resp.Header.Get("Cache-Control"); cc != "" { // how long a key set may be cached
 		name, nn := a.str("Cache-Control")
 		value, vn := a.str(cc)
-		C.opensharing_exchange_supply_http_header(ex, name, nn, value, vn)
+		C.opensharing_exchange_supply_http_header(ex, id, name, nn, value, vn)
 	}
 	p, n := a.bytes(body)
-	return C.opensharing_exchange_supply_http(ex, C.uint16_t(resp.StatusCode), p, n)
+	return C.opensharing_exchange_supply_http(ex, id, C.uint16_t(resp.StatusCode), p, n)
 }

@@ -10,14 +10,24 @@ use crate::http::ResponseHead;
 pub struct opensharing_exchange {
     inner: Exchange,
     audit_json: String,
-    /// Reply headers given with `opensharing_exchange_supply_http_header`, sent with the next
-    /// `opensharing_exchange_supply_http`.
-    reply_headers: Vec<(String, String)>,
+    /// The need the last `opensharing_exchange_poll` handed out, which
+    /// `opensharing_exchange_need` describes.
+    handed_out: Option<NeedId>,
+    /// Reply headers given with `opensharing_exchange_supply_http_header`, each with the need it
+    /// answers, sent with that need's `opensharing_exchange_supply_http`.
+    reply_headers: Vec<(NeedId, (String, String))>,
 }
+
+/// Names one IO need of an exchange: `opensharing_need::id`, given back to every
+/// `opensharing_exchange_supply_*` call that answers it. Ids are never reused within an exchange.
+/// A call given an id that is not outstanding (never handed out, or answered already), or an
+/// answer of another kind than the need asks for, returns `OPENSHARING_INVALID_STATE` and
+/// answers nothing.
+pub type opensharing_need_id = u64;
 
 impl opensharing_exchange {
     pub(super) fn new(inner: Exchange) -> opensharing_exchange {
-        opensharing_exchange { inner, audit_json: String::new(), reply_headers: Vec::new() }
+        opensharing_exchange { inner, audit_json: String::new(), handed_out: None, reply_headers: Vec::new() }
     }
 }
 
@@ -25,7 +35,10 @@ impl opensharing_exchange {
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum opensharing_event {
-    /// Perform the IO `opensharing_exchange_need` describes, then call one `opensharing_exchange_supply_*`.
+    /// A need is handed out: perform the IO `opensharing_exchange_need` describes, now or
+    /// concurrently, and answer it with one `opensharing_exchange_supply_*` call given its id. Each
+    /// need is handed out once: poll again for the next one. A host that answers each need before
+    /// polling again never sees `OPENSHARING_EVENT_WAIT`.
     OPENSHARING_EVENT_NEED = 0,
     /// Send the head: `opensharing_exchange_status`, `opensharing_exchange_header_count`, `opensharing_exchange_header`.
     OPENSHARING_EVENT_HEAD = 1,
@@ -38,6 +51,9 @@ pub enum opensharing_event {
     /// `OPENSHARING_EVENT_HEAD`, instead of `OPENSHARING_EVENT_BODY`, for a `GET` of a signed
     /// local file URL (`{prefix}/files/…`).
     OPENSHARING_EVENT_SERVE_FILE = 4,
+    /// Every outstanding need is handed out and none is answered yet: answer one of them, then
+    /// poll again.
+    OPENSHARING_EVENT_WAIT = 5,
 }
 
 /// The local-store file of an `OPENSHARING_EVENT_SERVE_FILE` event. Its strings borrow from the
@@ -100,10 +116,12 @@ pub struct opensharing_http_call {
     pub body: opensharing_str,
 }
 
-/// An IO need. Its strings borrow from the exchange and stay valid until the next call on it.
+/// An IO need. Its strings borrow from the exchange and stay valid until the need is answered.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct opensharing_need {
+    /// The id to answer it with.
+    pub id: opensharing_need_id,
     /// What to do.
     pub kind: opensharing_need_kind,
     /// The store name from the configuration.
@@ -155,9 +173,13 @@ pub unsafe extern "C" fn opensharing_exchange_poll(
     guard(|| {
         let ex = arg_mut(ex, "ex")?;
         let out = out_arg(out, "out")?;
+        ex.handed_out = None;
         out.write(match ex.inner.poll() {
-            // C hosts are handed one need at a time: the oldest outstanding one.
-            Poll::Need(..) | Poll::Wait => opensharing_event::OPENSHARING_EVENT_NEED,
+            Poll::Need(id, _) => {
+                ex.handed_out = Some(id);
+                opensharing_event::OPENSHARING_EVENT_NEED
+            }
+            Poll::Wait => opensharing_event::OPENSHARING_EVENT_WAIT,
             Poll::Head(_) => opensharing_event::OPENSHARING_EVENT_HEAD,
             Poll::Body => opensharing_event::OPENSHARING_EVENT_BODY,
             Poll::ServeFile(_) => opensharing_event::OPENSHARING_EVENT_SERVE_FILE,
@@ -174,20 +196,19 @@ pub unsafe extern "C" fn opensharing_exchange_poll(
     })
 }
 
-/// The pending need, or the invalid-state error saying there is none.
-/// The need C is asked to answer (the oldest outstanding one), or the invalid-state error saying
-/// there is none.
-fn pending(ex: &opensharing_exchange) -> Result<&IoNeed, FfiError> {
-    pending_with_id(ex).map(|(_, need)| need)
+/// Outstanding need `id`, or the invalid-state error saying it is not one (never handed out, or
+/// answered already).
+fn outstanding(ex: &opensharing_exchange, id: opensharing_need_id) -> Result<&IoNeed, FfiError> {
+    ex.inner
+        .need(NeedId(id))
+        .ok_or_else(|| FfiError::invalid_state(format!("IO need {id} is not outstanding (unknown or answered)")))
 }
 
-fn pending_with_id(ex: &opensharing_exchange) -> Result<(NeedId, &IoNeed), FfiError> {
-    ex.inner.outstanding().next().ok_or_else(|| FfiError::invalid_state("the exchange is not waiting for IO"))
-}
-
-/// Describes the pending IO need. `OPENSHARING_INVALID_STATE` when the exchange is not waiting for IO.
+/// Describes the need the last `opensharing_exchange_poll` handed out (`OPENSHARING_EVENT_NEED`),
+/// with its id. `OPENSHARING_INVALID_STATE` when that poll handed out no need, or when the need
+/// is answered already.
 ///
-/// Ownership: the strings in `*out` borrow from `ex` until the next call that changes it.
+/// Ownership: the strings in `*out` borrow from `ex` until the need is answered.
 ///
 /// # Safety
 /// `ex` must be live; `out` writable.
@@ -200,7 +221,11 @@ pub unsafe extern "C" fn opensharing_exchange_need(
         let ex = arg_ref(ex, "ex")?;
         let out = out_arg(out, "out")?;
         // A need with only a kind, a store and a key; the other fields are filled in below.
+        let id = ex.handed_out.ok_or_else(|| {
+            FfiError::invalid_state("the last poll handed out no need: poll until OPENSHARING_EVENT_NEED")
+        })?;
         let plain = |kind, store: &str, key: &str| opensharing_need {
+            id: id.0,
             kind,
             store: opensharing_str::of(store),
             key: opensharing_str::of(key),
@@ -213,7 +238,7 @@ pub unsafe extern "C" fn opensharing_exchange_need(
             range_end: 0,
             body_limit: 0,
         };
-        out.write(match pending(ex)? {
+        out.write(match outstanding(ex, id.0)? {
             IoNeed::List { store, prefix, start_after, max_keys } => opensharing_need {
                 start_after: opensharing_str::of(start_after.as_deref().unwrap_or("")),
                 has_start_after: start_after.is_some(),
@@ -238,30 +263,31 @@ pub unsafe extern "C" fn opensharing_exchange_need(
     })
 }
 
-/// The pending `OPENSHARING_NEED_HTTP` call, or the invalid-state error saying there is none.
-fn pending_http(ex: &opensharing_exchange) -> Result<&HttpCall, FfiError> {
-    match pending(ex)? {
+/// Outstanding `OPENSHARING_NEED_HTTP` need `id`, or the invalid-state error saying it is not one.
+fn outstanding_http(ex: &opensharing_exchange, id: opensharing_need_id) -> Result<&HttpCall, FfiError> {
+    match outstanding(ex, id)? {
         IoNeed::Http(call) => Ok(call),
-        need => Err(FfiError::invalid_state(format!("the pending need is {}, not an HTTP call", need_name(need)))),
+        need => Err(FfiError::invalid_state(format!("IO need {id} is {}, not an HTTP call", need_name(need)))),
     }
 }
 
-/// Describes the pending `OPENSHARING_NEED_HTTP` request. `OPENSHARING_INVALID_STATE` when the exchange is not
-/// waiting for one.
+/// Describes the request of outstanding `OPENSHARING_NEED_HTTP` need `id`.
+/// `OPENSHARING_INVALID_STATE` when `id` is not one.
 ///
-/// Ownership: the strings in `*out` borrow from `ex` until the next call that changes it.
+/// Ownership: the strings in `*out` borrow from `ex` until the need is answered.
 ///
 /// # Safety
 /// `ex` must be live; `out` writable.
 #[no_mangle]
 pub unsafe extern "C" fn opensharing_exchange_need_http(
     ex: *const opensharing_exchange,
+    id: opensharing_need_id,
     out: *mut opensharing_http_call,
 ) -> opensharing_result {
     guard(|| {
         let ex = arg_ref(ex, "ex")?;
         let out = out_arg(out, "out")?;
-        let call = pending_http(ex)?;
+        let call = outstanding_http(ex, id)?;
         out.write(opensharing_http_call {
             method: opensharing_str::of(call.method),
             url: opensharing_str::of(&call.url),
@@ -272,8 +298,9 @@ pub unsafe extern "C" fn opensharing_exchange_need_http(
     })
 }
 
-/// Writes header `index` of the pending `OPENSHARING_NEED_HTTP` request to `*name` and `*value`.
-/// `OPENSHARING_NOT_FOUND` when `index` is past the last header.
+/// Writes header `index` of the request of `OPENSHARING_NEED_HTTP` need `id` to `*name` and
+/// `*value`. `OPENSHARING_NOT_FOUND` when `index` is past the last header;
+/// `OPENSHARING_INVALID_STATE` when `id` is not an outstanding HTTP need.
 ///
 /// Ownership: the strings borrow from `ex` like `opensharing_exchange_need_http`'s.
 ///
@@ -282,13 +309,14 @@ pub unsafe extern "C" fn opensharing_exchange_need_http(
 #[no_mangle]
 pub unsafe extern "C" fn opensharing_exchange_need_http_header(
     ex: *const opensharing_exchange,
+    id: opensharing_need_id,
     index: usize,
     name: *mut opensharing_str,
     value: *mut opensharing_str,
 ) -> opensharing_result {
     guard(|| {
         let ex = arg_ref(ex, "ex")?;
-        write_header(&pending_http(ex)?.headers, index, name, value)
+        write_header(&outstanding_http(ex, id)?.headers, index, name, value)
     })
 }
 
@@ -310,7 +338,7 @@ unsafe fn write_header(
     Ok(())
 }
 
-/// Adds a header of the reply to an `OPENSHARING_NEED_HTTP` need, before
+/// Adds a header of the reply to `OPENSHARING_NEED_HTTP` need `id`, before its
 /// `opensharing_exchange_supply_http`. Optional: the engine reads only `Cache-Control` (how long an
 /// OpenID provider's key set may be cached; one hour without it).
 ///
@@ -321,6 +349,7 @@ unsafe fn write_header(
 #[no_mangle]
 pub unsafe extern "C" fn opensharing_exchange_supply_http_header(
     ex: *mut opensharing_exchange,
+    id: opensharing_need_id,
     name: *const u8,
     name_len: usize,
     value: *const u8,
@@ -328,15 +357,15 @@ pub unsafe extern "C" fn opensharing_exchange_supply_http_header(
 ) -> opensharing_result {
     guard(|| {
         let ex = arg_mut(ex, "ex")?;
-        pending_http(ex)?;
+        outstanding_http(ex, id)?;
         let header = (str_arg(name, name_len, "name")?.to_string(), str_arg(value, value_len, "value")?.to_string());
-        ex.reply_headers.push(header);
+        ex.reply_headers.push((NeedId(id), header));
         Ok(())
     })
 }
 
-/// Answers an `OPENSHARING_NEED_HTTP` need with the reply's status and body, and the headers
-/// given before with `opensharing_exchange_supply_http_header`.
+/// Answers `OPENSHARING_NEED_HTTP` need `id` with the reply's status and body, and the headers
+/// given for it before with `opensharing_exchange_supply_http_header`.
 ///
 /// Ownership: `body` is copied.
 ///
@@ -345,6 +374,7 @@ pub unsafe extern "C" fn opensharing_exchange_supply_http_header(
 #[no_mangle]
 pub unsafe extern "C" fn opensharing_exchange_supply_http(
     ex: *mut opensharing_exchange,
+    id: opensharing_need_id,
     status: u16,
     body: *const u8,
     len: usize,
@@ -352,9 +382,9 @@ pub unsafe extern "C" fn opensharing_exchange_supply_http(
     guard(|| {
         let ex = arg_mut(ex, "ex")?;
         let body = slice_arg(body, len, "body")?.to_vec();
-        pending_http(ex)?;
-        let headers = std::mem::take(&mut ex.reply_headers);
-        supply(ex, IoResult::Http(crate::exchange::HttpReply { status, body, headers }))
+        outstanding_http(ex, id)?;
+        let headers = ex.reply_headers.iter().filter(|(of, _)| of.0 == id).map(|(_, h)| h.clone()).collect();
+        supply(ex, id, IoResult::Http(crate::exchange::HttpReply { status, body, headers }))
     })
 }
 
@@ -382,18 +412,18 @@ fn answers(need: &IoNeed, result: &IoResult) -> bool {
     )
 }
 
-/// Answers the pending need; `OPENSHARING_INVALID_STATE` when there is none, or when `result`
-/// is no answer to it.
-fn supply(ex: &mut opensharing_exchange, result: IoResult) -> Result<(), FfiError> {
-    let (id, need) = pending_with_id(ex)?;
+/// Answers outstanding need `id`; `OPENSHARING_INVALID_STATE` when it is not one, or when
+/// `result` is no answer to it.
+fn supply(ex: &mut opensharing_exchange, id: opensharing_need_id, result: IoResult) -> Result<(), FfiError> {
+    let need = outstanding(ex, id)?;
     if !answers(need, &result) {
-        return Err(FfiError::invalid_state(format!("this answer does not fit the pending {}", need_name(need))));
+        return Err(FfiError::invalid_state(format!("this answer does not fit IO need {id}, {}", need_name(need))));
     }
-    ex.reply_headers.clear();
-    ex.inner.supply(id, result).map_err(|e| FfiError::invalid_state(e.to_string()))
+    ex.reply_headers.retain(|(of, _)| of.0 != id);
+    ex.inner.supply(NeedId(id), result).map_err(|e| FfiError::invalid_state(e.to_string()))
 }
 
-/// Answers a GET need with the object's bytes, or a BODY need with the request body.
+/// Answers GET need `id` with the object's bytes, or BODY need `id` with the request body.
 ///
 /// Ownership: `data` is copied.
 ///
@@ -402,13 +432,14 @@ fn supply(ex: &mut opensharing_exchange, result: IoResult) -> Result<(), FfiErro
 #[no_mangle]
 pub unsafe extern "C" fn opensharing_exchange_supply_bytes(
     ex: *mut opensharing_exchange,
+    id: opensharing_need_id,
     data: *const u8,
     len: usize,
 ) -> opensharing_result {
     guard(|| {
         let ex = arg_mut(ex, "ex")?;
         let bytes = bytes::Bytes::copy_from_slice(slice_arg(data, len, "data")?);
-        supply(ex, IoResult::Bytes(bytes))
+        supply(ex, id, IoResult::Bytes(bytes))
     })
 }
 
@@ -420,7 +451,7 @@ unsafe fn meta(m: &opensharing_object_meta, name: &str) -> Result<ObjectMeta, Ff
     })
 }
 
-/// Answers a LIST need with `count` entries: the complete listing.
+/// Answers LIST need `id` with `count` entries: the complete listing.
 ///
 /// Ownership: the entries are copied.
 ///
@@ -429,13 +460,14 @@ unsafe fn meta(m: &opensharing_object_meta, name: &str) -> Result<ObjectMeta, Ff
 #[no_mangle]
 pub unsafe extern "C" fn opensharing_exchange_supply_listing(
     ex: *mut opensharing_exchange,
+    id: opensharing_need_id,
     entries: *const opensharing_object_meta,
     count: usize,
 ) -> opensharing_result {
-    opensharing_exchange_supply_listing_page(ex, entries, count, std::ptr::null(), 0)
+    opensharing_exchange_supply_listing_page(ex, id, entries, count, std::ptr::null(), 0)
 }
 
-/// Answers a LIST need with one page of `count` entries. When more objects remain,
+/// Answers LIST need `id` with one page of `count` entries. When more objects remain,
 /// `continue_after` (`continue_after_len` bytes) is the key the next page lists after, usually
 /// the last entry's key; NULL (or length 0) says the listing is complete. A host may also list
 /// one entry more than `max_keys` and pass NULL: the engine keeps `max_keys` and continues
@@ -449,6 +481,7 @@ pub unsafe extern "C" fn opensharing_exchange_supply_listing(
 #[no_mangle]
 pub unsafe extern "C" fn opensharing_exchange_supply_listing_page(
     ex: *mut opensharing_exchange,
+    id: opensharing_need_id,
     entries: *const opensharing_object_meta,
     count: usize,
     continue_after: *const u8,
@@ -462,11 +495,11 @@ pub unsafe extern "C" fn opensharing_exchange_supply_listing_page(
             .collect::<Result<Vec<_>, _>>()?;
         let continue_after =
             opt_str_arg(continue_after, continue_after_len, "continue_after")?.filter(|s| !s.is_empty());
-        supply(ex, IoResult::Listing(Listing { entries, continue_after: continue_after.map(str::to_string) }))
+        supply(ex, id, IoResult::Listing(Listing { entries, continue_after: continue_after.map(str::to_string) }))
     })
 }
 
-/// Answers a HEAD need with the object's metadata.
+/// Answers HEAD need `id` with the object's metadata.
 ///
 /// Ownership: `object` is copied.
 ///
@@ -475,27 +508,31 @@ pub unsafe extern "C" fn opensharing_exchange_supply_listing_page(
 #[no_mangle]
 pub unsafe extern "C" fn opensharing_exchange_supply_meta(
     ex: *mut opensharing_exchange,
+    id: opensharing_need_id,
     object: *const opensharing_object_meta,
 ) -> opensharing_result {
     guard(|| {
         let ex = arg_mut(ex, "ex")?;
         let object = meta(arg_ref(object, "object")?, "object.key")?;
-        supply(ex, IoResult::Meta(object))
+        supply(ex, id, IoResult::Meta(object))
     })
 }
 
-/// Answers any need with "the object does not exist".
+/// Answers need `id`, of any kind, with "the object does not exist".
 ///
 /// Ownership: borrows `ex` for the call.
 ///
 /// # Safety
 /// `ex` must be live.
 #[no_mangle]
-pub unsafe extern "C" fn opensharing_exchange_supply_not_found(ex: *mut opensharing_exchange) -> opensharing_result {
-    guard(|| supply(arg_mut(ex, "ex")?, IoResult::NotFound))
+pub unsafe extern "C" fn opensharing_exchange_supply_not_found(
+    ex: *mut opensharing_exchange,
+    id: opensharing_need_id,
+) -> opensharing_result {
+    guard(|| supply(arg_mut(ex, "ex")?, id, IoResult::NotFound))
 }
 
-/// Answers any need with a failure. The message is for the host's log; clients never see it.
+/// Answers need `id`, of any kind, with a failure. The message is for the host's log; clients never see it.
 ///
 /// Ownership: `message` is copied.
 ///
@@ -504,13 +541,14 @@ pub unsafe extern "C" fn opensharing_exchange_supply_not_found(ex: *mut openshar
 #[no_mangle]
 pub unsafe extern "C" fn opensharing_exchange_supply_error(
     ex: *mut opensharing_exchange,
+    id: opensharing_need_id,
     message: *const u8,
     len: usize,
 ) -> opensharing_result {
     guard(|| {
         let ex = arg_mut(ex, "ex")?;
         let message = str_arg(message, len, "message")?.to_string();
-        supply(ex, IoResult::Failed(message))
+        supply(ex, id, IoResult::Failed(message))
     })
 }
 
