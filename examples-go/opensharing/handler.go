@@ -38,6 +38,9 @@ func (h *Handler) audit(method, event string) {
 	log.Printf("%s %s", method, event)
 }
 
+// maxInFlight is how many IO needs of one request are performed at once.
+const maxInFlight = 8
+
 // writeError answers a JSON error as the engine does.
 func writeError(w http.ResponseWriter, status int, code, message string) {
 	w.Header().Set("Content-Type", "application/json")
@@ -75,6 +78,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer C.opensharing_exchange_free(ex)
+	// Needs are performed concurrently; their answers come back here, to the one goroutine
+	// that uses the exchange. Answers still out when the exchange ends are awaited and dropped.
+	answers, inFlight := make(chan answer, maxInFlight), 0
+	defer func() {
+		for ; inFlight > 0; inFlight-- {
+			<-answers
+		}
+	}()
+	supplyOne := func() bool {
+		inFlight--
+		return (<-answers)(ex) == C.OPENSHARING_OK
+	}
 	buf := make([]byte, 64*1024)
 	for {
 		var event C.opensharing_event
@@ -83,11 +98,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		switch event {
 		case C.OPENSHARING_EVENT_NEED:
-			if h.supply(ex, r.Body) != C.OPENSHARING_OK {
+			// Performed on its own goroutine; at most maxInFlight at once.
+			n, err := describe(ex)
+			if err != nil || (inFlight == maxInFlight && !supplyOne()) {
 				return
 			}
+			inFlight++
+			go func() { answers <- h.perform(n, r.Body) }()
 		case C.OPENSHARING_EVENT_WAIT:
-			return // never: each need is answered before the next poll
+			if !supplyOne() {
+				return
+			}
 		case C.OPENSHARING_EVENT_HEAD:
 			var status C.uint16_t
 			var count C.size_t
@@ -141,110 +162,149 @@ func (h *Handler) sendFile(w io.Writer, ex *C.opensharing_exchange) error {
 	return err
 }
 
-// supply answers the IO need the last poll handed out, by its id, before the next poll.
-func (h *Handler) supply(ex *C.opensharing_exchange, body io.Reader) C.opensharing_result {
-	var need C.opensharing_need
-	if r := C.opensharing_exchange_need(ex, &need); r != C.OPENSHARING_OK {
-		return r
+// need is an IO need copied out of the exchange, so that another goroutine can perform it.
+type need struct {
+	id                    C.opensharing_need_id
+	kind                  C.opensharing_need_kind
+	store, key, after     string
+	maxKeys               int // 0: the whole listing
+	start, end, bodyLimit int64
+	call                  *http.Request // for OPENSHARING_NEED_HTTP
+}
+
+// answer supplies the result of a performed need; only the goroutine driving the exchange
+// calls it.
+type answer func(ex *C.opensharing_exchange) C.opensharing_result
+
+// describe copies the need the last poll handed out.
+func describe(ex *C.opensharing_exchange) (need, error) {
+	var c C.opensharing_need
+	if C.opensharing_exchange_need(ex, &c) != C.OPENSHARING_OK {
+		return need{}, errors.New("no need was handed out")
 	}
-	var a arena
-	defer a.free()
-	fail := func(err error) C.opensharing_result {
-		if errors.Is(err, ErrNotFound) {
-			return C.opensharing_exchange_supply_not_found(ex, need.id)
+	n := need{id: c.id, kind: c.kind, store: gostr(c.store), key: gostr(c.key), after: gostr(c.start_after),
+		start: 0, end: -1, bodyLimit: int64(c.body_limit)}
+	if c.has_max_keys {
+		n.maxKeys = int(c.max_keys)
+	}
+	if c.has_range {
+		n.start, n.end = int64(c.range_start), int64(c.range_end)
+	}
+	if c.kind != C.OPENSHARING_NEED_HTTP {
+		return n, nil
+	}
+	var call C.opensharing_http_call
+	if C.opensharing_exchange_need_http(ex, c.id, &call) != C.OPENSHARING_OK {
+		return need{}, errors.New("no HTTP call")
+	}
+	req, err := http.NewRequest(gostr(call.method), gostr(call.url), strings.NewReader(gostr(call.body)))
+	for i := C.size_t(0); err == nil && i < call.header_count; i++ {
+		var name, value C.opensharing_str
+		C.opensharing_exchange_need_http_header(ex, c.id, i, &name, &value)
+		req.Header.Set(gostr(name), gostr(value))
+	}
+	n.call = req
+	return n, err
+}
+
+// perform does the IO of n (on any goroutine) and returns how to answer it.
+func (h *Handler) perform(n need, body io.Reader) answer {
+	fail := func(err error) answer {
+		return func(ex *C.opensharing_exchange) C.opensharing_result {
+			if errors.Is(err, ErrNotFound) {
+				return C.opensharing_exchange_supply_not_found(ex, n.id)
+			}
+			var a arena
+			defer a.free()
+			p, l := a.str(err.Error())
+			return C.opensharing_exchange_supply_error(ex, n.id, p, l)
 		}
-		p, n := a.str(err.Error())
-		return C.opensharing_exchange_supply_error(ex, need.id, p, n)
 	}
-	store, key := gostr(need.store), gostr(need.key)
-	switch need.kind {
+	bytes := func(data []byte) answer {
+		return func(ex *C.opensharing_exchange) C.opensharing_result {
+			var a arena
+			defer a.free()
+			p, l := a.bytes(data)
+			return C.opensharing_exchange_supply_bytes(ex, n.id, p, l)
+		}
+	}
+	switch n.kind {
 	case C.OPENSHARING_NEED_BODY:
 		// At most one byte over the limit: the engine answers 413 to a longer body.
-		data, err := io.ReadAll(io.LimitReader(body, int64(need.body_limit)+1))
+		data, err := io.ReadAll(io.LimitReader(body, n.bodyLimit+1))
 		if err != nil {
 			return fail(errors.New("the request body could not be read"))
 		}
-		p, n := a.bytes(data)
-		return C.opensharing_exchange_supply_bytes(ex, need.id, p, n)
+		return bytes(data)
 	case C.OPENSHARING_NEED_HTTP:
-		return h.send(ex, need.id, &a)
+		return h.send(n)
 	case C.OPENSHARING_NEED_LIST:
-		maxKeys := 0
-		if need.has_max_keys {
-			maxKeys = int(need.max_keys)
-		}
-		objects, more, err := h.Storage.List(store, key, gostr(need.start_after), maxKeys)
+		objects, more, err := h.Storage.List(n.store, n.key, n.after, n.maxKeys)
 		if err != nil {
 			return fail(err)
 		}
-		metas := make([]C.opensharing_object_meta, len(objects)+1) // +1: &metas[0] must exist
-		for i, o := range objects {
-			metas[i].key, metas[i].key_len = a.str(o.Key)
-			metas[i].size, metas[i].last_modified_unix_ms = C.uint64_t(o.Size), C.int64_t(o.Modified.UnixMilli())
+		return func(ex *C.opensharing_exchange) C.opensharing_result {
+			var a arena
+			defer a.free()
+			metas := make([]C.opensharing_object_meta, len(objects)+1) // +1: &metas[0] must exist
+			for i, o := range objects {
+				metas[i].key, metas[i].key_len = a.str(o.Key)
+				metas[i].size, metas[i].last_modified_unix_ms = C.uint64_t(o.Size), C.int64_t(o.Modified.UnixMilli())
+			}
+			var next *C.uint8_t
+			var nextLen C.size_t
+			if more {
+				next, nextLen = a.str(objects[len(objects)-1].Key)
+			}
+			return C.opensharing_exchange_supply_listing_page(ex, n.id, &metas[0], C.size_t(len(objects)), next, nextLen)
 		}
-		var next *C.uint8_t
-		var nextLen C.size_t
-		if more {
-			next, nextLen = a.str(objects[len(objects)-1].Key)
-		}
-		return C.opensharing_exchange_supply_listing_page(ex, need.id, &metas[0], C.size_t(len(objects)), next, nextLen)
 	case C.OPENSHARING_NEED_HEAD:
-		o, err := h.Storage.Stat(store, key)
+		o, err := h.Storage.Stat(n.store, n.key)
 		if err != nil {
 			return fail(err)
 		}
-		var m C.opensharing_object_meta
-		m.key, m.key_len = a.str(key)
-		m.size, m.last_modified_unix_ms = C.uint64_t(o.Size), C.int64_t(o.Modified.UnixMilli())
-		return C.opensharing_exchange_supply_meta(ex, need.id, &m)
+		return func(ex *C.opensharing_exchange) C.opensharing_result {
+			var a arena
+			defer a.free()
+			var m C.opensharing_object_meta
+			m.key, m.key_len = a.str(n.key)
+			m.size, m.last_modified_unix_ms = C.uint64_t(o.Size), C.int64_t(o.Modified.UnixMilli())
+			return C.opensharing_exchange_supply_meta(ex, n.id, &m)
+		}
 	}
-	start, end := int64(0), int64(-1)
-	if need.has_range {
-		start, end = int64(need.range_start), int64(need.range_end)
-	}
-	data, err := h.Storage.Read(store, key, start, end)
+	data, err := h.Storage.Read(n.store, n.key, n.start, n.end)
 	if err != nil {
 		return fail(err)
 	}
-	p, n := a.bytes(data)
-	return C.opensharing_exchange_supply_bytes(ex, need.id, p, n)
+	return bytes(data)
 }
 
 // send makes the engine's HTTP call (STS, OAuth, an OpenID key set); it carries secrets, so
 // nothing of it is logged.
-func (h *Handler) send(ex *C.opensharing_exchange, id C.opensharing_need_id, a *arena) C.opensharing_result {
-	var c C.opensharing_http_call
-	if r := C.opensharing_exchange_need_http(ex, id, &c); r != C.OPENSHARING_OK {
-		return r
-	}
-	req, err := http.NewRequest(gostr(c.method), gostr(c.url), strings.NewReader(gostr(c.body)))
-	for i := C.size_t(0); err == nil && i < c.header_count; i++ {
-		var name, value C.opensharing_str
-		C.opensharing_exchange_need_http_header(ex, id, i, &name, &value)
-		req.Header.Set(gostr(name), gostr(value))
-	}
+func (h *Handler) send(n need) answer {
 	client := h.HTTPClient
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
-	var resp *http.Response
-	if err == nil {
-		resp, err = client.Do(req)
-	}
+	resp, err := client.Do(n.call)
 	var body []byte
 	if err == nil {
 		defer resp.Body.Close()
 		body, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	}
-	if err != nil {
-		p, n := a.str(err.Error())
-		return C.opensharing_exchange_supply_error(ex, id, p, n)
+	return func(ex *C.opensharing_exchange) C.opensharing_result {
+		var a arena
+		defer a.free()
+		if err != nil {
+			p, l := a.str(err.Error())
+			return C.opensharing_exchange_supply_error(ex, n.id, p, l)
+		}
+		if cc := resp.Header.Get("Cache-Control"); cc != "" { // how long a key set may be cached
+			name, nn := a.str("Cache-Control")
+			value, vn := a.str(cc)
+			C.opensharing_exchange_supply_http_header(ex, n.id, name, nn, value, vn)
+		}
+		p, l := a.bytes(body)
+		return C.opensharing_exchange_supply_http(ex, n.id, C.uint16_t(resp.StatusCode), p, l)
 	}
-	if cc := resp.Header.Get("Cache-Control"); cc != "" { // how long a key set may be cached
-		name, nn := a.str("Cache-Control")
-		value, vn := a.str(cc)
-		C.opensharing_exchange_supply_http_header(ex, id, name, nn, value, vn)
-	}
-	p, n := a.bytes(body)
-	return C.opensharing_exchange_supply_http(ex, id, C.uint16_t(resp.StatusCode), p, n)
 }

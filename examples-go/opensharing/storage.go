@@ -24,7 +24,8 @@ type File interface {
 }
 
 // Storage answers the engine's IO needs for the configured stores. Every method returns
-// ErrNotFound for an object that does not exist.
+// ErrNotFound for an object that does not exist. A Handler calls it from several goroutines
+// at once (the needs of one request are performed concurrently).
 type Storage interface {
 	// List returns the objects whose keys start with prefix (a key prefix, not a directory:
 	// listings are recursive, however deep) and sort after startAfter when it is not empty,
