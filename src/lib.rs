@@ -55,6 +55,7 @@
 //! [OpenSharing]: https://github.com/OpenSharing-IO/OpenSharing
 
 #![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod dataset;
 pub mod delta;

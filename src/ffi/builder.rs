@@ -52,15 +52,12 @@ pub struct opensharing_s3_store {
     pub session_token_len: usize,
 }
 
-/// Runs `edit` on the configuration of builder `b`, inside [`guard`].
-///
-/// # Safety
-/// `b` must be NULL or a live builder used by no one else during the call.
-unsafe fn with_builder(
-    b: *mut opensharing_config_builder,
+/// Runs `edit` on the configuration of builder `b` (checked with [`arg_mut`]), inside [`guard`].
+fn with_builder(
+    b: Result<&mut opensharing_config_builder, FfiError>,
     edit: impl FnOnce(&mut Config) -> Result<(), FfiError>,
 ) -> opensharing_result {
-    guard(|| edit(&mut arg_mut(b, "b")?.config))
+    guard(|| edit(&mut b?.config))
 }
 
 /// An inline secret from a string argument.
@@ -68,7 +65,7 @@ unsafe fn with_builder(
 /// # Safety
 /// As for [`str_arg`].
 unsafe fn secret_arg(ptr: *const u8, len: usize, name: &str) -> Result<Secret, FfiError> {
-    Ok(Secret::Inline(str_arg(ptr, len, name)?.to_string()))
+    Ok(Secret::Inline(unsafe { str_arg(ptr, len, name) }?.to_string()))
 }
 
 /// An optional inline secret: NULL means absent.
@@ -76,7 +73,7 @@ unsafe fn secret_arg(ptr: *const u8, len: usize, name: &str) -> Result<Secret, F
 /// # Safety
 /// As for [`str_arg`].
 unsafe fn opt_secret_arg(ptr: *const u8, len: usize, name: &str) -> Result<Option<Secret>, FfiError> {
-    Ok(opt_str_arg(ptr, len, name)?.map(|s| Secret::Inline(s.to_string())))
+    Ok(unsafe { opt_str_arg(ptr, len, name) }?.map(|s| Secret::Inline(s.to_string())))
 }
 
 /// An optional string argument, owned: NULL means absent.
@@ -84,7 +81,7 @@ unsafe fn opt_secret_arg(ptr: *const u8, len: usize, name: &str) -> Result<Optio
 /// # Safety
 /// As for [`str_arg`].
 unsafe fn opt_string_arg(ptr: *const u8, len: usize, name: &str) -> Result<Option<String>, FfiError> {
-    Ok(opt_str_arg(ptr, len, name)?.map(str::to_string))
+    Ok(unsafe { opt_str_arg(ptr, len, name) }?.map(str::to_string))
 }
 
 /// Creates an empty builder (prefix `/delta-sharing`, URL TTL 3600 s).
@@ -98,7 +95,7 @@ pub unsafe extern "C" fn opensharing_config_builder_new(
     out: *mut *mut opensharing_config_builder,
 ) -> opensharing_result {
     guard(|| {
-        let out = out_arg(out, "out")?;
+        let out = unsafe { out_arg(out, "out") }?;
         let config: Config = serde_json::from_str("{}").map_err(|e| FfiError::config(e.to_string()))?;
         out.write(Box::into_raw(Box::new(opensharing_config_builder { config, base_dir: None })));
         Ok(())
@@ -115,7 +112,9 @@ pub unsafe extern "C" fn opensharing_config_builder_new(
 pub unsafe extern "C" fn opensharing_config_builder_free(b: *mut opensharing_config_builder) {
     guard_free(|| {
         if !b.is_null() {
-            drop(Box::from_raw(b));
+            // SAFETY: the caller promised `b` came from `opensharing_config_builder_new` and is
+            // not used afterwards.
+            drop(unsafe { Box::from_raw(b) });
         }
     });
 }
@@ -135,8 +134,8 @@ pub unsafe extern "C" fn opensharing_config_builder_set_base_dir(
     len: usize,
 ) -> opensharing_result {
     guard(|| {
-        let dir = str_arg(dir, len, "dir")?.into();
-        arg_mut(b, "b")?.base_dir = Some(dir);
+        let dir = unsafe { str_arg(dir, len, "dir") }?.into();
+        unsafe { arg_mut(b, "b") }?.base_dir = Some(dir);
         Ok(())
     })
 }
@@ -153,8 +152,8 @@ pub unsafe extern "C" fn opensharing_config_builder_set_endpoint(
     endpoint: *const u8,
     len: usize,
 ) -> opensharing_result {
-    with_builder(b, |cfg| {
-        cfg.endpoint = Some(str_arg(endpoint, len, "endpoint")?.to_string());
+    with_builder(unsafe { arg_mut(b, "b") }, |cfg| {
+        cfg.endpoint = Some(unsafe { str_arg(endpoint, len, "endpoint") }?.to_string());
         Ok(())
     })
 }
@@ -171,8 +170,8 @@ pub unsafe extern "C" fn opensharing_config_builder_set_token_signing_key(
     key: *const u8,
     len: usize,
 ) -> opensharing_result {
-    with_builder(b, |cfg| {
-        cfg.token_signing_key = Some(secret_arg(key, len, "key")?);
+    with_builder(unsafe { arg_mut(b, "b") }, |cfg| {
+        cfg.token_signing_key = Some(unsafe { secret_arg(key, len, "key") }?);
         Ok(())
     })
 }
@@ -182,7 +181,7 @@ pub unsafe extern "C" fn opensharing_config_builder_set_token_signing_key(
 /// # Safety
 /// `name` valid for `name_len` bytes.
 unsafe fn add_store(cfg: &mut Config, name: *const u8, name_len: usize, store: StoreConfig) -> Result<(), FfiError> {
-    cfg.stores.insert(str_arg(name, name_len, "name")?.to_string(), store);
+    cfg.stores.insert(unsafe { str_arg(name, name_len, "name") }?.to_string(), store);
     Ok(())
 }
 
@@ -202,9 +201,9 @@ pub unsafe extern "C" fn opensharing_config_builder_add_local_store(
     root_len: usize,
     follow_symlinks: bool,
 ) -> opensharing_result {
-    with_builder(b, |cfg| {
-        let root = str_arg(root, root_len, "root")?.to_string();
-        add_store(cfg, name, name_len, StoreConfig::Local(LocalStoreConfig { root, follow_symlinks }))
+    with_builder(unsafe { arg_mut(b, "b") }, |cfg| {
+        let root = unsafe { str_arg(root, root_len, "root") }?.to_string();
+        unsafe { add_store(cfg, name, name_len, StoreConfig::Local(LocalStoreConfig { root, follow_symlinks })) }
     })
 }
 
@@ -222,19 +221,21 @@ pub unsafe extern "C" fn opensharing_config_builder_add_s3_store(
     name_len: usize,
     store: *const opensharing_s3_store,
 ) -> opensharing_result {
-    with_builder(b, |cfg| {
-        let s = arg_ref(store, "store")?;
+    with_builder(unsafe { arg_mut(b, "b") }, |cfg| {
+        let s = unsafe { arg_ref(store, "store") }?;
         let config = S3StoreConfig {
-            bucket: str_arg(s.bucket, s.bucket_len, "store.bucket")?.to_string(),
-            region: str_arg(s.region, s.region_len, "store.region")?.to_string(),
-            endpoint: opt_string_arg(s.endpoint, s.endpoint_len, "store.endpoint")?,
+            bucket: unsafe { str_arg(s.bucket, s.bucket_len, "store.bucket") }?.to_string(),
+            region: unsafe { str_arg(s.region, s.region_len, "store.region") }?.to_string(),
+            endpoint: unsafe { opt_string_arg(s.endpoint, s.endpoint_len, "store.endpoint") }?,
             path_style: s.path_style,
-            access_key_id: secret_arg(s.access_key_id, s.access_key_id_len, "store.access_key_id")?,
-            secret_access_key: secret_arg(s.secret_access_key, s.secret_access_key_len, "store.secret_access_key")?,
-            session_token: opt_secret_arg(s.session_token, s.session_token_len, "store.session_token")?,
+            access_key_id: unsafe { secret_arg(s.access_key_id, s.access_key_id_len, "store.access_key_id") }?,
+            secret_access_key: unsafe {
+                secret_arg(s.secret_access_key, s.secret_access_key_len, "store.secret_access_key")
+            }?,
+            session_token: unsafe { opt_secret_arg(s.session_token, s.session_token_len, "store.session_token") }?,
             vend: None,
         };
-        add_store(cfg, name, name_len, StoreConfig::S3(config))
+        unsafe { add_store(cfg, name, name_len, StoreConfig::S3(config)) }
     })
 }
 
@@ -243,7 +244,7 @@ pub unsafe extern "C" fn opensharing_config_builder_add_s3_store(
 /// # Safety
 /// `name` valid for `name_len` bytes.
 unsafe fn store_mut(cfg: &mut Config, name: *const u8, name_len: usize) -> Result<&mut StoreConfig, FfiError> {
-    let name = str_arg(name, name_len, "store")?;
+    let name = unsafe { str_arg(name, name_len, "store") }?;
     cfg.stores.get_mut(name).ok_or_else(|| FfiError::not_found(format!("no store '{name}' was added")))
 }
 
@@ -289,15 +290,15 @@ pub unsafe extern "C" fn opensharing_config_builder_set_s3_vend_sts(
     store_len: usize,
     sts: *const opensharing_s3_sts,
 ) -> opensharing_result {
-    with_builder(b, |cfg| {
-        let s = arg_ref(sts, "sts")?;
+    with_builder(unsafe { arg_mut(b, "b") }, |cfg| {
+        let s = unsafe { arg_ref(sts, "sts") }?;
         let vend = S3Vending::Sts(StsConfig {
-            role_arn: str_arg(s.role_arn, s.role_arn_len, "sts.role_arn")?.to_string(),
-            endpoint: opt_string_arg(s.endpoint, s.endpoint_len, "sts.endpoint")?,
-            region: opt_string_arg(s.region, s.region_len, "sts.region")?,
-            external_id: opt_secret_arg(s.external_id, s.external_id_len, "sts.external_id")?,
+            role_arn: unsafe { str_arg(s.role_arn, s.role_arn_len, "sts.role_arn") }?.to_string(),
+            endpoint: unsafe { opt_string_arg(s.endpoint, s.endpoint_len, "sts.endpoint") }?,
+            region: unsafe { opt_string_arg(s.region, s.region_len, "sts.region") }?,
+            external_id: unsafe { opt_secret_arg(s.external_id, s.external_id_len, "sts.external_id") }?,
         });
-        match store_mut(cfg, store, store_len)? {
+        match unsafe { store_mut(cfg, store, store_len) }? {
             StoreConfig::S3(s3) => s3.vend = Some(vend),
             _ => return Err(wrong_store_kind("S3")),
         }
@@ -326,13 +327,13 @@ pub unsafe extern "C" fn opensharing_config_builder_set_s3_vend_static(
     session_token: *const u8,
     session_token_len: usize,
 ) -> opensharing_result {
-    with_builder(b, |cfg| {
+    with_builder(unsafe { arg_mut(b, "b") }, |cfg| {
         let vend = S3Vending::Static(StaticS3Credentials {
-            access_key_id: secret_arg(access_key_id, access_key_id_len, "access_key_id")?,
-            secret_access_key: secret_arg(secret_access_key, secret_access_key_len, "secret_access_key")?,
-            session_token: opt_secret_arg(session_token, session_token_len, "session_token")?,
+            access_key_id: unsafe { secret_arg(access_key_id, access_key_id_len, "access_key_id") }?,
+            secret_access_key: unsafe { secret_arg(secret_access_key, secret_access_key_len, "secret_access_key") }?,
+            session_token: unsafe { opt_secret_arg(session_token, session_token_len, "session_token") }?,
         });
-        match store_mut(cfg, store, store_len)? {
+        match unsafe { store_mut(cfg, store, store_len) }? {
             StoreConfig::S3(s3) => s3.vend = Some(vend),
             _ => return Err(wrong_store_kind("S3")),
         }
@@ -381,21 +382,19 @@ pub unsafe extern "C" fn opensharing_config_builder_add_gcs_store(
     name_len: usize,
     store: *const opensharing_gcs_store,
 ) -> opensharing_result {
-    with_builder(b, |cfg| {
-        let s = arg_ref(store, "store")?;
+    with_builder(unsafe { arg_mut(b, "b") }, |cfg| {
+        let s = unsafe { arg_ref(store, "store") }?;
         let config = GcsStoreConfig {
-            bucket: str_arg(s.bucket, s.bucket_len, "store.bucket")?.to_string(),
-            endpoint: opt_string_arg(s.endpoint, s.endpoint_len, "store.endpoint")?,
-            service_account_key: opt_secret_arg(
-                s.service_account_key,
-                s.service_account_key_len,
-                "store.service_account_key",
-            )?,
-            hmac_access_id: opt_secret_arg(s.hmac_access_id, s.hmac_access_id_len, "store.hmac_access_id")?,
-            hmac_secret: opt_secret_arg(s.hmac_secret, s.hmac_secret_len, "store.hmac_secret")?,
+            bucket: unsafe { str_arg(s.bucket, s.bucket_len, "store.bucket") }?.to_string(),
+            endpoint: unsafe { opt_string_arg(s.endpoint, s.endpoint_len, "store.endpoint") }?,
+            service_account_key: unsafe {
+                opt_secret_arg(s.service_account_key, s.service_account_key_len, "store.service_account_key")
+            }?,
+            hmac_access_id: unsafe { opt_secret_arg(s.hmac_access_id, s.hmac_access_id_len, "store.hmac_access_id") }?,
+            hmac_secret: unsafe { opt_secret_arg(s.hmac_secret, s.hmac_secret_len, "store.hmac_secret") }?,
             vend: None,
         };
-        add_store(cfg, name, name_len, StoreConfig::Gcs(config))
+        unsafe { add_store(cfg, name, name_len, StoreConfig::Gcs(config)) }
     })
 }
 
@@ -418,12 +417,12 @@ pub unsafe extern "C" fn opensharing_config_builder_set_gcs_vend(
     sts_endpoint: *const u8,
     sts_endpoint_len: usize,
 ) -> opensharing_result {
-    with_builder(b, |cfg| {
+    with_builder(unsafe { arg_mut(b, "b") }, |cfg| {
         let vend = GcsVending {
-            token_endpoint: opt_string_arg(token_endpoint, token_endpoint_len, "token_endpoint")?,
-            sts_endpoint: opt_string_arg(sts_endpoint, sts_endpoint_len, "sts_endpoint")?,
+            token_endpoint: unsafe { opt_string_arg(token_endpoint, token_endpoint_len, "token_endpoint") }?,
+            sts_endpoint: unsafe { opt_string_arg(sts_endpoint, sts_endpoint_len, "sts_endpoint") }?,
         };
-        match store_mut(cfg, store, store_len)? {
+        match unsafe { store_mut(cfg, store, store_len) }? {
             StoreConfig::Gcs(gcs) => gcs.vend = Some(vend),
             _ => return Err(wrong_store_kind("GCS")),
         }
@@ -478,16 +477,16 @@ pub unsafe extern "C" fn opensharing_config_builder_add_azure_store(
     name_len: usize,
     store: *const opensharing_azure_store,
 ) -> opensharing_result {
-    with_builder(b, |cfg| {
-        let s = arg_ref(store, "store")?;
+    with_builder(unsafe { arg_mut(b, "b") }, |cfg| {
+        let s = unsafe { arg_ref(store, "store") }?;
         let config = AzureStoreConfig {
-            account: str_arg(s.account, s.account_len, "store.account")?.to_string(),
-            container: str_arg(s.container, s.container_len, "store.container")?.to_string(),
-            endpoint: opt_string_arg(s.endpoint, s.endpoint_len, "store.endpoint")?,
-            account_key: opt_secret_arg(s.account_key, s.account_key_len, "store.account_key")?,
+            account: unsafe { str_arg(s.account, s.account_len, "store.account") }?.to_string(),
+            container: unsafe { str_arg(s.container, s.container_len, "store.container") }?.to_string(),
+            endpoint: unsafe { opt_string_arg(s.endpoint, s.endpoint_len, "store.endpoint") }?,
+            account_key: unsafe { opt_secret_arg(s.account_key, s.account_key_len, "store.account_key") }?,
             vend: None,
         };
-        add_store(cfg, name, name_len, StoreConfig::Azure(config))
+        unsafe { add_store(cfg, name, name_len, StoreConfig::Azure(config)) }
     })
 }
 
@@ -506,14 +505,14 @@ pub unsafe extern "C" fn opensharing_config_builder_set_azure_vend(
     store_len: usize,
     scope: u32,
 ) -> opensharing_result {
-    with_builder(b, |cfg| {
+    with_builder(unsafe { arg_mut(b, "b") }, |cfg| {
         // A `u32` and not the enum: a C caller may pass any number.
         let scope = match scope {
             s if s == opensharing_azure_scope::OPENSHARING_AZURE_SCOPE_DIRECTORY as u32 => AzureSasScope::Directory,
             s if s == opensharing_azure_scope::OPENSHARING_AZURE_SCOPE_CONTAINER as u32 => AzureSasScope::Container,
             other => return Err(FfiError::argument(format!("unknown Azure SAS scope {other}"))),
         };
-        match store_mut(cfg, store, store_len)? {
+        match unsafe { store_mut(cfg, store, store_len) }? {
             StoreConfig::Azure(azure) => azure.vend = Some(AzureVending { scope }),
             _ => return Err(wrong_store_kind("Azure")),
         }
@@ -533,9 +532,9 @@ pub unsafe extern "C" fn opensharing_config_builder_add_share(
     name: *const u8,
     len: usize,
 ) -> opensharing_result {
-    with_builder(b, |cfg| {
+    with_builder(unsafe { arg_mut(b, "b") }, |cfg| {
         cfg.shares.push(ShareConfig {
-            name: str_arg(name, len, "name")?.to_string(),
+            name: unsafe { str_arg(name, len, "name") }?.to_string(),
             id: None,
             display_name: None,
             comment: None,
@@ -567,9 +566,11 @@ pub unsafe extern "C" fn opensharing_config_builder_add_schema(
     schema: *const u8,
     schema_len: usize,
 ) -> opensharing_result {
-    with_builder(b, |cfg| {
-        let name = str_arg(schema, schema_len, "schema")?.to_string();
-        share_mut(cfg, str_arg(share, share_len, "share")?)?.schemas.push(SchemaConfig { name, assets: Vec::new() });
+    with_builder(unsafe { arg_mut(b, "b") }, |cfg| {
+        let name = unsafe { str_arg(schema, schema_len, "schema") }?.to_string();
+        share_mut(cfg, unsafe { str_arg(share, share_len, "share") }?)?
+            .schemas
+            .push(SchemaConfig { name, assets: Vec::new() });
         Ok(())
     })
 }
@@ -619,22 +620,22 @@ pub unsafe extern "C" fn opensharing_config_builder_add_asset(
     b: *mut opensharing_config_builder,
     asset: *const opensharing_asset,
 ) -> opensharing_result {
-    with_builder(b, |cfg| {
-        let a = arg_ref(asset, "asset")?;
-        let kind_name = str_arg(a.kind, a.kind_len, "asset.kind")?;
+    with_builder(unsafe { arg_mut(b, "b") }, |cfg| {
+        let a = unsafe { arg_ref(asset, "asset") }?;
+        let kind_name = unsafe { str_arg(a.kind, a.kind_len, "asset.kind") }?;
         let kind: AssetKind = serde_json::from_value(serde_json::Value::String(kind_name.to_string()))
             .map_err(|_| FfiError::argument(format!("unknown asset kind '{kind_name}'")))?;
         let mut config: AssetConfig = serde_json::from_value(serde_json::json!({
-            "type": kind_name, "name": str_arg(a.name, a.name_len, "asset.name")?,
+            "type": kind_name, "name": unsafe { str_arg(a.name, a.name_len, "asset.name") }?,
         }))
         .map_err(|e| FfiError::argument(e.to_string()))?;
         config.kind = kind;
-        config.store = Some(str_arg(a.store, a.store_len, "asset.store")?.to_string());
-        config.path = Some(str_arg(a.path, a.path_len, "asset.path")?.to_string());
-        config.description = opt_string_arg(a.description, a.description_len, "asset.description")?;
+        config.store = Some(unsafe { str_arg(a.store, a.store_len, "asset.store") }?.to_string());
+        config.path = Some(unsafe { str_arg(a.path, a.path_len, "asset.path") }?.to_string());
+        config.description = unsafe { opt_string_arg(a.description, a.description_len, "asset.description") }?;
         config.history_shared = a.history_shared;
-        let schema_name = str_arg(a.schema, a.schema_len, "asset.schema")?;
-        let share = share_mut(cfg, str_arg(a.share, a.share_len, "asset.share")?)?;
+        let schema_name = unsafe { str_arg(a.schema, a.schema_len, "asset.schema") }?;
+        let share = share_mut(cfg, unsafe { str_arg(a.share, a.share_len, "asset.share") }?)?;
         let schema = share
             .schemas
             .iter_mut()
@@ -661,10 +662,12 @@ pub unsafe extern "C" fn opensharing_config_builder_add_recipient(
     token_sha256_hex_len: usize,
     expires_unix_ms: i64,
 ) -> opensharing_result {
-    with_builder(b, |cfg| {
+    with_builder(unsafe { arg_mut(b, "b") }, |cfg| {
         cfg.recipients.push(RecipientConfig {
-            name: str_arg(name, name_len, "name")?.to_string(),
-            token_sha256: Some(str_arg(token_sha256_hex, token_sha256_hex_len, "token_sha256_hex")?.to_string()),
+            name: unsafe { str_arg(name, name_len, "name") }?.to_string(),
+            token_sha256: Some(
+                unsafe { str_arg(token_sha256_hex, token_sha256_hex_len, "token_sha256_hex") }?.to_string(),
+            ),
             expires_at: (expires_unix_ms >= 0).then(|| format_rfc3339_ms(expires_unix_ms)),
             shares: Vec::new(),
             deny_risk_labels: Vec::new(),
@@ -691,9 +694,9 @@ pub unsafe extern "C" fn opensharing_config_builder_grant(
     share: *const u8,
     share_len: usize,
 ) -> opensharing_result {
-    with_builder(b, |cfg| {
-        let name = str_arg(recipient, recipient_len, "recipient")?;
-        let share = str_arg(share, share_len, "share")?.to_string();
+    with_builder(unsafe { arg_mut(b, "b") }, |cfg| {
+        let name = unsafe { str_arg(recipient, recipient_len, "recipient") }?;
+        let share = unsafe { str_arg(share, share_len, "share") }?.to_string();
         let r = cfg
             .recipients
             .iter_mut()
@@ -718,8 +721,8 @@ pub unsafe extern "C" fn opensharing_config_builder_build(
     out: *mut *mut opensharing_engine,
 ) -> opensharing_result {
     guard(|| {
-        let builder = arg_ref(b, "b")?;
-        let out = out_arg(out, "out")?;
+        let builder = unsafe { arg_ref(b, "b") }?;
+        let out = unsafe { out_arg(out, "out") }?;
         let catalog =
             Catalog::from_config(builder.config.clone(), &|_| None).map_err(|e| FfiError::config(e.to_string()))?;
         let engine = opensharing_engine::new(catalog, builder.base_dir.clone())?;

@@ -106,9 +106,9 @@ pub unsafe extern "C" fn opensharing_engine_new(
     out: *mut *mut opensharing_engine,
 ) -> opensharing_result {
     guard(|| {
-        let out = out_arg(out, "out")?;
-        let catalog = parse_catalog(str_arg(json, json_len, "json")?)?;
-        let base_dir = opt_str_arg(base_dir, base_dir_len, "base_dir")?.map(PathBuf::from);
+        let out = unsafe { out_arg(out, "out") }?;
+        let catalog = parse_catalog(unsafe { str_arg(json, json_len, "json") }?)?;
+        let base_dir = unsafe { opt_str_arg(base_dir, base_dir_len, "base_dir") }?.map(PathBuf::from);
         out.write(Box::into_raw(Box::new(opensharing_engine::new(catalog, base_dir)?)));
         Ok(())
     })
@@ -129,8 +129,8 @@ pub unsafe extern "C" fn opensharing_engine_reload(
     json_len: usize,
 ) -> opensharing_result {
     guard(|| {
-        let engine = arg_ref(engine, "engine")?;
-        let catalog = parse_catalog(str_arg(json, json_len, "json")?)?;
+        let engine = unsafe { arg_ref(engine, "engine") }?;
+        let catalog = parse_catalog(unsafe { str_arg(json, json_len, "json") }?)?;
         engine.inner.reload(resolve(catalog, engine.base_dir.as_ref())).map_err(|e| FfiError::config(e.to_string()))
     })
 }
@@ -145,7 +145,9 @@ pub unsafe extern "C" fn opensharing_engine_reload(
 pub unsafe extern "C" fn opensharing_engine_free(engine: *mut opensharing_engine) {
     guard_free(|| {
         if !engine.is_null() {
-            drop(Box::from_raw(engine));
+            // SAFETY: the caller promised `engine` came from this library and is not used
+            // afterwards.
+            drop(unsafe { Box::from_raw(engine) });
         }
     });
 }
@@ -166,9 +168,9 @@ pub unsafe extern "C" fn opensharing_engine_handle(
     out: *mut *mut opensharing_exchange,
 ) -> opensharing_result {
     guard(|| {
-        let engine = arg_ref(engine, "engine")?;
-        let request = copy_request(arg_ref(request, "request")?)?;
-        let out = out_arg(out, "out")?;
+        let engine = unsafe { arg_ref(engine, "engine") }?;
+        let request = unsafe { copy_request(arg_ref(request, "request")?) }?;
+        let out = unsafe { out_arg(out, "out") }?;
         let exchange = engine.inner.handle(request, now_unix_ms);
         out.write(Box::into_raw(Box::new(opensharing_exchange::new(exchange))));
         Ok(())
@@ -176,16 +178,16 @@ pub unsafe extern "C" fn opensharing_engine_handle(
 }
 
 unsafe fn copy_request(req: &opensharing_request) -> Result<Request, FfiError> {
-    let method = Method::parse(str_arg(req.method, req.method_len, "request.method")?);
-    let mut request = Request::new(method, str_arg(req.target, req.target_len, "request.target")?);
-    for h in slice_arg(req.headers, req.header_count, "request.headers")? {
-        let name = str_arg(h.name, h.name_len, "request.headers[].name")?;
-        let value = str_arg(h.value, h.value_len, "request.headers[].value")?;
+    let method = Method::parse(unsafe { str_arg(req.method, req.method_len, "request.method") }?);
+    let mut request = Request::new(method, unsafe { str_arg(req.target, req.target_len, "request.target") }?);
+    for h in unsafe { slice_arg(req.headers, req.header_count, "request.headers") }? {
+        let name = unsafe { str_arg(h.name, h.name_len, "request.headers[].name") }?;
+        let value = unsafe { str_arg(h.value, h.value_len, "request.headers[].value") }?;
         request.headers.push((name.to_string(), value.to_string()));
     }
-    request.body = slice_arg(req.body, req.body_len, "request.body")?.to_vec();
+    request.body = unsafe { slice_arg(req.body, req.body_len, "request.body") }?.to_vec();
     request.body_pending = req.body_pending;
-    request.peer = opt_str_arg(req.peer, req.peer_len, "request.peer")?.map(str::to_string);
+    request.peer = unsafe { opt_str_arg(req.peer, req.peer_len, "request.peer") }?.map(str::to_string);
     Ok(request)
 }
 
@@ -208,10 +210,10 @@ pub unsafe extern "C" fn opensharing_engine_profile(
     out: *mut opensharing_bytes,
 ) -> opensharing_result {
     guard(|| {
-        let engine = arg_ref(engine, "engine")?;
-        let out = out_arg(out, "out")?;
-        let endpoint = opt_str_arg(endpoint, endpoint_len, "endpoint")?;
-        let token = opt_str_arg(token, token_len, "token")?.ok_or_else(|| FfiError::null("token"))?;
+        let engine = unsafe { arg_ref(engine, "engine") }?;
+        let out = unsafe { out_arg(out, "out") }?;
+        let endpoint = unsafe { opt_str_arg(endpoint, endpoint_len, "endpoint") }?;
+        let token = unsafe { opt_str_arg(token, token_len, "token") }?.ok_or_else(|| FfiError::null("token"))?;
         let expires = (expires_unix_ms >= 0).then_some(expires_unix_ms);
         let profile = engine
             .inner
@@ -238,9 +240,9 @@ pub unsafe extern "C" fn opensharing_engine_local_store_root(
     out: *mut opensharing_bytes,
 ) -> opensharing_result {
     guard(|| {
-        let engine = arg_ref(engine, "engine")?;
-        let out = out_arg(out, "out")?;
-        let name = str_arg(name, name_len, "name")?;
+        let engine = unsafe { arg_ref(engine, "engine") }?;
+        let out = unsafe { out_arg(out, "out") }?;
+        let name = unsafe { str_arg(name, name_len, "name") }?;
         let root = engine
             .inner
             .local_store_root(name)

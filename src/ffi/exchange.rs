@@ -171,8 +171,8 @@ pub unsafe extern "C" fn opensharing_exchange_poll(
     out: *mut opensharing_event,
 ) -> opensharing_result {
     guard(|| {
-        let ex = arg_mut(ex, "ex")?;
-        let out = out_arg(out, "out")?;
+        let ex = unsafe { arg_mut(ex, "ex") }?;
+        let out = unsafe { out_arg(out, "out") }?;
         ex.handed_out = None;
         out.write(match ex.inner.poll() {
             Poll::Need(id, _) => {
@@ -218,8 +218,8 @@ pub unsafe extern "C" fn opensharing_exchange_need(
     out: *mut opensharing_need,
 ) -> opensharing_result {
     guard(|| {
-        let ex = arg_ref(ex, "ex")?;
-        let out = out_arg(out, "out")?;
+        let ex = unsafe { arg_ref(ex, "ex") }?;
+        let out = unsafe { out_arg(out, "out") }?;
         // A need with only a kind, a store and a key; the other fields are filled in below.
         let id = ex.handed_out.ok_or_else(|| {
             FfiError::invalid_state("the last poll handed out no need: poll until OPENSHARING_EVENT_NEED")
@@ -285,8 +285,8 @@ pub unsafe extern "C" fn opensharing_exchange_need_http(
     out: *mut opensharing_http_call,
 ) -> opensharing_result {
     guard(|| {
-        let ex = arg_ref(ex, "ex")?;
-        let out = out_arg(out, "out")?;
+        let ex = unsafe { arg_ref(ex, "ex") }?;
+        let out = unsafe { out_arg(out, "out") }?;
         let call = outstanding_http(ex, id)?;
         out.write(opensharing_http_call {
             method: opensharing_str::of(call.method),
@@ -315,8 +315,8 @@ pub unsafe extern "C" fn opensharing_exchange_need_http_header(
     value: *mut opensharing_str,
 ) -> opensharing_result {
     guard(|| {
-        let ex = arg_ref(ex, "ex")?;
-        write_header(&outstanding_http(ex, id)?.headers, index, name, value)
+        let ex = unsafe { arg_ref(ex, "ex") }?;
+        unsafe { write_header(&outstanding_http(ex, id)?.headers, index, name, value) }
     })
 }
 
@@ -331,7 +331,7 @@ unsafe fn write_header(
     name: *mut opensharing_str,
     value: *mut opensharing_str,
 ) -> Result<(), FfiError> {
-    let (name, value) = (out_arg(name, "name")?, out_arg(value, "value")?);
+    let (name, value) = (unsafe { out_arg(name, "name") }?, unsafe { out_arg(value, "value") }?);
     let (n, v) = headers.get(index).ok_or_else(|| FfiError::not_found(format!("no header {index}")))?;
     name.write(opensharing_str::of(n));
     value.write(opensharing_str::of(v));
@@ -356,9 +356,12 @@ pub unsafe extern "C" fn opensharing_exchange_supply_http_header(
     value_len: usize,
 ) -> opensharing_result {
     guard(|| {
-        let ex = arg_mut(ex, "ex")?;
+        let ex = unsafe { arg_mut(ex, "ex") }?;
         outstanding_http(ex, id)?;
-        let header = (str_arg(name, name_len, "name")?.to_string(), str_arg(value, value_len, "value")?.to_string());
+        let header = (
+            unsafe { str_arg(name, name_len, "name") }?.to_string(),
+            unsafe { str_arg(value, value_len, "value") }?.to_string(),
+        );
         ex.reply_headers.push((NeedId(id), header));
         Ok(())
     })
@@ -380,8 +383,8 @@ pub unsafe extern "C" fn opensharing_exchange_supply_http(
     len: usize,
 ) -> opensharing_result {
     guard(|| {
-        let ex = arg_mut(ex, "ex")?;
-        let body = slice_arg(body, len, "body")?.to_vec();
+        let ex = unsafe { arg_mut(ex, "ex") }?;
+        let body = unsafe { slice_arg(body, len, "body") }?.to_vec();
         outstanding_http(ex, id)?;
         let headers = ex.reply_headers.iter().filter(|(of, _)| of.0 == id).map(|(_, h)| h.clone()).collect();
         supply(ex, id, IoResult::Http(crate::exchange::HttpReply { status, body, headers }))
@@ -437,15 +440,15 @@ pub unsafe extern "C" fn opensharing_exchange_supply_bytes(
     len: usize,
 ) -> opensharing_result {
     guard(|| {
-        let ex = arg_mut(ex, "ex")?;
-        let bytes = bytes::Bytes::copy_from_slice(slice_arg(data, len, "data")?);
+        let ex = unsafe { arg_mut(ex, "ex") }?;
+        let bytes = bytes::Bytes::copy_from_slice(unsafe { slice_arg(data, len, "data") }?);
         supply(ex, id, IoResult::Bytes(bytes))
     })
 }
 
 unsafe fn meta(m: &opensharing_object_meta, name: &str) -> Result<ObjectMeta, FfiError> {
     Ok(ObjectMeta {
-        key: str_arg(m.key, m.key_len, name)?.to_string(),
+        key: unsafe { str_arg(m.key, m.key_len, name) }?.to_string(),
         size: m.size,
         last_modified_ms: m.last_modified_unix_ms,
     })
@@ -464,7 +467,7 @@ pub unsafe extern "C" fn opensharing_exchange_supply_listing(
     entries: *const opensharing_object_meta,
     count: usize,
 ) -> opensharing_result {
-    opensharing_exchange_supply_listing_page(ex, id, entries, count, std::ptr::null(), 0)
+    unsafe { opensharing_exchange_supply_listing_page(ex, id, entries, count, std::ptr::null(), 0) }
 }
 
 /// Answers LIST need `id` with one page of `count` entries. When more objects remain,
@@ -488,13 +491,13 @@ pub unsafe extern "C" fn opensharing_exchange_supply_listing_page(
     continue_after_len: usize,
 ) -> opensharing_result {
     guard(|| {
-        let ex = arg_mut(ex, "ex")?;
-        let entries = slice_arg(entries, count, "entries")?
+        let ex = unsafe { arg_mut(ex, "ex") }?;
+        let entries = unsafe { slice_arg(entries, count, "entries") }?
             .iter()
-            .map(|m| meta(m, "entries[].key"))
+            .map(|m| unsafe { meta(m, "entries[].key") })
             .collect::<Result<Vec<_>, _>>()?;
         let continue_after =
-            opt_str_arg(continue_after, continue_after_len, "continue_after")?.filter(|s| !s.is_empty());
+            unsafe { opt_str_arg(continue_after, continue_after_len, "continue_after") }?.filter(|s| !s.is_empty());
         supply(ex, id, IoResult::Listing(Listing { entries, continue_after: continue_after.map(str::to_string) }))
     })
 }
@@ -512,8 +515,8 @@ pub unsafe extern "C" fn opensharing_exchange_supply_meta(
     object: *const opensharing_object_meta,
 ) -> opensharing_result {
     guard(|| {
-        let ex = arg_mut(ex, "ex")?;
-        let object = meta(arg_ref(object, "object")?, "object.key")?;
+        let ex = unsafe { arg_mut(ex, "ex") }?;
+        let object = unsafe { meta(arg_ref(object, "object")?, "object.key") }?;
         supply(ex, id, IoResult::Meta(object))
     })
 }
@@ -529,7 +532,7 @@ pub unsafe extern "C" fn opensharing_exchange_supply_not_found(
     ex: *mut opensharing_exchange,
     id: opensharing_need_id,
 ) -> opensharing_result {
-    guard(|| supply(arg_mut(ex, "ex")?, id, IoResult::NotFound))
+    guard(|| supply(unsafe { arg_mut(ex, "ex") }?, id, IoResult::NotFound))
 }
 
 /// Answers need `id`, of any kind, with a failure. The message is for the host's log; clients never see it.
@@ -546,8 +549,8 @@ pub unsafe extern "C" fn opensharing_exchange_supply_error(
     len: usize,
 ) -> opensharing_result {
     guard(|| {
-        let ex = arg_mut(ex, "ex")?;
-        let message = str_arg(message, len, "message")?.to_string();
+        let ex = unsafe { arg_mut(ex, "ex") }?;
+        let message = unsafe { str_arg(message, len, "message") }?.to_string();
         supply(ex, id, IoResult::Failed(message))
     })
 }
@@ -564,8 +567,8 @@ pub unsafe extern "C" fn opensharing_exchange_status(
     out: *mut u16,
 ) -> opensharing_result {
     guard(|| {
-        let out = out_arg(out, "out")?;
-        out.write(head(arg_ref(ex, "ex")?)?.status);
+        let out = unsafe { out_arg(out, "out") }?;
+        out.write(head(unsafe { arg_ref(ex, "ex") }?)?.status);
         Ok(())
     })
 }
@@ -589,8 +592,8 @@ pub unsafe extern "C" fn opensharing_exchange_header_count(
     out: *mut usize,
 ) -> opensharing_result {
     guard(|| {
-        let out = out_arg(out, "out")?;
-        out.write(head(arg_ref(ex, "ex")?)?.headers.len());
+        let out = unsafe { out_arg(out, "out") }?;
+        out.write(head(unsafe { arg_ref(ex, "ex") }?)?.headers.len());
         Ok(())
     })
 }
@@ -609,7 +612,7 @@ pub unsafe extern "C" fn opensharing_exchange_header(
     name: *mut opensharing_str,
     value: *mut opensharing_str,
 ) -> opensharing_result {
-    guard(|| write_header(&head(arg_ref(ex, "ex")?)?.headers, index, name, value))
+    guard(|| unsafe { write_header(&head(arg_ref(ex, "ex")?)?.headers, index, name, value) })
 }
 
 /// Copies up to `cap` body bytes into `buf` and writes the count to `*out_len`; 0 means the
@@ -629,8 +632,8 @@ pub unsafe extern "C" fn opensharing_exchange_read(
     out_len: *mut usize,
 ) -> opensharing_result {
     guard(|| {
-        let ex = arg_mut(ex, "ex")?;
-        let out_len = out_arg(out_len, "out_len")?;
+        let ex = unsafe { arg_mut(ex, "ex") }?;
+        let out_len = unsafe { out_arg(out_len, "out_len") }?;
         if buf.is_null() && cap > 0 {
             return Err(FfiError::null("buf"));
         }
@@ -640,7 +643,10 @@ pub unsafe extern "C" fn opensharing_exchange_read(
         let n = if cap == 0 {
             0
         } else {
-            ex.inner.read_uninit(std::slice::from_raw_parts_mut(buf.cast::<std::mem::MaybeUninit<u8>>(), cap))
+            // SAFETY: `buf` is not NULL (checked above) and the caller promised `cap` writable
+            // bytes; `MaybeUninit` allows them to be uninitialised.
+            let buf = unsafe { std::slice::from_raw_parts_mut(buf.cast::<std::mem::MaybeUninit<u8>>(), cap) };
+            ex.inner.read_uninit(buf)
         };
         out_len.write(n);
         Ok(())
@@ -660,8 +666,8 @@ pub unsafe extern "C" fn opensharing_exchange_file(
     out: *mut opensharing_file,
 ) -> opensharing_result {
     guard(|| {
-        let ex = arg_ref(ex, "ex")?;
-        let out = out_arg(out, "out")?;
+        let ex = unsafe { arg_ref(ex, "ex") }?;
+        let out = unsafe { out_arg(out, "out") }?;
         let file = ex.inner.file().ok_or_else(|| {
             FfiError::invalid_state("there is no file to send: poll until OPENSHARING_EVENT_SERVE_FILE")
         })?;
@@ -689,8 +695,8 @@ pub unsafe extern "C" fn opensharing_exchange_audit_json(
     out: *mut opensharing_str,
 ) -> opensharing_result {
     guard(|| {
-        let ex = arg_ref(ex, "ex")?;
-        let out = out_arg(out, "out")?;
+        let ex = unsafe { arg_ref(ex, "ex") }?;
+        let out = unsafe { out_arg(out, "out") }?;
         if ex.audit_json.is_empty() {
             return Err(FfiError::invalid_state("the exchange is not done: poll until OPENSHARING_EVENT_DONE"));
         }
@@ -709,7 +715,9 @@ pub unsafe extern "C" fn opensharing_exchange_audit_json(
 pub unsafe extern "C" fn opensharing_exchange_free(ex: *mut opensharing_exchange) {
     guard_free(|| {
         if !ex.is_null() {
-            drop(Box::from_raw(ex));
+            // SAFETY: the caller promised `ex` came from `opensharing_engine_handle` and is not
+            // used afterwards.
+            drop(unsafe { Box::from_raw(ex) });
         }
     });
 }

@@ -12,6 +12,10 @@
 //!   unwinds and returns `OPENSHARING_PANIC`.
 //! - Each function's doc comment has an `Ownership:` line: who owns what it returns, and for how
 //!   long borrowed results stay valid.
+//! - Every unsafe operation sits in its own `unsafe {}` block (`unsafe_op_in_unsafe_fn` is
+//!   denied). A block that only checks a pointer argument (`ptr::arg_ref`, `ptr::str_arg`, …)
+//!   relies on the `# Safety` section of the function it is in; any other says why it is sound
+//!   in a `SAFETY:` comment.
 
 #![allow(non_camel_case_types)]
 
@@ -99,7 +103,7 @@ pub extern "C" fn opensharing_result_message(result: u32) -> *const std::ffi::c_
 #[no_mangle]
 pub unsafe extern "C" fn opensharing_last_error(buf: *mut u8, cap: usize, out_len: *mut usize) -> opensharing_result {
     // Not through `guard`, which clears the error this call reports. Nothing here can panic.
-    let Ok(out_len) = out_arg(out_len, "out_len") else {
+    let Ok(out_len) = (unsafe { out_arg(out_len, "out_len") }) else {
         return OPENSHARING_NULL_ARGUMENT;
     };
     if buf.is_null() && cap > 0 {
@@ -108,7 +112,9 @@ pub unsafe extern "C" fn opensharing_last_error(buf: *mut u8, cap: usize, out_le
     let copied = with_last_error(|e| {
         let n = e.len().min(cap);
         if n > 0 {
-            std::ptr::copy_nonoverlapping(e.as_ptr(), buf, n);
+            // SAFETY: `buf` is not NULL (checked above when `cap > 0`) and the caller promised
+            // `cap >= n` writable bytes; the thread's error string cannot overlap them.
+            unsafe { std::ptr::copy_nonoverlapping(e.as_ptr(), buf, n) };
         }
         e.len()
     });
@@ -131,7 +137,9 @@ pub unsafe extern "C" fn opensharing_last_error(buf: *mut u8, cap: usize, out_le
 pub unsafe extern "C" fn opensharing_bytes_free(bytes: opensharing_bytes) {
     guard_free(|| {
         if !bytes.ptr.is_null() {
-            drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(bytes.ptr, bytes.len)));
+            // SAFETY: the caller promised `bytes` is a boxed slice this library handed out and
+            // has not freed.
+            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(bytes.ptr, bytes.len)) });
         }
     });
 }

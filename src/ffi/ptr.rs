@@ -11,7 +11,7 @@ use super::error::FfiError;
 /// # Safety
 /// `ptr` must be NULL or valid for reads of `len` bytes for the returned lifetime.
 pub(super) unsafe fn str_arg<'a>(ptr: *const u8, len: usize, name: &str) -> Result<&'a str, FfiError> {
-    std::str::from_utf8(slice_arg(ptr, len, name)?).map_err(|_| FfiError::invalid_utf8(name))
+    std::str::from_utf8(unsafe { slice_arg(ptr, len, name) }?).map_err(|_| FfiError::invalid_utf8(name))
 }
 
 /// Like [`str_arg`], but NULL means "absent".
@@ -22,7 +22,7 @@ pub(super) unsafe fn opt_str_arg<'a>(ptr: *const u8, len: usize, name: &str) -> 
     if ptr.is_null() {
         Ok(None)
     } else {
-        str_arg(ptr, len, name).map(Some)
+        unsafe { str_arg(ptr, len, name) }.map(Some)
     }
 }
 
@@ -34,7 +34,8 @@ pub(super) unsafe fn slice_arg<'a, T>(ptr: *const T, len: usize, name: &str) -> 
     match (ptr.is_null(), len) {
         (_, 0) => Ok(&[]),
         (true, _) => Err(FfiError::null(name)),
-        (false, _) => Ok(std::slice::from_raw_parts(ptr, len)),
+        // SAFETY: not NULL, and the caller promised `len` readable items for `'a`.
+        (false, _) => Ok(unsafe { std::slice::from_raw_parts(ptr, len) }),
     }
 }
 
@@ -43,7 +44,8 @@ pub(super) unsafe fn slice_arg<'a, T>(ptr: *const T, len: usize, name: &str) -> 
 /// # Safety
 /// `ptr` must be NULL or point to a live `T` for the returned lifetime.
 pub(super) unsafe fn arg_ref<'a, T>(ptr: *const T, name: &str) -> Result<&'a T, FfiError> {
-    ptr.as_ref().ok_or_else(|| FfiError::null(name))
+    // SAFETY: the caller promised NULL or a live `T` for `'a`.
+    unsafe { ptr.as_ref() }.ok_or_else(|| FfiError::null(name))
 }
 
 /// Borrows the object at `ptr` mutably; it must not be NULL.
@@ -51,7 +53,8 @@ pub(super) unsafe fn arg_ref<'a, T>(ptr: *const T, name: &str) -> Result<&'a T, 
 /// # Safety
 /// `ptr` must be NULL or point to a live `T`, used by no one else, for the returned lifetime.
 pub(super) unsafe fn arg_mut<'a, T>(ptr: *mut T, name: &str) -> Result<&'a mut T, FfiError> {
-    ptr.as_mut().ok_or_else(|| FfiError::null(name))
+    // SAFETY: the caller promised NULL or a live `T` that no one else uses for `'a`.
+    unsafe { ptr.as_mut() }.ok_or_else(|| FfiError::null(name))
 }
 
 /// A checked out-parameter. It keeps the raw pointer (no reference is made), so two
