@@ -170,6 +170,7 @@ type need struct {
 	maxKeys               int // 0: the whole listing
 	start, end, bodyLimit int64
 	call                  *http.Request // for OPENSHARING_NEED_HTTP
+	callErr               error         // why call could not be built
 }
 
 // answer supplies the result of a performed need; only the goroutine driving the exchange
@@ -183,7 +184,7 @@ func describe(ex *C.opensharing_exchange) (need, error) {
 		return need{}, errors.New("no need was handed out")
 	}
 	n := need{id: c.id, kind: c.kind, store: gostr(c.store), key: gostr(c.key), after: gostr(c.start_after),
-		start: 0, end: -1, bodyLimit: int64(c.body_limit)}
+		end: -1, bodyLimit: int64(c.body_limit)}
 	if c.has_max_keys {
 		n.maxKeys = int(c.max_keys)
 	}
@@ -203,8 +204,8 @@ func describe(ex *C.opensharing_exchange) (need, error) {
 		C.opensharing_exchange_need_http_header(ex, c.id, i, &name, &value)
 		req.Header.Set(gostr(name), gostr(value))
 	}
-	n.call = req
-	return n, err
+	n.call, n.callErr = req, err
+	return n, nil
 }
 
 // perform does the IO of n (on any goroutine) and returns how to answer it.
@@ -237,6 +238,9 @@ func (h *Handler) perform(n need, body io.Reader) answer {
 		}
 		return bytes(data)
 	case C.OPENSHARING_NEED_HTTP:
+		if n.callErr != nil {
+			return fail(n.callErr)
+		}
 		return h.send(n)
 	case C.OPENSHARING_NEED_LIST:
 		objects, more, err := h.Storage.List(n.store, n.key, n.after, n.maxKeys)
