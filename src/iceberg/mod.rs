@@ -19,6 +19,7 @@ pub(crate) mod discover;
 mod error;
 mod load;
 mod route;
+mod sign_request;
 mod signer;
 
 use std::sync::Arc;

@@ -317,10 +317,14 @@ fn lower_case(name: &str) -> Cow<'_, str> {
 /// `value` trimmed, with each inner run of whitespace made one space (SigV4's canonical header
 /// value), borrowed when it already is.
 fn collapse_whitespace(value: &str) -> Cow<'_, str> {
-    let plain = !value.starts_with(' ')
-        && !value.ends_with(' ')
-        && !value.contains("  ")
-        && !value.chars().any(|c| c.is_whitespace() && c != ' ');
+    // Byte tests (a string searcher's set-up costs more than these short values): ASCII
+    // whitespace is `\t`..`\r` and ` `; other whitespace is not ASCII.
+    let bytes = value.as_bytes();
+    let plain = bytes.first() != Some(&b' ')
+        && bytes.last() != Some(&b' ')
+        && !bytes.windows(2).any(|w| w == b"  ")
+        && !bytes.iter().any(|b| (b'\t'..=b'\r').contains(b))
+        && (bytes.is_ascii() || !value.chars().any(|c| c.is_whitespace() && c != ' '));
     if plain {
         Cow::Borrowed(value)
     } else {
