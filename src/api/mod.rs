@@ -34,13 +34,14 @@ pub(crate) struct Ctx<'a> {
 
 /// Turns a request into an exchange.
 pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64) -> Exchange {
+    let path = request.path();
+    if let Some(rest) = crate::iceberg::catalog_path(&state.catalog.prefix, path) {
+        let rest = path.len() - rest.len()..path.len();
+        return crate::iceberg::handle(state, request, now_ms, rest);
+    }
     let head_only = request.method == Method::Head;
     let mut audit =
         AuditEvent { route: "unknown", started_at_ms: now_ms, peer: request.peer.clone(), ..AuditEvent::default() };
-    if let Some(rest) = crate::iceberg::catalog_path(&state.catalog.prefix, request.path()) {
-        let rest = rest.to_string();
-        return crate::iceberg::handle(state, request, now_ms, &rest);
-    }
     let route = match router::route(request.method, &state.catalog.prefix, request.path()) {
         Ok(route) => route,
         Err(e) => return Exchange::responding(route_error(e), head_only, audit),

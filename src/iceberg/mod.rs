@@ -22,6 +22,7 @@ mod route;
 mod sign_request;
 mod signer;
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -69,8 +70,9 @@ pub(crate) fn catalog_path<'a>(prefix: &str, path: &'a str) -> Option<&'a str> {
     (rest.is_empty() || rest.starts_with('/')).then_some(rest)
 }
 
-/// Answers a request under `{prefix}/iceberg`; `rest` is the path after it.
-pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64, rest: &str) -> Exchange {
+/// Answers a request under `{prefix}/iceberg`; `rest` is where the path after it lies in the
+/// request target.
+pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64, rest: Range<usize>) -> Exchange {
     let head_only = request.method == Method::Head;
     let mut audit = AuditEvent {
         route: "iceberg_unknown",
@@ -78,7 +80,7 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64, res
         peer: request.peer.clone(),
         ..AuditEvent::default()
     };
-    let route = match route::route(request.method, rest) {
+    let route = match route::route(request.method, &request.target[rest]) {
         Ok(route) => route,
         Err(e) => return Exchange::responding(route_error(e), head_only, audit),
     };
@@ -265,9 +267,6 @@ fn table(ctx: &Ctx<'_>, path: &TablePath, op: TableOp) -> Result<Dispatch, Icebe
     let (Some(store_name), Some(root)) = (asset.config.store.as_deref(), asset.config.path.as_deref()) else {
         return Err(IcebergError::from_api(crate::protocol::ApiError::internal(), None));
     };
-    let store = ctx.state.catalog.stores.get(store_name).ok_or_else(|| {
-        IcebergError::from_api(crate::protocol::ApiError::internal(), Some(format!("unknown store {store_name}")))
-    })?;
     let root = root.trim_matches('/');
     if op == TableOp::Sign {
         let Some(StoreSigner::S3(presigner)) = ctx.state.signers.get(store_name) else {
@@ -282,6 +281,9 @@ fn table(ctx: &Ctx<'_>, path: &TablePath, op: TableOp) -> Result<Dispatch, Icebe
         };
         return Ok(Dispatch::Respond(response));
     }
+    let store = ctx.state.catalog.stores.get(store_name).ok_or_else(|| {
+        IcebergError::from_api(crate::protocol::ApiError::internal(), Some(format!("unknown store {store_name}")))
+    })?;
     let access = TableAccess {
         state: ctx.state.clone(),
         store_name: store_name.to_string(),
