@@ -453,6 +453,39 @@ fn the_signer_signs_reads_of_the_table_only() {
     assert_eq!(r.status, 404);
 }
 
+/// The audit event names the share, namespace and table a request names, whether the request
+/// is served, refused at the token, or waits for its body.
+#[test]
+fn audit_events_name_the_table_however_the_exchange_ends() {
+    let e = engine_with(signing_store());
+    let body = sign_request("GET", "http://127.0.0.1:9000/lake/wh/d/t/x").to_string();
+    let target = format!("{NS}/d/tables/t/sign");
+    let names = |r: &Reply| {
+        let a = &r.audit;
+        (a.route, a.share.clone(), a.schema.clone(), a.asset.clone(), a.recipient.clone(), a.status)
+    };
+    let table = |recipient: Option<&str>, status| {
+        let name = |s: &str| Some(s.to_string());
+        ("iceberg_sign", name("s"), name("d"), name("t"), recipient.map(str::to_string), status)
+    };
+    let signed = drive(&e, acme(Method::Post, &target).body(body.clone()), NOW, no_io);
+    assert_eq!(names(&signed), table(Some("acme"), 200));
+    let wrong = Request::new(Method::Post, &target).header("Authorization", "Bearer wrong").body(body.clone());
+    assert_eq!(names(&drive(&e, wrong, NOW, no_io)), table(None, 401));
+    let mut pending = acme(Method::Post, &target);
+    pending.body_pending = true;
+    let read = drive(&e, pending, NOW, |need| match need {
+        IoNeed::RequestBody { .. } => IoResult::Bytes(body.clone().into_bytes().into()),
+        other => panic!("unexpected need {other:?}"),
+    });
+    assert_eq!(names(&read), table(Some("acme"), 200));
+    let namespace = get_acme(&e, &format!("{NS}/d"));
+    assert_eq!(
+        (namespace.audit.route, namespace.audit.share.as_deref(), namespace.audit.schema.as_deref()),
+        ("iceberg_get_namespace", Some("s"), Some("d"))
+    );
+}
+
 #[test]
 fn the_delta_surface_lists_iceberg_tables_and_points_to_the_catalog() {
     let e = engine_with(vending_store());

@@ -47,7 +47,6 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64) -> 
         Err(e) => return Exchange::responding(route_error(e), head_only, audit),
     };
     audit.route = route.name();
-    note_names(&mut audit, &route);
     surface::serve::<DeltaSharing>(state, request, route, now_ms, head_only, audit)
 }
 
@@ -72,6 +71,29 @@ impl Surface for DeltaSharing {
 
     fn dispatch(ctx: &Ctx<'_>, route: &Route) -> Dispatch {
         dispatch(ctx, route)
+    }
+
+    fn note(route: Route, audit: &mut AuditEvent) {
+        match route {
+            Route::ListShares => {}
+            Route::GetShare { share } | Route::ListSchemas { share } | Route::ListAllAssets { share, .. } => {
+                audit.share = Some(share);
+            }
+            Route::ListAssets { share, schema, .. } => {
+                audit.share = Some(share);
+                audit.schema = Some(schema);
+            }
+            Route::GetAsset { path, .. }
+            | Route::Table { path, .. }
+            | Route::Credentials { path, .. }
+            | Route::Files { path, .. }
+            | Route::ListModelVersions { path }
+            | Route::GetModelVersion { path, .. } => {
+                audit.share = Some(path.share);
+                audit.schema = Some(path.schema);
+                audit.asset = Some(path.name);
+            }
+        }
     }
 }
 
@@ -123,29 +145,6 @@ fn route_error(e: RouteError) -> Response {
                 error_response(&ApiError::new(ErrorCode::MethodNotAllowed, format!("Use {allowed} for this endpoint")));
             r.head.headers.push(("Allow".into(), allowed.into()));
             r
-        }
-    }
-}
-
-fn note_names(audit: &mut AuditEvent, route: &Route) {
-    match route {
-        Route::ListShares => {}
-        Route::GetShare { share } | Route::ListSchemas { share } | Route::ListAllAssets { share, .. } => {
-            audit.share = Some(share.clone());
-        }
-        Route::ListAssets { share, schema, .. } => {
-            audit.share = Some(share.clone());
-            audit.schema = Some(schema.clone());
-        }
-        Route::GetAsset { path, .. }
-        | Route::Table { path, .. }
-        | Route::Credentials { path, .. }
-        | Route::Files { path, .. }
-        | Route::ListModelVersions { path }
-        | Route::GetModelVersion { path, .. } => {
-            audit.share = Some(path.share.clone());
-            audit.schema = Some(path.schema.clone());
-            audit.asset = Some(path.name.clone());
         }
     }
 }

@@ -85,14 +85,6 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64, res
         Err(e) => return Exchange::responding(route_error(e), head_only, audit),
     };
     audit.route = route.name();
-    audit.share = route.share().map(str::to_string);
-    if let Route::Namespace { namespace, .. } | Route::ListTables { namespace, .. } = &route {
-        audit.schema = Some(namespace.clone());
-    }
-    if let Route::Table { path, .. } = &route {
-        audit.schema = Some(path.namespace.clone());
-        audit.asset = Some(path.table.clone());
-    }
     crate::api::serve::<IcebergRest>(state, request, route, now_ms, head_only, audit)
 }
 
@@ -119,6 +111,22 @@ impl Surface for IcebergRest {
 
     fn dispatch(ctx: &Ctx<'_>, route: &Route) -> Dispatch {
         respond(ctx, route).unwrap_or_else(|e| Dispatch::Respond(e.response()))
+    }
+
+    fn note(route: Route, audit: &mut AuditEvent) {
+        match route {
+            Route::Config => {}
+            Route::ListNamespaces { share } => audit.share = Some(share),
+            Route::Namespace { share, namespace, .. } | Route::ListTables { share, namespace } => {
+                audit.share = Some(share);
+                audit.schema = Some(namespace);
+            }
+            Route::Table { path, .. } => {
+                audit.share = Some(path.share);
+                audit.schema = Some(path.namespace);
+                audit.asset = Some(path.table);
+            }
+        }
     }
 }
 

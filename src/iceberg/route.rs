@@ -62,17 +62,6 @@ impl Route {
             },
         }
     }
-
-    /// The share the route names, if any.
-    pub fn share(&self) -> Option<&str> {
-        match self {
-            Route::Config => None,
-            Route::ListNamespaces { share } | Route::Namespace { share, .. } | Route::ListTables { share, .. } => {
-                Some(share)
-            }
-            Route::Table { path, .. } => Some(&path.share),
-        }
-    }
 }
 
 /// Why no route matched.
