@@ -184,11 +184,13 @@ const MAX_PATH_LEN: usize = 8192;
 /// Most segments a route has.
 const MAX_SEGMENTS: usize = 9;
 
-/// The percent-decoded segments of a path, held without a heap allocation; a segment is
-/// borrowed from the path unless it has an escape.
+/// The percent-decoded segments of a path: borrowed from the path, without a heap
+/// allocation, unless the path has an escape.
 pub(crate) struct Segments<'a> {
-    segs: [Cow<'a, str>; MAX_SEGMENTS],
+    raw: [&'a str; MAX_SEGMENTS],
     len: usize,
+    /// The segments decoded, when the path has an escape.
+    decoded: Vec<Cow<'a, str>>,
 }
 
 impl<'a> Segments<'a> {
@@ -198,40 +200,45 @@ impl<'a> Segments<'a> {
     pub(crate) fn parse(rest: &'a str) -> Result<Segments<'a>, RouteError> {
         let rest = rest.strip_prefix('/').ok_or(RouteError::NotFound)?;
         let rest = rest.strip_suffix('/').unwrap_or(rest);
-        let mut out = Segments { segs: Default::default(), len: 0 };
-        let bytes = rest.as_bytes();
+        let mut out = Segments { raw: [""; MAX_SEGMENTS], len: 0, decoded: Vec::new() };
+        let mut escaped = false;
         let mut start = 0;
-        loop {
-            // Segments are short: a byte loop, not a searcher per segment.
-            let end = bytes[start..].iter().position(|&b| b == b'/').map_or(bytes.len(), |n| start + n);
-            if end == start || out.len == MAX_SEGMENTS {
-                return Err(RouteError::NotFound);
+        // Segments are short: one byte loop, not a searcher per segment.
+        for (i, b) in rest.bytes().enumerate() {
+            escaped |= b == b'%';
+            if b == b'/' {
+                out.push(rest, start, i)?;
+                start = i + 1;
             }
-            // Both ends are next to an ASCII `/` (or an end of `rest`): character boundaries.
-            out.segs[out.len] = Cow::Borrowed(rest.get(start..end).ok_or(RouteError::NotFound)?);
-            out.len += 1;
-            if end == bytes.len() {
-                break;
-            }
-            start = end + 1;
         }
+        out.push(rest, start, rest.len())?;
         // Only segments with an escape change (and may turn out not to be UTF-8).
-        if bytes.contains(&b'%') {
-            for seg in &mut out.segs[..out.len] {
-                if let Cow::Borrowed(raw) = *seg {
-                    if raw.contains('%') {
-                        *seg = decode_segment(raw).ok_or(RouteError::BadEncoding)?;
-                    }
-                }
+        if escaped {
+            for raw in &out.raw[..out.len] {
+                out.decoded.push(decode_segment(raw).ok_or(RouteError::BadEncoding)?);
             }
         }
         Ok(out)
     }
 
+    /// Adds `rest[start..end]`, which lies between `/`s or ends of `rest`.
+    fn push(&mut self, rest: &'a str, start: usize, end: usize) -> Result<(), RouteError> {
+        if start == end || self.len == MAX_SEGMENTS {
+            return Err(RouteError::NotFound);
+        }
+        // Next to an ASCII `/` or an end: character boundaries.
+        self.raw[self.len] = rest.get(start..end).ok_or(RouteError::NotFound)?;
+        self.len += 1;
+        Ok(())
+    }
+
     /// The segments as string slices, to match with a slice pattern: the first `len` of the
     /// array, and `len`.
     pub(crate) fn strs(&self) -> ([&str; MAX_SEGMENTS], usize) {
-        (std::array::from_fn(|i| self.segs[i].as_ref()), self.len)
+        match self.decoded.is_empty() {
+            true => (self.raw, self.len),
+            false => (std::array::from_fn(|i| self.decoded.get(i).map_or("", AsRef::as_ref)), self.len),
+        }
     }
 }
 
