@@ -34,14 +34,15 @@ pub(crate) struct Ctx<'a> {
 
 /// Turns a request into an exchange.
 pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64) -> Exchange {
-    let path = request.path();
-    if let Some(rest) = crate::iceberg::catalog_path(&state.catalog.prefix, path) {
-        let rest = path.len() - rest.len()..path.len();
-        return crate::iceberg::handle(state, request, now_ms, rest);
-    }
     let head_only = request.method == Method::Head;
     let mut audit =
         AuditEvent { route: "unknown", started_at_ms: now_ms, peer: request.peer.clone(), ..AuditEvent::default() };
+    if let Some(rest) = crate::iceberg::catalog_path(&state.catalog.prefix, request.path()) {
+        // Where `rest` lies in the target (it is part of it), so that the request can move on.
+        let start = rest.as_ptr() as usize - request.target.as_ptr() as usize;
+        let rest = start..start + rest.len();
+        return crate::iceberg::handle(state, request, now_ms, rest);
+    }
     let route = match router::route(request.method, &state.catalog.prefix, request.path()) {
         Ok(route) => route,
         Err(e) => return Exchange::responding(route_error(e), head_only, audit),
