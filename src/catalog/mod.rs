@@ -94,7 +94,8 @@ pub struct Schema {
     pub name: String,
     /// Its assets, in configured order.
     pub assets: Vec<Asset>,
-    index: HashMap<(AssetFamily, String), usize>,
+    /// Folded name → index (names are unique across families).
+    index: HashMap<String, usize>,
     by_family: HashMap<AssetFamily, Vec<usize>>,
 }
 
@@ -111,7 +112,8 @@ impl Schema {
 
     /// Finds an asset of `family` by name, case-insensitively.
     pub fn asset(&self, family: AssetFamily, name: &str) -> Option<&Asset> {
-        self.index.get(&(family, names::fold(name))).map(|&i| &self.assets[i])
+        let found = self.index.get(names::folded(name).as_ref()).map(|&i| &self.assets[i]);
+        found.filter(|asset| asset.family() == family)
     }
 }
 

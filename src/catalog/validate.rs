@@ -334,19 +334,16 @@ fn build_schema(
 ) -> Result<Schema, ConfigError> {
     let mut built = Vec::with_capacity(assets.len());
     let mut index = HashMap::new();
-    let mut seen = HashSet::new();
     let mut by_family = HashMap::new();
     for (i, asset) in assets.into_iter().enumerate() {
         let asset_path = format!("{path}.assets[{i}]");
         check_asset(&asset_path, &asset, stores)?;
-        let folded = fold(&asset.name);
-        if !seen.insert(folded.clone()) {
+        if index.insert(fold(&asset.name), i).is_some() {
             return Err(ConfigError::new(
                 format!("{asset_path}.name"),
                 format!("duplicate asset name '{}' in schema", asset.name),
             ));
         }
-        index.insert((AssetFamily::of(asset.kind), folded), i);
         by_family.entry(AssetFamily::of(asset.kind)).or_insert_with(Vec::new).push(i);
         let id = asset.id.clone().unwrap_or_else(|| derived_id("asset", &format!("{full_name}.{}", asset.name)));
         built.push(Asset { config: asset, id });
