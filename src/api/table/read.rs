@@ -556,7 +556,7 @@ pub(super) fn query_checksum(q: &QueryRequest, caps: &Capabilities) -> String {
         q.include_historical_protocol,
         caps.formats
     );
-    crate::signing::encode::hex(ring::digest::digest(&ring::digest::SHA256, text.as_bytes()).as_ref())
+    crate::util::hex(ring::digest::digest(&ring::digest::SHA256, text.as_bytes()).as_ref())
 }
 
 fn check_reader_version(s: &Snapshot) -> Result<(), ApiError> {
