@@ -74,6 +74,7 @@ mod iceberg;
 mod parquet_guard;
 pub mod protocol;
 mod router;
+mod state;
 mod util;
 mod vend;
 
