@@ -74,6 +74,8 @@ mod iceberg;
 mod parquet_guard;
 pub mod protocol;
 mod router;
+mod state;
+mod util;
 mod vend;
 
 pub use auth::AuditEvent;

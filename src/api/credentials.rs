@@ -53,8 +53,9 @@ fn prepare(
         ));
     }
     let shape = Shape { wrapped: family == AssetFamily::Table, location: location.uri };
+    let vendor = &ctx.state.stores.get(location.store_name).ok_or_else(ApiError::internal)?.vendor;
     let target = VendTarget {
-        store,
+        vendor,
         prefix: &location.prefix,
         recipient: ctx.recipient.name.as_str(),
         ttl_seconds: ctx.state.catalog.credential_ttl_seconds,
@@ -203,7 +204,7 @@ fn vend_error(e: VendError) -> Response {
 pub(super) struct VendOperation {
     pending: PendingGrant,
     shape: Shape,
-    state: std::sync::Arc<crate::engine::EngineState>,
+    state: std::sync::Arc<crate::state::EngineState>,
 }
 
 impl Operation for VendOperation {

@@ -21,13 +21,13 @@ use super::credentials::locate;
 use super::discovery::resolve_asset;
 use super::{error_response, Ctx, Dispatch};
 use crate::catalog::AssetFamily;
-use crate::engine::EngineState;
 use crate::exchange::{Body, BodyStream, IoNeed, IoResult, Listing, Operation, Response, Step};
 use crate::http::{ResponseHead, CONTENT_TYPE_JSON};
 use crate::protocol::paging::{parse_max_results, MAX_MAX_RESULTS};
 use crate::protocol::{ApiError, ErrorCode};
 use crate::router::{AssetPath, VersionRef};
 use crate::signing::store::UrlBatch;
+use crate::state::EngineState;
 
 const PURPOSE: &str = "files-page";
 
@@ -51,8 +51,8 @@ fn prepare(ctx: &Ctx<'_>, request: &FilesRequest<'_>) -> Result<Box<dyn Operatio
     let (_, _, asset) = resolve_asset(ctx, request.path, request.family)?;
     let location = locate(ctx, asset, request.version)?;
     let root = if location.prefix.is_empty() { String::new() } else { format!("{}/", location.prefix) };
-    let signer = ctx.state.signers.get(location.store_name).ok_or_else(ApiError::internal)?;
-    let batch = signer.batch(ctx.now_ms, ctx.state.catalog.url_ttl_seconds).map_err(|e| {
+    let store = ctx.state.stores.get(location.store_name).ok_or_else(ApiError::internal)?;
+    let batch = store.signer.batch(ctx.now_ms, ctx.state.catalog.url_ttl_seconds).map_err(|e| {
         ApiError::new(ErrorCode::UnsupportedOperation, format!("this asset's files cannot be shared by URL: {e}"))
     })?;
     let at = Place { state: ctx.state.clone(), store: location.store_name.to_string(), root, batch };

@@ -13,11 +13,11 @@ use std::sync::Arc;
 use super::error_response;
 use crate::auth::AuditEvent;
 use crate::catalog::StoreConfig;
-use crate::engine::EngineState;
 use crate::exchange::{Body, ByteRange, Exchange, FileGrant, IoNeed, IoResult, ObjectMeta, Operation, Response, Step};
 use crate::http::{parse_range, Method, RangeAsk, Request, ResponseHead};
 use crate::protocol::{ApiError, ErrorCode};
 use crate::signing::local::FILES_SEGMENT;
+use crate::state::EngineState;
 
 /// The audit route of file requests.
 const ROUTE: &str = "file";

@@ -15,11 +15,11 @@ pub(crate) mod table;
 use std::sync::Arc;
 
 use crate::auth::{AuditEvent, Recipient};
-use crate::engine::EngineState;
 use crate::exchange::{Exchange, Operation, Response};
 use crate::http::{Method, Request};
 use crate::protocol::{ApiError, ErrorCode};
 use crate::router::{self, Route, RouteError};
+use crate::state::EngineState;
 
 pub(crate) use discovery::{granted_share, location_uri};
 pub(crate) use response::{error_response, json_head, json_response};

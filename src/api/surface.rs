@@ -18,10 +18,10 @@ use super::authenticate;
 use super::request_body::AwaitBody;
 use super::{Ctx, Dispatch};
 use crate::auth::{bearer_token, token_sha256, AuditEvent, AuthError};
-use crate::engine::EngineState;
 use crate::exchange::{Exchange, Response};
 use crate::http::Request;
 use crate::protocol::{ApiError, ErrorCode};
+use crate::state::EngineState;
 
 /// What differs between surfaces; everything else about a request is [`serve`]'s.
 pub(crate) trait Surface: 'static {

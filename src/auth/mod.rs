@@ -12,12 +12,14 @@ mod token;
 pub use audit::AuditEvent;
 pub use network::{client_ip, IpNet};
 pub use rate_limit::{RateLimit, RateLimiter};
-pub use token::{constant_time_eq, token_sha256, token_sha256_hex};
+pub use token::{token_sha256, token_sha256_hex};
 
 use std::net::IpAddr;
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::util::constant_time_eq;
 
 /// One recipient with its grants.
 #[derive(Debug)]

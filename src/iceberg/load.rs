@@ -14,8 +14,8 @@ use super::discover::{Discovery, Found};
 use super::error::IcebergError;
 use crate::api::credentials::vend_api_error;
 use crate::catalog::StoreConfig;
-use crate::engine::EngineState;
 use crate::exchange::{Body, BodyStream, IoNeed, IoResult, Operation, Response, Step};
+use crate::state::EngineState;
 use crate::vend::{self, Obtain, PendingGrant, Progress, VendTarget};
 
 /// Largest piece of the body produced at once.
@@ -107,9 +107,10 @@ impl TableOperation {
         if let Some(pending) = &mut self.pending {
             return pending.advance(cache, input);
         }
-        let store = self.table.store().ok_or_else(|| vend::VendError::Config("the store is gone".into()))?;
+        let store = self.table.state.stores.get(&self.table.store_name);
+        let store = store.ok_or_else(|| vend::VendError::Config("the store is gone".into()))?;
         let target = VendTarget {
-            store,
+            vendor: &store.vendor,
             prefix: &self.table.root,
             recipient: &self.table.recipient,
             ttl_seconds: self.table.state.catalog.credential_ttl_seconds,

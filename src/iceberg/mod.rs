@@ -31,13 +31,13 @@ use crate::api::{json_response, Ctx, Dispatch, Surface};
 use crate::auth::AuditEvent;
 use crate::catalog::names::fold;
 use crate::catalog::{Asset, AssetFamily, AssetKind, Schema, Share, StoreConfig};
-use crate::engine::EngineState;
 use crate::exchange::{Body, Exchange, Response};
 use crate::http::{Method, Request, ResponseHead};
 use crate::protocol::paging::{ListScope, Pager};
 use crate::protocol::ApiError;
 use crate::signing::encode::uri_encode;
 use crate::signing::store::StoreSigner;
+use crate::state::EngineState;
 use crate::vend;
 pub(crate) use discover::Discovery;
 pub(crate) use error::IcebergError;
@@ -277,7 +277,7 @@ fn table(ctx: &Ctx<'_>, path: &TablePath, op: TableOp) -> Result<Dispatch, Icebe
     };
     let root = root.trim_matches('/');
     if op == TableOp::Sign {
-        let Some(StoreSigner::S3(presigner)) = ctx.state.signers.get(store_name) else {
+        let Some(StoreSigner::S3(presigner)) = ctx.state.stores.get(store_name).map(|s| &s.signer) else {
             return Err(IcebergError::bad_request("Remote signing serves tables in S3 stores only"));
         };
         let body = signer::sign(presigner, root, &ctx.request.body, ctx.now_ms)?;

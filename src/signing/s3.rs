@@ -14,12 +14,13 @@ use std::sync::{Arc, Mutex};
 use ring::{digest, hmac};
 use time::OffsetDateTime;
 
-use super::encode::{hex_digest_256, uri_encode_into};
+use super::encode::uri_encode_into;
 use super::sigv4::{
     self, amz_dates, amz_stamp, host_header, signing_key, Credentials, PresignRequest, Presigned, ALGORITHM,
     UNSIGNED_PAYLOAD,
 };
 use super::SigningError;
+use crate::util::hex_digest_256;
 
 /// Where a bucket is and how it is addressed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -477,7 +478,7 @@ mod tests {
                         let start = out.len();
                         let signature = batch.presign_get_keeping(key, &mut out);
                         assert_eq!(&out[start..], url, "{region} {bucket} {key}");
-                        assert_eq!(crate::signing::encode::hex(&signature), signed.signature);
+                        assert_eq!(crate::util::hex(&signature), signed.signature);
                         let mut again = String::new();
                         batch.assemble_get(key, &signature, &mut again);
                         assert_eq!(again, url);

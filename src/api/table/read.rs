@@ -13,7 +13,6 @@ use crate::delta::{
     Action, Commit, CommitRangeReader, DeltaError, LogEntry, LogListing, LogRequest, LogResponse, Snapshot,
     SnapshotReader, Step as LogStep, Target,
 };
-use crate::engine::EngineState;
 use crate::exchange::{Body, IoNeed, IoResult, Operation, Response, Step};
 use crate::http::{ResponseHead, CONTENT_TYPE_NDJSON};
 use crate::protocol::capabilities::{Capabilities, ResponseFormat, TableFeature};
@@ -21,6 +20,7 @@ use crate::protocol::predicate::Predicate;
 use crate::protocol::query_request::QueryRequest;
 use crate::protocol::table_tokens::{seal_page, seal_refresh, PageState, RefreshState};
 use crate::protocol::{ApiError, ErrorCode};
+use crate::state::EngineState;
 
 /// Lifetime of refresh tokens.
 const REFRESH_TOKEN_TTL_MS: i64 = 3_600_000;
@@ -474,8 +474,9 @@ impl TableRead {
         let batch = match &reuse {
             Some(signed) => signed.batch.clone(),
             None => {
-                let signer = self.state.signers.get(&self.table.store).ok_or_else(ApiError::internal)?;
-                let batch = signer
+                let store = self.state.stores.get(&self.table.store).ok_or_else(ApiError::internal)?;
+                let batch = store
+                    .signer
                     .batch(self.now_ms, self.state.catalog.url_ttl_seconds)
                     .map_err(|e| ApiError::new(ErrorCode::NotImplemented, e.to_string()))?;
                 Arc::new(batch)
@@ -556,7 +557,7 @@ pub(super) fn query_checksum(q: &QueryRequest, caps: &Capabilities) -> String {
         q.include_historical_protocol,
         caps.formats
     );
-    crate::signing::encode::hex(ring::digest::digest(&ring::digest::SHA256, text.as_bytes()).as_ref())
+    crate::util::hex(ring::digest::digest(&ring::digest::SHA256, text.as_bytes()).as_ref())
 }
 
 fn check_reader_version(s: &Snapshot) -> Result<(), ApiError> {
