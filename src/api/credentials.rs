@@ -10,7 +10,7 @@ use super::discovery::{location_uri, model_version, resolve_asset};
 use super::response::json_response;
 use super::{error_response, Ctx, Dispatch};
 use crate::catalog::{Asset, AssetFamily, StoreConfig};
-use crate::exchange::{IoNeed, IoResult, Operation, Response, Step};
+use crate::exchange::{IoNeed, IoResult, Operation, Response, Turn};
 use crate::protocol::{ApiError, ErrorCode};
 use crate::router::{AssetPath, VersionRef};
 use crate::vend::{self, Grant, Obtain, PendingGrant, Progress, VendError, VendTarget};
@@ -208,13 +208,13 @@ pub(super) struct VendOperation {
 }
 
 impl Operation for VendOperation {
-    fn resume(&mut self, input: Option<IoResult>) -> Step {
+    fn resume(&mut self, input: Option<IoResult>) -> Turn {
         match self.pending.advance(&self.state.credentials, input) {
-            Ok(Progress::Call(call)) => Step::Need(IoNeed::Http(call)),
+            Ok(Progress::Call(call)) => Turn::Need(IoNeed::Http(call)),
             Ok(Progress::Done(grant)) => {
-                Step::Respond(self.shape.respond(&grant).unwrap_or_else(|e| error_response(&e)))
+                Turn::Respond(self.shape.respond(&grant).unwrap_or_else(|e| error_response(&e)))
             }
-            Err(e) => Step::Respond(vend_error(e)),
+            Err(e) => Turn::Respond(vend_error(e)),
         }
     }
 }

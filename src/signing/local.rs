@@ -1,5 +1,5 @@
 //! URLs for `local` stores, whose files the host sends itself once the engine has answered the
-//! request's head (`Poll::ServeFile`):
+//! request's head (`Step::ServeFile`):
 //!
 //! ```text
 //! {endpoint}/files/{store}/{key}?X-Amz-Date=20261123T080000Z&X-Amz-Expires=3600&X-Amz-Signature=<hex>
