@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use base64::Engine as _;
 use opensharing::auth::token_sha256_hex;
-use opensharing::{Engine, HttpReply, IoResult, Method, Poll, Request};
+use opensharing::{Engine, HttpReply, IoResult, Method, Request, Step};
 
 #[path = "support/rate.rs"]
 mod support;
@@ -59,20 +59,20 @@ fn vend(engine: &Engine, volume: &str, now: i64) -> usize {
     let mut status = 0;
     loop {
         match ex.poll() {
-            Poll::Need(id, _) => ex
+            Step::Need(id, _) => ex
                 .supply(id, IoResult::Http(HttpReply { status: 200, body: sts_reply(now), headers: Vec::new() }))
                 .unwrap(),
-            Poll::Wait => unreachable!("every need is answered when handed out"),
-            Poll::Head(head) => status = head.status,
-            Poll::Body => loop {
+            Step::Wait => unreachable!("every need is answered when handed out"),
+            Step::Head(head) => status = head.status,
+            Step::Body => loop {
                 let n = ex.read(&mut buf);
                 if n == 0 {
                     break;
                 }
                 len += n;
             },
-            Poll::ServeFile(file) => unreachable!("no file URL is requested: {file:?}"),
-            Poll::Done(_) => {
+            Step::ServeFile(file) => unreachable!("no file URL is requested: {file:?}"),
+            Step::Done(_) => {
                 assert_eq!(status, 200, "the bench measures grants");
                 return len;
             }

@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use opensharing::auth::token_sha256_hex;
-use opensharing::{Engine, IoNeed, IoResult, Method, Poll, Request};
+use opensharing::{Engine, IoNeed, IoResult, Method, Request, Step};
 use parquet::basic::Type as Physical;
 
 #[path = "../tests/common/datasets.rs"]
@@ -88,29 +88,29 @@ fn query(engine: &Engine, store: &Store, table: &str, format: &str) -> (Duration
     let mut lines = 0;
     loop {
         match ex.poll() {
-            Poll::Need(id, n) => {
+            Step::Need(id, n) => {
                 let t = thread_cpu();
                 let need: IoNeed = n.clone();
                 let answer: IoResult = store.answer(&need);
                 io += thread_cpu() - t;
                 ex.supply(id, answer).unwrap();
             }
-            Poll::Wait => unreachable!("every need is answered when handed out"),
-            Poll::Head(h) if h.status != 200 => {
+            Step::Wait => unreachable!("every need is answered when handed out"),
+            Step::Head(h) if h.status != 200 => {
                 let status = h.status;
                 let n = ex.read(&mut buf);
                 panic!("{table}: {status} {}", String::from_utf8_lossy(&buf[..n]));
             }
-            Poll::Head(_) => {}
-            Poll::Body => loop {
+            Step::Head(_) => {}
+            Step::Body => loop {
                 let n = ex.read(&mut buf);
                 if n == 0 {
                     break;
                 }
                 lines += buf[..n].iter().filter(|&&b| b == b'\n').count();
             },
-            Poll::ServeFile(file) => unreachable!("no file URL is requested: {file:?}"),
-            Poll::Done(_) => return (thread_cpu() - start, io, lines),
+            Step::ServeFile(file) => unreachable!("no file URL is requested: {file:?}"),
+            Step::Done(_) => return (thread_cpu() - start, io, lines),
         }
     }
 }

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use base64::Engine as _;
 use opensharing::auth::token_sha256_hex;
-use opensharing::{Engine, IoNeed, IoResult, Listing, Method, ObjectMeta, Poll, Request};
+use opensharing::{Engine, IoNeed, IoResult, Listing, Method, ObjectMeta, Request, Step};
 
 /// How many file requests one round of the file bench makes.
 const FILE_REQUESTS: usize = 200_000;
@@ -79,21 +79,21 @@ fn list_all(engine: &Engine, volume: &str, objects: &[ObjectMeta], buf: &mut Vec
         let mut chunk = [0u8; 65536];
         loop {
             match ex.poll() {
-                Poll::Need(id, need) => {
+                Step::Need(id, need) => {
                     let result = answer(objects, need);
                     ex.supply(id, result).unwrap();
                 }
-                Poll::Wait => unreachable!("every need is answered when handed out"),
-                Poll::Head(head) => assert_eq!(head.status, 200),
-                Poll::Body => loop {
+                Step::Wait => unreachable!("every need is answered when handed out"),
+                Step::Head(head) => assert_eq!(head.status, 200),
+                Step::Body => loop {
                     let n = ex.read(&mut chunk);
                     if n == 0 {
                         break;
                     }
                     buf.extend_from_slice(&chunk[..n]);
                 },
-                Poll::ServeFile(file) => unreachable!("no file URL is requested: {file:?}"),
-                Poll::Done(audit) => {
+                Step::ServeFile(file) => unreachable!("no file URL is requested: {file:?}"),
+                Step::Done(audit) => {
                     entries += audit.urls_signed as usize;
                     break;
                 }
@@ -114,13 +114,13 @@ fn serve_file(engine: &Engine, target: &str) -> u64 {
     let mut sent = 0;
     loop {
         match ex.poll() {
-            Poll::Need(id, IoNeed::Head { key, .. }) => {
+            Step::Need(id, IoNeed::Head { key, .. }) => {
                 let meta = ObjectMeta { key: key.clone(), size: 1_048_576, last_modified_ms: NOW };
                 ex.supply(id, IoResult::Meta(meta)).unwrap();
             }
-            Poll::Head(head) => assert_eq!(head.status, 206),
-            Poll::ServeFile(file) => sent = file.range.len(),
-            Poll::Done(_) => return sent,
+            Step::Head(head) => assert_eq!(head.status, 206),
+            Step::ServeFile(file) => sent = file.range.len(),
+            Step::Done(_) => return sent,
             other => panic!("a file exchange gave {other:?}"),
         }
     }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::time::Instant;
 
 use opensharing::auth::token_sha256_hex;
-use opensharing::{Engine, IoNeed, IoResult, Method, Poll, Request};
+use opensharing::{Engine, IoNeed, IoResult, Method, Request, Step};
 
 /// Counts live heap bytes and their peak while [`COUNTING`] is on (the LoadTable section);
 /// otherwise it is the system allocator, so the signing figures carry no counting cost.
@@ -92,21 +92,21 @@ fn run(engine: &Engine, request: Request, buf: &mut [u8], mut io: impl FnMut(&Io
     let mut len = 0;
     loop {
         match ex.poll() {
-            Poll::Need(id, need) => {
+            Step::Need(id, need) => {
                 let answer = io(need);
                 ex.supply(id, answer).unwrap();
             }
-            Poll::Wait => unreachable!("every need is answered when handed out"),
-            Poll::Head(head) => assert_eq!(head.status, 200),
-            Poll::Body => loop {
+            Step::Wait => unreachable!("every need is answered when handed out"),
+            Step::Head(head) => assert_eq!(head.status, 200),
+            Step::Body => loop {
                 let n = ex.read(buf);
                 if n == 0 {
                     break;
                 }
                 len += n;
             },
-            Poll::ServeFile(file) => unreachable!("no file URL is requested: {file:?}"),
-            Poll::Done(_) => return len,
+            Step::ServeFile(file) => unreachable!("no file URL is requested: {file:?}"),
+            Step::Done(_) => return len,
         }
     }
 }

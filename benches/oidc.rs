@@ -10,7 +10,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use opensharing::auth::token_sha256_hex;
 use opensharing::catalog::Catalog;
-use opensharing::{Engine, Method, Poll, Request};
+use opensharing::{Engine, Method, Request, Step};
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair};
 use serde_json::json;
@@ -58,12 +58,12 @@ fn list_shares(engine: &Engine, auth: &str) -> u16 {
     let mut buf = [0u8; 4096];
     loop {
         match ex.poll() {
-            Poll::Wait => unreachable!("no IO is asked"),
-            Poll::Head(head) => status = head.status,
-            Poll::Body => while ex.read(&mut buf) > 0 {},
-            Poll::Need(_, need) => panic!("unexpected IO {need:?}"),
-            Poll::ServeFile(file) => unreachable!("no file URL is requested: {file:?}"),
-            Poll::Done(_) => return status,
+            Step::Wait => unreachable!("no IO is asked"),
+            Step::Head(head) => status = head.status,
+            Step::Body => while ex.read(&mut buf) > 0 {},
+            Step::Need(_, need) => panic!("unexpected IO {need:?}"),
+            Step::ServeFile(file) => unreachable!("no file URL is requested: {file:?}"),
+            Step::Done(_) => return status,
         }
     }
 }

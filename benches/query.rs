@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use opensharing::auth::token_sha256_hex;
-use opensharing::{Engine, IoNeed, IoResult, Method, Poll, Request};
+use opensharing::{Engine, IoNeed, IoResult, Method, Request, Step};
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -75,13 +75,13 @@ fn query(engine: &Engine, root: &Path, format: &str, count_lines: bool) -> (usiz
     let (mut lines, mut bytes) = (0, 0);
     loop {
         match ex.poll() {
-            Poll::Need(id, n) => {
+            Step::Need(id, n) => {
                 let n = n.clone();
                 ex.supply(id, io(root, &n)).unwrap();
             }
-            Poll::Wait => unreachable!("every need is answered when handed out"),
-            Poll::Head(h) => assert_eq!(h.status, 200),
-            Poll::Body => loop {
+            Step::Wait => unreachable!("every need is answered when handed out"),
+            Step::Head(h) => assert_eq!(h.status, 200),
+            Step::Body => loop {
                 let n = ex.read(&mut buf);
                 if n == 0 {
                     break;
@@ -91,8 +91,8 @@ fn query(engine: &Engine, root: &Path, format: &str, count_lines: bool) -> (usiz
                     lines += buf[..n].iter().filter(|&&b| b == b'\n').count();
                 }
             },
-            Poll::ServeFile(file) => unreachable!("no file URL is requested: {file:?}"),
-            Poll::Done(_) => return (lines, bytes),
+            Step::ServeFile(file) => unreachable!("no file URL is requested: {file:?}"),
+            Step::Done(_) => return (lines, bytes),
         }
     }
 }

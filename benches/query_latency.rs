@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use opensharing::auth::token_sha256_hex;
-use opensharing::{Engine, Method, Poll, Request};
+use opensharing::{Engine, Method, Request, Step};
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -79,30 +79,30 @@ fn query(root: &Path, table: &str, batched: bool) -> Run {
     let mut handed_out = Vec::new();
     loop {
         match ex.poll() {
-            Poll::Need(id, need) if batched => handed_out.push((id, need.clone())),
-            Poll::Need(id, need) => {
+            Step::Need(id, need) if batched => handed_out.push((id, need.clone())),
+            Step::Need(id, need) => {
                 let need = need.clone();
                 std::thread::sleep(ROUND_TRIP);
                 (round_trips, needs) = (round_trips + 1, needs + 1);
                 ex.supply(id, io(&need)).unwrap();
             }
-            Poll::Wait => {
+            Step::Wait => {
                 std::thread::sleep(ROUND_TRIP);
                 (round_trips, needs) = (round_trips + 1, needs + handed_out.len());
                 for (id, need) in handed_out.drain(..) {
                     ex.supply(id, io(&need)).unwrap();
                 }
             }
-            Poll::Head(h) => assert_eq!(h.status, 200, "{table}"),
-            Poll::Body => loop {
+            Step::Head(h) => assert_eq!(h.status, 200, "{table}"),
+            Step::Body => loop {
                 let n = ex.read(&mut buf);
                 if n == 0 {
                     break;
                 }
                 first_byte.get_or_insert_with(|| start.elapsed());
             },
-            Poll::ServeFile(file) => unreachable!("no file URL is requested: {file:?}"),
-            Poll::Done(_) => {
+            Step::ServeFile(file) => unreachable!("no file URL is requested: {file:?}"),
+            Step::Done(_) => {
                 let last_byte = start.elapsed();
                 return Run { first_byte: first_byte.unwrap_or(last_byte), last_byte, round_trips, needs };
             }

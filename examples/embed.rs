@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use opensharing::{Catalog, Engine, IoNeed, IoResult, Listing, Method, ObjectMeta, Poll, Request};
+use opensharing::{Catalog, Engine, IoNeed, IoResult, Listing, Method, ObjectMeta, Request, Step};
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -41,13 +41,13 @@ fn run(config: &Path, token: &str) -> Result<(), Box<dyn std::error::Error>> {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match exchange.poll() {
-            Poll::Need(id, need) => {
+            Step::Need(id, need) => {
                 let answer = answer(&engine, need);
                 exchange.supply(id, answer)?;
             }
-            Poll::Wait => unreachable!("each need is answered as soon as it is handed out"),
-            Poll::Head(head) => eprintln!("status {}", head.status),
-            Poll::Body => loop {
+            Step::Wait => unreachable!("each need is answered as soon as it is handed out"),
+            Step::Head(head) => eprintln!("status {}", head.status),
+            Step::Body => loop {
                 let n = exchange.read(&mut buf);
                 if n == 0 {
                     break;
@@ -55,13 +55,13 @@ fn run(config: &Path, token: &str) -> Result<(), Box<dyn std::error::Error>> {
                 print!("{}", String::from_utf8_lossy(&buf[..n]));
             },
             // A signed local-store file URL: the head is sent, the bytes come from the store.
-            Poll::ServeFile(file) => {
+            Step::ServeFile(file) => {
                 let read = IoNeed::Get { store: file.store.clone(), key: file.key.clone(), range: Some(file.range) };
                 if let IoResult::Bytes(bytes) = answer(&engine, &read) {
                     std::io::stdout().write_all(&bytes)?;
                 }
             }
-            Poll::Done(audit) => {
+            Step::Done(audit) => {
                 eprintln!("audit {}", audit.to_json());
                 return Ok(());
             }

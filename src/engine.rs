@@ -1,22 +1,15 @@
 //! The engine: an immutable catalog snapshot behind an atomic swap, and the entry point that turns
 //! a request into an [`Exchange`].
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::api;
-use crate::api::table::url_reuse::UrlReuse;
-use crate::auth::oidc::OidcState;
 use crate::catalog::{Catalog, ConfigError};
-use crate::dataset::cache::DatasetCache;
-use crate::delta::cache::SnapshotCache;
 use crate::exchange::Exchange;
 use crate::http::Request;
 use crate::protocol::signed_token::TokenKey;
-use crate::signing::local::LocalSigner;
-use crate::signing::store::StoreSigner;
 use crate::signing::SigningError;
-use crate::vend::CredentialCache;
+use crate::state::EngineState;
 
 /// Why an engine could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -27,49 +20,6 @@ pub enum EngineError {
     /// No token key was configured and the system random generator failed.
     #[error("could not generate a token signing key")]
     Random,
-}
-
-/// What one exchange works against: the catalog, the key that signs tokens, a URL signer per
-/// store and the caches (snapshots, dataset footers, credentials, OIDC keys and verified JWTs).
-#[derive(Debug)]
-pub(crate) struct EngineState {
-    pub catalog: Catalog,
-    pub token_key: Arc<TokenKey>,
-    pub local_signer: Arc<LocalSigner>,
-    pub signers: HashMap<String, StoreSigner>,
-    pub snapshots: SnapshotCache,
-    pub datasets: DatasetCache,
-    pub url_reuse: UrlReuse,
-    pub credentials: CredentialCache,
-    /// OIDC issuers' key sets and verified JWTs.
-    pub oidc: OidcState,
-}
-
-/// How many table snapshots an engine keeps.
-const SNAPSHOT_CACHE_ENTRIES: usize = 64;
-
-impl EngineState {
-    fn new(catalog: Catalog, token_key: Arc<TokenKey>) -> Result<EngineState, EngineError> {
-        let local_signer = Arc::new(LocalSigner::new(&token_key.derive("local-file-url")));
-        let mut signers = HashMap::new();
-        for (name, store) in &catalog.stores {
-            let signer = StoreSigner::new(name, store, catalog.endpoint.as_deref(), &local_signer).map_err(|e| {
-                EngineError::Config(ConfigError { path: format!("stores.{name}"), message: e.to_string() })
-            })?;
-            signers.insert(name.clone(), signer);
-        }
-        Ok(EngineState {
-            catalog,
-            token_key,
-            local_signer,
-            signers,
-            snapshots: SnapshotCache::new(SNAPSHOT_CACHE_ENTRIES),
-            datasets: DatasetCache::default(),
-            url_reuse: UrlReuse::default(),
-            credentials: CredentialCache::default(),
-            oidc: OidcState::default(),
-        })
-    }
 }
 
 /// The protocol engine. Share it between threads (it is `Send + Sync`); every request gets its
@@ -117,10 +67,10 @@ impl Engine {
     /// what its scheme allows.
     pub fn sign_url(&self, name: &str, key: &str, now_ms: i64, ttl_seconds: u32) -> Result<String, SigningError> {
         let state = self.snapshot();
-        let signer =
-            state.signers.get(name).ok_or_else(|| SigningError::InvalidLocation(format!("no store named '{name}'")))?;
+        let store =
+            state.stores.get(name).ok_or_else(|| SigningError::InvalidLocation(format!("no store named '{name}'")))?;
         let mut url = String::new();
-        signer.batch(now_ms, ttl_seconds)?.sign_into(key, &mut url)?;
+        store.signer.batch(now_ms, ttl_seconds)?.sign_into(key, &mut url)?;
         Ok(url)
     }
 

@@ -42,7 +42,7 @@ impl ByteRange {
 }
 
 /// A local-store file the host sends itself, once the engine has checked its signed URL and
-/// looked it up (see [`Poll::ServeFile`]).
+/// looked it up (see [`Step::ServeFile`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileGrant {
     /// The store name from the configuration (a `local` store).
@@ -230,7 +230,7 @@ impl std::fmt::Display for NeedId {
 
 /// What the host should do next.
 #[derive(Debug)]
-pub enum Poll<'a> {
+pub enum Step<'a> {
     /// Perform this IO, then call [`Exchange::supply`] with its id. Each need is handed out
     /// once: poll again for the next one.
     Need(NeedId, &'a IoNeed),
@@ -242,7 +242,7 @@ pub enum Poll<'a> {
     /// Pull body bytes with [`Exchange::read`] until it returns 0.
     Body,
     /// Send the bytes of this local-store file as the body, from the store, then poll again.
-    /// Comes after [`Head`](Poll::Head), instead of `Body`, for a `GET` of a signed local file
+    /// Comes after [`Head`](Step::Head), instead of `Body`, for a `GET` of a signed local file
     /// URL (`{prefix}/files/…`) with a non-empty range; the bytes never pass through the
     /// engine, so a host may use `sendfile`. The audit event counts the range as sent.
     ServeFile(&'a FileGrant),
@@ -294,7 +294,7 @@ pub(crate) struct Response {
 }
 
 /// One step of an operation that may need IO.
-pub(crate) enum Step {
+pub(crate) enum Turn {
     /// One more need.
     Need(IoNeed),
     /// Several more needs at once, or none: wait for the answers to those asked before.
@@ -306,7 +306,7 @@ pub(crate) enum Step {
 pub(crate) trait Operation: Send {
     /// Advances the operation: `None` on the first call, then once with the answer to each need
     /// it asked, in the order it asked them (the exchange holds answers that come early).
-    fn resume(&mut self, input: Option<IoResult>) -> Step;
+    fn resume(&mut self, input: Option<IoResult>) -> Turn;
 
     /// Adds what the operation learnt to the audit event (called after each `resume`).
     fn note(&self, _audit: &mut AuditEvent) {}
@@ -432,16 +432,16 @@ impl Exchange {
 
     /// Says what the host should do next. Each need is handed out once; `Head` and `ServeFile`
     /// too. Calling it again otherwise returns the same instruction.
-    pub fn poll(&mut self) -> Poll<'_> {
+    pub fn poll(&mut self) -> Step<'_> {
         if let State::Operating { op, needs } = &mut self.state {
             let mut response = None;
             while let Some(input) = needs.next_input() {
                 let step = op.resume(input);
                 op.note(&mut self.audit);
                 match step {
-                    Step::Need(need) => needs.ask(need),
-                    Step::Needs(more) => more.into_iter().for_each(|need| needs.ask(need)),
-                    Step::Respond(r) => {
+                    Turn::Need(need) => needs.ask(need),
+                    Turn::Needs(more) => more.into_iter().for_each(|need| needs.ask(need)),
+                    Turn::Respond(r) => {
                         response = Some(r);
                         break;
                     }
@@ -463,22 +463,22 @@ impl Exchange {
         if matches!(self.state, State::HeadReady(..)) {
             if let State::HeadReady(head, body) = std::mem::replace(&mut self.state, State::Finished) {
                 self.state = State::Streaming(body);
-                return Poll::Head(self.head.insert(head));
+                return Step::Head(self.head.insert(head));
             }
         }
         if matches!(self.state, State::Streaming(Body::File(_))) {
             if let State::Streaming(Body::File(file)) = std::mem::replace(&mut self.state, State::Finished) {
                 self.audit.body_bytes += file.range.len();
-                return Poll::ServeFile(self.file.insert(*file));
+                return Step::ServeFile(self.file.insert(*file));
             }
         }
         match &mut self.state {
             State::Operating { needs, .. } => match needs.hand_out() {
-                Some((id, need)) => Poll::Need(id, need),
-                None => Poll::Wait,
+                Some((id, need)) => Step::Need(id, need),
+                None => Step::Wait,
             },
-            State::Streaming(_) | State::HeadReady(..) => Poll::Body,
-            State::Finished => Poll::Done(&self.audit),
+            State::Streaming(_) | State::HeadReady(..) => Step::Body,
+            State::Finished => Step::Done(&self.audit),
         }
     }
 
@@ -520,7 +520,7 @@ impl Exchange {
             }
             self.chunk.clear();
             self.chunk_pos = 0;
-            // A file is sent by the host (`Poll::ServeFile`), never read here.
+            // A file is sent by the host (`Step::ServeFile`), never read here.
             let State::Streaming(body) = &mut self.state else {
                 return 0;
             };
@@ -573,7 +573,7 @@ impl Exchange {
         matches!(self.state, State::Streaming(ref body) if !matches!(body, Body::File(_)))
     }
 
-    /// The file the host was asked to send, once `poll` returned [`Poll::ServeFile`].
+    /// The file the host was asked to send, once `poll` returned [`Step::ServeFile`].
     pub fn file(&self) -> Option<&FileGrant> {
         self.file.as_ref()
     }
@@ -596,20 +596,20 @@ mod tests {
     }
 
     impl Operation for Fanout {
-        fn resume(&mut self, input: Option<IoResult>) -> Step {
+        fn resume(&mut self, input: Option<IoResult>) -> Turn {
             let Some(result) = input else {
                 let get = |i: usize| IoNeed::Get { store: "s".into(), key: i.to_string(), range: None };
-                return Step::Needs((0..self.count).map(get).collect());
+                return Turn::Needs((0..self.count).map(get).collect());
             };
             if let IoResult::Bytes(b) = result {
                 self.got.extend(b);
             }
             self.answers += 1;
             if self.answers < self.count {
-                return Step::Needs(Vec::new());
+                return Turn::Needs(Vec::new());
             }
             let head = ResponseHead { status: 200, headers: Vec::new() };
-            Step::Respond(Response { head, body: Body::Bytes(self.got.clone()), error_code: None, detail: None })
+            Turn::Respond(Response { head, body: Body::Bytes(self.got.clone()), error_code: None, detail: None })
         }
     }
 
@@ -625,7 +625,7 @@ mod tests {
     }
 
     fn body(ex: &mut Exchange) -> Vec<u8> {
-        assert!(matches!(ex.poll(), Poll::Head(h) if h.status == 200));
+        assert!(matches!(ex.poll(), Step::Head(h) if h.status == 200));
         let mut buf = [0u8; 64];
         let n = ex.read(&mut buf);
         buf[..n].to_vec()
@@ -635,16 +635,16 @@ mod tests {
     fn answers_in_any_order_reach_the_operation_in_the_order_asked() {
         let mut ex = fanout(3);
         let mut handed = Vec::new();
-        while let Poll::Need(id, need) = ex.poll() {
+        while let Step::Need(id, need) = ex.poll() {
             handed.push((id, key(need)));
         }
         assert_eq!(handed.len(), 3);
-        assert!(matches!(ex.poll(), Poll::Wait), "every need is handed out");
+        assert!(matches!(ex.poll(), Step::Wait), "every need is handed out");
         assert_eq!(ex.outstanding().count(), 3);
         let (last, first) = (handed[2].clone(), handed[0].clone());
         ex.supply(last.0, IoResult::Bytes(last.1.into())).unwrap();
         ex.supply(first.0, IoResult::Bytes(first.1.into())).unwrap();
-        assert!(matches!(ex.poll(), Poll::Wait), "the middle need is still out");
+        assert!(matches!(ex.poll(), Step::Wait), "the middle need is still out");
         assert_eq!(ex.outstanding().map(|(id, _)| id).collect::<Vec<_>>(), [handed[1].0]);
         assert_eq!(ex.need(handed[1].0).map(key), Some(b"1".to_vec()));
         assert_eq!(ex.need(handed[0].0), None, "answered");
@@ -656,11 +656,11 @@ mod tests {
     #[test]
     fn unknown_and_repeated_ids_are_refused() {
         let mut ex = fanout(2);
-        let Poll::Need(id, _) = ex.poll() else { panic!() };
+        let Step::Need(id, _) = ex.poll() else { panic!() };
         assert_eq!(ex.supply(NeedId(99), IoResult::NotFound), Err(ExchangeError::UnknownNeed(NeedId(99))));
         ex.supply(id, IoResult::Bytes(b"a".to_vec().into())).unwrap();
         assert_eq!(ex.supply(id, IoResult::NotFound), Err(ExchangeError::UnknownNeed(id)), "answered once");
-        let Poll::Need(second, _) = ex.poll() else { panic!() };
+        let Step::Need(second, _) = ex.poll() else { panic!() };
         assert_ne!(second, id);
         ex.supply(second, IoResult::Bytes(b"b".to_vec().into())).unwrap();
         assert_eq!(body(&mut ex), b"ab");
@@ -674,11 +674,11 @@ mod tests {
         let head = loop {
             polls += 1;
             match ex.poll() {
-                Poll::Need(id, need) => {
+                Step::Need(id, need) => {
                     let answer = IoResult::Bytes(key(need).into());
                     ex.supply(id, answer).unwrap();
                 }
-                Poll::Head(h) => break h.status,
+                Step::Head(h) => break h.status,
                 other => panic!("{other:?}"),
             }
         };
@@ -691,6 +691,6 @@ mod tests {
     #[test]
     fn an_operation_waiting_for_nothing_is_an_internal_error() {
         let mut ex = fanout(0);
-        assert!(matches!(ex.poll(), Poll::Head(h) if h.status == 500));
+        assert!(matches!(ex.poll(), Step::Head(h) if h.status == 500));
     }
 }

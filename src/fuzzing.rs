@@ -16,7 +16,7 @@ use crate::protocol::predicate::{ColumnFacts, Predicate};
 use crate::protocol::query_request::QueryRequest;
 use crate::protocol::signed_token::TokenKey;
 use crate::protocol::table_tokens;
-use crate::{Engine, HttpReply, IoNeed, IoResult, Method, ObjectMeta, Poll, Request};
+use crate::{Engine, HttpReply, IoNeed, IoResult, Method, ObjectMeta, Request, Step};
 
 /// The time every target runs at: 2026-01-01T00:00:00Z.
 pub const NOW_MS: i64 = 1_767_225_600_000;
@@ -186,7 +186,7 @@ fn run_exchange(data: &[u8]) -> Option<u16> {
     let mut buf = [0u8; 8192];
     for _ in 0..MAX_POLLS {
         match ex.poll() {
-            Poll::Need(id, need) => {
+            Step::Need(id, need) => {
                 let need = need.clone();
                 let result = match (sections.next(), &need) {
                     (Some(section), _) => answer(section, &need),
@@ -195,12 +195,12 @@ fn run_exchange(data: &[u8]) -> Option<u16> {
                 };
                 ex.supply(id, result).expect("the exchange waits for the need it asked");
             }
-            Poll::Wait => panic!("a host that answers each need at once never waits"),
-            Poll::Head(head) => {
+            Step::Wait => panic!("a host that answers each need at once never waits"),
+            Step::Head(head) => {
                 assert!((100..600).contains(&head.status), "status {}", head.status);
                 status = Some(head.status);
             }
-            Poll::Body => loop {
+            Step::Body => loop {
                 let n = ex.read(&mut buf);
                 body += n;
                 assert!(body <= MAX_BODY, "response body grows without bound");
@@ -209,8 +209,8 @@ fn run_exchange(data: &[u8]) -> Option<u16> {
                 }
             },
             // A signed local file (checked by `file_url`): the host would send it here.
-            Poll::ServeFile(_) => {}
-            Poll::Done(_) => {
+            Step::ServeFile(_) => {}
+            Step::Done(_) => {
                 let status = status.expect("a response head before Done");
                 if route.is_err() && !iceberg {
                     assert!(status >= 400, "an unroutable request answered {status}");
@@ -341,15 +341,15 @@ pub fn file_url(data: &[u8]) {
         let mut head = None;
         for _ in 0..MAX_POLLS {
             match ex.poll() {
-                Poll::Need(id, IoNeed::Head { key, .. }) => {
+                Step::Need(id, IoNeed::Head { key, .. }) => {
                     let meta = ObjectMeta { key: key.clone(), size: FILE_SIZE, last_modified_ms: NOW_MS };
                     ex.supply(id, IoResult::Meta(meta)).expect("the need is outstanding");
                 }
-                Poll::Need(id, _) => ex.supply(id, IoResult::NotFound).expect("the need is outstanding"),
-                Poll::Wait => panic!("a host that answers each need at once never waits"),
-                Poll::Head(h) => head = Some(h.clone()),
-                Poll::Body => while ex.read(&mut [0u8; 4096]) > 0 {},
-                Poll::ServeFile(file) => {
+                Step::Need(id, _) => ex.supply(id, IoResult::NotFound).expect("the need is outstanding"),
+                Step::Wait => panic!("a host that answers each need at once never waits"),
+                Step::Head(h) => head = Some(h.clone()),
+                Step::Body => while ex.read(&mut [0u8; 4096]) > 0 {},
+                Step::ServeFile(file) => {
                     let head = head.as_ref().expect("a head before the file");
                     assert!(!file.key.split('/').any(|s| s.is_empty() || s == ".." || s == "."), "{:?}", file.key);
                     let r = file.range;
@@ -357,7 +357,7 @@ pub fn file_url(data: &[u8]) {
                     assert_eq!(head.header_value("content-length"), Some(r.len().to_string().as_str()));
                     assert!(matches!(head.status, 200 | 206), "status {}", head.status);
                 }
-                Poll::Done(audit) => {
+                Step::Done(audit) => {
                     let file_target = target.starts_with(&format!("{}/files/", engine.prefix()));
                     assert_eq!(audit.route == "file", file_target, "{target:?} went to {}", audit.route);
                     return;

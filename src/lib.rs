@@ -7,12 +7,12 @@
 //! done. Where the engine needs bytes from storage it yields an [`IoNeed`] and the host answers it
 //! with [`Exchange::supply`]. Signed local-store file URLs go through the same loop: the engine
 //! checks the signature, the object and the `Range`, answers the head, and hands the host a
-//! [`FileGrant`] (`Poll::ServeFile`) whose bytes it sends from its store.
+//! [`FileGrant`] (`Step::ServeFile`) whose bytes it sends from its store.
 //!
 //! The exchange loop, answering a discovery request (which needs no IO):
 //!
 //! ```
-//! use opensharing::{Engine, IoResult, Method, Poll, Request};
+//! use opensharing::{Engine, IoResult, Method, Step, Request};
 //!
 //! let hash = opensharing::auth::token_sha256_hex("secret-token");
 //! let config = format!(r#"{{
@@ -31,10 +31,10 @@
 //! loop {
 //!     match exchange.poll() {
 //!         // A real host reads the store here (in parallel, answering by id in any order).
-//!         Poll::Need(id, _need) => exchange.supply(id, IoResult::NotFound)?,
-//!         Poll::Wait => unreachable!("every need is answered at once above"),
-//!         Poll::Head(head) => status = head.status,
-//!         Poll::Body => {
+//!         Step::Need(id, _need) => exchange.supply(id, IoResult::NotFound)?,
+//!         Step::Wait => unreachable!("every need is answered at once above"),
+//!         Step::Head(head) => status = head.status,
+//!         Step::Body => {
 //!             let mut buf = [0u8; 4096];
 //!             loop {
 //!                 let n = exchange.read(&mut buf);
@@ -43,8 +43,8 @@
 //!             }
 //!         }
 //!         // A signed local-store file URL: the host sends these bytes from its store.
-//!         Poll::ServeFile(file) => unreachable!("{file:?} is not a discovery answer"),
-//!         Poll::Done(audit) => { println!("{}", audit.to_json()); break; }
+//!         Step::ServeFile(file) => unreachable!("{file:?} is not a discovery answer"),
+//!         Step::Done(audit) => { println!("{}", audit.to_json()); break; }
 //!     }
 //! }
 //! assert_eq!(status, 200);
@@ -75,6 +75,8 @@ mod iceberg;
 mod parquet_guard;
 pub mod protocol;
 mod router;
+mod state;
+mod util;
 mod vend;
 
 pub use auth::AuditEvent;
@@ -82,6 +84,6 @@ pub use catalog::{Catalog, ConfigError};
 pub use engine::{Engine, EngineError};
 pub use exchange::{
     ByteRange, Exchange, ExchangeError, FileGrant, HttpCall, HttpReply, IoNeed, IoResult, Listing, NeedId, ObjectMeta,
-    Poll,
+    Step,
 };
 pub use http::{Method, Request, ResponseHead, MAX_REQUEST_BODY_BYTES};

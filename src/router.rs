@@ -181,29 +181,65 @@ pub enum RouteError {
 /// Longest path accepted, so a huge target costs nothing to refuse.
 const MAX_PATH_LEN: usize = 8192;
 
-/// The percent-decoded segments of `rest`, a path that starts with `/` (a trailing `/` is
-/// ignored): `NotFound` for an empty segment or more than `max`, `BadEncoding` for a segment
-/// that does not decode to UTF-8.
-/// Segments without escapes are borrowed from `rest`.
-pub(crate) fn segments(rest: &str, max: usize) -> Result<Vec<Cow<'_, str>>, RouteError> {
-    let rest = rest.strip_prefix('/').ok_or(RouteError::NotFound)?;
-    let rest = rest.strip_suffix('/').unwrap_or(rest);
-    let mut out: Vec<Cow<'_, str>> = Vec::with_capacity(max.min(16));
-    for raw in rest.split('/') {
-        if raw.is_empty() || out.len() == max {
-            return Err(RouteError::NotFound);
-        }
-        out.push(Cow::Borrowed(raw));
-    }
-    // Only segments with an escape change (and may turn out not to be UTF-8).
-    for seg in &mut out {
-        if let Cow::Borrowed(raw) = *seg {
-            if raw.contains('%') {
-                *seg = decode_segment(raw).ok_or(RouteError::BadEncoding)?;
+/// Most segments a route has.
+const MAX_SEGMENTS: usize = 9;
+
+/// The percent-decoded segments of a path: borrowed from the path, without a heap
+/// allocation, unless the path has an escape.
+pub(crate) struct Segments<'a> {
+    raw: [&'a str; MAX_SEGMENTS],
+    len: usize,
+    /// The segments decoded, when the path has an escape.
+    decoded: Vec<Cow<'a, str>>,
+}
+
+impl<'a> Segments<'a> {
+    /// The segments of `rest`, a path that starts with `/` (a trailing `/` is ignored):
+    /// `NotFound` for an empty segment or more than nine, `BadEncoding` for a segment that
+    /// does not decode to UTF-8.
+    pub(crate) fn parse(rest: &'a str) -> Result<Segments<'a>, RouteError> {
+        let rest = rest.strip_prefix('/').ok_or(RouteError::NotFound)?;
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        let mut out = Segments { raw: [""; MAX_SEGMENTS], len: 0, decoded: Vec::new() };
+        let mut escaped = false;
+        let mut start = 0;
+        // Segments are short: one byte loop, not a searcher per segment.
+        for (i, b) in rest.bytes().enumerate() {
+            escaped |= b == b'%';
+            if b == b'/' {
+                out.push(rest, start, i)?;
+                start = i + 1;
             }
         }
+        out.push(rest, start, rest.len())?;
+        // Only segments with an escape change (and may turn out not to be UTF-8).
+        if escaped {
+            for raw in &out.raw[..out.len] {
+                out.decoded.push(decode_segment(raw).ok_or(RouteError::BadEncoding)?);
+            }
+        }
+        Ok(out)
     }
-    Ok(out)
+
+    /// Adds `rest[start..end]`, which lies between `/`s or ends of `rest`.
+    fn push(&mut self, rest: &'a str, start: usize, end: usize) -> Result<(), RouteError> {
+        if start == end || self.len == MAX_SEGMENTS {
+            return Err(RouteError::NotFound);
+        }
+        // Next to an ASCII `/` or an end: character boundaries.
+        self.raw[self.len] = rest.get(start..end).ok_or(RouteError::NotFound)?;
+        self.len += 1;
+        Ok(())
+    }
+
+    /// The segments as string slices, to match with a slice pattern: the first `len` of the
+    /// array, and `len`.
+    pub(crate) fn strs(&self) -> ([&str; MAX_SEGMENTS], usize) {
+        match self.decoded.is_empty() {
+            true => (self.raw, self.len),
+            false => (std::array::from_fn(|i| self.decoded.get(i).map_or("", AsRef::as_ref)), self.len),
+        }
+    }
 }
 
 /// Matches `path` (already stripped of the query) under `prefix`.
@@ -216,9 +252,9 @@ pub fn route(method: Method, prefix: &str, path: &str) -> Result<Route, RouteErr
     if let Some(files) = files_route(method, inner.strip_suffix('/').unwrap_or(inner))? {
         return Ok(files);
     }
-    let segs = segments(rest, 9)?;
+    let segs = Segments::parse(rest)?;
     let (get, post) = (method == Method::Get, method == Method::Post);
-    let s: Vec<&str> = segs.iter().map(AsRef::as_ref).collect();
+    let (s, len) = segs.strs();
     let need = |ok: bool, allowed: &'static str, route: Route| {
         if ok {
             Ok(route)
@@ -231,7 +267,7 @@ pub fn route(method: Method, prefix: &str, path: &str) -> Result<Route, RouteErr
         schema: schema.to_string(),
         name: name.to_string(),
     };
-    match s.as_slice() {
+    match &s[..len] {
         ["shares"] => need(get, "GET", Route::ListShares),
         ["shares", share] => need(get, "GET", Route::GetShare { share: share.to_string() }),
         ["shares", share, "schemas"] => need(get, "GET", Route::ListSchemas { share: share.to_string() }),

@@ -259,7 +259,7 @@ fn hot_reload_revokes_and_in_flight_exchanges_finish_on_their_snapshot() {
     e.reload(opensharing::Catalog::from_json(revoked.as_bytes(), &|_| None).unwrap()).unwrap();
     let mut ex = in_flight;
     let status = match ex.poll() {
-        opensharing::Poll::Head(h) => h.status,
+        opensharing::Step::Head(h) => h.status,
         other => panic!("expected head, got {other:?}"),
     };
     assert_eq!(status, 200, "the exchange started before the reload keeps its snapshot");

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use opensharing::{Catalog, Engine, Method, Poll, Request};
+use opensharing::{Catalog, Engine, Method, Request, Step};
 
 const ASSET: &str = "/delta-sharing/shares/sales/schemas/default";
 
@@ -277,19 +277,19 @@ fn the_file_step_comes_once_between_head_and_done() {
     let url = s.engine.sign_url("disk", "raw/b.txt", NOW, 60).unwrap();
     let target = url.strip_prefix("http://127.0.0.1:8080").unwrap();
     let mut ex = s.engine.handle(Request::new(Method::Get, target), NOW);
-    let Poll::Need(id, need) = ex.poll() else { panic!("a lookup first") };
+    let Step::Need(id, need) = ex.poll() else { panic!("a lookup first") };
     let meta = match disk_io(&s.root)(need) {
         opensharing::IoResult::Meta(meta) => meta,
         other => panic!("{other:?}"),
     };
     ex.supply(id, opensharing::IoResult::Meta(meta)).unwrap();
-    assert!(matches!(ex.poll(), Poll::Head(h) if h.status == 200));
+    assert!(matches!(ex.poll(), Step::Head(h) if h.status == 200));
     assert!(ex.file().is_none(), "not before it is polled");
-    let Poll::ServeFile(file) = ex.poll() else { panic!("the file after the head") };
+    let Step::ServeFile(file) = ex.poll() else { panic!("the file after the head") };
     assert_eq!((file.store.as_str(), file.key.as_str(), file.range.start, file.range.end), ("disk", "raw/b.txt", 0, 1));
     assert_eq!(ex.read(&mut [0u8; 8]), 0, "the engine holds none of the bytes");
     assert_eq!(ex.file().map(|f| f.key.as_str()), Some("raw/b.txt"));
-    assert!(matches!(ex.poll(), Poll::Done(a) if a.route == "file" && a.body_bytes == 1));
+    assert!(matches!(ex.poll(), Step::Done(a) if a.route == "file" && a.body_bytes == 1));
 }
 
 #[test]

@@ -379,26 +379,40 @@ fn the_signer_signs_reads_of_the_table_only() {
         let r = sign(&e, sign_request(method, uri));
         assert_eq!((r.status, iceberg_error(&r).1.as_str()), (403, "ForbiddenException"), "{method} {uri}");
     }
-    // The whole answer, byte for byte, against the general SigV4 header algorithm, for a URI
-    // the signer splits by hand and for one it leaves to the url crate (same target).
-    for uri in [
-        "http://127.0.0.1:9000/lake/wh/d/t/data/a%20b=%C3%BC.parquet",
-        "http://127.0.0.1:9000/lake/wh/d/t/./data/a%20b=%C3%BC.parquet",
-    ] {
-        let request = json!({"method": "get", "uri": uri, "headers": {
-            "X-Amz-Meta-B": ["  two   words "], "x-amz-meta-a": ["1", "2"], "X-Amz-Date": ["ignored"], "Range": ["x"]}});
-        let answer = sign(&e, request);
-        let headers = [
+    // The whole answer, byte for byte, against the general SigV4 header algorithm, for URIs
+    // the signer splits by hand (one already canonical, one to decode and encode) and for one
+    // it leaves to the url crate (same target).
+    for ((uri, canonical_uri), amz) in [
+        ("http://127.0.0.1:9000/lake/wh/d/t/data/a%20b=%C3%BC.parquet", "/lake/wh/d/t/data/a%20b%3D%C3%BC.parquet"),
+        ("http://127.0.0.1:9000/lake/wh/d/t/./data/a%20b=%C3%BC.parquet", "/lake/wh/d/t/data/a%20b%3D%C3%BC.parquet"),
+        (
+            "http://127.0.0.1:9000/lake/wh/d/t/data/00000-0-6f7a_b~c.parquet",
+            "/lake/wh/d/t/data/00000-0-6f7a_b~c.parquet",
+        ),
+    ]
+    .into_iter()
+    .flat_map(|pair| [(pair, true), (pair, false)])
+    {
+        // With x-amz-* headers of the client's to sign, and with none.
+        let client = match amz {
+            true => {
+                json!({"X-Amz-Meta-B": ["  two   words "], "x-amz-meta-a": ["1", "2"], "X-Amz-Date": ["ignored"], "Range": ["x"]})
+            }
+            false => json!({"User-Agent": ["botocore"], "Range": ["x"]}),
+        };
+        let answer = sign(&e, json!({"method": "get", "uri": uri, "headers": client}));
+        let all = [
             ("x-amz-meta-a", "1, 2"),
             ("x-amz-meta-b", "  two   words "),
             ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
         ];
+        let headers = if amz { &all[..] } else { &all[2..] };
         let general = opensharing::signing::sigv4::HeaderSigning {
             method: "GET",
             host: "127.0.0.1:9000",
-            canonical_uri: "/lake/wh/d/t/data/a%20b%3D%C3%BC.parquet",
+            canonical_uri,
             canonical_query: "",
-            headers: &headers,
+            headers,
             payload_hash: "UNSIGNED-PAYLOAD",
             service: "s3",
             region: "us-east-1",
@@ -412,10 +426,10 @@ fn the_signer_signs_reads_of_the_table_only() {
         let added = general.sign(&creds, &key, "20260101T000000Z", "20260101");
         // The fields in the order the answer has always had: `uri`, then the sorted headers.
         let expected = format!(
-            r#"{{"uri":"http://127.0.0.1:9000/lake/wh/d/t/data/a%20b%3D%C3%BC.parquet","headers":{{"Authorization":["{}"],"X-Amz-Content-SHA256":["UNSIGNED-PAYLOAD"],"X-Amz-Date":["{}"]}}}}"#,
-            added[1].1, added[0].1
+            r#"{{"uri":"http://127.0.0.1:9000{}","headers":{{"Authorization":["{}"],"X-Amz-Content-SHA256":["UNSIGNED-PAYLOAD"],"X-Amz-Date":["{}"]}}}}"#,
+            canonical_uri, added[1].1, added[0].1
         );
-        assert_eq!(String::from_utf8_lossy(&answer.body), expected, "{uri}");
+        assert_eq!(String::from_utf8_lossy(&answer.body), expected, "{uri} {amz}");
     }
     let junk = drive(&e, acme(Method::Post, &format!("{NS}/d/tables/t/sign")).body("nope"), NOW, no_io);
     assert_eq!(junk.status, 400);
@@ -437,6 +451,39 @@ fn the_signer_signs_reads_of_the_table_only() {
         no_io,
     );
     assert_eq!(r.status, 404);
+}
+
+/// The audit event names the share, namespace and table a request names, whether the request
+/// is served, refused at the token, or waits for its body.
+#[test]
+fn audit_events_name_the_table_however_the_exchange_ends() {
+    let e = engine_with(signing_store());
+    let body = sign_request("GET", "http://127.0.0.1:9000/lake/wh/d/t/x").to_string();
+    let target = format!("{NS}/d/tables/t/sign");
+    let names = |r: &Reply| {
+        let a = &r.audit;
+        (a.route, a.share.clone(), a.schema.clone(), a.asset.clone(), a.recipient.clone(), a.status)
+    };
+    let table = |recipient: Option<&str>, status| {
+        let name = |s: &str| Some(s.to_string());
+        ("iceberg_sign", name("s"), name("d"), name("t"), recipient.map(str::to_string), status)
+    };
+    let signed = drive(&e, acme(Method::Post, &target).body(body.clone()), NOW, no_io);
+    assert_eq!(names(&signed), table(Some("acme"), 200));
+    let wrong = Request::new(Method::Post, &target).header("Authorization", "Bearer wrong").body(body.clone());
+    assert_eq!(names(&drive(&e, wrong, NOW, no_io)), table(None, 401));
+    let mut pending = acme(Method::Post, &target);
+    pending.body_pending = true;
+    let read = drive(&e, pending, NOW, |need| match need {
+        IoNeed::RequestBody { .. } => IoResult::Bytes(body.clone().into_bytes().into()),
+        other => panic!("unexpected need {other:?}"),
+    });
+    assert_eq!(names(&read), table(Some("acme"), 200));
+    let namespace = get_acme(&e, &format!("{NS}/d"));
+    assert_eq!(
+        (namespace.audit.route, namespace.audit.share.as_deref(), namespace.audit.schema.as_deref()),
+        ("iceberg_get_namespace", Some("s"), Some("d"))
+    );
 }
 
 #[test]

@@ -389,13 +389,13 @@ fn a_pending_body_is_read_only_after_authentication_and_routing() {
     // A wrong token or an unknown route is answered without asking for the body.
     for request in [deferred_query("wrong-token", "basic"), deferred_query(TOKEN, "basic/nope")] {
         let mut ex = e.handle(request, common::NOW);
-        assert!(matches!(ex.poll(), opensharing::Poll::Head(h) if h.status == 401 || h.status == 404));
+        assert!(matches!(ex.poll(), opensharing::Step::Head(h) if h.status == 401 || h.status == 404));
     }
     // An authenticated query asks for its body first, then reads the table with it.
     let mut ex = e.handle(deferred_query(TOKEN, "basic"), common::NOW);
     assert_eq!(ex.outstanding().count(), 0);
     assert!(
-        matches!(ex.poll(), opensharing::Poll::Need(_, IoNeed::RequestBody { max_bytes }) if *max_bytes == opensharing::MAX_REQUEST_BODY_BYTES)
+        matches!(ex.poll(), opensharing::Step::Need(_, IoNeed::RequestBody { max_bytes }) if *max_bytes == opensharing::MAX_REQUEST_BODY_BYTES)
     );
     let mut asked = 0;
     let r = drive(&e, deferred_query(TOKEN, "basic"), NOW, |need| match need {

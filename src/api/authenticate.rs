@@ -8,7 +8,7 @@ use super::surface::{unauthenticated, Routed, Surface};
 use super::{Ctx, Dispatch};
 use crate::auth::oidc::{identify, FetchStep, JwksFetch, Refusal, Verdict, Verified};
 use crate::auth::{bearer_token, AuditEvent, AuthError};
-use crate::exchange::{Exchange, IoNeed, IoResult, Operation, Step};
+use crate::exchange::{Exchange, IoNeed, IoResult, Operation, Turn};
 use crate::protocol::ApiError;
 
 /// Who the token turned out to be, for the audit event.
@@ -127,14 +127,14 @@ struct Authenticate<S: Surface> {
 }
 
 impl<S: Surface> Operation for Authenticate<S> {
-    fn resume(&mut self, input: Option<IoResult>) -> Step {
+    fn resume(&mut self, input: Option<IoResult>) -> Turn {
         let fetch = match &mut self.phase {
             Phase::Admitted(op) => return op.resume(input),
-            Phase::Over => return Step::Respond(S::error(ApiError::internal())),
+            Phase::Over => return Turn::Respond(S::error(ApiError::internal())),
             Phase::Fetching(fetch) => fetch,
         };
         let result = match fetch.advance(input) {
-            FetchStep::Call(call) => return Step::Need(IoNeed::Http(call)),
+            FetchStep::Call(call) => return Turn::Need(IoNeed::Http(call)),
             FetchStep::Done(result) => result,
         };
         let fetch_error = self.routed.state.oidc.fetched(self.issuer, result, self.routed.now_ms).err();
@@ -143,7 +143,7 @@ impl<S: Surface> Operation for Authenticate<S> {
         match dispatched {
             Dispatch::Respond(response) => {
                 self.phase = Phase::Over;
-                Step::Respond(response)
+                Turn::Respond(response)
             }
             Dispatch::Operate(mut op) => {
                 let step = op.resume(None);

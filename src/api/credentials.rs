@@ -10,7 +10,7 @@ use super::discovery::{location_uri, model_version, resolve_asset};
 use super::response::json_response;
 use super::{error_response, Ctx, Dispatch};
 use crate::catalog::{Asset, AssetFamily, StoreConfig};
-use crate::exchange::{IoNeed, IoResult, Operation, Response, Step};
+use crate::exchange::{IoNeed, IoResult, Operation, Response, Turn};
 use crate::protocol::{ApiError, ErrorCode};
 use crate::router::{AssetPath, VersionRef};
 use crate::vend::{self, Grant, Obtain, PendingGrant, Progress, VendError, VendTarget};
@@ -53,8 +53,9 @@ fn prepare(
         ));
     }
     let shape = Shape { wrapped: family == AssetFamily::Table, location: location.uri };
+    let vendor = &ctx.state.stores.get(location.store_name).ok_or_else(ApiError::internal)?.vendor;
     let target = VendTarget {
-        store,
+        vendor,
         prefix: &location.prefix,
         recipient: ctx.recipient.name.as_str(),
         ttl_seconds: ctx.state.catalog.credential_ttl_seconds,
@@ -203,17 +204,17 @@ fn vend_error(e: VendError) -> Response {
 pub(super) struct VendOperation {
     pending: PendingGrant,
     shape: Shape,
-    state: std::sync::Arc<crate::engine::EngineState>,
+    state: std::sync::Arc<crate::state::EngineState>,
 }
 
 impl Operation for VendOperation {
-    fn resume(&mut self, input: Option<IoResult>) -> Step {
+    fn resume(&mut self, input: Option<IoResult>) -> Turn {
         match self.pending.advance(&self.state.credentials, input) {
-            Ok(Progress::Call(call)) => Step::Need(IoNeed::Http(call)),
+            Ok(Progress::Call(call)) => Turn::Need(IoNeed::Http(call)),
             Ok(Progress::Done(grant)) => {
-                Step::Respond(self.shape.respond(&grant).unwrap_or_else(|e| error_response(&e)))
+                Turn::Respond(self.shape.respond(&grant).unwrap_or_else(|e| error_response(&e)))
             }
-            Err(e) => Step::Respond(vend_error(e)),
+            Err(e) => Turn::Respond(vend_error(e)),
         }
     }
 }

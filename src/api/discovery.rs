@@ -13,7 +13,6 @@ use crate::exchange::Response;
 use crate::protocol::paging::{parse_max_results, ListScope, Page, Pager};
 use crate::protocol::ApiError;
 use crate::router::{AssetPath, Route, VersionRef};
-use crate::signing::store::StoreSigner;
 use crate::vend;
 
 #[derive(Serialize)]
@@ -310,7 +309,7 @@ fn asset_item<'a>(ctx: &Ctx<'a>, share: &'a Share, schema: &'a Schema, asset: &'
     let location = |path: &str| store.map(|(name, s)| location_uri(name, s, path));
     let dir = store.is_some_and(|(_, s)| vend::offers_dir(c, s));
     let url = matches!(c.kind, AssetKind::DeltaTable | AssetKind::ParquetDataset)
-        && c.store.as_deref().and_then(|name| ctx.state.signers.get(name)).is_some_and(StoreSigner::signs_urls);
+        && c.store.as_deref().and_then(|name| ctx.state.stores.get(name)).is_some_and(|s| s.signer.signs_urls());
     // Tables say how they can be read; without `dir`, `location` stays private.
     let access_modes: &[&str] = match (family, dir, url) {
         (AssetFamily::Table, true, true) => &["dir", "url"],

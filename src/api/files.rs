@@ -21,13 +21,13 @@ use super::credentials::locate;
 use super::discovery::resolve_asset;
 use super::{error_response, Ctx, Dispatch};
 use crate::catalog::AssetFamily;
-use crate::engine::EngineState;
-use crate::exchange::{Body, BodyStream, IoNeed, IoResult, Listing, Operation, Response, Step};
+use crate::exchange::{Body, BodyStream, IoNeed, IoResult, Listing, Operation, Response, Turn};
 use crate::http::{ResponseHead, CONTENT_TYPE_JSON};
 use crate::protocol::paging::{parse_max_results, MAX_MAX_RESULTS};
 use crate::protocol::{ApiError, ErrorCode};
 use crate::router::{AssetPath, VersionRef};
 use crate::signing::store::UrlBatch;
+use crate::state::EngineState;
 
 const PURPOSE: &str = "files-page";
 
@@ -51,8 +51,8 @@ fn prepare(ctx: &Ctx<'_>, request: &FilesRequest<'_>) -> Result<Box<dyn Operatio
     let (_, _, asset) = resolve_asset(ctx, request.path, request.family)?;
     let location = locate(ctx, asset, request.version)?;
     let root = if location.prefix.is_empty() { String::new() } else { format!("{}/", location.prefix) };
-    let signer = ctx.state.signers.get(location.store_name).ok_or_else(ApiError::internal)?;
-    let batch = signer.batch(ctx.now_ms, ctx.state.catalog.url_ttl_seconds).map_err(|e| {
+    let store = ctx.state.stores.get(location.store_name).ok_or_else(ApiError::internal)?;
+    let batch = store.signer.batch(ctx.now_ms, ctx.state.catalog.url_ttl_seconds).map_err(|e| {
         ApiError::new(ErrorCode::UnsupportedOperation, format!("this asset's files cannot be shared by URL: {e}"))
     })?;
     let at = Place { state: ctx.state.clone(), store: location.store_name.to_string(), root, batch };
@@ -168,10 +168,10 @@ struct ListFiles {
 }
 
 impl Operation for ListFiles {
-    fn resume(&mut self, input: Option<IoResult>) -> Step {
+    fn resume(&mut self, input: Option<IoResult>) -> Turn {
         let listing = match input {
             None => {
-                return Step::Need(IoNeed::List {
+                return Turn::Need(IoNeed::List {
                     store: self.at.store.clone(),
                     prefix: format!("{}{}", self.at.root, self.scope.p),
                     start_after: self.start_after.clone(),
@@ -180,10 +180,10 @@ impl Operation for ListFiles {
             }
             Some(IoResult::Listing(listing)) => listing,
             Some(IoResult::NotFound) => Listing::default(),
-            Some(IoResult::Failed(why)) => return Step::Respond(self.at.failed(&why)),
-            Some(_) => return Step::Respond(self.at.failed("a listing was answered with something else")),
+            Some(IoResult::Failed(why)) => return Turn::Respond(self.at.failed(&why)),
+            Some(_) => return Turn::Respond(self.at.failed("a listing was answered with something else")),
         };
-        Step::Respond(self.page(listing).unwrap_or_else(|e| error_response(&e)))
+        Turn::Respond(self.page(listing).unwrap_or_else(|e| error_response(&e)))
     }
 }
 
@@ -246,13 +246,13 @@ struct Redirect {
 }
 
 impl Operation for Redirect {
-    fn resume(&mut self, input: Option<IoResult>) -> Step {
+    fn resume(&mut self, input: Option<IoResult>) -> Turn {
         match input {
-            None => Step::Need(IoNeed::Head { store: self.at.store.clone(), key: self.key.clone() }),
+            None => Turn::Need(IoNeed::Head { store: self.at.store.clone(), key: self.key.clone() }),
             Some(IoResult::Meta(_)) => {
                 let mut url = String::new();
                 if let Err(e) = self.at.batch.sign_into(&self.key, &mut url) {
-                    return Step::Respond(error_response(&ApiError::invalid(e.to_string())));
+                    return Turn::Respond(error_response(&ApiError::invalid(e.to_string())));
                 }
                 let head = ResponseHead {
                     status: 307,
@@ -262,13 +262,13 @@ impl Operation for Redirect {
                         ("Content-Length".into(), "0".into()),
                     ],
                 };
-                Step::Respond(signed(head, Vec::new(), 1))
+                Turn::Respond(signed(head, Vec::new(), 1))
             }
             Some(IoResult::NotFound) => {
-                Step::Respond(error_response(&ApiError::not_found(format!("file '{}' not found", self.file))))
+                Turn::Respond(error_response(&ApiError::not_found(format!("file '{}' not found", self.file))))
             }
-            Some(IoResult::Failed(why)) => Step::Respond(self.at.failed(&why)),
-            Some(_) => Step::Respond(self.at.failed("a lookup was answered with something else")),
+            Some(IoResult::Failed(why)) => Turn::Respond(self.at.failed(&why)),
+            Some(_) => Turn::Respond(self.at.failed("a lookup was answered with something else")),
         }
     }
 }

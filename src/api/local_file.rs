@@ -5,7 +5,7 @@
 //! wrong or expired; 404 for a path that names no file of a local store), the lookup
 //! ([`IoNeed::Head`]; 404 when the object is missing), the `Range` header (one range: 206, or
 //! 416 when nothing of the object satisfies it), the head and the audit event (route `file`).
-//! The bytes are the host's to send from its store ([`Poll::ServeFile`](crate::Poll)), so they
+//! The bytes are the host's to send from its store ([`Step::ServeFile`](crate::Step)), so they
 //! never pass through the engine. `HEAD` gets the same head and no bytes.
 
 use std::sync::Arc;
@@ -13,11 +13,11 @@ use std::sync::Arc;
 use super::error_response;
 use crate::auth::AuditEvent;
 use crate::catalog::StoreConfig;
-use crate::engine::EngineState;
-use crate::exchange::{Body, ByteRange, Exchange, FileGrant, IoNeed, IoResult, ObjectMeta, Operation, Response, Step};
+use crate::exchange::{Body, ByteRange, Exchange, FileGrant, IoNeed, IoResult, ObjectMeta, Operation, Response, Turn};
 use crate::http::{parse_range, Method, RangeAsk, Request, ResponseHead};
 use crate::protocol::{ApiError, ErrorCode};
 use crate::signing::local::FILES_SEGMENT;
+use crate::state::EngineState;
 
 /// The audit route of file requests.
 const ROUTE: &str = "file";
@@ -73,9 +73,9 @@ struct ServeFile {
 }
 
 impl Operation for ServeFile {
-    fn resume(&mut self, input: Option<IoResult>) -> Step {
-        Step::Respond(match input {
-            None => return Step::Need(IoNeed::Head { store: self.store.clone(), key: self.key.clone() }),
+    fn resume(&mut self, input: Option<IoResult>) -> Turn {
+        Turn::Respond(match input {
+            None => return Turn::Need(IoNeed::Head { store: self.store.clone(), key: self.key.clone() }),
             Some(IoResult::Meta(meta)) => self.respond(&meta),
             Some(IoResult::NotFound) => error_response(&ApiError::not_found("No such file")),
             Some(IoResult::Failed(why)) => self.failed(&why),

@@ -15,11 +15,11 @@ pub(crate) mod table;
 use std::sync::Arc;
 
 use crate::auth::{AuditEvent, Recipient};
-use crate::engine::EngineState;
 use crate::exchange::{Exchange, Operation, Response};
 use crate::http::{Method, Request};
 use crate::protocol::{ApiError, ErrorCode};
 use crate::router::{self, Route, RouteError};
+use crate::state::EngineState;
 
 pub(crate) use discovery::{granted_share, location_uri};
 pub(crate) use response::{error_response, json_head, json_response};
@@ -42,15 +42,16 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64) -> 
         return local_file::handle(&state, &request, rest, now_ms, audit);
     }
     if let Some(rest) = crate::iceberg::catalog_path(&state.catalog.prefix, request.path()) {
-        let rest = rest.to_string();
-        return crate::iceberg::handle(state, request, now_ms, &rest);
+        // Where `rest` lies in the target (it is part of it), so that the request can move on.
+        let start = rest.as_ptr() as usize - request.target.as_ptr() as usize;
+        let rest = start..start + rest.len();
+        return crate::iceberg::handle(state, request, now_ms, rest);
     }
     let route = match router::route(request.method, &state.catalog.prefix, request.path()) {
         Ok(route) => route,
         Err(e) => return Exchange::responding(route_error(e), head_only, audit),
     };
     audit.route = route.name();
-    note_names(&mut audit, &route);
     surface::serve::<DeltaSharing>(state, request, route, now_ms, head_only, audit)
 }
 
@@ -75,6 +76,29 @@ impl Surface for DeltaSharing {
 
     fn dispatch(ctx: &Ctx<'_>, route: &Route) -> Dispatch {
         dispatch(ctx, route)
+    }
+
+    fn note(route: Route, audit: &mut AuditEvent) {
+        match route {
+            Route::ListShares => {}
+            Route::GetShare { share } | Route::ListSchemas { share } | Route::ListAllAssets { share, .. } => {
+                audit.share = Some(share);
+            }
+            Route::ListAssets { share, schema, .. } => {
+                audit.share = Some(share);
+                audit.schema = Some(schema);
+            }
+            Route::GetAsset { path, .. }
+            | Route::Table { path, .. }
+            | Route::Credentials { path, .. }
+            | Route::Files { path, .. }
+            | Route::ListModelVersions { path }
+            | Route::GetModelVersion { path, .. } => {
+                audit.share = Some(path.share);
+                audit.schema = Some(path.schema);
+                audit.asset = Some(path.name);
+            }
+        }
     }
 }
 
@@ -126,29 +150,6 @@ fn route_error(e: RouteError) -> Response {
                 error_response(&ApiError::new(ErrorCode::MethodNotAllowed, format!("Use {allowed} for this endpoint")));
             r.head.headers.push(("Allow".into(), allowed.into()));
             r
-        }
-    }
-}
-
-fn note_names(audit: &mut AuditEvent, route: &Route) {
-    match route {
-        Route::ListShares => {}
-        Route::GetShare { share } | Route::ListSchemas { share } | Route::ListAllAssets { share, .. } => {
-            audit.share = Some(share.clone());
-        }
-        Route::ListAssets { share, schema, .. } => {
-            audit.share = Some(share.clone());
-            audit.schema = Some(schema.clone());
-        }
-        Route::GetAsset { path, .. }
-        | Route::Table { path, .. }
-        | Route::Credentials { path, .. }
-        | Route::Files { path, .. }
-        | Route::ListModelVersions { path }
-        | Route::GetModelVersion { path, .. } => {
-            audit.share = Some(path.share.clone());
-            audit.schema = Some(path.schema.clone());
-            audit.asset = Some(path.name.clone());
         }
     }
 }

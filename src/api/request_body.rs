@@ -4,7 +4,7 @@
 use super::surface::Routed;
 use super::{error_response, Ctx, Dispatch, Surface};
 use crate::auth::AuditEvent;
-use crate::exchange::{IoNeed, IoResult, Operation, Response, Step};
+use crate::exchange::{IoNeed, IoResult, Operation, Response, Turn};
 use crate::http::MAX_REQUEST_BODY_BYTES;
 use crate::protocol::{ApiError, ErrorCode};
 
@@ -24,7 +24,7 @@ impl<S: Surface> AwaitBody<S> {
     }
 
     /// Runs the endpoint on the request, now with its body.
-    fn run_endpoint(&mut self) -> Step {
+    fn run_endpoint(&mut self) -> Turn {
         let Routed { state, request, route, now_ms } = &self.routed;
         let recipients = &state.catalog.recipients;
         // The same token at the same time against the same catalog: this cannot fail, and is
@@ -34,11 +34,11 @@ impl<S: Surface> AwaitBody<S> {
             None => recipients.authenticate(request.header_value("authorization"), *now_ms),
         };
         let Ok(recipient) = recipient else {
-            return Step::Respond(S::error(ApiError::new(ErrorCode::Unauthenticated, "invalid token")));
+            return Turn::Respond(S::error(ApiError::new(ErrorCode::Unauthenticated, "invalid token")));
         };
         let ctx = Ctx { state, recipient, request, now_ms: *now_ms };
         match S::dispatch(&ctx, route) {
-            Dispatch::Respond(response) => Step::Respond(response),
+            Dispatch::Respond(response) => Turn::Respond(response),
             Dispatch::Operate(mut op) => {
                 let step = op.resume(None);
                 self.endpoint = Some(op);
@@ -49,19 +49,19 @@ impl<S: Surface> AwaitBody<S> {
 }
 
 impl<S: Surface> Operation for AwaitBody<S> {
-    fn resume(&mut self, input: Option<IoResult>) -> Step {
+    fn resume(&mut self, input: Option<IoResult>) -> Turn {
         if let Some(endpoint) = &mut self.endpoint {
             return endpoint.resume(input);
         }
         match input {
-            None => Step::Need(IoNeed::RequestBody { max_bytes: MAX_REQUEST_BODY_BYTES }),
+            None => Turn::Need(IoNeed::RequestBody { max_bytes: MAX_REQUEST_BODY_BYTES }),
             Some(IoResult::Bytes(body)) if body.len() <= MAX_REQUEST_BODY_BYTES => {
                 self.routed.request.body = body.into();
                 self.routed.request.body_pending = false;
                 self.run_endpoint()
             }
-            Some(IoResult::Bytes(_)) => Step::Respond(S::too_large()),
-            Some(_) => Step::Respond(S::error(ApiError::malformed("The request body could not be read"))),
+            Some(IoResult::Bytes(_)) => Turn::Respond(S::too_large()),
+            Some(_) => Turn::Respond(S::error(ApiError::malformed("The request body could not be read"))),
         }
     }
 

@@ -18,10 +18,10 @@ use super::authenticate;
 use super::request_body::AwaitBody;
 use super::{Ctx, Dispatch};
 use crate::auth::{bearer_token, token_sha256, AuditEvent, AuthError};
-use crate::engine::EngineState;
 use crate::exchange::{Exchange, Response};
 use crate::http::Request;
 use crate::protocol::{ApiError, ErrorCode};
+use crate::state::EngineState;
 
 /// What differs between surfaces; everything else about a request is [`serve`]'s.
 pub(crate) trait Surface: 'static {
@@ -39,9 +39,13 @@ pub(crate) trait Surface: 'static {
 
     /// Runs `route` for the authenticated recipient of `ctx`.
     fn dispatch(ctx: &Ctx<'_>, route: &Self::Route) -> Dispatch;
+
+    /// Moves the names `route` carries (share, schema, asset) into `audit`.
+    fn note(route: Self::Route, audit: &mut AuditEvent);
 }
 
-/// Authenticates `request`, routed to `route` on surface `S`, and runs it.
+/// Authenticates `request`, routed to `route` on surface `S`, and runs it. The names in
+/// `route` go to `audit` whichever way the exchange ends (moved once the route is done with).
 pub(crate) fn serve<S: Surface>(
     state: Arc<EngineState>,
     request: Request,
@@ -59,22 +63,30 @@ pub(crate) fn serve<S: Surface>(
     let recipient = match found {
         Ok(r) => r,
         Err(AuthError::Unknown) if state.catalog.federation.is_enabled() => {
+            S::note(route.clone(), &mut audit);
             let routed = Routed::<S> { state, request, route, now_ms };
             return authenticate::federated(routed, head_only, audit, hash.unwrap_or_default());
         }
-        Err(e) => return Exchange::responding(unauthenticated::<S>(e, e.message().into()), head_only, audit),
+        Err(e) => {
+            S::note(route, &mut audit);
+            return Exchange::responding(unauthenticated::<S>(e, e.message().into()), head_only, audit);
+        }
     };
     audit.recipient = Some(recipient.name.clone());
     audit.auth = Some("token");
     if let Err(refusal) = admission::admit::<S>(&state.catalog, recipient, &request, now_ms) {
+        S::note(route, &mut audit);
         return Exchange::responding(refusal, head_only, audit);
     }
     if request.body_pending && S::reads_body(&route) {
+        S::note(route.clone(), &mut audit);
         let read = AwaitBody::new(Routed::<S> { state, request, route, now_ms }, None);
         return Exchange::operating(Box::new(read), head_only, audit);
     }
     let ctx = Ctx { state: &state, recipient, request: &request, now_ms };
-    S::dispatch(&ctx, &route).into_exchange(head_only, audit)
+    let dispatched = S::dispatch(&ctx, &route);
+    S::note(route, &mut audit);
+    dispatched.into_exchange(head_only, audit)
 }
 
 /// A request routed on surface `S`, with the catalog snapshot and the time it came at: what

@@ -30,7 +30,7 @@ pub(super) fn tokens(path: &str, r: &RecipientConfig) -> Result<Option<Vec<Token
 }
 
 fn sha256(path: &str, hex: &str) -> Result<[u8; 32], ConfigError> {
-    super::validate::parse_sha256_hex(hex)
+    crate::util::parse_hex_32(hex)
         .ok_or_else(|| ConfigError::new(path, "must be 64 hex digits (the SHA-256 of the token)"))
 }
 

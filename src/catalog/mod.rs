@@ -94,7 +94,8 @@ pub struct Schema {
     pub name: String,
     /// Its assets, in configured order.
     pub assets: Vec<Asset>,
-    index: HashMap<(AssetFamily, String), usize>,
+    /// Folded name → index (names are unique across families).
+    index: HashMap<String, usize>,
     by_family: HashMap<AssetFamily, Vec<usize>>,
 }
 
@@ -111,7 +112,8 @@ impl Schema {
 
     /// Finds an asset of `family` by name, case-insensitively.
     pub fn asset(&self, family: AssetFamily, name: &str) -> Option<&Asset> {
-        self.index.get(&(family, names::fold(name))).map(|&i| &self.assets[i])
+        let found = self.index.get(names::folded(name).as_ref()).map(|&i| &self.assets[i]);
+        found.filter(|asset| asset.family() == family)
     }
 }
 
@@ -243,6 +245,6 @@ pub fn derived_id(kind: &str, full_name: &str) -> String {
     b.copy_from_slice(&digest.as_ref()[..16]);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = crate::signing::encode::hex(&b);
+    let h = crate::util::hex(&b);
     format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }

@@ -334,19 +334,16 @@ fn build_schema(
 ) -> Result<Schema, ConfigError> {
     let mut built = Vec::with_capacity(assets.len());
     let mut index = HashMap::new();
-    let mut seen = HashSet::new();
     let mut by_family = HashMap::new();
     for (i, asset) in assets.into_iter().enumerate() {
         let asset_path = format!("{path}.assets[{i}]");
         check_asset(&asset_path, &asset, stores)?;
-        let folded = fold(&asset.name);
-        if !seen.insert(folded.clone()) {
+        if index.insert(fold(&asset.name), i).is_some() {
             return Err(ConfigError::new(
                 format!("{asset_path}.name"),
                 format!("duplicate asset name '{}' in schema", asset.name),
             ));
         }
-        index.insert((AssetFamily::of(asset.kind), folded), i);
         by_family.entry(AssetFamily::of(asset.kind)).or_insert_with(Vec::new).push(i);
         let id = asset.id.clone().unwrap_or_else(|| derived_id("asset", &format!("{full_name}.{}", asset.name)));
         built.push(Asset { config: asset, id });
@@ -510,17 +507,4 @@ fn build_recipients(
     Recipients::new(built).map_err(|name| {
         ConfigError::new("recipients", format!("recipient '{name}' has the same token hash as another recipient"))
     })
-}
-
-pub(super) fn parse_sha256_hex(hex: &str) -> Option<[u8; 32]> {
-    let bytes = hex.as_bytes();
-    if bytes.len() != 64 || !bytes.iter().all(u8::is_ascii_hexdigit) {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, pair) in bytes.chunks(2).enumerate() {
-        let s = std::str::from_utf8(pair).ok()?;
-        out[i] = u8::from_str_radix(s, 16).ok()?;
-    }
-    Some(out)
 }

@@ -24,7 +24,7 @@ pub fn relative_dv_path(path_or_inline_dv: &str) -> Option<String> {
     let split = path_or_inline_dv.len().checked_sub(20)?;
     let (prefix, encoded) = (path_or_inline_dv.get(..split)?, path_or_inline_dv.get(split..)?);
     let b = z85_decode(encoded)?;
-    let h = crate::signing::encode::hex(&b);
+    let h = crate::util::hex(&b);
     let uuid = format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]);
     Some(if prefix.is_empty() {
         format!("deletion_vector_{uuid}.bin")

@@ -3,7 +3,7 @@
 use super::error::{guard, guard_free, opensharing_result, FfiError};
 use super::opensharing_str;
 use super::ptr::{arg_mut, arg_ref, opt_str_arg, out_arg, slice_arg, str_arg};
-use crate::exchange::{Exchange, HttpCall, IoNeed, IoResult, Listing, NeedId, ObjectMeta, Poll};
+use crate::exchange::{Exchange, HttpCall, IoNeed, IoResult, Listing, NeedId, ObjectMeta, Step};
 use crate::http::ResponseHead;
 
 /// One request in progress. Use it from one thread at a time.
@@ -175,15 +175,15 @@ pub unsafe extern "C" fn opensharing_exchange_poll(
         let out = unsafe { out_arg(out, "out") }?;
         ex.handed_out = None;
         out.write(match ex.inner.poll() {
-            Poll::Need(id, _) => {
+            Step::Need(id, _) => {
                 ex.handed_out = Some(id);
                 opensharing_event::OPENSHARING_EVENT_NEED
             }
-            Poll::Wait => opensharing_event::OPENSHARING_EVENT_WAIT,
-            Poll::Head(_) => opensharing_event::OPENSHARING_EVENT_HEAD,
-            Poll::Body => opensharing_event::OPENSHARING_EVENT_BODY,
-            Poll::ServeFile(_) => opensharing_event::OPENSHARING_EVENT_SERVE_FILE,
-            Poll::Done(audit) => {
+            Step::Wait => opensharing_event::OPENSHARING_EVENT_WAIT,
+            Step::Head(_) => opensharing_event::OPENSHARING_EVENT_HEAD,
+            Step::Body => opensharing_event::OPENSHARING_EVENT_BODY,
+            Step::ServeFile(_) => opensharing_event::OPENSHARING_EVENT_SERVE_FILE,
+            Step::Done(audit) => {
                 // Built once: a string handed out by `opensharing_exchange_audit_json` stays valid when
                 // DONE is polled again.
                 if ex.audit_json.is_empty() {

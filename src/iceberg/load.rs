@@ -14,8 +14,8 @@ use super::discover::{Discovery, Found};
 use super::error::IcebergError;
 use crate::api::credentials::vend_api_error;
 use crate::catalog::StoreConfig;
-use crate::engine::EngineState;
-use crate::exchange::{Body, BodyStream, IoNeed, IoResult, Operation, Response, Step};
+use crate::exchange::{Body, BodyStream, IoNeed, IoResult, Operation, Response, Turn};
+use crate::state::EngineState;
 use crate::vend::{self, Obtain, PendingGrant, Progress, VendTarget};
 
 /// Largest piece of the body produced at once.
@@ -74,11 +74,11 @@ impl TableOperation {
         TableOperation { table, answer: Answer::Credentials, pending: None }
     }
 
-    fn step(&mut self, input: Option<IoResult>) -> Result<Step, IcebergError> {
+    fn step(&mut self, input: Option<IoResult>) -> Result<Turn, IcebergError> {
         let mut input = input;
         if let Answer::Load { discovery, metadata: metadata @ None } = &mut self.answer {
             match discovery.advance(input.take())? {
-                Found::Need(need) => return Ok(Step::Need(need)),
+                Found::Need(need) => return Ok(Turn::Need(need)),
                 Found::Metadata { key, bytes } => {
                     check_metadata(&bytes)?;
                     *metadata = Some((key, bytes));
@@ -91,14 +91,14 @@ impl TableOperation {
                 let (error, detail) = vend_api_error(e);
                 IcebergError::from_api(error, detail)
             })? {
-                Progress::Call(call) => return Ok(Step::Need(IoNeed::Http(call))),
+                Progress::Call(call) => return Ok(Turn::Need(IoNeed::Http(call))),
                 Progress::Done(grant) => {
                     let store = self.table.store().ok_or_else(|| IcebergError::storage("no store", "store gone"))?;
                     (access::vended(&grant, store), true)
                 }
             },
         };
-        Ok(Step::Respond(self.respond(props, vended)))
+        Ok(Turn::Respond(self.respond(props, vended)))
     }
 
     /// The grant, from the cache or computed, or the next credential-service call.
@@ -107,9 +107,10 @@ impl TableOperation {
         if let Some(pending) = &mut self.pending {
             return pending.advance(cache, input);
         }
-        let store = self.table.store().ok_or_else(|| vend::VendError::Config("the store is gone".into()))?;
+        let store = self.table.state.stores.get(&self.table.store_name);
+        let store = store.ok_or_else(|| vend::VendError::Config("the store is gone".into()))?;
         let target = VendTarget {
-            store,
+            vendor: &store.vendor,
             prefix: &self.table.root,
             recipient: &self.table.recipient,
             ttl_seconds: self.table.state.catalog.credential_ttl_seconds,
@@ -144,8 +145,8 @@ impl TableOperation {
 }
 
 impl Operation for TableOperation {
-    fn resume(&mut self, input: Option<IoResult>) -> Step {
-        self.step(input).unwrap_or_else(|e| Step::Respond(e.response()))
+    fn resume(&mut self, input: Option<IoResult>) -> Turn {
+        self.step(input).unwrap_or_else(|e| Turn::Respond(e.response()))
     }
 }
 

@@ -19,8 +19,10 @@ pub(crate) mod discover;
 mod error;
 mod load;
 mod route;
+mod sign_request;
 mod signer;
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -29,13 +31,13 @@ use crate::api::{json_response, Ctx, Dispatch, Surface};
 use crate::auth::AuditEvent;
 use crate::catalog::names::fold;
 use crate::catalog::{Asset, AssetFamily, AssetKind, Schema, Share, StoreConfig};
-use crate::engine::EngineState;
 use crate::exchange::{Body, Exchange, Response};
 use crate::http::{Method, Request, ResponseHead};
 use crate::protocol::paging::{ListScope, Pager};
 use crate::protocol::ApiError;
 use crate::signing::encode::uri_encode;
 use crate::signing::store::StoreSigner;
+use crate::state::EngineState;
 use crate::vend;
 pub(crate) use discover::Discovery;
 pub(crate) use error::IcebergError;
@@ -68,8 +70,9 @@ pub(crate) fn catalog_path<'a>(prefix: &str, path: &'a str) -> Option<&'a str> {
     (rest.is_empty() || rest.starts_with('/')).then_some(rest)
 }
 
-/// Answers a request under `{prefix}/iceberg`; `rest` is the path after it.
-pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64, rest: &str) -> Exchange {
+/// Answers a request under `{prefix}/iceberg`; `rest` is where the path after it lies in the
+/// request target.
+pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64, rest: Range<usize>) -> Exchange {
     let head_only = request.method == Method::Head;
     let mut audit = AuditEvent {
         route: "iceberg_unknown",
@@ -77,19 +80,11 @@ pub(crate) fn handle(state: Arc<EngineState>, request: Request, now_ms: i64, res
         peer: request.peer.clone(),
         ..AuditEvent::default()
     };
-    let route = match route::route(request.method, rest) {
+    let route = match route::route(request.method, &request.target[rest]) {
         Ok(route) => route,
         Err(e) => return Exchange::responding(route_error(e), head_only, audit),
     };
     audit.route = route.name();
-    audit.share = route.share().map(str::to_string);
-    if let Route::Namespace { namespace, .. } | Route::ListTables { namespace, .. } = &route {
-        audit.schema = Some(namespace.clone());
-    }
-    if let Route::Table { path, .. } = &route {
-        audit.schema = Some(path.namespace.clone());
-        audit.asset = Some(path.table.clone());
-    }
     crate::api::serve::<IcebergRest>(state, request, route, now_ms, head_only, audit)
 }
 
@@ -116,6 +111,22 @@ impl Surface for IcebergRest {
 
     fn dispatch(ctx: &Ctx<'_>, route: &Route) -> Dispatch {
         respond(ctx, route).unwrap_or_else(|e| Dispatch::Respond(e.response()))
+    }
+
+    fn note(route: Route, audit: &mut AuditEvent) {
+        match route {
+            Route::Config => {}
+            Route::ListNamespaces { share } => audit.share = Some(share),
+            Route::Namespace { share, namespace, .. } | Route::ListTables { share, namespace } => {
+                audit.share = Some(share);
+                audit.schema = Some(namespace);
+            }
+            Route::Table { path, .. } => {
+                audit.share = Some(path.share);
+                audit.schema = Some(path.namespace);
+                audit.asset = Some(path.table);
+            }
+        }
     }
 }
 
@@ -264,12 +275,9 @@ fn table(ctx: &Ctx<'_>, path: &TablePath, op: TableOp) -> Result<Dispatch, Icebe
     let (Some(store_name), Some(root)) = (asset.config.store.as_deref(), asset.config.path.as_deref()) else {
         return Err(IcebergError::from_api(crate::protocol::ApiError::internal(), None));
     };
-    let store = ctx.state.catalog.stores.get(store_name).ok_or_else(|| {
-        IcebergError::from_api(crate::protocol::ApiError::internal(), Some(format!("unknown store {store_name}")))
-    })?;
     let root = root.trim_matches('/');
     if op == TableOp::Sign {
-        let Some(StoreSigner::S3(presigner)) = ctx.state.signers.get(store_name) else {
+        let Some(StoreSigner::S3(presigner)) = ctx.state.stores.get(store_name).map(|s| &s.signer) else {
             return Err(IcebergError::bad_request("Remote signing serves tables in S3 stores only"));
         };
         let body = signer::sign(presigner, root, &ctx.request.body, ctx.now_ms)?;
@@ -281,6 +289,9 @@ fn table(ctx: &Ctx<'_>, path: &TablePath, op: TableOp) -> Result<Dispatch, Icebe
         };
         return Ok(Dispatch::Respond(response));
     }
+    let store = ctx.state.catalog.stores.get(store_name).ok_or_else(|| {
+        IcebergError::from_api(crate::protocol::ApiError::internal(), Some(format!("unknown store {store_name}")))
+    })?;
     let access = TableAccess {
         state: ctx.state.clone(),
         store_name: store_name.to_string(),

@@ -62,17 +62,6 @@ impl Route {
             },
         }
     }
-
-    /// The share the route names, if any.
-    pub fn share(&self) -> Option<&str> {
-        match self {
-            Route::Config => None,
-            Route::ListNamespaces { share } | Route::Namespace { share, .. } | Route::ListTables { share, .. } => {
-                Some(share)
-            }
-            Route::Table { path, .. } => Some(&path.share),
-        }
-    }
 }
 
 /// Why no route matched.
@@ -92,17 +81,17 @@ const READ_ONLY: &str = "This catalog is read-only: shared tables cannot be crea
 
 /// Matches the path after `{prefix}/iceberg`.
 pub(crate) fn route(method: Method, rest: &str) -> Result<Route, RouteError> {
-    let segs = crate::router::segments(rest, 9).map_err(|e| match e {
+    let segs = crate::router::Segments::parse(rest).map_err(|e| match e {
         crate::router::RouteError::BadEncoding => RouteError::BadEncoding,
         _ => RouteError::NotFound,
     })?;
-    let s: Vec<&str> = segs.iter().map(AsRef::as_ref).collect();
+    let (s, len) = segs.strs();
     let (get, head, post) = (method == Method::Get, method == Method::Head, method == Method::Post);
     let table = |share: &str, ns: &str, t: &str, op| Route::Table {
         path: TablePath { share: share.into(), namespace: ns.into(), table: t.into() },
         op,
     };
-    match s.as_slice() {
+    match &s[..len] {
         ["v1", "config"] if get => Ok(Route::Config),
         ["v1", "config"] => Err(RouteError::ReadOnly("GET")),
         ["v1", "oauth", "tokens"] => {

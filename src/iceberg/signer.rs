@@ -13,33 +13,14 @@
 //! written straight into its buffer.
 
 use std::borrow::Cow;
-use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::error::IcebergError;
+use super::sign_request::{self, escaped};
 use crate::signing::encode::uri_encode_into;
 use crate::signing::s3::{S3Location, S3Presigner};
 use crate::signing::sigv4::{host_header, UNSIGNED_PAYLOAD};
-
-/// The signer request pyiceberg sends (`region` and any other field are ignored).
-#[derive(Deserialize)]
-struct SignRequest<'a> {
-    #[serde(borrow)]
-    method: Cow<'a, str>,
-    #[serde(borrow)]
-    uri: Cow<'a, str>,
-    #[serde(default, borrow)]
-    headers: AmzHeaders<'a>,
-}
-
-/// The request's `x-amz-*` headers other than the three this signer sets, as
-/// `(name as sent, lower-case name, values joined by ", ")`, in the order of the names as
-/// sent. Every other header is checked to be a list of strings and dropped.
-#[derive(Default)]
-struct AmzHeaders<'a>(Vec<(Cow<'a, str>, String, String)>);
 
 /// Query parameters an object read may carry.
 const READ_PARAMS: [&str; 3] = ["versionId", "partNumber", "x-id"];
@@ -51,7 +32,7 @@ fn refused(why: &str) -> IcebergError {
 /// Signs the request in `body` for the table at `root` (a key prefix without leading or
 /// trailing `/`), with `presigner`'s keys, at `now_ms`. Returns the JSON response body.
 pub(crate) fn sign(presigner: &S3Presigner, root: &str, body: &[u8], now_ms: i64) -> Result<Vec<u8>, IcebergError> {
-    let request: SignRequest<'_> = serde_json::from_slice(body)
+    let request = sign_request::parse(body)
         .map_err(|_| IcebergError::bad_request("The signing request is not {method, region, uri, headers} JSON"))?;
     let method = match request.method.as_ref() {
         m if m.eq_ignore_ascii_case("GET") => "GET",
@@ -59,9 +40,9 @@ pub(crate) fn sign(presigner: &S3Presigner, root: &str, body: &[u8], now_ms: i64
         _ => return Err(refused("only GET and HEAD requests are signed")),
     };
     let location = presigner.location();
-    let target = match split_plain(&request.uri, location) {
-        Some(target) => target,
-        None => split_with_url(&request.uri, location)?,
+    let (target, unreserved) = match split_plain(&request.uri, location) {
+        Some(split) => split,
+        None => (split_with_url(&request.uri, location)?, false),
     };
     let (host, path) = (target.host.as_ref(), target.path.as_ref());
     let path_style = addressing(location, host)
@@ -73,42 +54,54 @@ pub(crate) fn sign(presigner: &S3Presigner, root: &str, body: &[u8], now_ms: i64
     } else {
         path.strip_prefix('/').unwrap_or(path)
     };
-    let key = percent_encoding::percent_decode_str(encoded_key)
-        .decode_utf8()
-        .map_err(|_| refused("the object key is not UTF-8"))?;
+    // A path of unreserved characters and `/` (it starts with one) is its own key and its own
+    // canonical URI (the bucket in it is the store's, matched exactly): nothing to decode or
+    // encode.
+    let key = match unreserved {
+        true => Cow::Borrowed(encoded_key),
+        false => percent_encoding::percent_decode_str(encoded_key)
+            .decode_utf8()
+            .map_err(|_| refused("the object key is not UTF-8"))?,
+    };
     let inside = !root.is_empty() && key.strip_prefix(root).is_some_and(|rest| rest.len() > 1 && rest.starts_with('/'));
-    if !inside || key.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
+    if !inside || key.as_bytes().split(|&b| b == b'/').any(|seg| matches!(seg, b"" | b"." | b"..")) {
         return Err(refused("only objects under the table's location are signed"));
     }
-    let mut canonical_uri = String::with_capacity(key.len() + location.bucket.len() + 8);
-    canonical_uri.push('/');
-    if path_style {
-        canonical_uri.push_str(&location.bucket);
-        canonical_uri.push('/');
-    }
-    uri_encode_into(&mut canonical_uri, &key, true);
+    let canonical_uri = match unreserved {
+        true => Cow::Borrowed(path),
+        false => {
+            let mut uri = String::with_capacity(key.len() + location.bucket.len() + 8);
+            uri.push('/');
+            if path_style {
+                uri.push_str(&location.bucket);
+                uri.push('/');
+            }
+            uri_encode_into(&mut uri, &key, true);
+            Cow::Owned(uri)
+        }
+    };
     // Every x-amz-* header the client sends is signed (AWS requires it); the three this signer
     // sets are its own.
-    let mut signed: Vec<(&str, &str)> = request.headers.0.iter().map(|(_, n, v)| (n.as_str(), v.as_str())).collect();
-    signed.push(("x-amz-content-sha256", UNSIGNED_PAYLOAD));
+    const CONTENT: (&str, &str) = ("x-amz-content-sha256", UNSIGNED_PAYLOAD);
+    let with_client_headers: Vec<(&str, &str)>;
+    let signed: &[(&str, &str)] = match request.headers.0.is_empty() {
+        true => &[CONTENT],
+        false => {
+            let client = request.headers.0.iter().map(|(_, n, v)| (n.as_str(), v.as_str()));
+            with_client_headers = client.chain([CONTENT]).collect();
+            &with_client_headers
+        }
+    };
     let now = OffsetDateTime::from_unix_timestamp(now_ms.div_euclid(1000))
         .map_err(|_| IcebergError::bad_request("time out of range"))?;
-    let signature = presigner.sign_headers(method, host, &canonical_uri, &target.query, &signed, now);
+    let signature = presigner.sign_headers(method, host, &canonical_uri, &target.query, signed, now);
     // `{"uri", "headers"}`, the headers sorted by name, each with one value.
     let mut out = Vec::with_capacity(160 + 2 * canonical_uri.len() + signature.authorization.len());
     out.extend_from_slice(b"{\"uri\":");
-    let mut uri =
-        String::with_capacity(location.scheme.len() + host.len() + canonical_uri.len() + target.query.len() + 4);
-    for part in [location.scheme.as_str(), "://", host, &canonical_uri] {
-        uri.push_str(part);
-    }
-    if !target.query.is_empty() {
-        uri.push('?');
-        uri.push_str(&target.query);
-    }
-    json_string(&mut out, &uri);
+    let query = if target.query.is_empty() { ["", ""] } else { ["?", &target.query] };
+    json_string(&mut out, &[location.scheme.as_str(), "://", host, &canonical_uri, query[0], query[1]]);
     out.extend_from_slice(b",\"headers\":{\"Authorization\":[");
-    json_string(&mut out, &signature.authorization);
+    json_string(&mut out, &[&signature.authorization]);
     out.extend_from_slice(b"],\"X-Amz-Content-SHA256\":[\"");
     out.extend_from_slice(UNSIGNED_PAYLOAD.as_bytes());
     out.extend_from_slice(b"\"],\"X-Amz-Date\":[\"");
@@ -116,24 +109,26 @@ pub(crate) fn sign(presigner: &S3Presigner, root: &str, body: &[u8], now_ms: i64
     out.extend_from_slice(b"\"]");
     if let Some(token) = signature.security_token {
         out.extend_from_slice(b",\"X-Amz-Security-Token\":[");
-        json_string(&mut out, token);
+        json_string(&mut out, &[token]);
         out.push(b']');
     }
     out.extend_from_slice(b"}}");
     Ok(out)
 }
 
-/// Appends `s` as a JSON string (copied as it is when nothing in it needs an escape).
-fn json_string(out: &mut Vec<u8>, s: &str) {
+/// Appends the concatenation of `parts` as a JSON string (copied as it is when nothing in it
+/// needs an escape).
+fn json_string(out: &mut Vec<u8>, parts: &[&str]) {
     // A fold without early exit, which compiles to a vector loop.
-    let escapes = s.bytes().fold(false, |any, b| any | (b == b'"') | (b == b'\\') | (b < 0x20));
-    if escapes {
-        // Writing a string into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, s);
+    if !parts.iter().any(|s| s.bytes().fold(false, |any, b| any | escaped(b))) {
+        out.push(b'"');
+        for part in parts {
+            out.extend_from_slice(part.as_bytes());
+        }
+        out.push(b'"');
     } else {
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
+        // Writing a string into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, &parts.concat());
     }
 }
 
@@ -170,8 +165,10 @@ struct Target<'a> {
 /// characters the `url` crate keeps as they are, well-formed `%XX` escapes, and no `.` or
 /// `%2e` segment start (which it would resolve); `None` for anything else, so that the `url`
 /// crate decides. The host must be exactly the store's, in either style: that is already the
-/// `url` crate's serialisation of it, as the store's host came from there.
-fn split_plain<'a>(uri: &'a str, location: &S3Location) -> Option<Target<'a>> {
+/// `url` crate's serialisation of it, as the store's host came from there. With the target,
+/// whether its path has only `/` and characters SigV4 leaves unencoded (then it is its own
+/// canonical URI).
+fn split_plain<'a>(uri: &'a str, location: &S3Location) -> Option<(Target<'a>, bool)> {
     let rest = uri.strip_prefix(location.scheme.as_str())?.strip_prefix("://")?;
     let slash = rest.find('/')?;
     let (host, path) = rest.split_at(slash);
@@ -179,22 +176,52 @@ fn split_plain<'a>(uri: &'a str, location: &S3Location) -> Option<Target<'a>> {
         return None;
     }
     let bytes = path.as_bytes();
+    let mut unreserved = true;
     for (i, &b) in bytes.iter().enumerate() {
-        let ok = match b {
-            b'%' => {
+        let ok = match PATH_BYTES[usize::from(b)] {
+            UNRESERVED => true,
+            KEPT => {
+                unreserved = false;
+                true
+            }
+            PERCENT => {
+                unreserved = false;
                 let hex = bytes.get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
                 hex && !(bytes[i + 1] == b'2' && bytes[i + 2].eq_ignore_ascii_case(&b'e') && bytes[i - 1] == b'/')
             }
-            b'.' => bytes[i - 1] != b'/',
-            b'/' => true,
-            _ => b.is_ascii_alphanumeric() || b"-_~!$&'()*+,;=:@".contains(&b),
+            DOT => bytes[i - 1] != b'/',
+            _ => false,
         };
         if !ok {
             return None;
         }
     }
-    Some(Target { host: Cow::Borrowed(host), path: Cow::Borrowed(path), query: String::new() })
+    Some((Target { host: Cow::Borrowed(host), path: Cow::Borrowed(path), query: String::new() }, unreserved))
 }
+
+/// Classes of path bytes for [`split_plain`]: `/` and the characters SigV4 leaves unencoded
+/// other than `.`; `.`; `%`; the other characters the `url` crate keeps as they are.
+const UNRESERVED: u8 = 1;
+const DOT: u8 = 2;
+const PERCENT: u8 = 3;
+const KEPT: u8 = 4;
+static PATH_BYTES: [u8; 256] = {
+    let mut classes = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        classes[b] = match c {
+            b'/' | b'-' | b'_' | b'~' => UNRESERVED,
+            _ if c.is_ascii_alphanumeric() => UNRESERVED,
+            b'.' => DOT,
+            b'%' => PERCENT,
+            b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':' | b'@' => KEPT,
+            _ => 0,
+        };
+        b += 1;
+    }
+    classes
+};
 
 /// Whether the `url` crate keeps the store's virtual-hosted host, `{bucket}.{endpoint host}`,
 /// as it is: a lower-case DNS bucket name (no empty or punycode label) before a host name
@@ -245,93 +272,10 @@ fn split_with_url<'a>(uri: &str, location: &S3Location) -> Result<Target<'a>, Ic
     Ok(Target { host: Cow::Owned(host), path: Cow::Owned(url.path().to_string()), query })
 }
 
-/// A string of the body: borrowed when it has no escapes.
-struct Text<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Text<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-        impl<'de> Visitor<'de> for TextVisitor {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(v.to_string())))
-            }
-        }
-        deserializer.deserialize_str(TextVisitor)
-    }
-}
-
-/// One header's list of values: joined by ", " when `keep`, else only checked.
-struct Values {
-    keep: bool,
-}
-
-impl<'de> DeserializeSeed<'de> for Values {
-    type Value = Option<String>;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<String>, D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Values {
-    type Value = Option<String>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a list of strings")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<String>, A::Error> {
-        let mut joined = self.keep.then(String::new);
-        let mut first = true;
-        while let Some(Text(value)) = seq.next_element::<Text<'de>>()? {
-            if let Some(joined) = joined.as_mut() {
-                if !first {
-                    joined.push_str(", ");
-                }
-                joined.push_str(&value);
-            }
-            first = false;
-        }
-        Ok(joined)
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for AmzHeaders<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct HeadersVisitor;
-        impl<'de> Visitor<'de> for HeadersVisitor {
-            type Value = AmzHeaders<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a map of header names to lists of values")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AmzHeaders<'de>, A::Error> {
-                let mut kept: Vec<(Cow<'de, str>, String, String)> = Vec::new();
-                while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
-                    let amz = name.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("x-amz-"));
-                    let lower = if amz { name.to_ascii_lowercase() } else { String::new() };
-                    let own = matches!(lower.as_str(), "x-amz-date" | "x-amz-security-token" | "x-amz-content-sha256");
-                    let keep = amz && !own;
-                    // A name sent twice keeps its last values, as a JSON object's reader does.
-                    kept.retain(|(n, _, _)| *n != name);
-                    if let Some(values) = map.next_value_seed(Values { keep })? {
-                        kept.push((name, lower, values));
-                    }
-                }
-                kept.sort_by(|a, b| a.0.cmp(&b.0));
-                Ok(AmzHeaders(kept))
-            }
-        }
-        deserializer.deserialize_map(HeadersVisitor)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signing::encode::uri_encode;
 
     /// Wherever the hand split answers, it answers what the `url` crate does; it leaves to the
     /// `url` crate every URI it would normalise.
@@ -383,10 +327,12 @@ mod tests {
                 for host in hosts {
                     for path in paths {
                         let uri = format!("{scheme}://{host}{path}");
-                        if let Some(fast) = split_plain(&uri, location) {
+                        if let Some((fast, unreserved)) = split_plain(&uri, location) {
                             plain += 1;
                             let slow = split_with_url(&uri, location).unwrap();
                             assert_eq!(fast, slow, "{uri}");
+                            let canonical = fast.path.split('/').all(|seg| uri_encode(seg, false) == seg);
+                            assert_eq!(unreserved, canonical, "{uri}");
                         }
                     }
                 }
@@ -399,8 +345,11 @@ mod tests {
     fn json_strings_are_serde_json_strings() {
         for s in ["", "plain/ü?x=1", "quote\" back\\slash", "tab\tnl\n\u{1}", "AWS4 Credential=A/B, Signature=0f"] {
             let mut out = b"x".to_vec();
-            json_string(&mut out, s);
+            json_string(&mut out, &[s]);
             assert_eq!(out[1..], serde_json::to_vec(s).unwrap()[..], "{s:?}");
+            let mut split = b"x".to_vec();
+            json_string(&mut split, &["a", s, "", "b"]);
+            assert_eq!(split[1..], serde_json::to_vec(&format!("a{s}b")).unwrap()[..], "{s:?}");
         }
     }
 }

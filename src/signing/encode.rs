@@ -1,4 +1,4 @@
-//! Encoding primitives shared by every signing scheme.
+//! Percent-encoding shared by every signing scheme.
 //!
 //! Hand-written on purpose: the signatures depend on the exact bytes (upper-case `%XX`, `/`
 //! kept or not, no dot-segment normalisation), which general-purpose URL crates do not promise,
@@ -112,56 +112,6 @@ pub fn uri_encode(input: &str, keep_slash: bool) -> String {
     out
 }
 
-/// Appends the lower-case hex form of `bytes`.
-pub fn hex_into(out: &mut String, bytes: &[u8]) {
-    out.reserve(bytes.len() * 2);
-    for chunk in bytes.chunks(32) {
-        let digits = hex_digest_256(chunk);
-        out.push_str(std::str::from_utf8(&digits[..chunk.len() * 2]).unwrap_or_default());
-    }
-}
-
-/// The lower-case hex digit of `n` (< 16), branch-free.
-#[inline(always)]
-fn hex_digit(n: u8) -> u8 {
-    n + b'0' + u8::from(n > 9) * (b'a' - b'0' - 10)
-}
-
-/// Writes the lower-case hex form of `bytes` into the start of `out` (as far as it holds).
-fn hex_to_slice(bytes: &[u8], out: &mut [u8]) {
-    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = hex_digit(b >> 4);
-        pair[1] = hex_digit(b & 0xf);
-    }
-}
-
-/// The lower-case hex form of a 32-byte digest, on the stack.
-pub fn hex_digest_256(digest: &[u8]) -> [u8; 64] {
-    let mut out = [b'0'; 64];
-    if let Some(digest) = digest.first_chunk::<32>() {
-        hex_32(digest, &mut out);
-    } else {
-        hex_to_slice(digest, &mut out);
-    }
-    out
-}
-
-/// Writes the lower-case hex form of a 32-byte digest (a fixed-size loop that compiles to
-/// SIMD shuffles).
-fn hex_32(digest: &[u8; 32], out: &mut [u8; 64]) {
-    let (pairs, _) = out.as_chunks_mut::<2>();
-    for (pair, &b) in pairs.iter_mut().zip(digest) {
-        *pair = [hex_digit(b >> 4), hex_digit(b & 0xf)];
-    }
-}
-
-/// Returns the lower-case hex form of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    hex_into(&mut out, bytes);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,11 +120,6 @@ mod tests {
     fn encodes_reserved_and_utf8_bytes() {
         assert_eq!(uri_encode("a b+c/d!*'()~", false), "a%20b%2Bc%2Fd%21%2A%27%28%29~");
         assert_eq!(uri_encode("dir/ü.txt", true), "dir/%C3%BC.txt");
-    }
-
-    #[test]
-    fn hex_is_lower_case() {
-        assert_eq!(hex(&[0x00, 0xab, 0xff]), "00abff");
     }
 
     /// The plain byte-by-byte `UriEncode`, to check the chunked one against.
@@ -240,17 +185,5 @@ mod tests {
         for keep_slash in [false, true] {
             assert_eq!(uri_encode(&all, keep_slash), reference_encode(&all, keep_slash));
         }
-    }
-
-    #[test]
-    fn hex_of_every_byte() {
-        let bytes: Vec<u8> = (0..=255).collect();
-        let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex(&bytes), expected);
-        for chunk in bytes.chunks(32) {
-            let digits = hex_digest_256(chunk);
-            assert_eq!(std::str::from_utf8(&digits).unwrap(), &expected[2 * chunk[0] as usize..][..64]);
-        }
-        assert_eq!(&hex_digest_256(&[0xab])[..4], b"ab00");
     }
 }

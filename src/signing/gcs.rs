@@ -21,7 +21,8 @@ use base64::Engine as _;
 use ring::{digest, hmac, rand, signature};
 use time::OffsetDateTime;
 
-use super::encode::{hex_into, uri_encode, uri_encode_into};
+use super::encode::{uri_encode, uri_encode_into};
+use crate::util::hex_into;
 
 /// The longest lifetime a V4 signed URL may have, in seconds (7 days).
 pub const MAX_EXPIRES_SECONDS: u32 = 604_800;

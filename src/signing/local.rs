@@ -1,5 +1,5 @@
 //! URLs for `local` stores, whose files the host sends itself once the engine has answered the
-//! request's head (`Poll::ServeFile`):
+//! request's head (`Step::ServeFile`):
 //!
 //! ```text
 //! {endpoint}/files/{store}/{key}?X-Amz-Date=20261123T080000Z&X-Amz-Expires=3600&X-Amz-Signature=<hex>
@@ -19,9 +19,10 @@ use ring::hmac;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
-use super::encode::{hex, hex_into, uri_encode_into};
+use super::encode::uri_encode_into;
 use super::sigv4::{amz_dates, MAX_EXPIRES_SECONDS};
 use crate::protocol::{ApiError, ErrorCode};
+use crate::util::{hex, hex_into};
 
 /// The path segment under the protocol prefix where local files are served.
 pub const FILES_SEGMENT: &str = "files";
@@ -197,7 +198,7 @@ impl LocalSigner {
             .filter(|s| (1..=MAX_EXPIRES_SECONDS).contains(s))
             .ok_or(LocalUrlError::Malformed)?;
         let expected = hex(&self.mac(&store, &key, &date, expires_secs));
-        if !crate::auth::constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
+        if !crate::util::constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
             return Err(LocalUrlError::BadSignature);
         }
         if now_ms.div_euclid(1000) >= signed_at + i64::from(expires_secs) {

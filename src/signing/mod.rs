@@ -5,12 +5,12 @@
 //! host satisfies.
 
 pub mod azure;
-pub mod encode;
+pub(crate) mod encode;
 pub mod gcs;
 pub mod local;
 pub mod s3;
 pub mod sigv4;
-pub mod store;
+pub(crate) mod store;
 
 /// Why a URL could not be signed. Messages never contain key material.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

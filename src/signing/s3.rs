@@ -14,12 +14,13 @@ use std::sync::{Arc, Mutex};
 use ring::{digest, hmac};
 use time::OffsetDateTime;
 
-use super::encode::{hex_digest_256, uri_encode_into};
+use super::encode::uri_encode_into;
 use super::sigv4::{
     self, amz_dates, amz_stamp, host_header, signing_key, Credentials, PresignRequest, Presigned, ALGORITHM,
     UNSIGNED_PAYLOAD,
 };
 use super::SigningError;
+use crate::util::hex_digest_256;
 
 /// Where a bucket is and how it is addressed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -204,13 +205,18 @@ impl S3Presigner {
                 + 2 * (host.len() + 160)
                 + 3 * headers.len() * 32,
         );
-        for part in [method, "\n", canonical_uri, "\n", canonical_query, "\n"] {
-            text.push_str(part);
-        }
+        // Separators are pushed as characters: a string of one byte would be a `memcpy` call.
+        text.push_str(method);
+        text.push('\n');
+        text.push_str(canonical_uri);
+        text.push('\n');
+        text.push_str(canonical_query);
+        text.push('\n');
         for (name, value) in &entries {
-            for part in [name.as_ref(), ":", value.as_ref(), "\n"] {
-                text.push_str(part);
-            }
+            text.push_str(name);
+            text.push(':');
+            text.push_str(value);
+            text.push('\n');
         }
         text.push('\n');
         let signed_start = text.len();
@@ -230,9 +236,12 @@ impl S3Presigner {
         authorization.push_str(", Signature=");
         // The string to sign, in the same buffer.
         text.clear();
-        for part in [ALGORITHM, "\n", stamp, "\n", &day.scope, "\n"] {
-            text.push_str(part);
-        }
+        text.push_str(ALGORITHM);
+        text.push('\n');
+        text.push_str(stamp);
+        text.push('\n');
+        text.push_str(&day.scope);
+        text.push('\n');
         text.push_str(std::str::from_utf8(&hash).unwrap_or_default());
         let signature = hex_digest_256(hmac::sign(&day.key, text.as_bytes()).as_ref());
         authorization.push_str(std::str::from_utf8(&signature).unwrap_or_default());
@@ -317,10 +326,14 @@ fn lower_case(name: &str) -> Cow<'_, str> {
 /// `value` trimmed, with each inner run of whitespace made one space (SigV4's canonical header
 /// value), borrowed when it already is.
 fn collapse_whitespace(value: &str) -> Cow<'_, str> {
-    let plain = !value.starts_with(' ')
-        && !value.ends_with(' ')
-        && !value.contains("  ")
-        && !value.chars().any(|c| c.is_whitespace() && c != ' ');
+    // Byte tests (a string searcher's set-up costs more than these short values): ASCII
+    // whitespace is `\t`..`\r` and ` `; other whitespace is not ASCII.
+    let bytes = value.as_bytes();
+    let plain = bytes.first() != Some(&b' ')
+        && bytes.last() != Some(&b' ')
+        && !bytes.windows(2).any(|w| w == b"  ")
+        && !bytes.iter().any(|b| (b'\t'..=b'\r').contains(b))
+        && (bytes.is_ascii() || !value.chars().any(|c| c.is_whitespace() && c != ' '));
     if plain {
         Cow::Borrowed(value)
     } else {
@@ -465,7 +478,7 @@ mod tests {
                         let start = out.len();
                         let signature = batch.presign_get_keeping(key, &mut out);
                         assert_eq!(&out[start..], url, "{region} {bucket} {key}");
-                        assert_eq!(crate::signing::encode::hex(&signature), signed.signature);
+                        assert_eq!(crate::util::hex(&signature), signed.signature);
                         let mut again = String::new();
                         batch.assemble_get(key, &signature, &mut again);
                         assert_eq!(again, url);

@@ -6,8 +6,9 @@
 use ring::{digest, hmac};
 use time::OffsetDateTime;
 
-use super::encode::{hex, uri_encode, uri_encode_into};
+use super::encode::{uri_encode, uri_encode_into};
 use super::SigningError;
+use crate::util::hex;
 
 /// The algorithm name.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";

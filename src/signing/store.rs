@@ -1,27 +1,16 @@
-//! One signer per configured store, built when a catalog is loaded, so per-store state (the S3
-//! day key cache) lives as long as the configuration.
+//! The URL signer of one store, whatever its scheme, and the batches that sign the URLs of one
+//! response. A signer is built once per configuration, so its state (the S3 day key cache)
+//! lives as long as the configuration.
 
 use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use super::azure::{AzureBatch, AzureBlobPresigner, BlobEndpoint, SasSigner};
-use super::gcs::{GcsBatch, GcsCredentials, GcsLocation, GcsPresigner, GcsUrlStyle, HmacKey, ServiceAccountKey};
+use super::azure::{AzureBatch, AzureBlobPresigner};
+use super::gcs::{GcsBatch, GcsPresigner};
 use super::local::{LocalSigner, LocalStamp};
-use super::s3::{S3Batch, S3Location, S3Presigner};
-use super::sigv4::Credentials;
+use super::s3::{S3Batch, S3Presigner};
 use super::SigningError;
-use crate::catalog::config::S3StoreConfig;
-use crate::catalog::StoreConfig;
-
-/// The keys an S3 store is configured with.
-pub fn s3_credentials(s3: &S3StoreConfig) -> Credentials {
-    Credentials {
-        access_key_id: s3.access_key_id.expose().to_string(),
-        secret_access_key: s3.secret_access_key.expose().to_string(),
-        session_token: s3.session_token.as_ref().map(|t| t.expose().to_string()),
-    }
-}
 
 /// Signs GET URLs for the objects of one store.
 #[derive(Debug)]
@@ -47,60 +36,6 @@ pub enum StoreSigner {
 }
 
 impl StoreSigner {
-    /// Builds the signer of store `name`.
-    pub fn new(
-        name: &str,
-        config: &StoreConfig,
-        endpoint: Option<&str>,
-        local: &Arc<LocalSigner>,
-    ) -> Result<StoreSigner, SigningError> {
-        Ok(match config {
-            StoreConfig::S3(s3) => {
-                let location = S3Location::new(&s3.bucket, &s3.region, s3.endpoint.as_deref(), s3.path_style)?;
-                StoreSigner::S3(Box::new(S3Presigner::new(location, s3_credentials(s3))))
-            }
-            StoreConfig::Local(_) => StoreSigner::Local {
-                store: name.to_string(),
-                // The parsed form: percent-encoded, so URLs built on it need no JSON escaping.
-                base: endpoint
-                    .and_then(|e| url::Url::parse(e).ok())
-                    .map(|u| u.as_str().trim_end_matches('/').to_string()),
-                signer: local.clone(),
-            },
-            StoreConfig::Gcs(gcs) => {
-                let invalid = |e: super::gcs::GcsError| SigningError::InvalidKey(e.to_string());
-                let credentials = match (&gcs.service_account_key, &gcs.hmac_access_id, &gcs.hmac_secret) {
-                    (Some(key), _, _) => GcsCredentials::ServiceAccount(Arc::new(
-                        ServiceAccountKey::from_json(key.expose()).map_err(invalid)?,
-                    )),
-                    (None, Some(id), Some(secret)) => {
-                        GcsCredentials::Hmac(HmacKey::new(id.expose(), secret.expose()).map_err(invalid)?)
-                    }
-                    _ => return Ok(StoreSigner::Unsupported(format!("store '{name}' has no GCS signing key"))),
-                };
-                let location = GcsLocation::new(&gcs.bucket, gcs.endpoint.as_deref(), GcsUrlStyle::PathStyle)
-                    .map_err(|e| SigningError::InvalidLocation(e.to_string()))?;
-                StoreSigner::Gcs(Box::new(GcsPresigner::new(location, credentials)))
-            }
-            StoreConfig::Azure(az) => {
-                let Some(key) = &az.account_key else {
-                    return Ok(StoreSigner::Unsupported(format!(
-                        "store '{name}' has no account key to sign SAS URLs with"
-                    )));
-                };
-                let signer = SasSigner::with_account_key(&az.account, key.expose())
-                    .map_err(|e| SigningError::InvalidKey(e.to_string()))?;
-                let endpoint = match &az.endpoint {
-                    Some(e) => BlobEndpoint::parse(e).map_err(|e| SigningError::InvalidLocation(e.to_string()))?,
-                    None => BlobEndpoint::for_account(&az.account),
-                };
-                let presigner = AzureBlobPresigner::new(endpoint, signer, &az.container)
-                    .map_err(|e| SigningError::InvalidLocation(e.to_string()))?;
-                StoreSigner::Azure(Box::new(presigner))
-            }
-        })
-    }
-
     /// Whether the store's configuration can sign URLs (`url` access).
     pub fn signs_urls(&self) -> bool {
         !matches!(self, StoreSigner::Unsupported(_))

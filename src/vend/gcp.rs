@@ -2,6 +2,8 @@
 //! the token endpoint), then a downscoped token from Google STS whose credential access boundary
 //! allows reading and listing the asset's prefix only. Both are HTTPS calls the host sends.
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use serde_json::{json, Value};
 
@@ -28,27 +30,30 @@ enum Stage {
     Downscoped,
 }
 
-/// The two-call token flow.
-pub(super) struct Downscope {
-    stage: Stage,
+/// A store's token settings, resolved once per configuration: the service account's key (the
+/// one its URL signer holds), the token endpoint and the bucket.
+pub(crate) struct GcsVendor {
+    key: Arc<ServiceAccountKey>,
+    token_uri: String,
     sts_endpoint: String,
-    options: String,
-    now_ms: i64,
+    bucket: String,
 }
 
-impl Downscope {
-    /// Prepares the flow: signs the JWT assertion and writes the access boundary.
-    pub fn new(gcs: &GcsStoreConfig, vend: &GcsVending, target: &VendTarget<'_>) -> Result<Downscope, VendError> {
-        let key_json = gcs
-            .service_account_key
-            .as_ref()
-            .ok_or_else(|| VendError::Config("the store has no service account key".into()))?
-            .expose();
-        let key = ServiceAccountKey::from_json(key_json).map_err(|e| VendError::Config(e.to_string()))?;
+impl GcsVendor {
+    /// The settings of `vend` for store `gcs`, with its service account key `key` (parsed once
+    /// from the store's `service_account_key`).
+    pub fn new(
+        gcs: &GcsStoreConfig,
+        vend: &GcsVending,
+        key: Option<&Arc<ServiceAccountKey>>,
+    ) -> Result<GcsVendor, VendError> {
+        let (Some(key), Some(key_json)) = (key, gcs.service_account_key.as_ref()) else {
+            return Err(VendError::Config("the store has no service account key".into()));
+        };
         let token_uri = match &vend.token_endpoint {
             Some(e) => e.clone(),
             None => {
-                let from_key = serde_json::from_str::<Value>(key_json)
+                let from_key = serde_json::from_str::<Value>(key_json.expose())
                     .ok()
                     .and_then(|v| v["token_uri"].as_str().map(str::to_string))
                     .unwrap_or_else(|| DEFAULT_TOKEN_ENDPOINT.to_string());
@@ -59,14 +64,34 @@ impl Downscope {
                 from_key
             }
         };
-        let assertion = jwt_assertion(&key, &token_uri, target.now_ms.div_euclid(1000))?;
-        let assertion_call = form_post(
+        Ok(GcsVendor {
+            key: key.clone(),
             token_uri,
+            sts_endpoint: vend.sts_endpoint.clone().unwrap_or_else(|| DEFAULT_STS_ENDPOINT.to_string()),
+            bucket: gcs.bucket.clone(),
+        })
+    }
+}
+
+/// The two-call token flow.
+pub(super) struct Downscope {
+    stage: Stage,
+    sts_endpoint: String,
+    options: String,
+    now_ms: i64,
+}
+
+impl Downscope {
+    /// Prepares the flow: signs the JWT assertion and writes the access boundary.
+    pub fn new(gcs: &GcsVendor, target: &VendTarget<'_>) -> Result<Downscope, VendError> {
+        let assertion = jwt_assertion(&gcs.key, &gcs.token_uri, target.now_ms.div_euclid(1000))?;
+        let assertion_call = form_post(
+            gcs.token_uri.clone(),
             &[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", &assertion)],
         );
         Ok(Downscope {
             stage: Stage::Assertion(assertion_call),
-            sts_endpoint: vend.sts_endpoint.clone().unwrap_or_else(|| DEFAULT_STS_ENDPOINT.to_string()),
+            sts_endpoint: gcs.sts_endpoint.clone(),
             // Google's clients (google-auth, x/oauth2/google/downscope) percent-encode the JSON
             // once more inside the form field; STS expects that.
             options: uri_encode(&access_boundary(&gcs.bucket, target.prefix), true),

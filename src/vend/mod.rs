@@ -15,19 +15,26 @@ mod policy;
 mod reply;
 pub(crate) mod sts;
 
+use std::sync::Arc;
+
 use serde_json::{json, Map, Value};
 
-use crate::catalog::config::{AssetConfig, AssetKind, S3Vending, StoreConfig};
+use crate::catalog::config::{
+    AssetConfig, AssetKind, AzureStoreConfig, GcsStoreConfig, S3StoreConfig, S3Vending, StoreConfig,
+};
 use crate::exchange::{HttpCall, HttpReply};
+use crate::signing::azure::SasSigner;
 use crate::signing::encode::uri_encode_into;
+use crate::signing::gcs::ServiceAccountKey;
+use crate::signing::sigv4::Credentials;
 
 pub(crate) use cache::CredentialCache;
 pub(crate) use obtain::{obtain, Obtain, PendingGrant, Progress};
 
 /// What the credentials must cover.
 pub(crate) struct VendTarget<'a> {
-    /// The store's configuration.
-    pub store: &'a StoreConfig,
+    /// How the store vends.
+    pub vendor: &'a Vendor,
     /// The asset's key prefix in the store, without leading or trailing `/`.
     pub prefix: &'a str,
     /// The recipient, named in the provider's audit trail (STS session name).
@@ -123,6 +130,78 @@ pub(crate) enum Start {
     Flow(Box<dyn Flow>),
 }
 
+/// How one store vends credentials, built once per configuration with the keys its URL signer
+/// parsed, so a vend parses no key.
+pub(crate) enum Vendor {
+    /// The store vends none: its assets are `url`-only.
+    None,
+    /// Fixed S3 keys, handed out as configured.
+    Static(Credential),
+    /// AWS STS `AssumeRole`, signed with the store's keys.
+    Sts(Box<sts::StsVendor>),
+    /// A service SAS signed with the account key.
+    Azure(Box<azure::SasVendor>),
+    /// Google's downscoped tokens, from the service account's key.
+    Gcs(Box<gcp::GcsVendor>),
+    /// Vending is configured but its settings cannot produce credentials: every vend fails with
+    /// this configuration error.
+    Unusable(String),
+}
+
+impl std::fmt::Debug for Vendor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The variants hold keys: only the kind is shown.
+        f.write_str(match self {
+            Vendor::None => "Vendor::None",
+            Vendor::Static(_) => "Vendor::Static",
+            Vendor::Sts(_) => "Vendor::Sts",
+            Vendor::Azure(_) => "Vendor::Azure",
+            Vendor::Gcs(_) => "Vendor::Gcs",
+            Vendor::Unusable(_) => "Vendor::Unusable",
+        })
+    }
+}
+
+impl Vendor {
+    /// How S3 store `s3`, whose keys are `credentials`, vends.
+    pub fn s3(s3: &S3StoreConfig, credentials: &Credentials) -> Vendor {
+        match &s3.vend {
+            None => Vendor::None,
+            Some(S3Vending::Static(keys)) => Vendor::Static(Credential::Aws {
+                access_key_id: keys.access_key_id.expose().into(),
+                secret_access_key: keys.secret_access_key.expose().into(),
+                session_token: keys.session_token.as_ref().map(|t| t.expose().into()),
+                r2: is_r2(s3.endpoint.as_deref()),
+            }),
+            Some(S3Vending::Sts(config)) => {
+                Vendor::usable(sts::StsVendor::new(s3, config, credentials).map(|v| Vendor::Sts(Box::new(v))))
+            }
+        }
+    }
+
+    /// How GCS store `gcs` vends, with its service account key `key` (parsed once).
+    pub fn gcs(gcs: &GcsStoreConfig, key: Option<&Arc<ServiceAccountKey>>) -> Vendor {
+        match &gcs.vend {
+            None => Vendor::None,
+            Some(vend) => Vendor::usable(gcp::GcsVendor::new(gcs, vend, key).map(|v| Vendor::Gcs(Box::new(v)))),
+        }
+    }
+
+    /// How Azure store `az` vends, signing with `signer` (its account key, if it has one).
+    pub fn azure(az: &AzureStoreConfig, signer: Option<&SasSigner>) -> Vendor {
+        match &az.vend {
+            None => Vendor::None,
+            Some(vend) => {
+                Vendor::usable(azure::SasVendor::new(az, vend.scope, signer).map(|v| Vendor::Azure(Box::new(v))))
+            }
+        }
+    }
+
+    fn usable(vendor: Result<Vendor, VendError>) -> Vendor {
+        vendor.unwrap_or_else(|e| Vendor::Unusable(e.to_string()))
+    }
+}
+
 /// Whether the store vends credentials at all (`dir` access).
 pub(crate) fn vends(store: &StoreConfig) -> bool {
     match store {
@@ -146,35 +225,22 @@ pub(crate) fn offers_dir(asset: &AssetConfig, store: &StoreConfig) -> bool {
 pub(crate) fn start(target: &VendTarget<'_>) -> Result<Start, VendError> {
     let not_vended =
         || VendError::NotVended("this asset is shared for url access only: its store does not vend credentials".into());
-    if target.prefix.is_empty() && vends(target.store) {
+    if target.prefix.is_empty() && !matches!(target.vendor, Vendor::None) {
         return Err(VendError::Config(
             "the asset is at the store's root: its credentials would cover the whole bucket or container".into(),
         ));
     }
     let expires_at_ms = (target.now_ms.div_euclid(1000) + i64::from(target.ttl_seconds)) * 1000;
-    match target.store {
-        StoreConfig::S3(s3) => match s3.vend.as_ref().ok_or_else(not_vended)? {
-            S3Vending::Static(keys) => Ok(Start::Ready(Grant {
-                credential: Credential::Aws {
-                    access_key_id: keys.access_key_id.expose().into(),
-                    secret_access_key: keys.secret_access_key.expose().into(),
-                    session_token: keys.session_token.as_ref().map(|t| t.expose().into()),
-                    r2: is_r2(s3.endpoint.as_deref()),
-                },
-                expires_at_ms,
-            })),
-            S3Vending::Sts(sts) => Ok(Start::Flow(Box::new(sts::AssumeRole::new(s3, sts, target)?))),
-        },
-        StoreConfig::Azure(az) => {
-            let vend = az.vend.as_ref().ok_or_else(not_vended)?;
-            let sas = azure::container_or_directory_sas(az, vend.scope, target.prefix, expires_at_ms)?;
+    match target.vendor {
+        Vendor::None => Err(not_vended()),
+        Vendor::Static(credential) => Ok(Start::Ready(Grant { credential: credential.clone(), expires_at_ms })),
+        Vendor::Sts(sts) => Ok(Start::Flow(Box::new(sts::AssumeRole::new(sts, target)?))),
+        Vendor::Azure(sas) => {
+            let sas = sas.container_or_directory_sas(target.prefix, expires_at_ms)?;
             Ok(Start::Ready(Grant { credential: Credential::AzureSas(sas), expires_at_ms }))
         }
-        StoreConfig::Gcs(gcs) => {
-            let vend = gcs.vend.as_ref().ok_or_else(not_vended)?;
-            Ok(Start::Flow(Box::new(gcp::Downscope::new(gcs, vend, target)?)))
-        }
-        StoreConfig::Local(_) => Err(not_vended()),
+        Vendor::Gcs(gcs) => Ok(Start::Flow(Box::new(gcp::Downscope::new(gcs, target)?))),
+        Vendor::Unusable(why) => Err(VendError::Config(why.clone())),
     }
 }
 

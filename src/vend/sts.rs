@@ -9,12 +9,48 @@ use super::reply::{text, xml_element};
 use super::{form_body, Credential, Flow, FlowStep, Grant, VendError, VendTarget};
 use crate::catalog::config::{S3StoreConfig, StsConfig};
 use crate::exchange::{HttpCall, HttpReply};
-use crate::signing::sigv4::{host_header, sign_headers, HeaderSignRequest};
-use crate::signing::store::s3_credentials;
+use crate::signing::sigv4::{host_header, sign_headers, Credentials, HeaderSignRequest};
 
 const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
 /// The longest session AWS grants when a role is assumed with temporary credentials.
 const ROLE_CHAINING_MAX_SECONDS: u32 = 3600;
+
+/// A store's STS settings, resolved once per configuration: the endpoint, the signing region
+/// and the store's keys that sign the call.
+pub(crate) struct StsVendor {
+    endpoint: String,
+    host: String,
+    region: String,
+    bucket: String,
+    role_arn: String,
+    external_id: Option<String>,
+    credentials: Credentials,
+    r2: bool,
+}
+
+impl StsVendor {
+    /// The settings of `sts` for store `s3`, whose keys are `credentials`.
+    pub fn new(s3: &S3StoreConfig, sts: &StsConfig, credentials: &Credentials) -> Result<StsVendor, VendError> {
+        let region = sts.region.as_deref().unwrap_or(&s3.region);
+        let endpoint = match &sts.endpoint {
+            Some(e) => e.trim_end_matches('/').to_string(),
+            None if region.starts_with("cn-") => format!("https://sts.{region}.amazonaws.com.cn"),
+            None => format!("https://sts.{region}.amazonaws.com"),
+        };
+        let url = url::Url::parse(&endpoint).map_err(|e| VendError::Config(format!("STS endpoint: {e}")))?;
+        let host = host_header(&url).ok_or_else(|| VendError::Config("STS endpoint has no host".into()))?;
+        Ok(StsVendor {
+            endpoint,
+            host,
+            region: region.to_string(),
+            bucket: s3.bucket.clone(),
+            role_arn: sts.role_arn.clone(),
+            external_id: sts.external_id.as_ref().map(|id| id.expose().to_string()),
+            credentials: credentials.clone(),
+            r2: super::is_r2(s3.endpoint.as_deref()),
+        })
+    }
+}
 
 /// One `AssumeRole` call and its reply.
 pub(super) struct AssumeRole {
@@ -25,16 +61,8 @@ pub(super) struct AssumeRole {
 
 impl AssumeRole {
     /// Builds and signs the call.
-    pub fn new(s3: &S3StoreConfig, sts: &StsConfig, target: &VendTarget<'_>) -> Result<AssumeRole, VendError> {
-        let region = sts.region.as_deref().unwrap_or(&s3.region);
-        let endpoint = match &sts.endpoint {
-            Some(e) => e.trim_end_matches('/').to_string(),
-            None if region.starts_with("cn-") => format!("https://sts.{region}.amazonaws.com.cn"),
-            None => format!("https://sts.{region}.amazonaws.com"),
-        };
-        let url = url::Url::parse(&endpoint).map_err(|e| VendError::Config(format!("STS endpoint: {e}")))?;
-        let host = host_header(&url).ok_or_else(|| VendError::Config("STS endpoint has no host".into()))?;
-        let policy = read_only_prefix(partition(region), &s3.bucket, target.prefix);
+    pub fn new(sts: &StsVendor, target: &VendTarget<'_>) -> Result<AssumeRole, VendError> {
+        let policy = read_only_prefix(partition(&sts.region), &sts.bucket, target.prefix);
         if policy.len() > MAX_POLICY_BYTES {
             return Err(VendError::Config(format!(
                 "the session policy for this prefix is {} bytes; STS accepts {MAX_POLICY_BYTES}",
@@ -42,7 +70,7 @@ impl AssumeRole {
             )));
         }
         // Role chaining (the store's own keys are temporary) is capped at an hour by AWS.
-        let duration = match s3.session_token {
+        let duration = match sts.credentials.session_token {
             Some(_) => target.ttl_seconds.min(ROLE_CHAINING_MAX_SECONDS),
             None => target.ttl_seconds,
         }
@@ -57,26 +85,25 @@ impl AssumeRole {
             ("Policy", policy.as_str()),
         ];
         if let Some(id) = &sts.external_id {
-            fields.push(("ExternalId", id.expose()));
+            fields.push(("ExternalId", id.as_str()));
         }
         let body = form_body(&fields);
         let now = OffsetDateTime::from_unix_timestamp(target.now_ms.div_euclid(1000))
             .map_err(|_| VendError::Config("time out of range".into()))?;
-        let creds = s3_credentials(s3);
         let request = HeaderSignRequest {
             method: "POST",
-            host: &host,
+            host: &sts.host,
             canonical_uri: "/",
             headers: &[("content-type", FORM_CONTENT_TYPE)],
             body: &body,
             service: "sts",
-            region,
+            region: &sts.region,
         };
         let mut headers = vec![("Content-Type".to_string(), FORM_CONTENT_TYPE.to_string())];
-        headers.extend(sign_headers(&request, &creds, now));
+        headers.extend(sign_headers(&request, &sts.credentials, now));
         Ok(AssumeRole {
-            call: Some(HttpCall { method: "POST", url: format!("{endpoint}/"), headers, body }),
-            r2: super::is_r2(s3.endpoint.as_deref()),
+            call: Some(HttpCall { method: "POST", url: format!("{}/", sts.endpoint), headers, body }),
+            r2: sts.r2,
             now_ms: target.now_ms,
         })
     }

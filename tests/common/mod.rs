@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use opensharing::auth::{token_sha256_hex, AuditEvent};
-use opensharing::{Engine, IoNeed, IoResult, Listing, Method, ObjectMeta, Poll, Request};
+use opensharing::{Engine, IoNeed, IoResult, Listing, Method, ObjectMeta, Request, Step};
 
 /// Time used by tests: 2026-01-01T00:00:00Z.
 pub const NOW: i64 = 1_767_225_600_000;
@@ -101,14 +101,14 @@ pub fn drive(engine: &Engine, request: Request, now: i64, mut io: impl FnMut(&Io
     let mut handed_out = Vec::new();
     loop {
         match ex.poll() {
-            Poll::Need(id, need) => handed_out.push((id, need.clone())),
-            Poll::Wait => {
+            Step::Need(id, need) => handed_out.push((id, need.clone())),
+            Step::Wait => {
                 while let Some((id, need)) = handed_out.pop() {
                     ex.supply(id, io(&need)).expect("the need is outstanding");
                 }
             }
-            Poll::Head(h) => head = Some(h.clone()),
-            Poll::Body => {
+            Step::Head(h) => head = Some(h.clone()),
+            Step::Body => {
                 let mut buf = [0u8; 7];
                 loop {
                     let n = ex.read(&mut buf);
@@ -119,14 +119,14 @@ pub fn drive(engine: &Engine, request: Request, now: i64, mut io: impl FnMut(&Io
                 }
             }
             // A local-store file: the host sends the range, read as a `Get` need would be.
-            Poll::ServeFile(file) => {
+            Step::ServeFile(file) => {
                 let read = IoNeed::Get { store: file.store.clone(), key: file.key.clone(), range: Some(file.range) };
                 match io(&read) {
                     IoResult::Bytes(bytes) => body.extend_from_slice(&bytes),
                     other => panic!("the granted file could not be read: {other:?}"),
                 }
             }
-            Poll::Done(audit) => {
+            Step::Done(audit) => {
                 let head = head.expect("head before done");
                 return Reply { status: head.status, headers: head.headers, body, audit: audit.clone() };
             }

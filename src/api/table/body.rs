@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use super::lines::{self, FileKind, MetadataExtras, Signed, Stamp};
 use super::params::FileIdHash;
-use super::url_reuse::SignedFiles;
 use super::TableRef;
 use crate::delta::dv::relative_dv_path;
 use crate::delta::{Action, AddFile, Commit, DeletionVector, Snapshot};
-use crate::engine::EngineState;
 use crate::exchange::BodyStream;
 use crate::protocol::capabilities::ResponseFormat;
 use crate::signing::store::UrlBatch;
+use crate::state::url_reuse::SignedFiles;
+use crate::state::EngineState;
 
 /// Target size of one body piece.
 const CHUNK_BYTES: usize = 64 * 1024;
@@ -42,7 +42,7 @@ impl Items {
     }
 }
 
-/// Signatures being collected for the reuse window (see [`super::url_reuse`]).
+/// Signatures being collected for the reuse window (see [`crate::state::url_reuse`]).
 pub(super) struct Record {
     pub key: String,
     pub signatures: Vec<[u8; 32]>,

@@ -9,7 +9,6 @@ mod body;
 mod lines;
 mod params;
 mod read;
-pub(crate) mod url_reuse;
 
 use std::sync::Arc;
 

@@ -133,8 +133,8 @@ impl FileIdHash {
     /// The id of a file whose path's SHA-256 is `digest`.
     pub fn id_of_digest(self, digest: &[u8]) -> String {
         match self {
-            FileIdHash::Parquet => crate::signing::encode::hex(&digest[..16]),
-            FileIdHash::Delta => crate::signing::encode::hex(digest),
+            FileIdHash::Parquet => crate::util::hex(&digest[..16]),
+            FileIdHash::Delta => crate::util::hex(digest),
         }
     }
 }

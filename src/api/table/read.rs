@@ -13,14 +13,14 @@ use crate::delta::{
     Action, Commit, CommitRangeReader, DeltaError, LogEntry, LogListing, LogRequest, LogResponse, Snapshot,
     SnapshotReader, Step as LogStep, Target,
 };
-use crate::engine::EngineState;
-use crate::exchange::{Body, IoNeed, IoResult, Operation, Response, Step};
+use crate::exchange::{Body, IoNeed, IoResult, Operation, Response, Turn};
 use crate::http::{ResponseHead, CONTENT_TYPE_NDJSON};
 use crate::protocol::capabilities::{Capabilities, ResponseFormat, TableFeature};
 use crate::protocol::predicate::Predicate;
 use crate::protocol::query_request::QueryRequest;
 use crate::protocol::table_tokens::{seal_page, seal_refresh, PageState, RefreshState};
 use crate::protocol::{ApiError, ErrorCode};
+use crate::state::EngineState;
 
 /// Lifetime of refresh tokens.
 const REFRESH_TOKEN_TTL_MS: i64 = 3_600_000;
@@ -206,18 +206,18 @@ impl TableRead {
         Ok((start, end))
     }
 
-    fn drive(&mut self, mut input: Option<IoResult>) -> Result<Step, ApiError> {
+    fn drive(&mut self, mut input: Option<IoResult>) -> Result<Turn, ApiError> {
         loop {
             let log_input = input.take().map(|r| self.log_response(r));
             match std::mem::replace(&mut self.machine, Machine::Idle) {
                 Machine::Idle => match self.next_machine()? {
                     Some(m) => self.machine = m,
-                    None => return self.respond().map(Step::Respond),
+                    None => return self.respond().map(Turn::Respond),
                 },
                 Machine::Snapshot(mut reader) => match reader.resume(log_input).map_err(delta_error)? {
                     LogStep::Need(reqs) => {
                         self.machine = Machine::Snapshot(reader);
-                        return Ok(Step::Needs(reqs.into_iter().map(|r| self.io(r)).collect()));
+                        return Ok(Turn::Needs(reqs.into_iter().map(|r| self.io(r)).collect()));
                     }
                     LogStep::Ready(snapshot) => {
                         self.state.snapshots.put(&self.table.cache_key(), snapshot.clone());
@@ -228,7 +228,7 @@ impl TableRead {
                     match reader.resume(log_input, &self.state.datasets).map_err(dataset_error)? {
                         LogStep::Need(reqs) => {
                             self.machine = Machine::Dataset(reader);
-                            return Ok(Step::Needs(reqs.into_iter().map(|r| self.dataset_io(r)).collect()));
+                            return Ok(Turn::Needs(reqs.into_iter().map(|r| self.dataset_io(r)).collect()));
                         }
                         LogStep::Ready(snapshot) => self.snapshot = Some(snapshot),
                     }
@@ -236,7 +236,7 @@ impl TableRead {
                 Machine::Listing => match log_input {
                     None => {
                         self.machine = Machine::Listing;
-                        return Ok(Step::Need(self.io(LogRequest::List { start_after: None })));
+                        return Ok(Turn::Need(self.io(LogRequest::List { start_after: None })));
                     }
                     Some(LogResponse::Listing(entries)) => self.listing = Some(LogListing::new(&entries)),
                     Some(LogResponse::NotFound) => return Err(delta_error(DeltaError::NoLog)),
@@ -246,7 +246,7 @@ impl TableRead {
                 Machine::Range(mut reader) => match reader.resume(log_input).map_err(delta_error)? {
                     LogStep::Need(reqs) => {
                         self.machine = Machine::Range(reader);
-                        return Ok(Step::Needs(reqs.into_iter().map(|r| self.io(r)).collect()));
+                        return Ok(Turn::Needs(reqs.into_iter().map(|r| self.io(r)).collect()));
                     }
                     LogStep::Ready((listing, commits)) => {
                         self.listing.get_or_insert(listing);
@@ -474,8 +474,9 @@ impl TableRead {
         let batch = match &reuse {
             Some(signed) => signed.batch.clone(),
             None => {
-                let signer = self.state.signers.get(&self.table.store).ok_or_else(ApiError::internal)?;
-                let batch = signer
+                let store = self.state.stores.get(&self.table.store).ok_or_else(ApiError::internal)?;
+                let batch = store
+                    .signer
                     .batch(self.now_ms, self.state.catalog.url_ttl_seconds)
                     .map_err(|e| ApiError::new(ErrorCode::NotImplemented, e.to_string()))?;
                 Arc::new(batch)
@@ -537,8 +538,8 @@ impl TableRead {
 }
 
 impl Operation for TableRead {
-    fn resume(&mut self, input: Option<IoResult>) -> Step {
-        self.drive(input).unwrap_or_else(|e| Step::Respond(error_response(&e)))
+    fn resume(&mut self, input: Option<IoResult>) -> Turn {
+        self.drive(input).unwrap_or_else(|e| Turn::Respond(error_response(&e)))
     }
 }
 
@@ -556,7 +557,7 @@ pub(super) fn query_checksum(q: &QueryRequest, caps: &Capabilities) -> String {
         q.include_historical_protocol,
         caps.formats
     );
-    crate::signing::encode::hex(ring::digest::digest(&ring::digest::SHA256, text.as_bytes()).as_ref())
+    crate::util::hex(ring::digest::digest(&ring::digest::SHA256, text.as_bytes()).as_ref())
 }
 
 fn check_reader_version(s: &Snapshot) -> Result<(), ApiError> {

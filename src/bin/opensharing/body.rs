@@ -7,7 +7,7 @@
 
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll as TaskPoll};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
@@ -91,7 +91,7 @@ impl Body for HostBody {
     type Data = Bytes;
     type Error = io::Error;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> TaskPoll<Option<io::Result<Frame<Bytes>>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<io::Result<Frame<Bytes>>>> {
         let this = self.get_mut();
         let next = match &mut this.source {
             Source::Full(bytes) => bytes.take().map(Ok),
@@ -99,15 +99,15 @@ impl Body for HostBody {
                 first.take().or_else(|| read_exchange(exchange, hint)).map(Ok)
             }
             Source::Stream(stream) => match stream.poll_next_unpin(cx) {
-                TaskPoll::Pending => return TaskPoll::Pending,
-                TaskPoll::Ready(item) => item,
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(item) => item,
             },
         };
         // An exchange counts its own bytes.
         if let (Some(Ok(bytes)), Source::Full(_) | Source::Stream(_)) = (&next, &this.source) {
             this.audit.body_bytes += bytes.len() as u64;
         }
-        TaskPoll::Ready(next.map(|r| r.map(Frame::data)))
+        Poll::Ready(next.map(|r| r.map(Frame::data)))
     }
 
     fn is_end_stream(&self) -> bool {

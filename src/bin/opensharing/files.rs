@@ -1,4 +1,4 @@
-//! Streams the bytes of a local-store file the engine granted (`Poll::ServeFile`): the engine
+//! Streams the bytes of a local-store file the engine granted (`Step::ServeFile`): the engine
 //! has checked the signed URL, looked the object up and answered the head; this reads the range
 //! from the store in pieces of at most 64 KiB, never the whole file at once.
 

@@ -21,7 +21,7 @@ use hyper::StatusCode;
 use opensharing::auth::AuditEvent;
 use opensharing::http::CONTENT_TYPE_JSON;
 use opensharing::protocol::{ApiError, ErrorCode};
-use opensharing::{Engine, Exchange, IoNeed, IoResult, Method, Poll, Request, ResponseHead, MAX_REQUEST_BODY_BYTES};
+use opensharing::{Engine, Exchange, IoNeed, IoResult, Method, Request, ResponseHead, Step, MAX_REQUEST_BODY_BYTES};
 
 use crate::body::HostBody;
 use crate::config_file::now_ms;
@@ -133,7 +133,7 @@ async fn engine_request(host: &Host, req: hyper::Request<Incoming>, peer: Socket
         (audit.status, audit.error_code) = (status, Some(e.code.as_str()));
         return json_error(status, &e, audit, log);
     };
-    let body = if let Poll::ServeFile(file) = exchange.poll() {
+    let body = if let Step::ServeFile(file) = exchange.poll() {
         let stream = crate::files::stream(&stores, file);
         // The body counts the bytes it sends.
         HostBody::stream(stream, AuditEvent { body_bytes: 0, ..exchange.audit().clone() }, log)
@@ -202,12 +202,12 @@ async fn drive_to_head(
     loop {
         while running.len() < fanout {
             match exchange.poll() {
-                Poll::Need(id, IoNeed::RequestBody { max_bytes }) => {
+                Step::Need(id, IoNeed::RequestBody { max_bytes }) => {
                     let result = body.read(*max_bytes).await;
-                    // `supply` only fails for a need that is not outstanding, which `Poll::Need` rules out.
+                    // `supply` only fails for a need that is not outstanding, which `Step::Need` rules out.
                     let _ = exchange.supply(id, result);
                 }
-                Poll::Need(id, need) => {
+                Step::Need(id, need) => {
                     let need = need.clone();
                     running.push(async move {
                         let result = stores.answer(&need).await;
@@ -220,11 +220,11 @@ async fn drive_to_head(
                         (id, result)
                     });
                 }
-                Poll::Wait => break,
+                Step::Wait => break,
                 // Needs still running when the head is there are dropped (cancelled).
-                Poll::Head(head) => return head.clone(),
+                Step::Head(head) => return head.clone(),
                 // The engine always yields its head before its body, file and end.
-                Poll::Body | Poll::ServeFile(_) | Poll::Done(_) => {
+                Step::Body | Step::ServeFile(_) | Step::Done(_) => {
                     return ResponseHead { status: 500, headers: Vec::new() }
                 }
             }

@@ -1,0 +1,117 @@
+//! Leaf helpers shared across the crate: lower-case hex and constant-time comparison. This module
+//! imports nothing from the crate, so every layer may use it.
+
+/// Appends the lower-case hex form of `bytes`.
+pub(crate) fn hex_into(out: &mut String, bytes: &[u8]) {
+    out.reserve(bytes.len() * 2);
+    for chunk in bytes.chunks(32) {
+        let digits = hex_digest_256(chunk);
+        out.push_str(std::str::from_utf8(&digits[..chunk.len() * 2]).unwrap_or_default());
+    }
+}
+
+/// Returns the lower-case hex form of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    hex_into(&mut out, bytes);
+    out
+}
+
+/// The lower-case hex form of a 32-byte digest, on the stack.
+pub(crate) fn hex_digest_256(digest: &[u8]) -> [u8; 64] {
+    let mut out = [b'0'; 64];
+    if let Some(digest) = digest.first_chunk::<32>() {
+        hex_32(digest, &mut out);
+    } else {
+        hex_to_slice(digest, &mut out);
+    }
+    out
+}
+
+/// The lower-case hex digit of `n` (< 16), branch-free.
+#[inline(always)]
+fn hex_digit(n: u8) -> u8 {
+    n + b'0' + u8::from(n > 9) * (b'a' - b'0' - 10)
+}
+
+/// Writes the lower-case hex form of `bytes` into the start of `out` (as far as it holds).
+fn hex_to_slice(bytes: &[u8], out: &mut [u8]) {
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = hex_digit(b >> 4);
+        pair[1] = hex_digit(b & 0xf);
+    }
+}
+
+/// Writes the lower-case hex form of a 32-byte digest (a fixed-size loop that compiles to
+/// SIMD shuffles).
+fn hex_32(digest: &[u8; 32], out: &mut [u8; 64]) {
+    let (pairs, _) = out.as_chunks_mut::<2>();
+    for (pair, &b) in pairs.iter_mut().zip(digest) {
+        *pair = [hex_digit(b >> 4), hex_digit(b & 0xf)];
+    }
+}
+
+/// The 32 bytes that 64 hex digits (either case) spell, such as a SHA-256 in the configuration.
+pub(crate) fn parse_hex_32(hex: &str) -> Option<[u8; 32]> {
+    let bytes = hex.as_bytes();
+    if bytes.len() != 64 || !bytes.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in bytes.chunks(2).enumerate() {
+        let s = std::str::from_utf8(pair).ok()?;
+        out[i] = u8::from_str_radix(s, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Compares two byte strings in time that depends only on their lengths.
+///
+/// Written here because `ring::constant_time` is deprecated and the comparison is eight lines;
+/// `black_box` keeps the optimiser from short-circuiting the fold.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_lower_case() {
+        assert_eq!(hex(&[0x00, 0xab, 0xff]), "00abff");
+    }
+
+    #[test]
+    fn hex_of_every_byte() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&bytes), expected);
+        for chunk in bytes.chunks(32) {
+            let digits = hex_digest_256(chunk);
+            assert_eq!(std::str::from_utf8(&digits).unwrap(), &expected[2 * chunk[0] as usize..][..64]);
+        }
+        assert_eq!(&hex_digest_256(&[0xab])[..4], b"ab00");
+    }
+
+    #[test]
+    fn parses_what_hex_writes_and_refuses_the_rest() {
+        let bytes: [u8; 32] = std::array::from_fn(|i| (i * 37) as u8);
+        assert_eq!(parse_hex_32(&hex(&bytes)), Some(bytes));
+        assert_eq!(parse_hex_32(&hex(&bytes).to_uppercase()), Some(bytes));
+        assert_eq!(parse_hex_32(&hex(&bytes[..31])), None);
+        assert_eq!(parse_hex_32(&format!("{}g", &hex(&bytes)[..63])), None);
+        assert_eq!(parse_hex_32(&format!("+{}", &hex(&bytes)[..63])), None);
+    }
+
+    #[test]
+    fn compares_by_content_and_length() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}
