@@ -1,13 +1,12 @@
-//! Discovery requests through the C ABI, in-process: `GET /shares` and a paged `all-tables`;
+//! Discovery requests through `Engine::handle`, in-process: `GET /shares` and a paged `all-tables`;
 //! and the cost of a recipient's rate limit, alone and on `GET /shares`.
 //!
 //! Run with `cargo bench --bench discovery`. Prints thread CPU ns per request (median of 7 runs).
 
 use std::hint::black_box;
-use std::ptr;
 
 use opensharing::auth::{token_sha256_hex, RateLimit, RateLimiter};
-use opensharing::ffi::*;
+use opensharing::{Engine, Method, Request, Step};
 
 const TOKEN: &str = "bench-token-0123456789abcdef";
 const NOW: i64 = 1_767_225_600_000;
@@ -32,49 +31,24 @@ fn config(rate_limit: Option<serde_json::Value>) -> String {
     config.to_string()
 }
 
-/// One request through the C ABI; returns the body length and the next page token, if any.
-fn request(engine: *const opensharing_engine, target: &str, auth: &str, body: &mut Vec<u8>) -> usize {
-    let header = opensharing_header {
-        name: b"Authorization".as_ptr(),
-        name_len: 13,
-        value: auth.as_ptr(),
-        value_len: auth.len(),
-    };
-    let req = opensharing_request {
-        method: b"GET".as_ptr(),
-        method_len: 3,
-        target: target.as_ptr(),
-        target_len: target.len(),
-        headers: &header,
-        header_count: 1,
-        body: ptr::null(),
-        body_len: 0,
-        body_pending: false,
-        peer: ptr::null(),
-        peer_len: 0,
-    };
+/// One request through the engine, its body read in 16 KiB pieces as a host does; returns the
+/// body length.
+fn request(engine: &Engine, target: &str, auth: &str, body: &mut Vec<u8>) -> usize {
     body.clear();
-    unsafe {
-        let mut ex = ptr::null_mut();
-        assert_eq!(opensharing_engine_handle(engine, &req, NOW, &mut ex), opensharing_result::OPENSHARING_OK);
-        let mut event = opensharing_event::OPENSHARING_EVENT_DONE;
-        let mut buf = [0u8; 16 * 1024];
-        loop {
-            opensharing_exchange_poll(ex, &mut event);
-            match event {
-                opensharing_event::OPENSHARING_EVENT_HEAD => {}
-                opensharing_event::OPENSHARING_EVENT_BODY => loop {
-                    let mut n = 0;
-                    opensharing_exchange_read(ex, buf.as_mut_ptr(), buf.len(), &mut n);
-                    if n == 0 {
-                        break;
-                    }
-                    body.extend_from_slice(&buf[..n]);
-                },
-                _ => break,
-            }
+    let mut exchange = engine.handle(Request::new(Method::Get, target).header("Authorization", auth), NOW);
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match exchange.poll() {
+            Step::Head(_) => {}
+            Step::Body => loop {
+                let n = exchange.read(&mut buf);
+                if n == 0 {
+                    break;
+                }
+                body.extend_from_slice(&buf[..n]);
+            },
+            _ => break,
         }
-        opensharing_exchange_free(ex);
     }
     body.len()
 }
@@ -102,16 +76,12 @@ fn measure(name: &str, iterations: u32, mut f: impl FnMut()) {
 
 fn main() {
     let json = config(None);
-    let mut engine = ptr::null_mut();
-    assert_eq!(
-        unsafe { opensharing_engine_new(json.as_ptr(), json.len(), std::ptr::null(), 0, &mut engine) },
-        opensharing_result::OPENSHARING_OK
-    );
+    let engine = Engine::from_json(json.as_bytes(), &|_| None).expect("the bench config loads");
     let auth = format!("Bearer {TOKEN}");
     let mut body = Vec::new();
 
     measure("GET /shares (10 shares)", 200_000, || {
-        black_box(request(engine, "/delta-sharing/shares", &auth, &mut body));
+        black_box(request(&engine, "/delta-sharing/shares", &auth, &mut body));
     });
 
     // Every page of `all-tables` in a 1000-table share, 100 per page: the tokens are collected
@@ -119,7 +89,7 @@ fn main() {
     let first = "/delta-sharing/shares/share_3/all-tables?maxResults=100".to_string();
     let mut targets = vec![first.clone()];
     loop {
-        request(engine, targets.last().unwrap(), &auth, &mut body);
+        request(&engine, targets.last().unwrap(), &auth, &mut body);
         let page: serde_json::Value = serde_json::from_slice(&body).unwrap();
         match page["nextPageToken"].as_str() {
             Some(t) => targets.push(format!("{first}&pageToken={t}")),
@@ -129,13 +99,12 @@ fn main() {
     assert_eq!(targets.len(), 10);
     let mut next = 0;
     measure("GET all-tables page (100 of 1000 tables)", 20_000, || {
-        black_box(request(engine, &targets[next % targets.len()], &auth, &mut body));
+        black_box(request(&engine, &targets[next % targets.len()], &auth, &mut body));
         next += 1;
     });
     measure("GET all-tables maxResults=1 (first page)", 200_000, || {
-        black_box(request(engine, "/delta-sharing/shares/share_3/all-tables?maxResults=1", &auth, &mut body));
+        black_box(request(&engine, "/delta-sharing/shares/share_3/all-tables?maxResults=1", &auth, &mut body));
     });
-    unsafe { opensharing_engine_free(engine) };
 
     // The rate limiter alone: one compare-and-swap on one atomic. The clock moves 1 ms per
     // call and the rate is high enough never to refuse, so every call takes the full path.
@@ -149,27 +118,15 @@ fn main() {
     // machine's load hits both alike. The time stands still here (NOW), so the burst covers
     // every request.
     let limited_json = config(Some(serde_json::json!({"requests_per_second": 1_000_000, "burst": 1_000_000})));
-    let mut limited = ptr::null_mut();
-    assert_eq!(
-        unsafe { opensharing_engine_new(limited_json.as_ptr(), limited_json.len(), std::ptr::null(), 0, &mut limited) },
-        opensharing_result::OPENSHARING_OK
-    );
-    let mut plain = ptr::null_mut();
-    assert_eq!(
-        unsafe { opensharing_engine_new(json.as_ptr(), json.len(), std::ptr::null(), 0, &mut plain) },
-        opensharing_result::OPENSHARING_OK
-    );
+    let limited = Engine::from_json(limited_json.as_bytes(), &|_| None).expect("the limited config loads");
+    let plain = Engine::from_json(json.as_bytes(), &|_| None).expect("the bench config loads");
     for _ in 0..2 {
         measure("GET /shares, no rate limit", 50_000, || {
-            black_box(request(plain, "/delta-sharing/shares", &auth, &mut body));
+            black_box(request(&plain, "/delta-sharing/shares", &auth, &mut body));
         });
         measure("GET /shares, with a rate limit", 50_000, || {
-            black_box(request(limited, "/delta-sharing/shares", &auth, &mut body));
+            black_box(request(&limited, "/delta-sharing/shares", &auth, &mut body));
         });
     }
     assert!(body.starts_with(b"{\"items\""), "the limited engine answered {}", String::from_utf8_lossy(&body));
-    unsafe {
-        opensharing_engine_free(limited);
-        opensharing_engine_free(plain);
-    }
 }

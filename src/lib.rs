@@ -57,6 +57,11 @@
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+// The C ABI's tests (src/ffi/tests.rs) share the integration tests' fixture, which names the
+// crate `opensharing`.
+#[cfg(test)]
+extern crate self as opensharing;
+
 pub mod dataset;
 pub mod delta;
 pub mod signing;
@@ -66,7 +71,7 @@ pub mod auth;
 pub mod catalog;
 pub mod engine;
 pub mod exchange;
-pub mod ffi;
+mod ffi;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;

@@ -24,12 +24,10 @@ mod engine;
 mod error;
 mod exchange;
 mod ptr;
+#[cfg(test)]
+mod tests;
 
-pub use builder::*;
-pub use engine::*;
-pub use error::opensharing_result;
-pub use exchange::*;
-
+use error::opensharing_result;
 use error::{
     guard_free, result_code, result_text, with_last_error, OPENSHARING_INVALID_STATE, OPENSHARING_NULL_ARGUMENT,
     OPENSHARING_OK,

@@ -1,11 +1,18 @@
-//! The same endpoints, errors and auth matrix, driven through the C ABI.
+//! The same endpoints, errors and auth matrix as the integration tests, driven through the C
+//! ABI. They live inside the crate because the `ffi` module is private: C reaches it through
+//! the exported symbols, Rust code through the engine's own API. The integration tests' fixture
+//! is shared with them.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::ptr;
 
+use super::builder::*;
+use super::engine::*;
+use super::exchange::*;
+use super::*;
 use common::*;
-use opensharing::ffi::*;
 
 struct Reply {
     status: u16,
@@ -20,6 +27,11 @@ impl Reply {
     fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap()
     }
+}
+
+/// A directory of this test process under the system's temporary directory.
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("opensharing-ffi-tests-{}", std::process::id())).join(name)
 }
 
 fn s(v: opensharing_str) -> String {
@@ -164,41 +176,52 @@ fn call_with(engine: *const opensharing_engine, req: opensharing_request, root: 
 
 /// The need the last poll handed out, with its id, as a Rust need.
 unsafe fn describe(ex: *const opensharing_exchange) -> (opensharing_need_id, opensharing::IoNeed) {
-    let mut need = std::mem::zeroed::<opensharing_need>();
-    assert_eq!(opensharing_exchange_need(ex, &mut need), opensharing_result::OPENSHARING_OK);
-    let (store, key) = (s(need.store), s(need.key));
-    let rust_need = match need.kind {
-        opensharing_need_kind::OPENSHARING_NEED_LIST => opensharing::IoNeed::List {
-            store,
-            prefix: key,
-            start_after: need.has_start_after.then(|| s(need.start_after)),
-            max_keys: need.has_max_keys.then_some(need.max_keys),
-        },
-        opensharing_need_kind::OPENSHARING_NEED_HEAD => opensharing::IoNeed::Head { store, key },
-        _ => opensharing::IoNeed::Get { store, key, range: None },
-    };
-    (need.id, rust_need)
+    unsafe {
+        let mut need = std::mem::zeroed::<opensharing_need>();
+        assert_eq!(opensharing_exchange_need(ex, &mut need), opensharing_result::OPENSHARING_OK);
+        let (store, key) = (s(need.store), s(need.key));
+        let rust_need = match need.kind {
+            opensharing_need_kind::OPENSHARING_NEED_LIST => opensharing::IoNeed::List {
+                store,
+                prefix: key,
+                start_after: need.has_start_after.then(|| s(need.start_after)),
+                max_keys: need.has_max_keys.then_some(need.max_keys),
+            },
+            opensharing_need_kind::OPENSHARING_NEED_HEAD => opensharing::IoNeed::Head { store, key },
+            _ => opensharing::IoNeed::Get { store, key, range: None },
+        };
+        (need.id, rust_need)
+    }
 }
 
 /// Answers need `id` of `ex` with `result` through the C ABI.
 unsafe fn answer(ex: *mut opensharing_exchange, id: opensharing_need_id, result: opensharing::IoResult) {
-    let meta = |m: &opensharing::ObjectMeta| opensharing_object_meta {
-        key: m.key.as_ptr(),
-        key_len: m.key.len(),
-        size: m.size,
-        last_modified_unix_ms: m.last_modified_ms,
-    };
-    let r = match result {
-        opensharing::IoResult::Listing(list) => {
-            let metas: Vec<opensharing_object_meta> = list.entries.iter().map(meta).collect();
-            let after = list.continue_after.as_deref().unwrap_or("");
-            opensharing_exchange_supply_listing_page(ex, id, metas.as_ptr(), metas.len(), after.as_ptr(), after.len())
-        }
-        opensharing::IoResult::Bytes(b) => opensharing_exchange_supply_bytes(ex, id, b.as_ptr(), b.len()),
-        opensharing::IoResult::Meta(m) => opensharing_exchange_supply_meta(ex, id, &meta(&m)),
-        _ => opensharing_exchange_supply_not_found(ex, id),
-    };
-    assert_eq!(r, opensharing_result::OPENSHARING_OK);
+    unsafe {
+        let meta = |m: &opensharing::ObjectMeta| opensharing_object_meta {
+            key: m.key.as_ptr(),
+            key_len: m.key.len(),
+            size: m.size,
+            last_modified_unix_ms: m.last_modified_ms,
+        };
+        let r = match result {
+            opensharing::IoResult::Listing(list) => {
+                let metas: Vec<opensharing_object_meta> = list.entries.iter().map(meta).collect();
+                let after = list.continue_after.as_deref().unwrap_or("");
+                opensharing_exchange_supply_listing_page(
+                    ex,
+                    id,
+                    metas.as_ptr(),
+                    metas.len(),
+                    after.as_ptr(),
+                    after.len(),
+                )
+            }
+            opensharing::IoResult::Bytes(b) => opensharing_exchange_supply_bytes(ex, id, b.as_ptr(), b.len()),
+            opensharing::IoResult::Meta(m) => opensharing_exchange_supply_meta(ex, id, &meta(&m)),
+            _ => opensharing_exchange_supply_not_found(ex, id),
+        };
+        assert_eq!(r, opensharing_result::OPENSHARING_OK);
+    }
 }
 
 fn nowhere() -> std::path::PathBuf {
@@ -269,7 +292,7 @@ fn auth_matrix_and_reload_through_the_c_abi() {
 
 /// A table `orders` of four commits under `CARGO_TARGET_TMPDIR/name`, returned.
 fn four_commits(name: &str) -> std::path::PathBuf {
-    let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let root = scratch_dir(name);
     let log = root.join("orders/_delta_log");
     std::fs::create_dir_all(&log).unwrap();
     let setup = br#"{"protocol":{"minReaderVersion":1,"minWriterVersion":2}}
@@ -343,7 +366,7 @@ fn outstanding_needs_are_answered_by_id_in_any_order() {
 
 #[test]
 fn signed_local_files_through_the_c_abi() {
-    let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ffi-files");
+    let root = scratch_dir("ffi-files");
     std::fs::create_dir_all(root.join("raw")).unwrap();
     std::fs::write(root.join("raw/a.txt"), b"0123456789").unwrap();
     let e = new_engine(&config_json(root.to_str().unwrap()));
@@ -656,13 +679,15 @@ unsafe fn acme_exchange(
     target: &str,
     body_pending: bool,
 ) -> (*mut opensharing_engine, *mut opensharing_exchange) {
-    let e = new_engine(&config_json("/x"));
-    let auth = format!("Bearer {TOKEN_ACME}");
-    let headers = [authorization(&auth)];
-    let req = opensharing_request { body_pending, ..request(method, target, &headers) };
-    let mut ex = ptr::null_mut();
-    assert_eq!(opensharing_engine_handle(e, &req, NOW, &mut ex), opensharing_result::OPENSHARING_OK);
-    (e, ex)
+    unsafe {
+        let e = new_engine(&config_json("/x"));
+        let auth = format!("Bearer {TOKEN_ACME}");
+        let headers = [authorization(&auth)];
+        let req = opensharing_request { body_pending, ..request(method, target, &headers) };
+        let mut ex = ptr::null_mut();
+        assert_eq!(opensharing_engine_handle(e, &req, NOW, &mut ex), opensharing_result::OPENSHARING_OK);
+        (e, ex)
+    }
 }
 
 #[test]
@@ -920,9 +945,11 @@ fn null_and_non_utf8_arguments_are_named() {
 
 /// Polls `ex` once and returns the event.
 unsafe fn poll(ex: *mut opensharing_exchange) -> opensharing_event {
-    let mut event = opensharing_event::OPENSHARING_EVENT_DONE;
-    assert_eq!(opensharing_exchange_poll(ex, &mut event), opensharing_result::OPENSHARING_OK);
-    event
+    unsafe {
+        let mut event = opensharing_event::OPENSHARING_EVENT_DONE;
+        assert_eq!(opensharing_exchange_poll(ex, &mut event), opensharing_result::OPENSHARING_OK);
+        event
+    }
 }
 
 #[test]
