@@ -92,3 +92,4 @@ pub use exchange::{
     Step,
 };
 pub use http::{Method, Request, ResponseHead, MAX_REQUEST_BODY_BYTES};
+pub use signing::SigningError;
