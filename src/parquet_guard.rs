@@ -233,12 +233,26 @@ pub(crate) fn check_pages(
     Ok(())
 }
 
+/// Hostile metadata for the tests of this module and of the checkpoint reader.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    /// A struct whose field 1 is a list of `2^31 - 1` booleans, with no bytes for them.
+    pub(crate) const HOSTILE: [u8; 8] = [0x19, 0xf2, 0xff, 0xff, 0xff, 0xff, 0x07, 0x00];
+
+    /// A Parquet file of nothing but magic, `metadata` as its footer, and the trailer.
+    pub(crate) fn file_with_footer(metadata: &[u8]) -> Vec<u8> {
+        let mut file = b"PAR1".to_vec();
+        file.extend_from_slice(metadata);
+        file.extend_from_slice(&(metadata.len() as u32).to_le_bytes());
+        file.extend_from_slice(b"PAR1");
+        file
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::fixtures::{file_with_footer, HOSTILE};
     use super::*;
-
-    /// A struct whose field 1 is a list of `2^31 - 1` booleans, with no bytes for them.
-    const HOSTILE: [u8; 8] = [0x19, 0xf2, 0xff, 0xff, 0xff, 0xff, 0x07, 0x00];
 
     #[test]
     fn a_count_beyond_the_bytes_left_is_refused() {
@@ -278,11 +292,7 @@ mod tests {
 
     #[test]
     fn a_hostile_footer_is_refused() {
-        let mut file = b"PAR1".to_vec();
-        file.extend_from_slice(&HOSTILE);
-        file.extend_from_slice(&(HOSTILE.len() as u32).to_le_bytes());
-        file.extend_from_slice(b"PAR1");
-        assert!(check_footer(&file).is_err());
+        assert!(check_footer(&file_with_footer(&HOSTILE)).is_err());
         assert_eq!(check_footer(b"PAR1"), Ok(()));
     }
 }

@@ -150,6 +150,7 @@ fn add_from_row(row: Row) -> Option<AddFile> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parquet_guard::fixtures::{file_with_footer, HOSTILE};
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
@@ -169,15 +170,9 @@ mod tests {
 
     /// A list of two billion booleans declared in a few bytes: the `parquet` crate would skip it
     /// one element at a time (the fuzzer's slow units), the guard refuses it first.
-    const HOSTILE: [u8; 8] = [0x19, 0xf2, 0xff, 0xff, 0xff, 0xff, 0x07, 0x00];
-
     #[test]
     fn a_footer_declaring_more_elements_than_bytes_is_refused() {
-        let mut file = b"PAR1".to_vec();
-        file.extend_from_slice(&HOSTILE);
-        file.extend_from_slice(&(HOSTILE.len() as u32).to_le_bytes());
-        file.extend_from_slice(b"PAR1");
-        assert!(refusal(file).contains("declares more"));
+        assert!(refusal(file_with_footer(&HOSTILE)).contains("declares more"));
     }
 
     #[test]
