@@ -294,6 +294,14 @@ pub fn checkpoint(data: &[u8]) {
     let _ = crate::delta::checkpoint::parse_checkpoint(name, data.to_vec().into(), &mut |_| actions += 1);
 }
 
+/// The end of a Parquet dataset file: its footer, read as the dataset reader reads it (the
+/// input is the whole file, as a host that ignores the range would return it).
+pub fn dataset_footer(data: &[u8]) {
+    if let Ok(crate::dataset::footer::Tail::Footer(info)) = crate::dataset::footer::decode(data, data.len() as u64) {
+        assert!(info.stats.parse().is_some(), "footer statistics are not JSON");
+    }
+}
+
 /// The configuration JSON; a catalog that loads must also build an engine or say why not.
 pub fn config(data: &[u8]) {
     if let Ok(catalog) = Catalog::from_json(data, &|name| (name == "SECRET").then(|| "s3cr3t".to_string())) {
@@ -461,7 +469,7 @@ pub fn tolerate_caught_parquet_panics() {
 pub type Target = fn(&[u8]);
 
 /// Every target by the name of its `fuzz/fuzz_targets/` file and corpus directory.
-pub const TARGETS: [(&str, Target); 14] = [
+pub const TARGETS: [(&str, Target); 15] = [
     ("exchange", exchange),
     ("query_body", query_body),
     ("predicate", predicate),
@@ -469,6 +477,7 @@ pub const TARGETS: [(&str, Target); 14] = [
     ("tokens", tokens),
     ("delta_commit", delta_commit),
     ("checkpoint", checkpoint),
+    ("dataset_footer", dataset_footer),
     ("config", config),
     ("sts_reply", sts_reply),
     ("google_token", google_token),
@@ -502,6 +511,16 @@ mod tests {
                 assert!(run.is_ok(), "{name}: {} fails", file.display());
             }
         }
+    }
+
+    /// The footer seeds reach the decoder: pyarrow's file decodes, the hostile one is refused.
+    #[test]
+    fn dataset_footer_seeds_decode() {
+        use crate::dataset::footer::{decode, Tail};
+        let good = include_bytes!("../fuzz/corpus/dataset_footer/pyarrow-types.parquet");
+        assert!(matches!(decode(good, good.len() as u64), Ok(Tail::Footer(_))));
+        let hostile = include_bytes!("../fuzz/corpus/dataset_footer/slow-nested-booleans-1");
+        assert!(decode(hostile, hostile.len() as u64).unwrap_err().contains("declared type"));
     }
 
     /// The input format reaches the engine: `valid` stands for the token, IO answers follow.

@@ -58,8 +58,7 @@ pub fn decode(bytes: &[u8], size: u64) -> Result<Tail, String> {
     }
     let start = bytes.len() - (len + TRAILER) as usize;
     let metadata = &bytes[start..bytes.len() - TRAILER as usize];
-    crate::parquet_guard::check_struct(metadata, &mut |_, _| {})
-        .map_err(|e| format!("the footer cannot be decoded: {e}"))?;
+    crate::parquet_guard::check_metadata(metadata).map_err(|e| format!("the footer cannot be decoded: {e}"))?;
     // The thrift decoder reports bad input as errors; the unwind guard keeps a decoder bug on a
     // hostile file from taking the exchange down with it.
     let decoded = std::panic::catch_unwind(|| ParquetMetaDataReader::decode_metadata(metadata))
