@@ -337,6 +337,76 @@ fn vending_stores_put_keys_in_config_and_storage_credentials() {
     assert_eq!(signing.json()["config"]["s3.remote-signing-enabled"], "true");
 }
 
+/// With credentials vended through STS, LoadTable asks for the metadata and the STS call in
+/// the same round: a host that performs its needs concurrently pays the longer of the two, and
+/// the answers may come in any order.
+#[test]
+fn load_table_discovers_metadata_and_vends_credentials_side_by_side() {
+    let mut store = signing_store();
+    store["vend"] = json!({"sts": {"role_arn": "arn:aws:iam::123456789012:role/reader"}});
+    let e = engine_with(store);
+    let files = one_file();
+    let sts = "<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIATEMP</AccessKeyId>\
+        <SecretAccessKey>temp-secret</SecretAccessKey><SessionToken>tok</SessionToken>\
+        <Expiration>2026-01-01T00:30:00Z</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>";
+    let mut ex = e.handle(acme(Method::Get, &format!("{NS}/d/tables/t")), NOW);
+    let mut rounds: Vec<Vec<String>> = Vec::new();
+    let mut round = Vec::new();
+    loop {
+        match ex.poll() {
+            opensharing::Step::Need(id, need) => round.push((id, need.clone())),
+            opensharing::Step::Wait => {
+                rounds.push(round.iter().map(|(_, need)| describe(need)).collect());
+                // The last asked is answered first.
+                for (id, need) in round.drain(..).rev() {
+                    let answer = match &need {
+                        IoNeed::Http(_) => IoResult::Http(opensharing::HttpReply {
+                            status: 200,
+                            body: sts.as_bytes().to_vec(),
+                            headers: Vec::new(),
+                        }),
+                        other => files.io()(other),
+                    };
+                    ex.supply(id, answer).expect("outstanding");
+                }
+            }
+            opensharing::Step::Head(head) => {
+                assert_eq!(head.status, 200);
+                break;
+            }
+            other => panic!("unexpected step {other:?}"),
+        }
+    }
+    assert_eq!(
+        rounds,
+        [
+            vec![
+                "get wh/d/t/metadata/version-hint.text".to_string(),
+                "http POST https://sts.us-east-1.amazonaws.com/".into()
+            ],
+            vec!["list wh/d/t/metadata/".into()],
+            vec!["get wh/d/t/metadata/00001-a.metadata.json".into()],
+        ]
+    );
+    let mut body = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let n @ 1.. = ex.read(&mut buf) {
+        body.extend_from_slice(&buf[..n]);
+    }
+    let body: Value = serde_json::from_slice(&body).expect("JSON body");
+    assert_eq!(body["config"]["s3.access-key-id"], "ASIATEMP");
+    assert_eq!(body["storage-credentials"][0]["config"]["s3.session-token"], "tok");
+}
+
+fn describe(need: &IoNeed) -> String {
+    match need {
+        IoNeed::Get { key, .. } => format!("get {key}"),
+        IoNeed::List { prefix, .. } => format!("list {prefix}"),
+        IoNeed::Http(call) => format!("http {} {}", call.method, call.url),
+        other => format!("{other:?}"),
+    }
+}
+
 fn sign(e: &Engine, body: Value) -> Reply {
     drive(e, acme(Method::Post, &format!("{NS}/d/tables/t/sign")).body(body.to_string()), NOW, no_io)
 }

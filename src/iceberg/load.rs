@@ -5,6 +5,7 @@
 //! `{"metadata-location":…,"metadata":` prefix, the file's bytes in pieces, then
 //! `,"config":{…},"storage-credentials":[…]}`. The file is held once, never copied whole.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -56,49 +57,104 @@ enum Answer {
     Credentials,
 }
 
+/// The part of the operation an IO need serves: the two run side by side, so LoadTable with
+/// vended credentials costs the longer of metadata discovery and the credential calls, not both.
+#[derive(Clone, Copy)]
+enum Part {
+    Discovery,
+    Vending,
+}
+
+/// The `config` properties once known, and whether they are vended credentials.
+type Properties = (Map<String, Value>, bool);
+
 /// LoadTable or LoadCredentials in progress.
 pub(crate) struct TableOperation {
     table: TableAccess,
     answer: Answer,
     pending: Option<PendingGrant>,
+    properties: Option<Properties>,
+    /// The part each outstanding need serves, in the order asked (answers come in that order).
+    waiting: VecDeque<Part>,
 }
 
 impl TableOperation {
     /// LoadTable for `table`, with its metadata found by `discovery`.
     pub fn load(table: TableAccess, discovery: Discovery) -> TableOperation {
-        TableOperation { table, answer: Answer::Load { discovery, metadata: None }, pending: None }
+        TableOperation::new(table, Answer::Load { discovery, metadata: None })
     }
 
     /// LoadCredentials for `table`.
     pub fn credentials(table: TableAccess) -> TableOperation {
-        TableOperation { table, answer: Answer::Credentials, pending: None }
+        TableOperation::new(table, Answer::Credentials)
     }
 
+    fn new(table: TableAccess, answer: Answer) -> TableOperation {
+        TableOperation { table, answer, pending: None, properties: None, waiting: VecDeque::new() }
+    }
+
+    /// Starts both parts (`input` is `None`) or hands `input` to the part that asked for it;
+    /// answers once both are done.
     fn step(&mut self, input: Option<IoResult>) -> Result<Turn, IcebergError> {
-        let mut input = input;
-        if let Answer::Load { discovery, metadata: metadata @ None } = &mut self.answer {
-            match discovery.advance(input.take())? {
-                Found::Need(need) => return Ok(Turn::Need(need)),
-                Found::Metadata { key, bytes } => {
-                    check_metadata(&bytes)?;
-                    *metadata = Some((key, bytes));
-                }
+        let mut needs = Vec::new();
+        match (input, self.waiting.pop_front()) {
+            (None, _) => {
+                needs.extend(self.discover(None)?);
+                needs.extend(self.vend(None)?);
+            }
+            (Some(result), Some(Part::Discovery)) => needs.extend(self.discover(Some(result))?),
+            (Some(result), Some(Part::Vending)) => needs.extend(self.vend(Some(result))?),
+            (Some(_), None) => {
+                return Err(IcebergError::storage("internal error", "an answer came that was not asked for"))
             }
         }
-        let (props, vended) = match &self.table.delegation {
-            Delegation::Properties(props) => (props.clone(), false),
-            Delegation::Vend => match self.grant(input).map_err(|e| {
-                let (error, detail) = vend_api_error(e);
-                IcebergError::from_api(error, detail)
-            })? {
-                Progress::Call(call) => return Ok(Turn::Need(IoNeed::Http(call))),
-                Progress::Done(grant) => {
-                    let store = self.table.store().ok_or_else(|| IcebergError::storage("no store", "store gone"))?;
-                    (access::vended(&grant, store), true)
-                }
-            },
-        };
-        Ok(Turn::Respond(self.respond(props, vended)))
+        let discovered = !matches!(self.answer, Answer::Load { metadata: None, .. });
+        match self.properties.take() {
+            Some((props, vended)) if discovered => Ok(Turn::Respond(self.respond(props, vended))),
+            properties => {
+                self.properties = properties;
+                Ok(Turn::Needs(needs))
+            }
+        }
+    }
+
+    /// Advances metadata discovery (LoadTable only); its next need, if any.
+    fn discover(&mut self, input: Option<IoResult>) -> Result<Option<IoNeed>, IcebergError> {
+        let Answer::Load { discovery, metadata: metadata @ None } = &mut self.answer else { return Ok(None) };
+        match discovery.advance(input)? {
+            Found::Need(need) => {
+                self.waiting.push_back(Part::Discovery);
+                Ok(Some(need))
+            }
+            Found::Metadata { key, bytes } => {
+                check_metadata(&bytes)?;
+                *metadata = Some((key, bytes));
+                Ok(None)
+            }
+        }
+    }
+
+    /// Advances the credentials (fixed properties need none); the next call, if any.
+    fn vend(&mut self, input: Option<IoResult>) -> Result<Option<IoNeed>, IcebergError> {
+        if let Delegation::Properties(props) = &self.table.delegation {
+            self.properties = Some((props.clone(), false));
+            return Ok(None);
+        }
+        let progress = self.grant(input).map_err(|e| {
+            let (error, detail) = vend_api_error(e);
+            IcebergError::from_api(error, detail)
+        })?;
+        match progress {
+            Progress::Call(call) => {
+                self.waiting.push_back(Part::Vending);
+                Ok(Some(IoNeed::Http(call)))
+            }
+            Progress::Done(grant) => {
+                let store = self.table.store().ok_or_else(|| IcebergError::storage("no store", "store gone"))?;
+                self.properties = Some((access::vended(&grant, store), true));
+                Ok(None)
+            }
+        }
     }
 
     /// The grant, from the cache or computed, or the next credential-service call.
