@@ -6,7 +6,7 @@
 //! [`flush`] before each worker parks, so an idle server has written every line), and at exit.
 //! Host events are written at once, after the lines gathered before them, so the order holds.
 
-use std::io::Write;
+use std::io::{StderrLock, Write};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -26,7 +26,7 @@ pub fn line(value: &impl Serialize) {
     if let Ok(mut bytes) = serde_json::to_vec(value) {
         bytes.push(b'\n');
         let mut stderr = std::io::stderr().lock();
-        let _ = stderr.write_all(&take_pending());
+        write_pending(&mut stderr);
         let _ = stderr.write_all(&bytes);
     }
 }
@@ -36,18 +36,27 @@ pub fn flush() {
     if pending().is_empty() {
         return;
     }
-    // stderr is locked before the lines are taken, so batches reach it in the order they were
-    // taken.
-    let mut stderr = std::io::stderr().lock();
-    let _ = stderr.write_all(&take_pending());
+    write_pending(&mut std::io::stderr().lock());
 }
 
 fn pending() -> std::sync::MutexGuard<'static, Vec<u8>> {
     PENDING.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn take_pending() -> Vec<u8> {
-    std::mem::take(&mut *pending())
+/// Writes the gathered lines to `stderr`. It is locked before they are taken, so batches reach
+/// it in the order they were taken. The emptied buffer goes back for the next lines, unless
+/// lines gathered meanwhile have started another.
+fn write_pending(stderr: &mut StderrLock<'_>) {
+    let mut batch = std::mem::take(&mut *pending());
+    if batch.is_empty() {
+        return;
+    }
+    let _ = stderr.write_all(&batch);
+    batch.clear();
+    let mut pending = pending();
+    if pending.is_empty() {
+        *pending = batch;
+    }
 }
 
 /// Adds one line to the access lines, written by `write_line`, and writes them once there are
@@ -106,76 +115,6 @@ impl RequestLog {
     /// Writes the access line for `audit`.
     pub fn write(&self, audit: &AuditEvent) {
         let duration_ms = (self.started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
-        gather(|out| access_line(out, self.method.as_str(), &self.path, duration_ms, audit));
-    }
-}
-
-/// Writes the access line: `event`, `method`, `path` and `duration_ms`, then the fields of
-/// `audit`. The event is written as its own object whose opening brace becomes a comma: the line
-/// a `#[serde(flatten)]` struct gives, without the cost of flattening.
-fn access_line(
-    out: &mut Vec<u8>,
-    method: &str,
-    path: &str,
-    duration_ms: f64,
-    audit: &AuditEvent,
-) -> serde_json::Result<()> {
-    out.extend_from_slice(br#"{"event":"request","method":"#);
-    serde_json::to_writer(&mut *out, method)?;
-    out.extend_from_slice(br#","path":"#);
-    serde_json::to_writer(&mut *out, path)?;
-    out.extend_from_slice(br#","duration_ms":"#);
-    serde_json::to_writer(&mut *out, &duration_ms)?;
-    let fields = out.len();
-    serde_json::to_writer(&mut *out, audit)?;
-    if out[fields..] == *b"{}" {
-        out.truncate(fields);
-        out.push(b'}');
-    } else {
-        out[fields] = b',';
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The line as a flattened struct would write it, key order included.
-    fn flattened(method: &str, path: &str, duration_ms: f64, audit: &AuditEvent) -> String {
-        #[derive(Serialize)]
-        struct Flat<'a> {
-            event: &'static str,
-            method: &'a str,
-            path: &'a str,
-            duration_ms: f64,
-            #[serde(flatten)]
-            audit: &'a AuditEvent,
-        }
-        serde_json::to_string(&Flat { event: "request", method, path, duration_ms, audit }).unwrap()
-    }
-
-    #[test]
-    fn access_line_is_the_flattened_line() {
-        let full = AuditEvent {
-            recipient: Some("ac\"me".into()),
-            auth: Some("token"),
-            route: "query_table",
-            share: Some("s\u{e9}".into()),
-            status: 200,
-            started_at_ms: 1_796_207_762_120,
-            io_requests: 3,
-            urls_signed: 7,
-            body_bytes: 12_345,
-            peer: Some("127.0.0.1:34128".into()),
-            ..AuditEvent::default()
-        };
-        for (method, path, duration_ms, audit) in
-            [("GET", "/delta-sharing/shares", 0.065, &full), ("PO\"ST", "/a b/\\", 12.5, &AuditEvent::default())]
-        {
-            let mut out = Vec::new();
-            access_line(&mut out, method, path, duration_ms, audit).unwrap();
-            assert_eq!(String::from_utf8(out).unwrap(), flattened(method, path, duration_ms, audit));
-        }
+        gather(|out| crate::access_line::write(out, self.method.as_str(), &self.path, duration_ms, audit));
     }
 }
