@@ -28,7 +28,6 @@ use opensharing::{Engine, Exchange, IoNeed, IoResult, Method, Request, ResponseH
 use tokio::time::Instant;
 
 use crate::body::HostBody;
-use crate::config_file::now_ms;
 use crate::log::{self, RequestLog};
 use crate::storage::Stores;
 
@@ -157,7 +156,8 @@ async fn engine_request(
     log: RequestLog,
 ) -> Response {
     let deadline = Instant::now() + host.request_timeout;
-    let mut exchange = host.engine.handle(request, now_ms());
+    // The time the request arrived: its audit event and access line agree on it.
+    let mut exchange = host.engine.handle(request, log.started_at_ms());
     let stores = host.stores();
     let reached = {
         let mut driving = pin!(drive_to_head(&mut exchange, &stores, &mut body, host.io_fanout));
@@ -202,7 +202,12 @@ async fn engine_request(
 fn header_map(head: &ResponseHead) -> HeaderMap {
     let mut headers = HeaderMap::with_capacity(head.headers.len());
     for (name, value) in &head.headers {
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+        // The JSON content type, the most common value, is not copied.
+        let value = match value.as_str() {
+            CONTENT_TYPE_JSON => Ok(HeaderValue::from_static(CONTENT_TYPE_JSON)),
+            other => HeaderValue::from_str(other),
+        };
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), value) {
             headers.append(name, value);
         }
     }
