@@ -55,30 +55,54 @@ fn default_max_connections() -> usize {
 }
 
 /// A connection that fails with `TimedOut` once no byte has moved in either direction for
-/// `idle`. Every read or write that moves bytes pushes the deadline back.
+/// `idle`. Every read or write that moves bytes pushes the deadline back: it records the time,
+/// and the timer, when it fires, is set again to the time of the last move plus `idle` (one
+/// clock read per move instead of a timer update).
 pub struct IdleTimeout<S> {
     inner: S,
     idle: Duration,
+    /// When a byte last moved (or the connection opened).
+    last_moved: Instant,
+    /// Fires at `last_moved + idle` or before it (then it is set again).
     deadline: Pin<Box<Sleep>>,
 }
 
 impl<S> IdleTimeout<S> {
     /// Wraps `inner`.
     pub fn new(inner: S, idle: Duration) -> IdleTimeout<S> {
-        IdleTimeout { inner, idle, deadline: Box::pin(tokio::time::sleep(idle)) }
+        let now = Instant::now();
+        IdleTimeout { inner, idle, last_moved: now, deadline: Box::pin(tokio::time::sleep_until(now + idle)) }
     }
 
     fn moved(&mut self) {
-        self.deadline.as_mut().reset(Instant::now() + self.idle);
+        self.last_moved = Instant::now();
+    }
+
+    /// The outcome of a write to the inner stream.
+    fn wrote(&mut self, written: Poll<io::Result<usize>>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        match written {
+            Poll::Ready(Ok(n)) => {
+                if n > 0 {
+                    self.moved();
+                }
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => self.pending(cx),
+        }
     }
 
     /// Called when the inner stream is not ready: `TimedOut` once the deadline has passed (the
     /// deadline's timer wakes the task then).
     fn pending<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
-        match self.deadline.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "connection idle"))),
-            Poll::Pending => Poll::Pending,
+        while self.deadline.as_mut().poll(cx).is_ready() {
+            let due = self.last_moved + self.idle;
+            if due <= Instant::now() {
+                return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "connection idle")));
+            }
+            self.deadline.as_mut().reset(due);
         }
+        Poll::Pending
     }
 }
 
@@ -100,16 +124,22 @@ impl<S: AsyncRead + Unpin> AsyncRead for IdleTimeout<S> {
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for IdleTimeout<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.inner).poll_write(cx, data) {
-            Poll::Ready(Ok(n)) => {
-                if n > 0 {
-                    self.moved();
-                }
-                Poll::Ready(Ok(n))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => self.pending(cx),
-        }
+        let written = Pin::new(&mut self.inner).poll_write(cx, data);
+        self.wrote(written, cx)
+    }
+
+    /// Vectored writes go through, so hyper writes a response's head and body with one call.
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let written = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.wrote(written, cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -1,18 +1,79 @@
 //! Structured logs on stderr: one JSON object per line. Request lines carry the engine's audit
 //! event (recipient name, route, share, status, …), never a token, a header or a query string.
+//!
+//! Access lines are gathered in one buffer and written in batches, not one `write` each: when
+//! the buffer holds [`FLUSH_AT`] bytes, whenever a runtime worker runs out of work (`serve` calls
+//! [`flush`] before each worker parks, so an idle server has written every line), and at exit.
+//! Host events are written at once, after the lines gathered before them, so the order holds.
 
-use std::io::Write;
+use std::io::{StderrLock, Write};
+use std::sync::Mutex;
 use std::time::Instant;
 
+use hyper::Method;
 use opensharing::auth::AuditEvent;
 use serde::Serialize;
 
-/// Writes `value` as one line. The line is formatted first and written with one call, so lines
-/// from concurrent requests never interleave.
+/// Bytes of access lines gathered before they are written without waiting for an idle worker.
+const FLUSH_AT: usize = 32 * 1024;
+
+/// Access lines not written yet.
+static PENDING: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+/// Writes `value` as one line, after the access lines gathered so far. The line is formatted
+/// first and written with one call, so lines from concurrent requests never interleave.
 pub fn line(value: &impl Serialize) {
     if let Ok(mut bytes) = serde_json::to_vec(value) {
         bytes.push(b'\n');
-        let _ = std::io::stderr().lock().write_all(&bytes);
+        let mut stderr = std::io::stderr().lock();
+        write_pending(&mut stderr);
+        let _ = stderr.write_all(&bytes);
+    }
+}
+
+/// Writes the access lines gathered so far.
+pub fn flush() {
+    if pending().is_empty() {
+        return;
+    }
+    write_pending(&mut std::io::stderr().lock());
+}
+
+fn pending() -> std::sync::MutexGuard<'static, Vec<u8>> {
+    PENDING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Writes the gathered lines to `stderr`. It is locked before they are taken, so batches reach
+/// it in the order they were taken. The emptied buffer goes back for the next lines, unless
+/// lines gathered meanwhile have started another.
+fn write_pending(stderr: &mut StderrLock<'_>) {
+    let mut batch = std::mem::take(&mut *pending());
+    if batch.is_empty() {
+        return;
+    }
+    let _ = stderr.write_all(&batch);
+    batch.clear();
+    let mut pending = pending();
+    if pending.is_empty() {
+        *pending = batch;
+    }
+}
+
+/// Adds one line to the access lines, written by `write_line`, and writes them once there are
+/// enough.
+fn gather(write_line: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>) {
+    let full = {
+        let mut pending = pending();
+        let before = pending.len();
+        if write_line(&mut pending).is_ok() {
+            pending.push(b'\n');
+        } else {
+            pending.truncate(before);
+        }
+        pending.len() >= FLUSH_AT
+    };
+    if full {
+        flush();
     }
 }
 
@@ -28,29 +89,19 @@ pub fn event(name: &str, mut fields: serde_json::Value) {
 /// arrives; written once, when the response is over (or abandoned).
 #[derive(Debug)]
 pub struct RequestLog {
-    method: String,
+    method: Method,
     path: String,
     started: Instant,
     started_at_ms: i64,
 }
 
-#[derive(Serialize)]
-struct AccessLine<'a> {
-    event: &'static str,
-    method: &'a str,
-    path: &'a str,
-    duration_ms: f64,
-    #[serde(flatten)]
-    audit: &'a AuditEvent,
-}
-
 impl RequestLog {
     /// Starts timing a request. `path` must not include the query string (it may hold a
     /// signature).
-    pub fn start(method: &str, path: &str) -> RequestLog {
+    pub fn start(method: &Method, path: &str) -> RequestLog {
         RequestLog {
-            method: method.to_string(),
-            path: path.to_string(),
+            method: method.clone(),
+            path: path.to_owned(),
             started: Instant::now(),
             started_at_ms: crate::config_file::now_ms(),
         }
@@ -64,6 +115,6 @@ impl RequestLog {
     /// Writes the access line for `audit`.
     pub fn write(&self, audit: &AuditEvent) {
         let duration_ms = (self.started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
-        line(&AccessLine { event: "request", method: &self.method, path: &self.path, duration_ms, audit });
+        gather(|out| crate::access_line::write(out, self.method.as_str(), &self.path, duration_ms, audit));
     }
 }

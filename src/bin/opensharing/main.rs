@@ -12,6 +12,7 @@
 //! ```
 //! `opensharing help` (or `--help` after any command) describes every option.
 
+mod access_line;
 mod body;
 mod check;
 mod cli;

@@ -30,8 +30,17 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(config_path: &Path, listen: &str, limits: Limits) -> Result<(), String> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
-    runtime.block_on(serve(config_path, listen, limits))
+    // A worker that runs out of work writes the access lines gathered so far.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .on_thread_park(log::flush)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let result = runtime.block_on(serve(config_path, listen, limits));
+    // Requests cut short when the runtime stops still write their lines.
+    drop(runtime);
+    log::flush();
+    result
 }
 
 async fn serve(config_path: &Path, listen: &str, limits: Limits) -> Result<(), String> {
@@ -73,7 +82,8 @@ async fn serve(config_path: &Path, listen: &str, limits: Limits) -> Result<(), S
                     let _ = stream.set_nodelay(true);
                     let service = service_fn({
                         let host = host.clone();
-                        move |req| handle(host.clone(), req, peer)
+                        let peer: Arc<str> = peer.to_string().into();
+                        move |req| handle(host.clone(), req, peer.clone())
                     });
                     let io = TokioIo::new(IdleTimeout::new(stream, limits.idle_timeout));
                     let connection = graceful.watch(http.serve_connection(io, service));

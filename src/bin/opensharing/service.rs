@@ -7,8 +7,11 @@
 //! budget covers the whole request, body included, up to its response head: 408 when the body
 //! did not arrive in time, 504 when storage was too slow.
 
-use std::net::SocketAddr;
+use std::convert::Infallible;
+use std::future::{poll_fn, Future};
+use std::pin::pin;
 use std::sync::{Arc, RwLock};
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,14 +20,14 @@ use futures_util::StreamExt;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
-use hyper::StatusCode;
+use hyper::{HeaderMap, StatusCode};
 use opensharing::auth::AuditEvent;
 use opensharing::http::CONTENT_TYPE_JSON;
 use opensharing::protocol::{ApiError, ErrorCode};
 use opensharing::{Engine, Exchange, IoNeed, IoResult, Method, Request, ResponseHead, Step, MAX_REQUEST_BODY_BYTES};
+use tokio::time::Instant;
 
 use crate::body::HostBody;
-use crate::config_file::now_ms;
 use crate::log::{self, RequestLog};
 use crate::storage::Stores;
 
@@ -64,7 +67,7 @@ pub type Response = hyper::Response<HostBody>;
 /// The audit event of an answer the host makes itself.
 fn host_audit(
     route: &'static str,
-    peer: SocketAddr,
+    peer: &str,
     log: &RequestLog,
     status: u16,
     error_code: Option<&'static str>,
@@ -74,7 +77,7 @@ fn host_audit(
         status,
         error_code,
         started_at_ms: log.started_at_ms(),
-        peer: Some(peer.to_string()),
+        peer: Some(peer.to_owned()),
         ..AuditEvent::default()
     }
 }
@@ -87,43 +90,84 @@ fn json_error(status: u16, e: &ApiError, audit: AuditEvent, log: RequestLog) -> 
     response
 }
 
-/// Answers one request. Never fails: every problem is an HTTP answer.
-pub async fn handle(
+/// Answers one request from `peer` (the client's address, as text). Never fails: every problem
+/// is an HTTP answer. What the answer needs is copied out of `req` before this returns, so that
+/// hyper has its read buffer to itself again (and reads the next request into it, instead of
+/// into a new one) while the answer is being made.
+pub fn handle(
     host: Arc<Host>,
     req: hyper::Request<Incoming>,
-    peer: SocketAddr,
-) -> Result<Response, std::convert::Infallible> {
-    let log = RequestLog::start(req.method().as_str(), req.uri().path());
-    let path = req.uri().path();
-    if path == "/healthz" {
-        let audit = host_audit("healthz", peer, &log, 200, None);
-        return Ok(hyper::Response::new(HostBody::full(Bytes::from_static(b"ok\n"), audit, log)));
+    peer: Arc<str>,
+) -> impl Future<Output = Result<Response, Infallible>> + Send + 'static {
+    let log = RequestLog::start(req.method(), req.uri().path());
+    let call = Call::new(req, &peer);
+    async move {
+        Ok(match call {
+            Call::Health => {
+                let audit = host_audit("healthz", &peer, &log, 200, None);
+                hyper::Response::new(HostBody::full(Bytes::from_static(b"ok\n"), audit, log))
+            }
+            Call::TooLarge => too_large(&peer, log),
+            Call::Engine { request, body, head_only } => engine_request(&host, request, body, head_only, log).await,
+        })
     }
-    Ok(engine_request(&host, req, peer, log).await)
+}
+
+/// What the answer to a request needs from it.
+enum Call {
+    /// `/healthz`.
+    Health,
+    /// The request declares a body larger than the engine takes.
+    TooLarge,
+    /// The engine's request, the body still unread, and whether the method is HEAD.
+    Engine { request: Request, body: RequestBody, head_only: bool },
+}
+
+impl Call {
+    fn new(req: hyper::Request<Incoming>, peer: &str) -> Call {
+        if req.uri().path() == "/healthz" {
+            return Call::Health;
+        }
+        let (parts, body) = req.into_parts();
+        let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_REQUEST_BODY_BYTES as u64) {
+            return Call::TooLarge;
+        }
+        let target = parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |pq| pq.as_str());
+        let mut request = Request::new(Method::parse(parts.method.as_str()), target);
+        request.headers = parts
+            .headers
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str().to_string(), value.to_str().ok()?.to_string())))
+            .collect();
+        request.body_pending = !hyper::body::Body::is_end_stream(&body);
+        request.peer = Some(peer.to_owned());
+        Call::Engine { request, body: RequestBody { body, declared }, head_only: parts.method == hyper::Method::HEAD }
+    }
 }
 
 /// Hands the request to the engine, answers its IO needs (reading the body when it asks for it)
 /// and streams its response.
-async fn engine_request(host: &Host, req: hyper::Request<Incoming>, peer: SocketAddr, log: RequestLog) -> Response {
-    let (parts, body) = req.into_parts();
-    let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_REQUEST_BODY_BYTES as u64) {
-        return too_large(peer, log);
-    }
-    let target = parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |pq| pq.as_str());
-    let mut request = Request::new(Method::parse(parts.method.as_str()), target);
-    request.headers = parts
-        .headers
-        .iter()
-        .filter_map(|(name, value)| Some((name.as_str().to_string(), value.to_str().ok()?.to_string())))
-        .collect();
-    request.body_pending = !hyper::body::Body::is_end_stream(&body);
-    request.peer = Some(peer.to_string());
-    let mut exchange = host.engine.handle(request, now_ms());
+async fn engine_request(
+    host: &Host,
+    request: Request,
+    mut body: RequestBody,
+    head_only: bool,
+    log: RequestLog,
+) -> Response {
+    let deadline = Instant::now() + host.request_timeout;
+    // The time the request arrived: its audit event and access line agree on it.
+    let mut exchange = host.engine.handle(request, log.started_at_ms());
     let stores = host.stores();
-    let mut body = RequestBody { body, declared };
-    let driving = drive_to_head(&mut exchange, &stores, &mut body, host.io_fanout);
-    let Ok(head) = tokio::time::timeout(host.request_timeout, driving).await else {
+    let reached = {
+        let mut driving = pin!(drive_to_head(&mut exchange, &stores, &mut body, host.io_fanout));
+        // Most requests reach their head at once (no storage IO, no body): they need no timer.
+        match poll_fn(|cx| Poll::Ready(driving.as_mut().poll(cx))).await {
+            Poll::Ready(reached) => Ok(reached),
+            Poll::Pending => tokio::time::timeout_at(deadline, driving).await,
+        }
+    };
+    let Ok(reached) = reached else {
         let (status, e) = if exchange.outstanding().any(|(_, need)| matches!(need, IoNeed::RequestBody { .. })) {
             (408, ApiError::malformed("The request body did not arrive in time"))
         } else {
@@ -133,28 +177,45 @@ async fn engine_request(host: &Host, req: hyper::Request<Incoming>, peer: Socket
         (audit.status, audit.error_code) = (status, Some(e.code.as_str()));
         return json_error(status, &e, audit, log);
     };
+    let (status, headers, length) = match exchange.head().filter(|_| reached) {
+        // Content-Length sizes the pieces; a HEAD answer has the header but no body.
+        Some(head) => {
+            let length = head.header_value("content-length").and_then(|v| v.parse().ok()).filter(|_| !head_only);
+            (head.status, header_map(head), length)
+        }
+        None => (500, HeaderMap::new(), None),
+    };
     let body = if let Step::ServeFile(file) = exchange.poll() {
         let stream = crate::files::stream(&stores, file);
         // The body counts the bytes it sends.
         HostBody::stream(stream, AuditEvent { body_bytes: 0, ..exchange.audit().clone() }, log)
     } else {
-        // Content-Length sizes the pieces; a HEAD answer has the header but no body.
-        let length =
-            head.header_value("content-length").and_then(|v| v.parse().ok()).filter(|_| parts.method != "HEAD");
         HostBody::exchange(exchange, length, log)
     };
     let mut response = hyper::Response::new(body);
-    *response.status_mut() = StatusCode::from_u16(head.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    for (name, value) in &head.headers {
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
-            response.headers_mut().append(name, value);
-        }
-    }
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.headers_mut() = headers;
     response
 }
 
+/// The headers of `head` that are valid HTTP (the engine writes no other).
+fn header_map(head: &ResponseHead) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(head.headers.len());
+    for (name, value) in &head.headers {
+        // The JSON content type, the most common value, is not copied.
+        let value = match value.as_str() {
+            CONTENT_TYPE_JSON => Ok(HeaderValue::from_static(CONTENT_TYPE_JSON)),
+            other => HeaderValue::from_str(other),
+        };
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), value) {
+            headers.append(name, value);
+        }
+    }
+    headers
+}
+
 /// 413 with a protocol error body.
-fn too_large(peer: SocketAddr, log: RequestLog) -> Response {
+fn too_large(peer: &str, log: RequestLog) -> Response {
     let e = ApiError::malformed("The request body is larger than 1 MiB");
     json_error(413, &e, host_audit("unknown", peer, &log, 413, Some(e.code.as_str())), log)
 }
@@ -191,16 +252,12 @@ impl RequestBody {
 }
 
 /// Answers IO needs until the exchange reaches its response head, running up to `fanout` of
-/// them at once.
-async fn drive_to_head(
-    exchange: &mut Exchange,
-    stores: &Stores,
-    body: &mut RequestBody,
-    fanout: usize,
-) -> ResponseHead {
-    let mut running = FuturesUnordered::new();
+/// them at once. False if the exchange went wrong instead (a 500).
+async fn drive_to_head(exchange: &mut Exchange, stores: &Stores, body: &mut RequestBody, fanout: usize) -> bool {
+    // Made at the first storage need: most requests have none.
+    let mut running = None;
     loop {
-        while running.len() < fanout {
+        while running.as_ref().map_or(0, FuturesUnordered::len) < fanout {
             match exchange.poll() {
                 Step::Need(id, IoNeed::RequestBody { max_bytes }) => {
                     let result = body.read(*max_bytes).await;
@@ -209,7 +266,7 @@ async fn drive_to_head(
                 }
                 Step::Need(id, need) => {
                     let need = need.clone();
-                    running.push(async move {
+                    running.get_or_insert_with(FuturesUnordered::new).push(async move {
                         let result = stores.answer(&need).await;
                         if let IoResult::Failed(detail) = &result {
                             log::event(
@@ -222,17 +279,14 @@ async fn drive_to_head(
                 }
                 Step::Wait => break,
                 // Needs still running when the head is there are dropped (cancelled).
-                Step::Head(head) => return head.clone(),
+                Step::Head(_) => return true,
                 // The engine always yields its head before its body, file and end.
-                Step::Body | Step::ServeFile(_) | Step::Done(_) => {
-                    return ResponseHead { status: 500, headers: Vec::new() }
-                }
+                Step::Body | Step::ServeFile(_) | Step::Done(_) => return false,
             }
         }
         // `Wait` means every outstanding need is running, so there is one to wait for.
-        let Some((id, result)) = running.next().await else {
-            return ResponseHead { status: 500, headers: Vec::new() };
-        };
+        let Some(next) = running.as_mut().map(StreamExt::next) else { return false };
+        let Some((id, result)) = next.await else { return false };
         let _ = exchange.supply(id, result);
     }
 }
