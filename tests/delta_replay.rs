@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::Arc;
 
-use opensharing::delta::{Action, Step};
+use opensharing::delta::{Action, ReadStep};
 use opensharing::delta::{CommitRangeReader, LogRequest, LogResponse, Snapshot, SnapshotReader, Target};
 use tables::{answer, manifest, tables_dir};
 
@@ -16,14 +16,14 @@ use tables::{answer, manifest, tables_dir};
 fn drive<T, E: std::fmt::Display>(
     root: &Path,
     log: &mut Vec<LogRequest>,
-    mut resume: impl FnMut(Option<LogResponse>) -> Result<Step<T>, E>,
+    mut resume: impl FnMut(Option<LogResponse>) -> Result<ReadStep<T>, E>,
 ) -> Result<T, E> {
     let mut asked = VecDeque::new();
     let mut input = None;
     loop {
         match resume(input.take())? {
-            Step::Need(requests) => asked.extend(requests),
-            Step::Ready(t) => return Ok(t),
+            ReadStep::Need(requests) => asked.extend(requests),
+            ReadStep::Ready(t) => return Ok(t),
         }
         let request = asked.pop_front().expect("a reader that is not ready has asked for something");
         input = Some(answer(root, &request, log));

@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::delta::actions::{Format, SharedPartitionValues};
-use crate::delta::{AddFile, LogEntry, LogResponse, Metadata, Protocol, Snapshot, Step};
+use crate::delta::{AddFile, LogEntry, LogResponse, Metadata, Protocol, ReadStep, Snapshot};
 use crate::exchange::ByteRange;
 use cache::{CachedSnapshot, DatasetCache};
 use footer::{FooterInfo, Tail};
@@ -115,14 +115,14 @@ impl DatasetReader {
         &mut self,
         input: Option<LogResponse>,
         cache: &DatasetCache,
-    ) -> Result<Step<Arc<Snapshot>, DatasetRequest>, DatasetError> {
+    ) -> Result<ReadStep<Arc<Snapshot>, DatasetRequest>, DatasetError> {
         if let Some(LogResponse::Failed(detail)) = input {
             return Err(DatasetError::Storage(detail));
         }
         match self.phase {
             Phase::Start => {
                 self.phase = Phase::Listing;
-                Ok(Step::need(DatasetRequest::List { start_after: None }))
+                Ok(ReadStep::need(DatasetRequest::List { start_after: None }))
             }
             Phase::Listing => match input {
                 Some(LogResponse::Listing(entries)) => self.plan(entries, cache),
@@ -145,7 +145,7 @@ impl DatasetReader {
                             let read = DatasetRequest::Read { path: entry.path.clone(), range };
                             let mut more = self.ask();
                             more.insert(0, read);
-                            return Ok(Step::Need(more));
+                            return Ok(ReadStep::Need(more));
                         }
                         Ok(Tail::NeedFrom(_)) => {
                             return Err(self.corrupt(index, "the footer was not in the bytes read"))
@@ -175,7 +175,7 @@ impl DatasetReader {
         &mut self,
         mut entries: Vec<LogEntry>,
         cache: &DatasetCache,
-    ) -> Result<Step<Arc<Snapshot>, DatasetRequest>, DatasetError> {
+    ) -> Result<ReadStep<Arc<Snapshot>, DatasetRequest>, DatasetError> {
         entries.retain(|e| layout::is_data_file(&e.path));
         if !entries.is_sorted_by(|a, b| a.path <= b.path) {
             entries.sort_by(|a, b| a.path.cmp(&b.path));
@@ -184,7 +184,7 @@ impl DatasetReader {
             return Err(DatasetError::Empty);
         }
         if let Some(cached) = cache.snapshot(&self.table_key).filter(|c| c.listing == entries) {
-            return Ok(Step::Ready(cached.snapshot.clone()));
+            return Ok(ReadStep::Ready(cached.snapshot.clone()));
         }
         self.footers = entries.iter().map(|e| cache.footer(&self.footer_key(e), e)).collect();
         self.files = entries;
@@ -210,16 +210,16 @@ impl DatasetReader {
     }
 
     /// Asks for more footers, or builds the snapshot once every footer is there.
-    fn next_requests(&mut self, cache: &DatasetCache) -> Result<Step<Arc<Snapshot>, DatasetRequest>, DatasetError> {
+    fn next_requests(&mut self, cache: &DatasetCache) -> Result<ReadStep<Arc<Snapshot>, DatasetRequest>, DatasetError> {
         let requests = self.ask();
         if !self.in_flight.is_empty() {
-            return Ok(Step::Need(requests));
+            return Ok(ReadStep::Need(requests));
         }
         let files = std::mem::take(&mut self.files);
         let footers: Vec<Arc<FooterInfo>> = std::mem::take(&mut self.footers).into_iter().flatten().collect();
         let snapshot = Arc::new(build(&self.table_id, &files, &footers, cache.new_content_id())?);
         cache.put_snapshot(&self.table_key, CachedSnapshot { listing: files, snapshot: snapshot.clone() });
-        Ok(Step::Ready(snapshot))
+        Ok(ReadStep::Ready(snapshot))
     }
 }
 

@@ -4,7 +4,7 @@
 use super::actions::{parse_commit, Action};
 use super::log_files::{classify, commit_path, LogFile, LOG_DIR};
 use super::reads::{LogFileRead, Reads};
-use super::{DeltaError, LogEntry, LogRequest, LogResponse, Step};
+use super::{DeltaError, LogEntry, LogRequest, LogResponse, ReadStep};
 
 /// A classified `_delta_log/` listing.
 #[derive(Clone, Debug, Default)]
@@ -111,9 +111,9 @@ impl CommitRangeReader {
 
     /// Advances with the answer to the oldest request not answered yet (requests are answered in
     /// the order asked). The result is the listing (for timestamps) and the commits.
-    pub fn resume(&mut self, input: Option<LogResponse>) -> Result<Step<(LogListing, Vec<Commit>)>, DeltaError> {
+    pub fn resume(&mut self, input: Option<LogResponse>) -> Result<ReadStep<(LogListing, Vec<Commit>)>, DeltaError> {
         match (input, self.listing.is_some()) {
-            (None, _) => return Ok(Step::need(LogRequest::List { start_after: None })),
+            (None, _) => return Ok(ReadStep::need(LogRequest::List { start_after: None })),
             (Some(LogResponse::Listing(entries)), false) => self.plan(&entries)?,
             (Some(LogResponse::Bytes(bytes)), true) => self.reads.answered(bytes)?,
             (Some(LogResponse::NotFound), true) => {
@@ -135,10 +135,10 @@ impl CommitRangeReader {
             self.commits.push(Commit { version, timestamp_ms: ict.unwrap_or(listed), actions });
         }
         if !self.reads.is_done() {
-            return Ok(Step::Need(self.reads.ask()));
+            return Ok(ReadStep::Need(self.reads.ask()));
         }
         let listing = self.listing.take().unwrap_or_default();
-        Ok(Step::Ready((listing, std::mem::take(&mut self.commits))))
+        Ok(ReadStep::Ready((listing, std::mem::take(&mut self.commits))))
     }
 
     /// Checks the range against the listing and queues its commits.
@@ -186,7 +186,7 @@ mod tests {
     #[test]
     fn reads_a_range_and_reports_gaps() {
         let mut r = CommitRangeReader::new(1, Some(9));
-        let Step::Need(list) = r.resume(None).unwrap() else { panic!() };
+        let ReadStep::Need(list) = r.resume(None).unwrap() else { panic!() };
         assert_eq!(list, [LogRequest::List { start_after: None }]);
         let listing = LogResponse::Listing(vec![entry(0, 1), entry(1, 2), entry(3, 4)]);
         assert_eq!(r.resume(Some(listing)).unwrap_err(), DeltaError::MissingCommit(2));
@@ -197,15 +197,15 @@ mod tests {
         let mut r = CommitRangeReader::new(1, None);
         r.resume(None).unwrap();
         let listing = LogResponse::Listing((0..4).map(|v| entry(v, v)).collect());
-        let Step::Need(gets) = r.resume(Some(listing)).unwrap() else { panic!() };
+        let ReadStep::Need(gets) = r.resume(Some(listing)).unwrap() else { panic!() };
         assert_eq!(gets, (1..4).map(|v| LogRequest::Get { path: commit_path(v) }).collect::<Vec<_>>());
         let commit = |ict: i64| {
             let line = format!("{{\"commitInfo\":{{\"inCommitTimestamp\":{ict}}}}}\n");
             Some(LogResponse::Bytes(line.into_bytes().into()))
         };
-        assert!(matches!(r.resume(commit(10)).unwrap(), Step::Need(more) if more.is_empty()));
+        assert!(matches!(r.resume(commit(10)).unwrap(), ReadStep::Need(more) if more.is_empty()));
         r.resume(commit(20)).unwrap();
-        let Step::Ready((_, commits)) = r.resume(commit(30)).unwrap() else { panic!() };
+        let ReadStep::Ready((_, commits)) = r.resume(commit(30)).unwrap() else { panic!() };
         let seen: Vec<_> = commits.iter().map(|c| (c.version, c.timestamp_ms)).collect();
         assert_eq!(seen, [(1, 10), (2, 20), (3, 30)]);
     }

@@ -58,7 +58,7 @@ pub enum LogResponse {
 
 /// One step of a log state machine (or of another snapshot source, with its own request type).
 #[derive(Debug)]
-pub enum Step<T, R = LogRequest> {
+pub enum ReadStep<T, R = LogRequest> {
     /// Answer these requests (concurrently if you like), then resume once with each answer, in
     /// the order the requests were asked. None: resume with the answers to earlier requests.
     Need(Vec<R>),
@@ -66,10 +66,10 @@ pub enum Step<T, R = LogRequest> {
     Ready(T),
 }
 
-impl<T, R> Step<T, R> {
+impl<T, R> ReadStep<T, R> {
     /// A step asking for one request.
-    pub fn need(request: R) -> Step<T, R> {
-        Step::Need(vec![request])
+    pub fn need(request: R) -> ReadStep<T, R> {
+        ReadStep::Need(vec![request])
     }
 }
 

@@ -4,7 +4,7 @@
 //! parts and the commits after them. It asks for all of them at once (one round trip instead of
 //! one per file), within a cap on files and bytes held, and applies them in log order as their
 //! answers arrive. Answers come back in the order the files were asked
-//! ([`Step::Need`](super::Step::Need)); a file answered before those it must follow waits.
+//! ([`ReadStep::Need`](super::ReadStep::Need)); a file answered before those it must follow waits.
 
 use std::collections::VecDeque;
 

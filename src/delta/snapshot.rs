@@ -14,7 +14,7 @@ use super::checkpoint::parse_checkpoint;
 use super::history::LogListing;
 use super::log_files::{commit_path, LAST_CHECKPOINT, LOG_DIR};
 use super::reads::{LogFileRead, Reads};
-use super::{DeltaError, LogEntry, LogRequest, LogResponse, Step};
+use super::{DeltaError, LogEntry, LogRequest, LogResponse, ReadStep};
 
 /// Which snapshot to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,7 +138,7 @@ impl SnapshotReader {
 
     /// Advances with the answer to the oldest request not answered yet (`None` the first time).
     /// Requests are answered in the order they were asked.
-    pub fn resume(&mut self, input: Option<LogResponse>) -> Result<Step<Arc<Snapshot>>, DeltaError> {
+    pub fn resume(&mut self, input: Option<LogResponse>) -> Result<ReadStep<Arc<Snapshot>>, DeltaError> {
         if let Some(LogResponse::Failed(detail)) = input {
             return Err(DeltaError::Storage(detail));
         }
@@ -146,11 +146,11 @@ impl SnapshotReader {
             Phase::Start => match &self.base {
                 Some(base) => {
                     self.phase = Phase::Incremental;
-                    Ok(Step::need(LogRequest::List { start_after: Some(commit_path(base.version)) }))
+                    Ok(ReadStep::need(LogRequest::List { start_after: Some(commit_path(base.version)) }))
                 }
                 None => {
                     self.phase = Phase::LastCheckpoint;
-                    Ok(Step::need(LogRequest::Get { path: LAST_CHECKPOINT.into() }))
+                    Ok(ReadStep::need(LogRequest::Get { path: LAST_CHECKPOINT.into() }))
                 }
             },
             Phase::LastCheckpoint => {
@@ -165,7 +165,7 @@ impl SnapshotReader {
                     Target::Timestamp(_) => false,
                 });
                 self.phase = Phase::Listing { partial: hint.is_some() };
-                Ok(Step::need(LogRequest::List { start_after: hint.map(|c| format!("{LOG_DIR}{c:020}")) }))
+                Ok(ReadStep::need(LogRequest::List { start_after: hint.map(|c| format!("{LOG_DIR}{c:020}")) }))
             }
             Phase::Listing { partial } => match input {
                 Some(LogResponse::Listing(entries)) => self.plan(&entries, partial),
@@ -194,7 +194,7 @@ impl SnapshotReader {
         }
     }
 
-    fn plan(&mut self, entries: &[LogEntry], partial: bool) -> Result<Step<Arc<Snapshot>>, DeltaError> {
+    fn plan(&mut self, entries: &[LogEntry], partial: bool) -> Result<ReadStep<Arc<Snapshot>>, DeltaError> {
         let listing = LogListing::new(entries);
         let newest_checkpoint = listing.checkpoints.iter().map(|c| c.version).max();
         let latest = listing.latest().into_iter().chain(newest_checkpoint).max();
@@ -239,24 +239,24 @@ impl SnapshotReader {
         self.apply_ready()
     }
 
-    fn relist(&mut self) -> Result<Step<Arc<Snapshot>>, DeltaError> {
+    fn relist(&mut self) -> Result<ReadStep<Arc<Snapshot>>, DeltaError> {
         self.phase = Phase::Listing { partial: false };
-        Ok(Step::need(LogRequest::List { start_after: None }))
+        Ok(ReadStep::need(LogRequest::List { start_after: None }))
     }
 
-    fn plan_incremental(&mut self, entries: &[LogEntry]) -> Result<Step<Arc<Snapshot>>, DeltaError> {
+    fn plan_incremental(&mut self, entries: &[LogEntry]) -> Result<ReadStep<Arc<Snapshot>>, DeltaError> {
         let Some(base) = self.base.clone() else { return Err(DeltaError::UnexpectedResponse) };
         let listing = LogListing::new(entries);
         let newer: Vec<(i64, i64)> = listing.commits.iter().copied().filter(|c| c.0 > base.version).collect();
         if newer.is_empty() {
-            return Ok(Step::Ready(base));
+            return Ok(ReadStep::Ready(base));
         }
         let contiguous = newer.iter().enumerate().all(|(i, c)| c.0 == base.version + 1 + i as i64);
         if !contiguous {
             // The log was rewritten under us: read it from scratch.
             self.base = None;
             self.phase = Phase::LastCheckpoint;
-            return Ok(Step::need(LogRequest::Get { path: LAST_CHECKPOINT.into() }));
+            return Ok(ReadStep::need(LogRequest::Get { path: LAST_CHECKPOINT.into() }));
         }
         self.files = ActiveFiles::from_files(&base.files);
         self.protocol = Some(base.protocol.clone());
@@ -269,18 +269,18 @@ impl SnapshotReader {
     }
 
     /// Applies the files whose turn has come, then asks for more or finishes.
-    fn apply_ready(&mut self) -> Result<Step<Arc<Snapshot>>, DeltaError> {
+    fn apply_ready(&mut self) -> Result<ReadStep<Arc<Snapshot>>, DeltaError> {
         self.phase = Phase::Reading;
         while let Some((file, bytes)) = self.reads.next_ready() {
             self.apply_file(&file, bytes)?;
         }
         if !self.reads.is_done() {
-            return Ok(Step::Need(self.reads.ask()));
+            return Ok(ReadStep::Need(self.reads.ask()));
         }
         let protocol = self.protocol.take().ok_or(DeltaError::Incomplete("protocol"))?;
         let metadata = self.metadata.take().ok_or(DeltaError::Incomplete("metaData"))?;
         let files = std::mem::take(&mut self.files).into_sorted();
-        Ok(Step::Ready(Arc::new(Snapshot::new(self.version, self.timestamp_ms, protocol, metadata, files, 0))))
+        Ok(ReadStep::Ready(Arc::new(Snapshot::new(self.version, self.timestamp_ms, protocol, metadata, files, 0))))
     }
 
     fn apply_file(&mut self, file: &LogFileRead, bytes: bytes::Bytes) -> Result<(), DeltaError> {
@@ -364,19 +364,19 @@ mod tests {
     #[test]
     fn replays_commits_without_a_checkpoint() {
         let mut r = SnapshotReader::new(Target::Latest, None);
-        assert!(matches!(r.resume(None).unwrap(), Step::Need(v) if matches!(v[..], [LogRequest::Get { .. }])));
-        let Step::Need(list) = r.resume(Some(LogResponse::NotFound)).unwrap() else { panic!() };
+        assert!(matches!(r.resume(None).unwrap(), ReadStep::Need(v) if matches!(v[..], [LogRequest::Get { .. }])));
+        let ReadStep::Need(list) = r.resume(Some(LogResponse::NotFound)).unwrap() else { panic!() };
         assert_eq!(list, [LogRequest::List { start_after: None }]);
         let listing = LogResponse::Listing(vec![entry(0), entry(1)]);
-        assert!(matches!(r.resume(Some(listing)).unwrap(), Step::Need(v) if v.len() == 2), "both commits at once");
+        assert!(matches!(r.resume(Some(listing)).unwrap(), ReadStep::Need(v) if v.len() == 2), "both commits at once");
         let add = |p: &str| {
             format!(
                 r#"{{"add":{{"path":"{p}","partitionValues":{{}},"size":5,"modificationTime":1,"dataChange":true}}}}"#
             )
         };
         let remove = r#"{"remove":{"path":"a","dataChange":true}}"#;
-        assert!(matches!(r.resume(Some(commit(&[P, M, &add("a")]))).unwrap(), Step::Need(_)));
-        let Step::Ready(s) = r.resume(Some(commit(&[remove, &add("b"), &add("c")]))).unwrap() else { panic!() };
+        assert!(matches!(r.resume(Some(commit(&[P, M, &add("a")]))).unwrap(), ReadStep::Need(_)));
+        let ReadStep::Ready(s) = r.resume(Some(commit(&[remove, &add("b"), &add("c")]))).unwrap() else { panic!() };
         assert_eq!(s.version, 1);
         assert_eq!(s.timestamp_ms, 1001);
         assert_eq!(s.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["b", "c"]);
@@ -433,20 +433,20 @@ mod tests {
         let manifest = format!("{LOG_DIR}{:020}.checkpoint.80a083e8-7026-4e79-81be-64bd76c43a11.json", 2);
         let listing =
             vec![LogEntry { path: manifest.clone(), size: 1, last_modified_ms: 0 }, entry(2), entry(3), entry(4)];
-        let Step::Need(first) = r.resume(Some(LogResponse::Listing(listing))).unwrap() else { panic!() };
+        let ReadStep::Need(first) = r.resume(Some(LogResponse::Listing(listing))).unwrap() else { panic!() };
         let get = |path: &str| LogRequest::Get { path: path.into() };
         assert_eq!(first, [get(&manifest), get(&commit_path(3)), get(&commit_path(4))]);
         let sidecar = |name: &str| format!(r#"{{"sidecar":{{"path":"{name}","sizeInBytes":10}}}}"#);
-        let Step::Need(sidecars) = r.resume(Some(commit(&[P, M, &sidecar("a.json"), &sidecar("b.json")]))).unwrap()
+        let ReadStep::Need(sidecars) = r.resume(Some(commit(&[P, M, &sidecar("a.json"), &sidecar("b.json")]))).unwrap()
         else {
             panic!()
         };
         assert_eq!(sidecars, [get("_delta_log/_sidecars/a.json"), get("_delta_log/_sidecars/b.json")]);
         let remove = r#"{"remove":{"path":"x","dataChange":true}}"#;
         for early in [commit(&[remove]), commit(&[&add("z", 3)]), commit(&[&add("x", 1)])] {
-            assert!(matches!(r.resume(Some(early)).unwrap(), Step::Need(none) if none.is_empty()));
+            assert!(matches!(r.resume(Some(early)).unwrap(), ReadStep::Need(none) if none.is_empty()));
         }
-        let Step::Ready(s) = r.resume(Some(commit(&[&add("y", 2)]))).unwrap() else { panic!() };
+        let ReadStep::Ready(s) = r.resume(Some(commit(&[&add("y", 2)]))).unwrap() else { panic!() };
         let files: Vec<_> = s.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(files, ["y", "z"], "the commits apply after the sidecars, though they arrived first");
     }

@@ -10,8 +10,8 @@ use super::{Kind, TableRef};
 use crate::api::error_response;
 use crate::dataset::{DatasetError, DatasetReader, DatasetRequest};
 use crate::delta::{
-    Action, Commit, CommitRangeReader, DeltaError, LogEntry, LogListing, LogRequest, LogResponse, Snapshot,
-    SnapshotReader, Step as LogStep, Target,
+    Action, Commit, CommitRangeReader, DeltaError, LogEntry, LogListing, LogRequest, LogResponse, ReadStep, Snapshot,
+    SnapshotReader, Target,
 };
 use crate::exchange::{Body, IoNeed, IoResult, Operation, Response, Turn};
 use crate::http::{ResponseHead, CONTENT_TYPE_NDJSON};
@@ -215,22 +215,22 @@ impl TableRead {
                     None => return self.respond().map(Turn::Respond),
                 },
                 Machine::Snapshot(mut reader) => match reader.resume(log_input).map_err(delta_error)? {
-                    LogStep::Need(reqs) => {
+                    ReadStep::Need(reqs) => {
                         self.machine = Machine::Snapshot(reader);
                         return Ok(Turn::Needs(reqs.into_iter().map(|r| self.io(r)).collect()));
                     }
-                    LogStep::Ready(snapshot) => {
+                    ReadStep::Ready(snapshot) => {
                         self.state.snapshots.put(&self.table.cache_key(), snapshot.clone());
                         self.snapshot = Some(snapshot);
                     }
                 },
                 Machine::Dataset(mut reader) => {
                     match reader.resume(log_input, &self.state.datasets).map_err(dataset_error)? {
-                        LogStep::Need(reqs) => {
+                        ReadStep::Need(reqs) => {
                             self.machine = Machine::Dataset(reader);
                             return Ok(Turn::Needs(reqs.into_iter().map(|r| self.dataset_io(r)).collect()));
                         }
-                        LogStep::Ready(snapshot) => self.snapshot = Some(snapshot),
+                        ReadStep::Ready(snapshot) => self.snapshot = Some(snapshot),
                     }
                 }
                 Machine::Listing => match log_input {
@@ -244,11 +244,11 @@ impl TableRead {
                     Some(LogResponse::Bytes(_)) => return Err(delta_error(DeltaError::UnexpectedResponse)),
                 },
                 Machine::Range(mut reader) => match reader.resume(log_input).map_err(delta_error)? {
-                    LogStep::Need(reqs) => {
+                    ReadStep::Need(reqs) => {
                         self.machine = Machine::Range(reader);
                         return Ok(Turn::Needs(reqs.into_iter().map(|r| self.io(r)).collect()));
                     }
-                    LogStep::Ready((listing, commits)) => {
+                    ReadStep::Ready((listing, commits)) => {
                         self.listing.get_or_insert(listing);
                         self.commits = Some(commits);
                     }
