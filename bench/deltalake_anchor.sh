@@ -14,7 +14,7 @@ echo "$report"
 ours="$(grep -m1 '^  parquet ' <<<"$report")"
 cold="$(sed -n 's/.* cold *\([0-9.]*\) ms CPU.*/\1/p' <<<"$ours")"
 warm="$(sed -n 's/.* warm *\([0-9.]*\) ms CPU.*/\1/p' <<<"$ours")"
-table="target/tmp/bench-lake/big-100000"
+table="${CARGO_TARGET_DIR:-target}/tmp/bench-lake/big-100000"
 theirs="$("$OPENSHARING_PYTHON" - "$table" "$rounds" <<'PY'
 import statistics, sys, time
 from deltalake import DeltaTable
