@@ -77,7 +77,7 @@ fn parse_parquet(file: &str, bytes: Bytes, sink: &mut dyn FnMut(Action)) -> Resu
         .map_err(|e| corrupt(&e))?;
     let schema = reader.metadata().file_metadata().schema_descr();
     let mut columns = Columns::default();
-    let tops: Vec<Top> = schema
+    let mut tops: Vec<Top> = schema
         .root_schema()
         .get_fields()
         .iter()
@@ -112,7 +112,7 @@ fn parse_parquet(file: &str, bytes: Bytes, sink: &mut dyn FnMut(Action)) -> Resu
                 }
             }
             for row in 0..batch {
-                for top in &tops {
+                for top in &mut tops {
                     match top {
                         Top::Add(add) => {
                             if let Some(add) = add.row(&mut leaves, row).map_err(|e| corrupt(&e))? {

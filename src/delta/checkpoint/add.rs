@@ -7,13 +7,13 @@
 //! null `partitionValues` is an empty map; a null, empty or null-keyed `tags` is no tags; other
 //! fields are optional.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use parquet::schema::types::SchemaDescriptor;
 
 use super::leaf::{Kind, Leaf, Node, Refusal, Scalar};
 use super::Columns;
-use crate::delta::actions::{AddFile, DeletionVector, PartitionValues, StatsJson};
+use crate::delta::actions::{AddFile, DeletionVector, PartitionValues, SharedPartitionValues, StatsJson};
 
 /// A field of a struct: the slot of its leaf, `Bad` when the file gives it another type.
 #[derive(Clone, Copy)]
@@ -32,11 +32,51 @@ enum MapField {
     Map { key: usize, value: usize, map_def: i16, entry_def: i16 },
 }
 
-/// What a map field holds in one row.
+/// What a map field holds in one row: null, entries (none or more), or a null key.
 enum MapValue {
     Null,
-    Entries(PartitionValues),
+    Entries,
     NullKey,
+}
+
+/// Most distinct partitions kept for sharing while a file is read.
+const MAX_SHARED_PARTITIONS: usize = 4096;
+
+/// The partition values of the rows read so far, keyed by their encoded entries: a table has
+/// few partitions and many files, so most rows find theirs here and allocate nothing.
+#[derive(Default)]
+struct Partitions {
+    shared: HashMap<Box<[u8]>, SharedPartitionValues>,
+    /// The current row's entries, encoded: per entry the key's length and bytes, then `0` for a
+    /// null value or `1`, its length and bytes.
+    scratch: Vec<u8>,
+}
+
+impl Partitions {
+    fn encode(&mut self, key: &str, value: Option<&str>) {
+        self.scratch.extend_from_slice(&(key.len() as u64).to_le_bytes());
+        self.scratch.extend_from_slice(key.as_bytes());
+        match value {
+            None => self.scratch.push(0),
+            Some(value) => {
+                self.scratch.push(1);
+                self.scratch.extend_from_slice(&(value.len() as u64).to_le_bytes());
+                self.scratch.extend_from_slice(value.as_bytes());
+            }
+        }
+    }
+
+    /// The shared values of the entries in `scratch` (`entries` of them).
+    fn share(&mut self, entries: PartitionValues) -> SharedPartitionValues {
+        if let Some(shared) = self.shared.get(self.scratch.as_slice()) {
+            return shared.clone();
+        }
+        let shared: SharedPartitionValues = entries.into();
+        if self.shared.len() < MAX_SHARED_PARTITIONS {
+            self.shared.insert(self.scratch.as_slice().into(), shared.clone());
+        }
+        shared
+    }
 }
 
 /// The `deletionVector` struct: the leaf that tells whether it is null, and its fields.
@@ -65,6 +105,7 @@ pub(super) struct AddColumns {
     deletion_vector: Option<DvColumns>,
     base_row_id: Field,
     default_row_commit_version: Field,
+    partitions: Partitions,
 }
 
 fn field(schema: &SchemaDescriptor, columns: &mut Columns, parent: &Node<'_>, name: &str, kind: Kind) -> Field {
@@ -137,11 +178,33 @@ impl AddColumns {
             deletion_vector: dv,
             base_row_id: field(schema, columns, add, "baseRowId", Kind::Int),
             default_row_commit_version: field(schema, columns, add, "defaultRowCommitVersion", Kind::Int),
+            partitions: Partitions::default(),
         })
     }
 
+    /// The partition values of row `row` (a null map has none).
+    fn partition_values(&mut self, leaves: &mut [Leaf], row: usize) -> Result<SharedPartitionValues, Refusal> {
+        let cache = &mut self.partitions;
+        cache.scratch.clear();
+        let mut entries = 0;
+        match map(leaves, self.partition_values, row, &mut |k, v| {
+            cache.encode(k, v);
+            entries += 1;
+        })? {
+            MapValue::NullKey => return Err("an add action has a null partition column name"),
+            _ if entries == 0 => return Ok(cache.share(Vec::new())),
+            _ => {}
+        }
+        if let Some(shared) = cache.shared.get(cache.scratch.as_slice()) {
+            return Ok(shared.clone());
+        }
+        let mut values = Vec::with_capacity(entries);
+        map(leaves, self.partition_values, row, &mut |k, v| values.push((k.to_owned(), v.map(str::to_owned))))?;
+        Ok(cache.share(values))
+    }
+
     /// The `add` of row `row` of the batch, if the row has one.
-    pub fn row(&self, leaves: &mut [Leaf], row: usize) -> Result<Option<AddFile>, Refusal> {
+    pub fn row(&mut self, leaves: &mut [Leaf], row: usize) -> Result<Option<AddFile>, Refusal> {
         if leaves[self.presence].first(row).0 < self.def {
             return Ok(None);
         }
@@ -153,11 +216,7 @@ impl AddColumns {
             },
             _ => return Err(bad),
         };
-        let partition_values = match map(leaves, self.partition_values, row)? {
-            MapValue::Null => Vec::new(),
-            MapValue::Entries(entries) => entries,
-            MapValue::NullKey => return Err("an add action has a null partition column name"),
-        };
+        let partition_values = self.partition_values(leaves, row)?;
         let size = int(leaves, self.size, row).ok_or(bad)?;
         let stats = match self.stats {
             Field::Leaf(slot) => match leaves[slot].first(row).1 {
@@ -166,8 +225,10 @@ impl AddColumns {
             },
             _ => None,
         };
-        let tags = match map(leaves, self.tags, row)? {
-            MapValue::Entries(tags) if !tags.is_empty() => Some(Box::new(tags.into_iter().collect::<BTreeMap<_, _>>())),
+        let mut tags = BTreeMap::new();
+        let tags = match map(leaves, self.tags, row, &mut |k, v| drop(tags.insert(k.to_owned(), v.map(str::to_owned))))?
+        {
+            MapValue::Entries if !tags.is_empty() => Some(Box::new(tags)),
             _ => None,
         };
         let deletion_vector = match &self.deletion_vector {
@@ -176,7 +237,7 @@ impl AddColumns {
         };
         let add = AddFile {
             path,
-            partition_values: partition_values.into(),
+            partition_values,
             size,
             modification_time: int(leaves, self.modification_time, row).unwrap_or_default(),
             data_change: matches!(scalar(leaves, self.data_change, row), Some(true)),
@@ -237,8 +298,13 @@ fn scalar(leaves: &mut [Leaf], f: Field, row: usize) -> Option<bool> {
     }
 }
 
-/// The map of field `f` in row `row`.
-fn map(leaves: &mut [Leaf], f: MapField, row: usize) -> Result<MapValue, Refusal> {
+/// The entries of map field `f` in row `row`, handed to `entry` as text.
+fn map<'l>(
+    leaves: &'l mut [Leaf],
+    f: MapField,
+    row: usize,
+    entry: &mut dyn FnMut(&'l str, Option<&'l str>),
+) -> Result<MapValue, Refusal> {
     let (key, value, map_def, entry_def) = match f {
         MapField::Absent => return Ok(MapValue::Null),
         MapField::Bad => return Ok(MapValue::NullKey),
@@ -251,27 +317,26 @@ fn map(leaves: &mut [Leaf], f: MapField, row: usize) -> Result<MapValue, Refusal
         return Ok(MapValue::Null);
     }
     if first < entry_def {
-        return Ok(MapValue::Entries(Vec::new()));
+        return Ok(MapValue::Entries);
     }
     if keys.end - keys.start != values.end - values.start {
         return Err("a checkpoint map has more keys than values");
     }
-    let mut entries = Vec::with_capacity(keys.end - keys.start);
     let (mut k, mut v) = (keys.value, values.value);
     for (ki, vi) in (keys.start..keys.end).zip(values.start..values.end) {
         if keys_leaf.def(ki) != keys_leaf.max_def {
             return Ok(MapValue::NullKey);
         }
-        let name = keys_leaf.text(k)?.to_owned();
+        let name = keys_leaf.text(k)?;
         k += 1;
         let value = match values_leaf.def(vi) == values_leaf.max_def {
             true => {
                 v += 1;
-                Some(values_leaf.text(v - 1)?.to_owned())
+                Some(values_leaf.text(v - 1)?)
             }
             false => None,
         };
-        entries.push((name, value));
+        entry(name, value);
     }
-    Ok(MapValue::Entries(entries))
+    Ok(MapValue::Entries)
 }

@@ -171,44 +171,23 @@ impl Leaf {
         }
     }
 
-    /// Whether level `i` starts a row.
-    fn starts_row(&self, i: usize) -> bool {
-        self.max_rep == 0 || self.rep.get(i).is_none_or(|&r| r == 0)
-    }
-
-    fn levels(&self) -> usize {
-        match (self.max_rep, self.max_def) {
-            (0, 0) => self.values_len(),
-            (0, _) => self.def.len(),
-            _ => self.rep.len(),
-        }
-    }
-
-    fn values_len(&self) -> usize {
-        match &self.values {
-            Values::Bool(v) => v.len(),
-            Values::Int32(v) => v.len(),
-            Values::Int64(v) => v.len(),
-            Values::Float(v) => v.len(),
-            Values::Double(v) => v.len(),
-            Values::Bytes(v) => v.len(),
-        }
-    }
-
-    /// The end of the row whose first level is `start`.
+    /// The end of the row whose first level is `start` (a repeated leaf's next level of
+    /// repetition 0).
     fn row_end(&self, start: usize) -> usize {
-        let levels = self.levels();
-        let mut end = (start + 1).min(levels);
-        if self.max_rep > 0 {
-            while end < levels && !self.starts_row(end) {
-                end += 1;
-            }
-        }
-        end
+        let rest = self.rep.get(start + 1..).unwrap_or_default();
+        start + 1 + rest.iter().position(|&r| r == 0).unwrap_or(rest.len())
     }
 
     /// The levels of row `row` of the batch. Rows are visited in increasing order.
     pub fn span(&mut self, row: usize) -> Span {
+        if self.max_rep == 0 {
+            // One level per row: the common case, without looking for the row's end.
+            while self.row < row {
+                self.value += usize::from(self.def(self.level) == self.max_def);
+                (self.row, self.level) = (self.row + 1, self.level + 1);
+            }
+            return Span { start: self.level, end: self.level + 1, value: self.value };
+        }
         while self.row < row {
             let end = self.row_end(self.level);
             self.value += (self.level..end).filter(|&i| self.def(i) == self.max_def).count();
