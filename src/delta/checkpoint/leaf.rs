@@ -120,7 +120,9 @@ pub(super) struct Leaf {
     /// The definition level of a non-null value.
     pub max_def: i16,
     max_rep: i16,
-    /// The cursor: the row it is at, that row's first level and first value.
+    /// For a leaf of one level per row with nulls: the index of each level's value.
+    index: Vec<u32>,
+    /// The cursor of a repeated leaf: the row it is at, that row's first level and first value.
     row: usize,
     level: usize,
     value: usize,
@@ -139,7 +141,7 @@ impl Leaf {
             _ => return None,
         };
         let (def, rep) = (Vec::new(), Vec::new());
-        Some(Leaf { reader, def, rep, values, max_def, max_rep, row: 0, level: 0, value: 0 })
+        Some(Leaf { reader, def, rep, values, max_def, max_rep, index: Vec::new(), row: 0, level: 0, value: 0 })
     }
 
     /// Decodes the next `rows` rows (fewer at the end of the column chunk); returns how many.
@@ -159,6 +161,14 @@ impl Leaf {
             }
             _ => unreachable!("the values match the reader they were made for"),
         }?;
+        if self.max_rep == 0 && self.max_def > 0 {
+            self.index.clear();
+            let mut values = 0u32;
+            self.index.extend(self.def.iter().map(|&d| {
+                values += u32::from(d == self.max_def);
+                values - u32::from(d == self.max_def)
+            }));
+        }
         Ok(read)
     }
 
@@ -178,15 +188,13 @@ impl Leaf {
         start + 1 + rest.iter().position(|&r| r == 0).unwrap_or(rest.len())
     }
 
-    /// The levels of row `row` of the batch. Rows are visited in increasing order.
+    /// The levels of row `row` of the batch. A repeated leaf's rows are visited in increasing
+    /// order.
     pub fn span(&mut self, row: usize) -> Span {
         if self.max_rep == 0 {
-            // One level per row: the common case, without looking for the row's end.
-            while self.row < row {
-                self.value += usize::from(self.def(self.level) == self.max_def);
-                (self.row, self.level) = (self.row + 1, self.level + 1);
-            }
-            return Span { start: self.level, end: self.level + 1, value: self.value };
+            // One level per row, and its value's index counted when the batch was read.
+            let value = if self.max_def == 0 { row } else { self.index.get(row).map_or(0, |&i| i as usize) };
+            return Span { start: row, end: row + 1, value };
         }
         while self.row < row {
             let end = self.row_end(self.level);
