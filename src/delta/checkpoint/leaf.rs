@@ -46,7 +46,7 @@ impl<'a> Node<'a> {
         let nullable = ty.get_basic_info().has_repetition() && ty.get_basic_info().repetition() != Repetition::REQUIRED;
         let mut path = self.path.clone();
         path.push(ty.name());
-        Node { ty, def: self.def + i16::from(nullable), path }
+        Node { ty, def: self.def.saturating_add(i16::from(nullable)), path }
     }
 
     pub fn repeated(&self) -> bool {
