@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The side-by-side anchor of the performance issue: in one run, on the same 100,000-file table
 # (written by benches/make_big_table.py), our cold and warm `/query` CPU time (`cargo bench
-# --bench query`, parquet format, full NDJSON with signed URLs) against deltalake's CPU time to
+# --bench query`, parquet format, full NDJSON with signed URLs; each the median of 5) against deltalake's CPU time to
 # load the snapshot and its add actions (`DeltaTable(path).get_add_actions()`), and the ratios.
 # CPU time, not wall: the machine's other load moves it little. Targets: cold <= 0.8x, warm <= 0.2x.
 #   bash bench/deltalake_anchor.sh [ROUNDS]      (deltalake: median of ROUNDS loads, default 5)
@@ -14,7 +14,7 @@ echo "$report"
 ours="$(grep -m1 '^  parquet ' <<<"$report")"
 cold="$(sed -n 's/.* cold *\([0-9.]*\) ms CPU.*/\1/p' <<<"$ours")"
 warm="$(sed -n 's/.* warm *\([0-9.]*\) ms CPU.*/\1/p' <<<"$ours")"
-table="target/tmp/bench-lake/big-100000"
+table="${CARGO_TARGET_DIR:-target}/tmp/bench-lake/big-100000"
 theirs="$("$OPENSHARING_PYTHON" - "$table" "$rounds" <<'PY'
 import statistics, sys, time
 from deltalake import DeltaTable

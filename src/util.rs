@@ -1,5 +1,6 @@
-//! Leaf helpers shared across the crate: lower-case hex and constant-time comparison. This module
-//! imports nothing from the crate, so every layer may use it.
+//! Leaf helpers shared across the crate: lower-case hex, constant-time comparison and a hasher
+//! for keys that are hashes already. This module imports nothing from the crate, so every layer
+//! may use it.
 
 /// Appends the lower-case hex form of `bytes`.
 pub(crate) fn hex_into(out: &mut String, bytes: &[u8]) {
@@ -75,6 +76,28 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     }
     let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
     std::hint::black_box(diff) == 0
+}
+
+/// The hasher of a map whose keys are already uniform hashes (a SHA-256 digest, or a keyed hash
+/// of the caller's): it keeps their first eight bytes. For token digests a second, keyed hash
+/// (SipHash) adds little: aiming a token's digest at a bucket takes many hashes, and the table
+/// is only looked up, never grown from a request, so such a token costs a few more probes at
+/// worst.
+#[derive(Default)]
+pub(crate) struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // The key, and for a digest before it its length (the same for every key).
+        let mut first = [0u8; 8];
+        let n = bytes.len().min(8);
+        first[..n].copy_from_slice(&bytes[..n]);
+        self.0 ^= u64::from_le_bytes(first);
+    }
 }
 
 #[cfg(test)]

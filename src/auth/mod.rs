@@ -17,7 +17,9 @@ pub use token::{token_sha256, token_sha256_hex};
 use std::net::IpAddr;
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
+
+use crate::util::Prehashed;
 
 use crate::util::constant_time_eq;
 
@@ -171,27 +173,6 @@ pub struct Recipients {
     list: Vec<Recipient>,
     /// Token hash → (recipient index, token index).
     by_hash: HashMap<[u8; 32], (usize, usize), BuildHasherDefault<Prehashed>>,
-}
-
-/// Hashes a SHA-256 digest by its first eight bytes. The digest is already uniform, so a
-/// second, keyed hash (SipHash) adds little: aiming a token's digest at a bucket takes many
-/// hashes, and the table is only looked up, never grown from a request, so such a token costs
-/// a few more probes at worst.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // The digest, and before it its length (the same for every key).
-        let mut first = [0u8; 8];
-        let n = bytes.len().min(8);
-        first[..n].copy_from_slice(&bytes[..n]);
-        self.0 ^= u64::from_le_bytes(first);
-    }
 }
 
 impl Recipients {

@@ -96,7 +96,12 @@ pub struct StatsJson(Box<serde_json::value::RawValue>);
 impl StatsJson {
     /// Wraps statistics text (from a checkpoint column).
     pub fn from_text(text: &str) -> Option<StatsJson> {
-        serde_json::value::to_raw_value(text).ok().map(StatsJson)
+        let literal = String::from_utf8(json_string_literal(text)).ok()?;
+        // SAFETY: `json_string_literal` quotes the text and escapes every quote, backslash and
+        // control character in it, so `literal` is one well-formed JSON string, without
+        // whitespace around it (the crate's tests compare it with serde_json's own escaping, and
+        // debug builds re-parse it here).
+        Some(StatsJson(unsafe { serde_json::value::RawValue::from_string_unchecked(literal) }))
     }
 
     /// The encoded literal, ready to write into a JSON document.
@@ -109,6 +114,38 @@ impl StatsJson {
         let text: String = serde_json::from_str(self.0.get()).ok()?;
         serde_json::from_str(&text).ok()
     }
+}
+
+/// `text` as a JSON string literal, escaped byte for byte as `serde_json` escapes it. One
+/// byte at a time into a buffer reserved once: statistics are mostly short quoted names, where
+/// copying the runs between escapes costs more than this.
+fn json_string_literal(text: &str) -> Vec<u8> {
+    /// The escape of each byte: 0 for none, `u` for `\u00XX`, else the letter after `\`.
+    const ESCAPE: [u8; 256] = {
+        let mut table = [0u8; 256];
+        let mut b = 0;
+        while b < 0x20 {
+            table[b] = b'u';
+            b += 1;
+        }
+        (table[0x08], table[0x09], table[0x0a], table[0x0c], table[0x0d]) = (b'b', b't', b'n', b'f', b'r');
+        (table[b'"' as usize], table[b'\\' as usize]) = (b'"', b'\\');
+        table
+    };
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::with_capacity(text.len() + text.len() / 4 + 8);
+    out.push(b'"');
+    for &b in text.as_bytes() {
+        match ESCAPE[usize::from(b)] {
+            0 => out.push(b),
+            b'u' => {
+                out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]])
+            }
+            letter => out.extend_from_slice(&[b'\\', letter]),
+        }
+    }
+    out.push(b'"');
+    out
 }
 
 impl PartialEq for StatsJson {
@@ -344,6 +381,15 @@ mod tests {
         let Action::Add(add) = &actions[3] else { panic!() };
         assert_eq!(*add.partition_values, [("p".to_string(), Some("a".to_string())), ("q".to_string(), None)]);
         assert!(matches!(&actions[2], Action::Metadata(m) if m.property("k") == Some("v")));
+    }
+
+    #[test]
+    fn statistics_are_escaped_as_serde_json_escapes_them() {
+        let every_char: String = (0u8..=0x7f).map(char::from).chain("é\u{2028}😀".chars()).collect();
+        for text in [every_char.as_str(), "", r#"{"numRecords":1,"minValues":{"s":"a\"b"}}"#, "\"\\\n"] {
+            let ours = StatsJson::from_text(text).unwrap();
+            assert_eq!(ours.literal().get(), serde_json::to_string(text).unwrap(), "{text:?}");
+        }
     }
 
     #[test]

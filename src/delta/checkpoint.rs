@@ -1,22 +1,38 @@
-//! Checkpoint files: Parquet (classic, multi-part, v2 sidecars) and v2 JSON manifests, read with
-//! the `parquet` crate's row API.
+//! Checkpoint files: Parquet (classic, multi-part, v2 sidecars) and v2 JSON manifests.
 //!
-//! Only the columns a snapshot needs are read (`add`, `metaData`, `protocol`, `sidecar`: a
-//! checkpoint's `remove` rows are tombstones), and `add` rows, which are nearly all of a
-//! checkpoint, are converted field by field without an intermediate JSON value.
+//! A Parquet checkpoint is read with the `parquet` crate's column API, not its row API: only the
+//! leaf columns a snapshot needs are decoded (the `add` fields of [`AddFile`](super::actions::AddFile), and every leaf of
+//! the rare `metaData`, `protocol` and `sidecar` actions; a checkpoint's `remove` rows are
+//! tombstones, and fields such as Spark's `add.stats_parsed` are never touched). Each row group
+//! is decoded [`BATCH_ROWS`] rows at a time, all needed columns in step, and each row's actions
+//! are handed on before the next batch is decoded, so memory stays bounded by a batch and a
+//! page per column whatever the size of the file. `add` rows ([`add`]) are assembled straight
+//! into `AddFile`s; the rare actions ([`nested`]) into JSON values that the commit parser
+//! reads. Actions come out in row order, and within a row in schema order, as the Delta log
+//! stores them.
+//!
+//! Before any decoding the footer and page headers pass [`crate::parquet_guard`], and the
+//! decoding runs inside a `catch_unwind`: a damaged checkpoint is [`DeltaError::Corrupt`],
+//! never a crash.
 
-use std::sync::Arc;
+mod add;
+mod leaf;
+mod nested;
 
 use bytes::Bytes;
 use parquet::file::reader::{FileReader, SerializedFileReader};
-use parquet::record::{Field, Row};
-use parquet::schema::types::Type;
 
-use super::actions::{action_from_value, parse_commit, Action, AddFile, DeletionVector, PartitionValues, StatsJson};
+use self::add::AddColumns;
+use self::leaf::{Leaf, Node};
+use self::nested::NestedColumn;
+use super::actions::{action_from_value, parse_commit, Action};
 use super::DeltaError;
 
 /// The top-level checkpoint columns a snapshot reads.
 const COLUMNS: [&str; 4] = ["add", "metaData", "protocol", "sidecar"];
+
+/// Rows decoded at once (per column: their levels and values).
+pub const BATCH_ROWS: usize = 1024;
 
 /// Reads the actions of a checkpoint (or sidecar) file named `file`, handing each to `sink` as
 /// it is read (a large checkpoint is never held as a list of actions).
@@ -33,118 +49,90 @@ pub fn parse_checkpoint(file: &str, bytes: Bytes, sink: &mut dyn FnMut(Action)) 
     })
 }
 
+/// The leaf columns the readers of a file use, each decoded once (`slot` → column index).
+#[derive(Default)]
+struct Columns(Vec<usize>);
+
+impl Columns {
+    /// The slot of column `column`, added on first use.
+    fn slot(&mut self, column: usize) -> usize {
+        self.0.iter().position(|&c| c == column).unwrap_or_else(|| {
+            self.0.push(column);
+            self.0.len() - 1
+        })
+    }
+}
+
+/// How one top-level column becomes actions.
+enum Top {
+    Add(Box<AddColumns>),
+    Nested(NestedColumn),
+}
+
 fn parse_parquet(file: &str, bytes: Bytes, sink: &mut dyn FnMut(Action)) -> Result<(), DeltaError> {
     let corrupt = |e: &dyn std::fmt::Display| DeltaError::Corrupt { file: file.into(), detail: e.to_string() };
     crate::parquet_guard::check_footer(&bytes).map_err(|e| corrupt(&e))?;
     let reader = SerializedFileReader::new(bytes.clone()).map_err(|e| corrupt(&e))?;
     crate::parquet_guard::check_pages(&bytes, reader.metadata(), &|column| COLUMNS.contains(&column))
         .map_err(|e| corrupt(&e))?;
-    let schema = reader.metadata().file_metadata().schema();
-    let wanted: Vec<Arc<Type>> = schema.get_fields().iter().filter(|f| COLUMNS.contains(&f.name())).cloned().collect();
-    let projection = Type::group_type_builder(schema.name()).with_fields(wanted).build().map_err(|e| corrupt(&e))?;
-    let rows = reader.get_row_iter(Some(projection)).map_err(|e| corrupt(&e))?;
-    for row in rows {
-        let row = row.map_err(|e| corrupt(&e))?;
-        for (name, field) in row.into_columns() {
-            match field {
-                Field::Null => {}
-                Field::Group(add) if name == "add" => {
-                    sink(Action::Add(add_from_row(add).ok_or_else(|| corrupt(&"bad add row"))?))
+    let schema = reader.metadata().file_metadata().schema_descr();
+    let mut columns = Columns::default();
+    let mut tops: Vec<Top> = schema
+        .root_schema()
+        .get_fields()
+        .iter()
+        .filter(|f| COLUMNS.contains(&f.name()))
+        .filter_map(|f| {
+            let node = Node::top(schema, f.name())?;
+            match f.name() {
+                "add" => AddColumns::new(schema, &mut columns, &node).map(|add| Top::Add(Box::new(add))),
+                _ => NestedColumn::new(schema, &mut columns, &node).map(Top::Nested),
+            }
+        })
+        .collect();
+    if columns.0.is_empty() {
+        return Ok(());
+    }
+    for group in 0..reader.num_row_groups() {
+        let group = reader.get_row_group(group).map_err(|e| corrupt(&e))?;
+        let rows = usize::try_from(group.metadata().num_rows()).map_err(|e| corrupt(&e))?;
+        let mut leaves = Vec::with_capacity(columns.0.len());
+        for &column in &columns.0 {
+            let descr = schema.column(column);
+            let reader = group.get_column_reader(column).map_err(|e| corrupt(&e))?;
+            let leaf = Leaf::new(reader, descr.max_def_level(), descr.max_rep_level());
+            leaves.push(leaf.ok_or_else(|| corrupt(&"a checkpoint column has an unexpected type"))?);
+        }
+        let mut done = 0;
+        while done < rows {
+            let batch = BATCH_ROWS.min(rows - done);
+            for leaf in &mut leaves {
+                if leaf.read(batch).map_err(|e| corrupt(&e))? != batch {
+                    return Err(corrupt(&"a checkpoint column has fewer rows than its row group"));
                 }
-                field => {
-                    let mut object = serde_json::Map::with_capacity(1);
-                    object.insert(name, field.to_json_value());
-                    if let Some(action) =
-                        action_from_value(serde_json::Value::Object(object)).map_err(|e| corrupt(&e))?
-                    {
-                        sink(action);
+            }
+            for row in 0..batch {
+                for top in &mut tops {
+                    match top {
+                        Top::Add(add) => {
+                            if let Some(add) = add.row(&mut leaves, row).map_err(|e| corrupt(&e))? {
+                                sink(Action::Add(add));
+                            }
+                        }
+                        Top::Nested(column) => {
+                            if let Some(value) = column.row(&mut leaves, row).map_err(|e| corrupt(&e))? {
+                                if let Some(action) = action_from_value(value).map_err(|e| corrupt(&e))? {
+                                    sink(action);
+                                }
+                            }
+                        }
                     }
                 }
             }
+            done += batch;
         }
     }
     Ok(())
-}
-
-fn string(f: Field) -> Option<String> {
-    match f {
-        Field::Str(s) => Some(s),
-        _ => None,
-    }
-}
-
-fn long(f: Field) -> Option<i64> {
-    match f {
-        Field::Long(v) => Some(v),
-        Field::Int(v) => Some(i64::from(v)),
-        _ => None,
-    }
-}
-
-fn string_map(f: Field) -> Option<PartitionValues> {
-    match f {
-        Field::MapInternal(map) => {
-            map.entries().iter().map(|(k, v)| Some((string(k.clone())?, string(v.clone())))).collect()
-        }
-        Field::Null => Some(Vec::new()),
-        _ => None,
-    }
-}
-
-fn deletion_vector(f: Field) -> Option<DeletionVector> {
-    let Field::Group(row) = f else { return None };
-    let mut dv = DeletionVector {
-        storage_type: String::new(),
-        path_or_inline_dv: String::new(),
-        offset: None,
-        size_in_bytes: 0,
-        cardinality: 0,
-    };
-    for (name, value) in row.into_columns() {
-        match name.as_str() {
-            "storageType" => dv.storage_type = string(value)?,
-            "pathOrInlineDv" => dv.path_or_inline_dv = string(value)?,
-            "offset" => dv.offset = long(value).and_then(|v| i32::try_from(v).ok()),
-            "sizeInBytes" => dv.size_in_bytes = long(value).and_then(|v| i32::try_from(v).ok())?,
-            "cardinality" => dv.cardinality = long(value)?,
-            _ => {}
-        }
-    }
-    Some(dv)
-}
-
-/// An `add` row, converted directly. `None` when a required field is missing or mistyped.
-fn add_from_row(row: Row) -> Option<AddFile> {
-    let mut add = AddFile {
-        path: String::new(),
-        partition_values: std::sync::Arc::new([]),
-        size: -1,
-        modification_time: 0,
-        data_change: false,
-        stats: None,
-        tags: None,
-        deletion_vector: None,
-        base_row_id: None,
-        default_row_commit_version: None,
-    };
-    for (name, value) in row.into_columns() {
-        match name.as_str() {
-            "path" => add.path = string(value)?,
-            "partitionValues" => add.partition_values = string_map(value)?.into(),
-            "size" => add.size = long(value)?,
-            "modificationTime" => add.modification_time = long(value).unwrap_or_default(),
-            "dataChange" => add.data_change = matches!(value, Field::Bool(true)),
-            "stats" => add.stats = string(value).and_then(|s| StatsJson::from_text(&s)),
-            "tags" => add.tags = string_map(value).filter(|t| !t.is_empty()).map(|t| Box::new(t.into_iter().collect())),
-            "deletionVector" if !matches!(value, Field::Null) => {
-                add.deletion_vector = Some(Box::new(deletion_vector(value)?))
-            }
-            "baseRowId" => add.base_row_id = long(value),
-            "defaultRowCommitVersion" => add.default_row_commit_version = long(value),
-            _ => {}
-        }
-    }
-    (!add.path.is_empty() && add.size >= 0).then_some(add)
 }
 
 #[cfg(test)]
