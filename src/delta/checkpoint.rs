@@ -6,12 +6,12 @@
 //! tombstones, and fields such as Spark's `add.stats_parsed` are never touched). Each row group
 //! is decoded [`BATCH_ROWS`] rows at a time, all needed columns in step, and each row's actions
 //! are handed on before the next batch is decoded, so memory stays bounded by a batch and a
-//! page per column whatever the size of the file. `add` rows ([`add`]) are assembled straight
-//! into `AddFile`s; the rare actions ([`nested`]) into JSON values that the commit parser
+//! page per column whatever the size of the file. `add` rows (module `add`) are assembled straight
+//! into `AddFile`s; the rare actions (module `nested`) into JSON values that the commit parser
 //! reads. Actions come out in row order, and within a row in schema order, as the Delta log
 //! stores them.
 //!
-//! Before any decoding the footer and page headers pass [`crate::parquet_guard`], and the
+//! Before any decoding the footer and page headers pass the crate's `parquet_guard`, and the
 //! decoding runs inside a `catch_unwind`: a damaged checkpoint is [`DeltaError::Corrupt`],
 //! never a crash.
 
