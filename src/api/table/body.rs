@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use super::lines::{self, FileKind, MetadataExtras, Signed, Stamp};
+use super::lines::{self, FileKind, MetadataExtras, PartitionsJson, Signed, Stamp};
 use super::params::FileIdHash;
 use super::TableRef;
 use crate::delta::dv::relative_dv_path;
@@ -66,6 +66,8 @@ pub(super) struct TableBody {
     dv_url: String,
     /// Scratch buffer for store keys.
     key: String,
+    /// The JSON of the partition values written last.
+    partitions: PartitionsJson,
     /// Why the body stopped early, reported as `endStreamAction.errorMessage`.
     failure: Option<String>,
 }
@@ -98,6 +100,7 @@ impl TableBody {
             url: String::with_capacity(512),
             dv_url: String::new(),
             key: String::with_capacity(256),
+            partitions: PartitionsJson::default(),
             failure: None,
         }
     }
@@ -178,14 +181,16 @@ impl TableBody {
         self.sign(&f.path, index);
         let dv = f.deletion_vector.as_deref().and_then(|dv| self.sign_dv(dv));
         let passthrough = f.deletion_vector.as_deref().filter(|_| dv.is_none());
+        let mut partitions = std::mem::take(&mut self.partitions);
         let signed = Signed { deletion_vector: dv.as_ref().map(|(d, id)| (d, id.as_str())), ..self.signed(&id) };
         match passthrough {
             Some(inline) => {
                 let signed = Signed { deletion_vector: Some((inline, "")), ..signed };
-                lines::add(out, self.format, kind, f, &signed, stamp)
+                lines::add(out, self.format, kind, f, &signed, stamp, &mut partitions)
             }
-            None => lines::add(out, self.format, kind, f, &signed, stamp),
+            None => lines::add(out, self.format, kind, f, &signed, stamp, &mut partitions),
         }
+        self.partitions = partitions;
     }
 
     fn write_item(&mut self, out: &mut Vec<u8>, index: usize) {
