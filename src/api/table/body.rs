@@ -197,6 +197,11 @@ impl TableBody {
         match &self.items {
             Items::Snapshot { snapshot, indices, stamp } => {
                 let (snapshot, stamp, i) = (snapshot.clone(), *stamp, indices[index] as usize);
+                if let Some(&ahead) = indices.get(index + PREFETCH_AHEAD) {
+                    let f = &snapshot.files[ahead as usize];
+                    prefetch(f.path.as_bytes());
+                    prefetch(f.stats.as_ref().map_or(&[][..], |s| s.literal().get().as_bytes()));
+                }
                 let id = self.id_hash.id_of_digest(snapshot.path_digest(i));
                 self.write_add(out, FileKind::File, &snapshot.files[i], stamp, id, Some(i));
             }
@@ -231,6 +236,22 @@ impl TableBody {
             }
         }
     }
+}
+
+/// How many lines ahead the heap data of a snapshot file is asked for: its path and `stats` lie
+/// scattered in memory after the sort by path, and a line takes long enough (a signature) for
+/// the loads to arrive before it is written.
+const PREFETCH_AHEAD: usize = 4;
+
+/// Asks the CPU to start loading the cache line at the start of `bytes` (nothing if empty).
+fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    if !bytes.is_empty() {
+        // SAFETY: SSE is part of every x86_64 CPU, and a prefetch is a hint that never faults.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(bytes.as_ptr().cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
 }
 
 impl BodyStream for TableBody {
