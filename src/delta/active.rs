@@ -1,5 +1,7 @@
 //! The set of active files during replay: a vector plus a hash index over (path, deletion
-//! vector), so a 100,000-file checkpoint costs one copy of its paths, not two.
+//! vector), so a 100,000-file checkpoint costs one copy of its paths, not two. Each file's path
+//! is hashed with SHA-256 (its file id) as it arrives, while the freshly decoded path is still in
+//! the cache: after the sort by path, the paths lie scattered in memory.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, RandomState};
@@ -13,6 +15,8 @@ const NONE: u32 = u32::MAX;
 #[derive(Default)]
 pub struct ActiveFiles {
     files: Vec<AddFile>,
+    /// SHA-256 of `files[i].path`.
+    digests: Vec<[u8; 32]>,
     /// Whether `files[i]` has been removed (kept in place so indices stay valid).
     removed: Vec<bool>,
     /// Next index with the same hash (a chain per hash bucket).
@@ -35,11 +39,11 @@ fn same_dv(a: Option<&DeletionVector>, b: Option<&DeletionVector>) -> bool {
 }
 
 impl ActiveFiles {
-    /// Starts from a snapshot's files.
-    pub fn from_files(files: &[AddFile]) -> ActiveFiles {
+    /// Starts from a snapshot's files and their path digests.
+    pub fn from_files(files: &[AddFile], digests: &[[u8; 32]]) -> ActiveFiles {
         let mut active = ActiveFiles::default();
-        for f in files {
-            active.add(f.clone());
+        for (f, digest) in files.iter().zip(digests) {
+            active.insert(f.clone(), *digest);
         }
         active
     }
@@ -61,7 +65,13 @@ impl ActiveFiles {
     }
 
     /// Adds a file, replacing one with the same identity.
-    pub fn add(&mut self, mut add: AddFile) {
+    pub fn add(&mut self, add: AddFile) {
+        let digest = path_digest(&add.path);
+        self.insert(add, digest);
+    }
+
+    /// Adds a file whose path's SHA-256 is `digest`, replacing one with the same identity.
+    fn insert(&mut self, mut add: AddFile, digest: [u8; 32]) {
         match self.partitions.get(&*add.partition_values) {
             Some(shared) => add.partition_values = shared.clone(),
             None => {
@@ -71,10 +81,12 @@ impl ActiveFiles {
         let hash = self.hash(&add.path, add.deletion_vector.as_deref());
         if let Some(i) = self.find(hash, &add.path, add.deletion_vector.as_deref()) {
             self.files[i] = add;
+            self.digests[i] = digest;
             return;
         }
         let index = self.files.len() as u32;
         self.files.push(add);
+        self.digests.push(digest);
         self.removed.push(false);
         self.chain.push(self.heads.insert(hash, index).unwrap_or(NONE));
     }
@@ -87,17 +99,30 @@ impl ActiveFiles {
         }
     }
 
-    /// The active files, sorted by path (in place: no second copy of a large snapshot).
-    pub fn into_sorted(self) -> Vec<AddFile> {
-        let ActiveFiles { mut files, removed, .. } = self;
+    /// The active files, sorted by path (in place: no second copy of a large snapshot), and
+    /// the SHA-256 of each one's path.
+    pub fn into_sorted(self) -> (Vec<AddFile>, Vec<[u8; 32]>) {
+        let ActiveFiles { mut files, mut digests, removed, .. } = self;
         let mut index = 0;
         files.retain(|_| {
             index += 1;
             !removed[index - 1]
         });
-        sort_by_path(&mut files);
-        files
+        index = 0;
+        digests.retain(|_| {
+            index += 1;
+            !removed[index - 1]
+        });
+        sort_by_path(&mut files, &mut digests);
+        (files, digests)
     }
+}
+
+/// The SHA-256 of a log path (file ids are made from it).
+pub fn path_digest(path: &str) -> [u8; 32] {
+    let mut d = [0u8; 32];
+    d.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, path.as_bytes()).as_ref());
+    d
 }
 
 /// The first 32 bytes of a path as two big-endian integers (zero-padded): they order as the
@@ -110,9 +135,10 @@ fn path_key(path: &str) -> (u128, u128) {
     (u128::from_be_bytes(hi.try_into().unwrap_or_default()), u128::from_be_bytes(lo.try_into().unwrap_or_default()))
 }
 
-/// Sorts files by path: an order of small keys is sorted, then applied by following its
-/// cycles, so each file (a large struct) moves about once rather than at every step of the sort.
-fn sort_by_path(files: &mut [AddFile]) {
+/// Sorts files by path, and their digests alike: an order of small keys is sorted, then applied
+/// by following its cycles, so each file (a large struct) moves about once rather than at every
+/// step of the sort.
+fn sort_by_path(files: &mut [AddFile], digests: &mut [[u8; 32]]) {
     if files.is_sorted_by(|a, b| a.path <= b.path) {
         return;
     }
@@ -135,6 +161,7 @@ fn sort_by_path(files: &mut [AddFile]) {
             let next = order[k] as usize;
             order[k] = k as u32;
             files.swap(k, next);
+            digests.swap(k, next);
             k = next;
         }
         order[k] = k as u32;
@@ -158,8 +185,9 @@ mod tests {
         a.remove("a", None);
         a.remove("missing", None);
         a.add(add("c", 3));
-        let files = a.into_sorted();
+        let (files, digests) = a.into_sorted();
         assert_eq!(files.iter().map(|f| (f.path.as_str(), f.size)).collect::<Vec<_>>(), [("b", 2), ("c", 3)]);
+        assert_eq!(digests, [path_digest("b"), path_digest("c")]);
     }
 
     #[test]
@@ -175,8 +203,10 @@ mod tests {
             })
             .collect();
         let mut files: Vec<AddFile> = paths.iter().map(|p| add(p, 1)).collect();
-        sort_by_path(&mut files);
+        let mut digests: Vec<[u8; 32]> = paths.iter().map(|p| path_digest(p)).collect();
+        sort_by_path(&mut files, &mut digests);
         paths.sort();
         assert_eq!(files.iter().map(|f| f.path.clone()).collect::<Vec<_>>(), paths);
+        assert_eq!(digests, paths.iter().map(|p| path_digest(p)).collect::<Vec<_>>());
     }
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use super::actions::{is_absolute_path, parse_commit, Action, AddFile, Metadata, Protocol};
-use super::active::ActiveFiles;
+use super::active::{path_digest, ActiveFiles};
 use super::checkpoint::parse_checkpoint;
 use super::history::LogListing;
 use super::log_files::{commit_path, LAST_CHECKPOINT, LOG_DIR};
@@ -81,19 +81,24 @@ impl Snapshot {
         *self.absolute_paths.get_or_init(|| self.files.iter().any(|f| is_absolute_path(&f.path)))
     }
 
-    /// The SHA-256 of the path of file `index` (computed once per snapshot, for file ids).
+    /// The snapshot with the SHA-256 of each file's path, computed by its reader (`digests`
+    /// holds one per file, in the files' order; otherwise they are computed on first use).
+    fn with_path_digests(self, digests: Vec<[u8; 32]>) -> Snapshot {
+        if digests.len() == self.files.len() {
+            // A new snapshot's cell is empty: the set cannot fail.
+            let _ = self.path_digests.set(digests);
+        }
+        self
+    }
+
+    /// The SHA-256 of each file's path, in the files' order (computed once per snapshot).
+    fn path_digests(&self) -> &[[u8; 32]] {
+        self.path_digests.get_or_init(|| self.files.iter().map(|f| path_digest(&f.path)).collect())
+    }
+
+    /// The SHA-256 of the path of file `index` (for file ids).
     pub fn path_digest(&self, index: usize) -> &[u8; 32] {
-        let digests = self.path_digests.get_or_init(|| {
-            self.files
-                .iter()
-                .map(|f| {
-                    let mut d = [0u8; 32];
-                    d.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, f.path.as_bytes()).as_ref());
-                    d
-                })
-                .collect()
-        });
-        &digests[index]
+        &self.path_digests()[index]
     }
 }
 
@@ -258,7 +263,7 @@ impl SnapshotReader {
             self.phase = Phase::LastCheckpoint;
             return Ok(ReadStep::need(LogRequest::Get { path: LAST_CHECKPOINT.into() }));
         }
-        self.files = ActiveFiles::from_files(&base.files);
+        self.files = ActiveFiles::from_files(&base.files, base.path_digests());
         self.protocol = Some(base.protocol.clone());
         self.metadata = Some(base.metadata.clone());
         let (last_version, last_ts) = newer[newer.len() - 1];
@@ -279,8 +284,9 @@ impl SnapshotReader {
         }
         let protocol = self.protocol.take().ok_or(DeltaError::Incomplete("protocol"))?;
         let metadata = self.metadata.take().ok_or(DeltaError::Incomplete("metaData"))?;
-        let files = std::mem::take(&mut self.files).into_sorted();
-        Ok(ReadStep::Ready(Arc::new(Snapshot::new(self.version, self.timestamp_ms, protocol, metadata, files, 0))))
+        let (files, digests) = std::mem::take(&mut self.files).into_sorted();
+        let snapshot = Snapshot::new(self.version, self.timestamp_ms, protocol, metadata, files, 0);
+        Ok(ReadStep::Ready(Arc::new(snapshot.with_path_digests(digests))))
     }
 
     fn apply_file(&mut self, file: &LogFileRead, bytes: bytes::Bytes) -> Result<(), DeltaError> {

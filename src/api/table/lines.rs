@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use crate::delta::actions::{CdcFile, RemoveFile};
+use crate::delta::actions::{CdcFile, RemoveFile, SharedPartitionValues};
 use crate::delta::{AddFile, DeletionVector, Metadata, Protocol};
 use crate::protocol::capabilities::ResponseFormat;
 
@@ -22,6 +22,26 @@ impl Serialize for Partitions<'_> {
             map.serialize_entry(k, v)?;
         }
         map.end()
+    }
+}
+
+/// The JSON of the partition values written last, reused while the next files share them: a
+/// snapshot sorted by path holds a partition's files together, and replay gives them one copy.
+#[derive(Default)]
+pub struct PartitionsJson {
+    of: Option<SharedPartitionValues>,
+    json: Vec<u8>,
+}
+
+impl PartitionsJson {
+    /// Appends the JSON object of `values`.
+    fn write(&mut self, out: &mut Vec<u8>, values: &SharedPartitionValues) {
+        if !self.of.as_ref().is_some_and(|of| std::sync::Arc::ptr_eq(of, values)) {
+            self.json.clear();
+            let _ = serde_json::to_writer(&mut self.json, &Partitions(values));
+            self.of = Some(values.clone());
+        }
+        out.extend_from_slice(&self.json);
     }
 }
 
@@ -159,8 +179,16 @@ pub enum FileKind {
     Add,
 }
 
-/// A data file (`add` in the log).
-pub fn add(out: &mut Vec<u8>, format: ResponseFormat, kind: FileKind, f: &AddFile, s: &Signed<'_>, stamp: Stamp) {
+/// A data file (`add` in the log). `partitions` keeps the JSON of the last partition values.
+pub fn add(
+    out: &mut Vec<u8>,
+    format: ResponseFormat,
+    kind: FileKind,
+    f: &AddFile,
+    s: &Signed<'_>,
+    stamp: Stamp,
+    partitions: &mut PartitionsJson,
+) {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct ParquetFile<'a> {
@@ -196,7 +224,7 @@ pub fn add(out: &mut Vec<u8>, format: ResponseFormat, kind: FileKind, f: &AddFil
         default_row_commit_version: Option<i64>,
     }
     match format {
-        ResponseFormat::Parquet if matches!(kind, FileKind::File) => parquet_file_line(out, f, s, stamp),
+        ResponseFormat::Parquet if matches!(kind, FileKind::File) => parquet_file_line(out, f, s, stamp, partitions),
         ResponseFormat::Parquet => {
             let line = ParquetFile {
                 url: s.url,
@@ -379,7 +407,7 @@ pub fn end_stream_error(out: &mut Vec<u8>, message: &str) {
 /// The parquet-format `file` line of a snapshot query, written directly: it is the line a
 /// 100,000-file response repeats, and the URL and id need no escaping (the engine builds them
 /// from percent-encoded parts and hex).
-fn parquet_file_line(out: &mut Vec<u8>, f: &AddFile, s: &Signed<'_>, stamp: Stamp) {
+fn parquet_file_line(out: &mut Vec<u8>, f: &AddFile, s: &Signed<'_>, stamp: Stamp, partitions: &mut PartitionsJson) {
     // Integers go through serde_json (itoa), not `write!`: the same digits without the
     // formatting machinery, which showed in the profile of a 100,000-file response.
     fn field(out: &mut Vec<u8>, name: &[u8], value: i64) {
@@ -392,7 +420,7 @@ fn parquet_file_line(out: &mut Vec<u8>, f: &AddFile, s: &Signed<'_>, stamp: Stam
     out.extend_from_slice(b"\",\"id\":\"");
     out.extend_from_slice(s.id.as_bytes());
     out.extend_from_slice(b"\",\"partitionValues\":");
-    let _ = serde_json::to_writer(&mut *out, &Partitions(&f.partition_values));
+    partitions.write(out, &f.partition_values);
     field(out, b",\"size\":", f.size);
     if let Some(stats) = &f.stats {
         out.extend_from_slice(b",\"stats\":");
