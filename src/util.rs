@@ -100,6 +100,13 @@ impl std::hash::Hasher for Prehashed {
     }
 }
 
+/// The SHA-256 of `bytes`.
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,10 +2,7 @@
 
 /// SHA-256 of a bearer token.
 pub fn token_sha256(token: &str) -> [u8; 32] {
-    let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest.as_ref());
-    out
+    crate::util::sha256(token.as_bytes())
 }
 
 /// Lower-case hex SHA-256 of a bearer token, the form the configuration stores.

@@ -103,26 +103,22 @@ impl ActiveFiles {
     /// the SHA-256 of each one's path.
     pub fn into_sorted(self) -> (Vec<AddFile>, Vec<[u8; 32]>) {
         let ActiveFiles { mut files, mut digests, removed, .. } = self;
-        let mut index = 0;
-        files.retain(|_| {
-            index += 1;
-            !removed[index - 1]
-        });
-        index = 0;
-        digests.retain(|_| {
-            index += 1;
-            !removed[index - 1]
-        });
+        drop_removed(&mut files, &removed);
+        drop_removed(&mut digests, &removed);
         sort_by_path(&mut files, &mut digests);
         (files, digests)
     }
 }
 
+/// Keeps the items whose `removed` flag (same index) is false, in order.
+fn drop_removed<T>(items: &mut Vec<T>, removed: &[bool]) {
+    let mut flags = removed.iter();
+    items.retain(|_| !flags.next().copied().unwrap_or(false));
+}
+
 /// The SHA-256 of a log path (file ids are made from it).
 pub fn path_digest(path: &str) -> [u8; 32] {
-    let mut d = [0u8; 32];
-    d.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, path.as_bytes()).as_ref());
-    d
+    crate::util::sha256(path.as_bytes())
 }
 
 /// The first 32 bytes of a path as two big-endian integers (zero-padded): they order as the

@@ -66,16 +66,20 @@ impl Partitions {
         }
     }
 
-    /// The shared values of the entries in `scratch` (`entries` of them).
-    fn share(&mut self, entries: PartitionValues) -> SharedPartitionValues {
+    /// The shared values of the entries encoded in `scratch`; `entries` builds them when no
+    /// earlier row had the same.
+    fn share(
+        &mut self,
+        entries: impl FnOnce() -> Result<PartitionValues, Refusal>,
+    ) -> Result<SharedPartitionValues, Refusal> {
         if let Some(shared) = self.shared.get(self.scratch.as_slice()) {
-            return shared.clone();
+            return Ok(shared.clone());
         }
-        let shared: SharedPartitionValues = entries.into();
+        let shared: SharedPartitionValues = entries()?.into();
         if self.shared.len() < MAX_SHARED_PARTITIONS {
             self.shared.insert(self.scratch.as_slice().into(), shared.clone());
         }
-        shared
+        Ok(shared)
     }
 }
 
@@ -142,27 +146,19 @@ impl AddColumns {
         let presence = columns.slot(add.leaves().iter().find_map(|l| l.column(schema))?);
         let dv = add.child("deletionVector").and_then(|dv| {
             let presence = columns.slot(dv.leaves().iter().find_map(|l| l.column(schema))?);
-            if !dv.ty.is_group() {
-                let bad = Field::Bad;
-                let (storage_type, path_or_inline_dv, offset, size_in_bytes, cardinality) = (bad, bad, bad, bad, bad);
-                return Some(DvColumns {
-                    presence,
-                    def: dv.def,
-                    storage_type,
-                    path_or_inline_dv,
-                    offset,
-                    size_in_bytes,
-                    cardinality,
-                });
-            }
+            // A deletion vector that is not a struct has every field of the wrong type.
+            let mut dv_field = |name, kind| match dv.ty.is_group() {
+                true => field(schema, columns, &dv, name, kind),
+                false => Field::Bad,
+            };
             Some(DvColumns {
                 presence,
                 def: dv.def,
-                storage_type: field(schema, columns, &dv, "storageType", Kind::Text),
-                path_or_inline_dv: field(schema, columns, &dv, "pathOrInlineDv", Kind::Text),
-                offset: field(schema, columns, &dv, "offset", Kind::Int),
-                size_in_bytes: field(schema, columns, &dv, "sizeInBytes", Kind::Int),
-                cardinality: field(schema, columns, &dv, "cardinality", Kind::Int),
+                storage_type: dv_field("storageType", Kind::Text),
+                path_or_inline_dv: dv_field("pathOrInlineDv", Kind::Text),
+                offset: dv_field("offset", Kind::Int),
+                size_in_bytes: dv_field("sizeInBytes", Kind::Int),
+                cardinality: dv_field("cardinality", Kind::Int),
             })
         });
         Some(AddColumns {
@@ -187,20 +183,20 @@ impl AddColumns {
         let cache = &mut self.partitions;
         cache.scratch.clear();
         let mut entries = 0;
-        match map(leaves, self.partition_values, row, &mut |k, v| {
+        let field = self.partition_values;
+        if let MapValue::NullKey = map(leaves, field, row, &mut |k, v| {
             cache.encode(k, v);
             entries += 1;
         })? {
-            MapValue::NullKey => return Err("an add action has a null partition column name"),
-            _ if entries == 0 => return Ok(cache.share(Vec::new())),
-            _ => {}
+            return Err("an add action has a null partition column name");
         }
-        if let Some(shared) = cache.shared.get(cache.scratch.as_slice()) {
-            return Ok(shared.clone());
-        }
-        let mut values = Vec::with_capacity(entries);
-        map(leaves, self.partition_values, row, &mut |k, v| values.push((k.to_owned(), v.map(str::to_owned))))?;
-        Ok(cache.share(values))
+        cache.share(|| {
+            let mut values = Vec::with_capacity(entries);
+            if entries > 0 {
+                map(leaves, field, row, &mut |k, v| values.push((k.to_owned(), v.map(str::to_owned))))?;
+            }
+            Ok(values)
+        })
     }
 
     /// The `add` of row `row` of the batch, if the row has one.
