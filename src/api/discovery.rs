@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use super::response::json_response;
 use super::Ctx;
@@ -89,14 +90,14 @@ pub(super) fn respond(ctx: &Ctx<'_>, route: &Route) -> Result<Response, ApiError
                 .filter(|(i, _)| ctx.recipient.can_read(*i))
                 .map(|(_, s)| s)
                 .collect();
-            list(ctx, route, "", "", &shares, |s| share_item(s))
+            list(ctx, route, "", "", &shares, |s| listed_share(s))
         }
         Route::GetShare { share } => {
             #[derive(Serialize)]
             struct Wrapped<'a> {
-                share: ShareItem<'a>,
+                share: &'a RawValue,
             }
-            json_response(&Wrapped { share: share_item(granted_share(ctx, share)?) })
+            json_response(&Wrapped { share: listed_share(granted_share(ctx, share)?) })
         }
         Route::ListSchemas { share } => {
             let s = granted_share(ctx, share)?;
@@ -292,14 +293,19 @@ fn version_item<'a>(
     }
 }
 
-fn share_item(s: &Share) -> ShareItem<'_> {
-    ShareItem {
-        name: &s.name,
-        id: &s.id,
-        display_name: s.display_name.as_deref(),
-        comment: s.comment.as_deref(),
-        properties: &s.properties,
-    }
+/// The share's item, rendered once per catalog.
+fn listed_share(s: &Share) -> &RawValue {
+    s.listed.get_or_init(|| {
+        let item = ShareItem {
+            name: &s.name,
+            id: &s.id,
+            display_name: s.display_name.as_deref(),
+            comment: s.comment.as_deref(),
+            properties: &s.properties,
+        };
+        // Strings and a string map always serialize.
+        serde_json::value::to_raw_value(&item).unwrap_or_else(|_| RawValue::NULL.to_owned())
+    })
 }
 
 fn asset_item<'a>(ctx: &Ctx<'a>, share: &'a Share, schema: &'a Schema, asset: &'a Asset, full: bool) -> AssetItem<'a> {

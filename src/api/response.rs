@@ -8,7 +8,9 @@ use crate::protocol::ApiError;
 
 /// A 200 response with a one-line JSON body.
 pub(crate) fn json_response<T: Serialize>(value: &T) -> Result<Response, ApiError> {
-    let body = serde_json::to_vec(value).map_err(|_| ApiError::internal())?;
+    // Room for a typical discovery answer, so that it is written without growing.
+    let mut body = Vec::with_capacity(512);
+    serde_json::to_writer(&mut body, value).map_err(|_| ApiError::internal())?;
     Ok(Response { head: json_head(200, body.len()), body: Body::Bytes(body), error_code: None, detail: None })
 }
 

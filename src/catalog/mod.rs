@@ -8,6 +8,9 @@ pub mod names;
 mod validate;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
+
+use serde_json::value::RawValue;
 
 pub use config::{AssetConfig, AssetKind, Config, Governance, Secret, StoreConfig};
 pub use validate::ConfigError;
@@ -133,6 +136,9 @@ pub struct Share {
     /// Its schemas, in configured order.
     pub schemas: Vec<Schema>,
     index: HashMap<String, usize>,
+    /// The share's item as the discovery endpoints answer it, rendered on first use: a
+    /// catalog does not change, so its strings are escaped once, not at every request.
+    pub listed: OnceLock<Box<RawValue>>,
 }
 
 impl Share {

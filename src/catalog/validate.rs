@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::sync::OnceLock;
 
 use super::config::{AssetConfig, AssetKind, Config, S3Vending, Secret, StoreConfig};
 use super::governance::{check_license, check_risk_label};
@@ -322,6 +323,7 @@ fn build_share(
         properties: share.properties,
         schemas,
         index,
+        listed: OnceLock::new(),
     })
 }
 

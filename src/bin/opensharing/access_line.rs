@@ -68,7 +68,9 @@ fn number(out: &mut Vec<u8>, name: &str, value: impl serde::Serialize) -> serde_
 /// A JSON string: copied between quotes when nothing in it needs escaping (the usual case),
 /// else escaped by serde_json.
 fn string(out: &mut Vec<u8>, value: &str) -> serde_json::Result<()> {
-    if value.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    // A fold without an early exit: the compiler checks 16 bytes at a time.
+    let needs_escape = value.bytes().fold(false, |seen, b| seen | (b < 0x20) | (b == b'"') | (b == b'\\'));
+    if needs_escape {
         return serde_json::to_writer(&mut *out, value);
     }
     out.push(b'"');
