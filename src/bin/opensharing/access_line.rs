@@ -6,8 +6,16 @@
 
 use opensharing::auth::AuditEvent;
 
+/// `,"name":` as one literal.
+macro_rules! key {
+    ($name:literal) => {
+        concat!(",\"", $name, "\":").as_bytes()
+    };
+}
+
 /// Appends the access line, without its newline: `event`, `method`, `path` and `duration_ms`,
-/// then the fields of `audit` in their declared order, without those that are not set.
+/// then the fields of `audit` in their declared order, without those that are not set. Keys are
+/// literals and integers go through `itoa`: the line is written on every request.
 pub fn write(
     out: &mut Vec<u8>,
     method: &str,
@@ -21,48 +29,41 @@ pub fn write(
     string(out, path)?;
     out.extend_from_slice(br#","duration_ms":"#);
     serde_json::to_writer(&mut *out, &duration_ms)?;
-    optional(out, "recipient", audit.recipient.as_deref())?;
-    optional(out, "auth", audit.auth)?;
-    optional(out, "iss", audit.iss.as_deref())?;
-    optional(out, "sub", audit.sub.as_deref())?;
-    optional(out, "route", Some(audit.route))?;
-    optional(out, "share", audit.share.as_deref())?;
-    optional(out, "schema", audit.schema.as_deref())?;
-    optional(out, "asset", audit.asset.as_deref())?;
-    number(out, "status", audit.status)?;
-    optional(out, "error_code", audit.error_code)?;
-    optional(out, "detail", audit.detail.as_deref())?;
-    number(out, "started_at_ms", audit.started_at_ms)?;
-    number(out, "io_requests", audit.io_requests)?;
-    number(out, "urls_signed", audit.urls_signed)?;
-    number(out, "body_bytes", audit.body_bytes)?;
-    optional(out, "peer", audit.peer.as_deref())?;
+    optional(out, key!("recipient"), audit.recipient.as_deref())?;
+    optional(out, key!("auth"), audit.auth)?;
+    optional(out, key!("iss"), audit.iss.as_deref())?;
+    optional(out, key!("sub"), audit.sub.as_deref())?;
+    optional(out, key!("route"), Some(audit.route))?;
+    optional(out, key!("share"), audit.share.as_deref())?;
+    optional(out, key!("schema"), audit.schema.as_deref())?;
+    optional(out, key!("asset"), audit.asset.as_deref())?;
+    number(out, key!("status"), audit.status);
+    optional(out, key!("error_code"), audit.error_code)?;
+    optional(out, key!("detail"), audit.detail.as_deref())?;
+    number(out, key!("started_at_ms"), audit.started_at_ms);
+    number(out, key!("io_requests"), audit.io_requests);
+    number(out, key!("urls_signed"), audit.urls_signed);
+    number(out, key!("body_bytes"), audit.body_bytes);
+    optional(out, key!("peer"), audit.peer.as_deref())?;
     out.push(b'}');
     Ok(())
 }
 
-/// `,"key":` (keys are plain ASCII, no escaping).
-fn key(out: &mut Vec<u8>, key: &str) {
-    out.extend_from_slice(b",\"");
-    out.extend_from_slice(key.as_bytes());
-    out.extend_from_slice(b"\":");
-}
-
-/// A string field, left out when `None`.
-fn optional(out: &mut Vec<u8>, name: &str, value: Option<&str>) -> serde_json::Result<()> {
+/// A string field (its key written by [`key!`]), left out when `None`.
+fn optional(out: &mut Vec<u8>, key: &[u8], value: Option<&str>) -> serde_json::Result<()> {
     match value {
         Some(value) => {
-            key(out, name);
+            out.extend_from_slice(key);
             string(out, value)
         }
         None => Ok(()),
     }
 }
 
-/// A number field.
-fn number(out: &mut Vec<u8>, name: &str, value: impl serde::Serialize) -> serde_json::Result<()> {
-    key(out, name);
-    serde_json::to_writer(&mut *out, &value)
+/// An integer field (its key written by [`key!`]).
+fn number(out: &mut Vec<u8>, key: &[u8], value: impl itoa::Integer) {
+    out.extend_from_slice(key);
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
 }
 
 /// A JSON string: copied between quotes when nothing in it needs escaping (the usual case),
