@@ -2,9 +2,14 @@
 //! vector), so a 100,000-file checkpoint costs one copy of its paths, not two. Each file's path
 //! is hashed with SHA-256 (its file id) as it arrives, while the freshly decoded path is still in
 //! the cache: after the sort by path, the paths lie scattered in memory.
+//!
+//! The index is bucketed by the first eight bytes of that digest, so a file's path is hashed
+//! once, not again by a `HashMap`'s hasher. Files of one path with different deletion vectors
+//! share a bucket; its chain compares path and deletion vector exactly. The paths come from the
+//! table's own log, which the provider writes, never from a request.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, BuildHasherDefault, RandomState};
+use std::hash::BuildHasherDefault;
 
 use super::actions::{AddFile, DeletionVector, SharedPartitionValues};
 use crate::util::Prehashed;
@@ -19,11 +24,10 @@ pub struct ActiveFiles {
     digests: Vec<[u8; 32]>,
     /// Whether `files[i]` has been removed (kept in place so indices stay valid).
     removed: Vec<bool>,
-    /// Next index with the same hash (a chain per hash bucket).
+    /// Next index with the same bucket (a chain per bucket).
     chain: Vec<u32>,
-    /// Keyed by `hasher`'s hash of the identity, kept as it is.
+    /// Keyed by the bucket of the path's digest (see [`bucket`]), kept as it is.
     heads: HashMap<u64, u32, BuildHasherDefault<Prehashed>>,
-    hasher: RandomState,
     /// One shared copy of each distinct set of partition values.
     partitions: HashSet<SharedPartitionValues>,
 }
@@ -46,10 +50,6 @@ impl ActiveFiles {
             active.insert(f.clone(), *digest);
         }
         active
-    }
-
-    fn hash(&self, path: &str, dv: Option<&DeletionVector>) -> u64 {
-        self.hasher.hash_one((path, dv.map(|d| (&d.storage_type, &d.path_or_inline_dv, d.offset))))
     }
 
     fn find(&self, hash: u64, path: &str, dv: Option<&DeletionVector>) -> Option<usize> {
@@ -78,7 +78,7 @@ impl ActiveFiles {
                 self.partitions.insert(add.partition_values.clone());
             }
         }
-        let hash = self.hash(&add.path, add.deletion_vector.as_deref());
+        let hash = bucket(&digest);
         if let Some(i) = self.find(hash, &add.path, add.deletion_vector.as_deref()) {
             self.files[i] = add;
             self.digests[i] = digest;
@@ -93,8 +93,7 @@ impl ActiveFiles {
 
     /// Removes the file with this identity, if present.
     pub fn remove(&mut self, path: &str, dv: Option<&DeletionVector>) {
-        let hash = self.hash(path, dv);
-        if let Some(i) = self.find(hash, path, dv) {
+        if let Some(i) = self.find(bucket(&path_digest(path)), path, dv) {
             self.removed[i] = true;
         }
     }
@@ -119,6 +118,13 @@ fn drop_removed<T>(items: &mut Vec<T>, removed: &[bool]) {
 /// The SHA-256 of a log path (file ids are made from it).
 pub fn path_digest(path: &str) -> [u8; 32] {
     crate::util::sha256(path.as_bytes())
+}
+
+/// The bucket of a path in the index: the first eight bytes of its SHA-256 (uniform already).
+fn bucket(digest: &[u8; 32]) -> u64 {
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
 }
 
 /// The first 32 bytes of a path as two big-endian integers (zero-padded): they order as the
