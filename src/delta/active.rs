@@ -17,7 +17,6 @@ use crate::util::Prehashed;
 const NONE: u32 = u32::MAX;
 
 /// Active files keyed by their identity (path and deletion vector).
-#[derive(Default)]
 pub struct ActiveFiles {
     files: Vec<AddFile>,
     /// SHA-256 of `files[i].path`.
@@ -30,6 +29,33 @@ pub struct ActiveFiles {
     heads: HashMap<u64, u32, BuildHasherDefault<Prehashed>>,
     /// One shared copy of each distinct set of partition values.
     partitions: HashSet<SharedPartitionValues>,
+    /// Addresses of copies in `partitions`, by a few bits of the address: a checkpoint's
+    /// decoder hands the files of a partition one copy, found here without hashing the values.
+    /// `partitions` keeps those copies alive, so an address here is never another's.
+    known: [usize; KNOWN_SLOTS],
+}
+
+/// Slots of [`ActiveFiles::known`].
+const KNOWN_SLOTS: usize = 64;
+
+impl Default for ActiveFiles {
+    fn default() -> ActiveFiles {
+        ActiveFiles {
+            files: Vec::new(),
+            digests: Vec::new(),
+            removed: Vec::new(),
+            chain: Vec::new(),
+            heads: HashMap::default(),
+            partitions: HashSet::new(),
+            known: [0; KNOWN_SLOTS],
+        }
+    }
+}
+
+/// The address of a set of partition values, and its slot in [`ActiveFiles::known`].
+fn address(values: &SharedPartitionValues) -> (usize, usize) {
+    let address = std::sync::Arc::as_ptr(values).cast::<u8>() as usize;
+    (address, (address >> 4) % KNOWN_SLOTS)
 }
 
 fn same_dv(a: Option<&DeletionVector>, b: Option<&DeletionVector>) -> bool {
@@ -72,11 +98,16 @@ impl ActiveFiles {
 
     /// Adds a file whose path's SHA-256 is `digest`, replacing one with the same identity.
     fn insert(&mut self, mut add: AddFile, digest: [u8; 32]) {
-        match self.partitions.get(&*add.partition_values) {
-            Some(shared) => add.partition_values = shared.clone(),
-            None => {
-                self.partitions.insert(add.partition_values.clone());
+        let (at, slot) = address(&add.partition_values);
+        if self.known[slot] != at {
+            match self.partitions.get(&*add.partition_values) {
+                Some(shared) => add.partition_values = shared.clone(),
+                None => {
+                    self.partitions.insert(add.partition_values.clone());
+                }
             }
+            let (at, slot) = address(&add.partition_values);
+            self.known[slot] = at;
         }
         let hash = bucket(&digest);
         if let Some(i) = self.find(hash, &add.path, add.deletion_vector.as_deref()) {
@@ -190,6 +221,26 @@ mod tests {
         let (files, digests) = a.into_sorted();
         assert_eq!(files.iter().map(|f| (f.path.as_str(), f.size)).collect::<Vec<_>>(), [("b", 2), ("c", 3)]);
         assert_eq!(digests, [path_digest("b"), path_digest("c")]);
+    }
+
+    #[test]
+    fn equal_partition_values_share_one_copy() {
+        let mut a = ActiveFiles::default();
+        let shared: SharedPartitionValues = vec![("day".to_string(), Some("x".to_string()))].into();
+        for i in 0..300 {
+            let mut f = add(&format!("p{i}"), 1);
+            // A fresh copy for most files (as commits give), one copy for every fifth (as a
+            // checkpoint's decoder gives).
+            f.partition_values = match i % 5 {
+                0 => shared.clone(),
+                _ => vec![("day".to_string(), Some(format!("{}", i % 3)))].into(),
+            };
+            a.add(f);
+        }
+        let (files, _) = a.into_sorted();
+        let copies: HashSet<usize> = files.iter().map(|f| address(&f.partition_values).0).collect();
+        assert_eq!(copies.len(), 4);
+        assert!(files.iter().all(|f| f.partition_values.len() == 1));
     }
 
     #[test]
