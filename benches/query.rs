@@ -103,6 +103,13 @@ fn main() {
     let s3 = serde_json::json!({"kind": "s3", "bucket": "lake", "region": "us-east-1", "endpoint": "http://127.0.0.1:9000",
         "path_style": true, "access_key_id": "AKIAOPENSHARING", "secret_access_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"});
     // The S3 store's keys are read from the same directory: only the URLs differ.
+    // OPENSHARING_BENCH_COLD_ONCE=1: one cold parquet query and nothing else, for profiling under
+    // `valgrind --tool=callgrind` (instruction counts: steady where the CPU time is noisy).
+    if std::env::var_os("OPENSHARING_BENCH_COLD_ONCE").is_some() {
+        let (_, bytes) = query(&engine(&root, s3), &root, "parquet", false);
+        println!("one cold parquet query: {bytes} body bytes");
+        return;
+    }
     println!("query on {FILES} files + checkpoint, full NDJSON with S3 pre-signed URLs, one thread");
     for format in ["parquet", "delta"] {
         // Cold: a new engine each time (empty snapshot cache); the first in the process also

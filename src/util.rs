@@ -78,6 +78,51 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     std::hint::black_box(diff) == 0
 }
 
+/// How many bytes [`for_each_flagged`] classifies per step.
+pub(crate) const FLAG_CHUNK: usize = 16;
+
+/// Calls `found(i)`, in increasing order, for each index `i` of `bytes` that `flags` flags.
+/// `flags` classifies 16 bytes at once: byte `i` (little-endian) of its result is 1 when
+/// `chunk[i]` is flagged (SIMD compares, or a fixed-size loop that compiles to them), so runs
+/// of unflagged bytes cost one branch per 16 bytes. `pad` is a byte `flags` does not flag (it
+/// fills a short tail's chunk).
+#[inline(always)]
+pub(crate) fn for_each_flagged(
+    bytes: &[u8],
+    flags: impl Fn(&[u8; FLAG_CHUNK]) -> u128,
+    pad: u8,
+    mut found: impl FnMut(usize),
+) {
+    let mut report = |mut flags: u128, chunk_start: usize| {
+        while flags != 0 {
+            found(chunk_start + flags.trailing_zeros() as usize / 8);
+            flags &= flags - 1;
+        }
+    };
+    let (chunks, tail) = bytes.as_chunks::<FLAG_CHUNK>();
+    for (k, chunk) in chunks.iter().enumerate() {
+        let flags = flags(chunk);
+        if flags != 0 {
+            report(flags, k * FLAG_CHUNK);
+        }
+    }
+    if !tail.is_empty() {
+        // The last 16 bytes when there are that many (less those already classified),
+        // otherwise the tail padded.
+        let flags = match bytes.last_chunk::<FLAG_CHUNK>() {
+            Some(last) => flags(last) >> (8 * (FLAG_CHUNK - tail.len())),
+            None => {
+                let mut chunk = [pad; FLAG_CHUNK];
+                chunk[..tail.len()].copy_from_slice(tail);
+                flags(&chunk)
+            }
+        };
+        if flags != 0 {
+            report(flags, bytes.len() - tail.len());
+        }
+    }
+}
+
 /// The hasher of a map whose keys are already uniform hashes (a SHA-256 digest, or a keyed hash
 /// of the caller's): it keeps their first eight bytes. For token digests a second, keyed hash
 /// (SipHash) adds little: aiming a token's digest at a bucket takes many hashes, and the table

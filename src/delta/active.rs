@@ -2,9 +2,14 @@
 //! vector), so a 100,000-file checkpoint costs one copy of its paths, not two. Each file's path
 //! is hashed with SHA-256 (its file id) as it arrives, while the freshly decoded path is still in
 //! the cache: after the sort by path, the paths lie scattered in memory.
+//!
+//! The index is bucketed by the first eight bytes of that digest, so a file's path is hashed
+//! once, not again by a `HashMap`'s hasher. Files of one path with different deletion vectors
+//! share a bucket; its chain compares path and deletion vector exactly. The paths come from the
+//! table's own log, which the provider writes, never from a request.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, BuildHasherDefault, RandomState};
+use std::hash::BuildHasherDefault;
 
 use super::actions::{AddFile, DeletionVector, SharedPartitionValues};
 use crate::util::Prehashed;
@@ -12,20 +17,45 @@ use crate::util::Prehashed;
 const NONE: u32 = u32::MAX;
 
 /// Active files keyed by their identity (path and deletion vector).
-#[derive(Default)]
 pub struct ActiveFiles {
     files: Vec<AddFile>,
     /// SHA-256 of `files[i].path`.
     digests: Vec<[u8; 32]>,
     /// Whether `files[i]` has been removed (kept in place so indices stay valid).
     removed: Vec<bool>,
-    /// Next index with the same hash (a chain per hash bucket).
+    /// Next index with the same bucket (a chain per bucket).
     chain: Vec<u32>,
-    /// Keyed by `hasher`'s hash of the identity, kept as it is.
+    /// Keyed by the bucket of the path's digest (see [`bucket`]), kept as it is.
     heads: HashMap<u64, u32, BuildHasherDefault<Prehashed>>,
-    hasher: RandomState,
     /// One shared copy of each distinct set of partition values.
     partitions: HashSet<SharedPartitionValues>,
+    /// Addresses of copies in `partitions`, by a few bits of the address: a checkpoint's
+    /// decoder hands the files of a partition one copy, found here without hashing the values.
+    /// `partitions` keeps those copies alive, so an address here is never another's.
+    known: [usize; KNOWN_SLOTS],
+}
+
+/// Slots of [`ActiveFiles::known`].
+const KNOWN_SLOTS: usize = 64;
+
+impl Default for ActiveFiles {
+    fn default() -> ActiveFiles {
+        ActiveFiles {
+            files: Vec::new(),
+            digests: Vec::new(),
+            removed: Vec::new(),
+            chain: Vec::new(),
+            heads: HashMap::default(),
+            partitions: HashSet::new(),
+            known: [0; KNOWN_SLOTS],
+        }
+    }
+}
+
+/// The address of a set of partition values, and its slot in [`ActiveFiles::known`].
+fn address(values: &SharedPartitionValues) -> (usize, usize) {
+    let address = std::sync::Arc::as_ptr(values).cast::<u8>() as usize;
+    (address, (address >> 4) % KNOWN_SLOTS)
 }
 
 fn same_dv(a: Option<&DeletionVector>, b: Option<&DeletionVector>) -> bool {
@@ -48,10 +78,6 @@ impl ActiveFiles {
         active
     }
 
-    fn hash(&self, path: &str, dv: Option<&DeletionVector>) -> u64 {
-        self.hasher.hash_one((path, dv.map(|d| (&d.storage_type, &d.path_or_inline_dv, d.offset))))
-    }
-
     fn find(&self, hash: u64, path: &str, dv: Option<&DeletionVector>) -> Option<usize> {
         let mut i = *self.heads.get(&hash)?;
         while i != NONE {
@@ -72,13 +98,18 @@ impl ActiveFiles {
 
     /// Adds a file whose path's SHA-256 is `digest`, replacing one with the same identity.
     fn insert(&mut self, mut add: AddFile, digest: [u8; 32]) {
-        match self.partitions.get(&*add.partition_values) {
-            Some(shared) => add.partition_values = shared.clone(),
-            None => {
-                self.partitions.insert(add.partition_values.clone());
+        let (at, slot) = address(&add.partition_values);
+        if self.known[slot] != at {
+            match self.partitions.get(&*add.partition_values) {
+                Some(shared) => add.partition_values = shared.clone(),
+                None => {
+                    self.partitions.insert(add.partition_values.clone());
+                }
             }
+            let (at, slot) = address(&add.partition_values);
+            self.known[slot] = at;
         }
-        let hash = self.hash(&add.path, add.deletion_vector.as_deref());
+        let hash = bucket(&digest);
         if let Some(i) = self.find(hash, &add.path, add.deletion_vector.as_deref()) {
             self.files[i] = add;
             self.digests[i] = digest;
@@ -93,8 +124,7 @@ impl ActiveFiles {
 
     /// Removes the file with this identity, if present.
     pub fn remove(&mut self, path: &str, dv: Option<&DeletionVector>) {
-        let hash = self.hash(path, dv);
-        if let Some(i) = self.find(hash, path, dv) {
+        if let Some(i) = self.find(bucket(&path_digest(path)), path, dv) {
             self.removed[i] = true;
         }
     }
@@ -119,6 +149,13 @@ fn drop_removed<T>(items: &mut Vec<T>, removed: &[bool]) {
 /// The SHA-256 of a log path (file ids are made from it).
 pub fn path_digest(path: &str) -> [u8; 32] {
     crate::util::sha256(path.as_bytes())
+}
+
+/// The bucket of a path in the index: the first eight bytes of its SHA-256 (uniform already).
+fn bucket(digest: &[u8; 32]) -> u64 {
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
 }
 
 /// The first 32 bytes of a path as two big-endian integers (zero-padded): they order as the
@@ -184,6 +221,26 @@ mod tests {
         let (files, digests) = a.into_sorted();
         assert_eq!(files.iter().map(|f| (f.path.as_str(), f.size)).collect::<Vec<_>>(), [("b", 2), ("c", 3)]);
         assert_eq!(digests, [path_digest("b"), path_digest("c")]);
+    }
+
+    #[test]
+    fn equal_partition_values_share_one_copy() {
+        let mut a = ActiveFiles::default();
+        let shared: SharedPartitionValues = vec![("day".to_string(), Some("x".to_string()))].into();
+        for i in 0..300 {
+            let mut f = add(&format!("p{i}"), 1);
+            // A fresh copy for most files (as commits give), one copy for every fifth (as a
+            // checkpoint's decoder gives).
+            f.partition_values = match i % 5 {
+                0 => shared.clone(),
+                _ => vec![("day".to_string(), Some(format!("{}", i % 3)))].into(),
+            };
+            a.add(f);
+        }
+        let (files, _) = a.into_sorted();
+        let copies: HashSet<usize> = files.iter().map(|f| address(&f.partition_values).0).collect();
+        assert_eq!(copies.len(), 4);
+        assert!(files.iter().all(|f| f.partition_values.len() == 1));
     }
 
     #[test]

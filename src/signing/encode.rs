@@ -4,6 +4,8 @@
 //! kept or not, no dot-segment normalisation), which general-purpose URL crates do not promise,
 //! and the presign hot path appends into a caller-owned buffer without allocating.
 
+use crate::util::{for_each_flagged, FLAG_CHUNK};
+
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Whether `UriEncode` must escape `b`: all but `A-Z a-z 0-9 - . _ ~`, and `/` unless
@@ -18,13 +20,10 @@ fn must_escape(b: u8, keep_slash: bool) -> bool {
     !(letter | (dash_to_nine & slash_ok) | (b == b'_') | (b == b'~'))
 }
 
-/// How many bytes [`uri_encode_into`] classifies per step.
-const CHUNK: usize = 16;
-
 /// Byte `i` (little-endian) is 1 when `chunk[i]` must be escaped, else 0.
 #[inline(always)]
-fn escape_flags(chunk: &[u8; CHUNK], keep_slash: bool) -> u128 {
-    let mut flags = [0u8; CHUNK];
+fn escape_flags(chunk: &[u8; FLAG_CHUNK], keep_slash: bool) -> u128 {
+    let mut flags = [0u8; FLAG_CHUNK];
     for (flag, &b) in flags.iter_mut().zip(chunk) {
         *flag = u8::from(must_escape(b, keep_slash));
     }
@@ -42,39 +41,18 @@ pub fn uri_encode_into(out: &mut String, input: &str, keep_slash: bool) {
     // and ends on a character boundary. Object keys are mostly such runs: they are classified
     // 16 bytes per step (SIMD compares where the target has them), one branch per step.
     let mut run_start = 0;
-    let mut escape_at = |mut flags: u128, chunk_start: usize| {
-        while flags != 0 {
-            let i = chunk_start + flags.trailing_zeros() as usize / 8;
+    for_each_flagged(
+        bytes,
+        |chunk| escape_flags(chunk, keep_slash),
+        b'a',
+        |i| {
             if run_start < i {
                 out.push_str(&input[run_start..i]);
             }
             out.push_str(percent_escape(bytes[i]));
             run_start = i + 1;
-            flags &= flags - 1;
-        }
-    };
-    let (chunks, tail) = bytes.as_chunks::<CHUNK>();
-    for (k, chunk) in chunks.iter().enumerate() {
-        let flags = escape_flags(chunk, keep_slash);
-        if flags != 0 {
-            escape_at(flags, k * CHUNK);
-        }
-    }
-    if !tail.is_empty() {
-        // The last 16 bytes when there are that many (less those already classified),
-        // otherwise the tail padded with a pass-through byte.
-        let flags = match bytes.last_chunk::<CHUNK>() {
-            Some(last) => escape_flags(last, keep_slash) >> (8 * (CHUNK - tail.len())),
-            None => {
-                let mut chunk = [b'a'; CHUNK];
-                chunk[..tail.len()].copy_from_slice(tail);
-                escape_flags(&chunk, keep_slash)
-            }
-        };
-        if flags != 0 {
-            escape_at(flags, bytes.len() - tail.len());
-        }
-    }
+        },
+    );
     if run_start < bytes.len() {
         out.push_str(&input[run_start..]);
     }
@@ -142,9 +120,9 @@ mod tests {
                 let pass =
                     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') || (keep_slash && b == b'/');
                 assert_eq!(must_escape(b, keep_slash), !pass, "{b:#04x} keep_slash={keep_slash}");
-                for pos in 0..CHUNK {
+                for pos in 0..FLAG_CHUNK {
                     for fill in [b'a', b'%', 0xff] {
-                        let mut chunk = [fill; CHUNK];
+                        let mut chunk = [fill; FLAG_CHUNK];
                         chunk[pos] = b;
                         let expected = chunk
                             .iter()

@@ -175,14 +175,14 @@ impl TableBody {
         kind: FileKind,
         f: &AddFile,
         stamp: Stamp,
-        id: String,
+        id: &str,
         index: Option<usize>,
     ) {
         self.sign(&f.path, index);
         let dv = f.deletion_vector.as_deref().and_then(|dv| self.sign_dv(dv));
         let passthrough = f.deletion_vector.as_deref().filter(|_| dv.is_none());
         let mut partitions = std::mem::take(&mut self.partitions);
-        let signed = Signed { deletion_vector: dv.as_ref().map(|(d, id)| (d, id.as_str())), ..self.signed(&id) };
+        let signed = Signed { deletion_vector: dv.as_ref().map(|(d, id)| (d, id.as_str())), ..self.signed(id) };
         match passthrough {
             Some(inline) => {
                 let signed = Signed { deletion_vector: Some((inline, "")), ..signed };
@@ -202,7 +202,8 @@ impl TableBody {
                     prefetch(f.path.as_bytes());
                     prefetch(f.stats.as_ref().map_or(&[][..], |s| s.literal().get().as_bytes()));
                 }
-                let id = self.id_hash.id_of_digest(snapshot.path_digest(i));
+                let mut digits = [0u8; 64];
+                let id = self.id_hash.id_of_digest_in(snapshot.path_digest(i), &mut digits);
                 self.write_add(out, FileKind::File, &snapshot.files[i], stamp, id, Some(i));
             }
             Items::Changes { commits, items, metadata_cdf } => {
@@ -212,7 +213,7 @@ impl TableBody {
                 match &commit.actions[item.action as usize] {
                     Action::Add(f) => {
                         let id = self.id_hash.id(&f.path);
-                        self.write_add(out, FileKind::Add, f, stamp, id, None);
+                        self.write_add(out, FileKind::Add, f, stamp, &id, None);
                     }
                     Action::Remove(f) => {
                         let id = self.sign_with_id(&f.path);

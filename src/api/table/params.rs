@@ -137,6 +137,17 @@ impl FileIdHash {
             FileIdHash::Delta => crate::util::hex(digest),
         }
     }
+
+    /// The same id written into `digits` (on the caller's stack): a 100,000-file response
+    /// allocates no string per id.
+    pub fn id_of_digest_in<'a>(self, digest: &[u8; 32], digits: &'a mut [u8; 64]) -> &'a str {
+        *digits = crate::util::hex_digest_256(digest);
+        let len = match self {
+            FileIdHash::Parquet => 32,
+            FileIdHash::Delta => 64,
+        };
+        std::str::from_utf8(&digits[..len]).unwrap_or_default()
+    }
 }
 
 #[cfg(test)]

@@ -42,11 +42,17 @@ enum MapValue {
 /// Most distinct partitions kept for sharing while a file is read.
 const MAX_SHARED_PARTITIONS: usize = 4096;
 
+/// Slots of [`Partitions::recent`].
+const RECENT_SLOTS: usize = 256;
+
 /// The partition values of the rows read so far, keyed by their encoded entries: a table has
 /// few partitions and many files, so most rows find theirs here and allocate nothing.
 #[derive(Default)]
 struct Partitions {
     shared: HashMap<Box<[u8]>, SharedPartitionValues>,
+    /// The values last found for encoded entries, by a cheap hash of them ([`slot`]): most rows
+    /// find theirs here, compared byte for byte, before `shared` SipHashes the entries.
+    recent: Vec<Option<(Box<[u8]>, SharedPartitionValues)>>,
     /// The current row's entries, encoded: per entry the key's length and bytes, then `0` for a
     /// null value or `1`, its length and bytes.
     scratch: Vec<u8>,
@@ -72,15 +78,40 @@ impl Partitions {
         &mut self,
         entries: impl FnOnce() -> Result<PartitionValues, Refusal>,
     ) -> Result<SharedPartitionValues, Refusal> {
-        if let Some(shared) = self.shared.get(self.scratch.as_slice()) {
-            return Ok(shared.clone());
+        if self.recent.is_empty() {
+            self.recent.resize(RECENT_SLOTS, None);
         }
-        let shared: SharedPartitionValues = entries()?.into();
-        if self.shared.len() < MAX_SHARED_PARTITIONS {
-            self.shared.insert(self.scratch.as_slice().into(), shared.clone());
+        let slot = slot(&self.scratch);
+        if let Some((key, shared)) = &self.recent[slot] {
+            if **key == *self.scratch {
+                return Ok(shared.clone());
+            }
         }
+        let shared = match self.shared.get(self.scratch.as_slice()) {
+            Some(shared) => shared.clone(),
+            None => {
+                let shared: SharedPartitionValues = entries()?.into();
+                if self.shared.len() < MAX_SHARED_PARTITIONS {
+                    self.shared.insert(self.scratch.as_slice().into(), shared.clone());
+                }
+                shared
+            }
+        };
+        self.recent[slot] = Some((self.scratch.as_slice().into(), shared.clone()));
         Ok(shared)
     }
+}
+
+/// The slot of encoded entries in [`Partitions::recent`]: a multiplicative hash of their 8-byte
+/// words (unkeyed, so only a first look: a miss falls back to the SipHash map).
+fn slot(bytes: &[u8]) -> usize {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let (words, tail) = bytes.as_chunks::<8>();
+    let mut last = [0u8; 8];
+    last[..tail.len()].copy_from_slice(tail);
+    let hash =
+        words.iter().chain([&last]).fold(0u64, |h, w| (h.rotate_left(5) ^ u64::from_le_bytes(*w)).wrapping_mul(K));
+    (hash >> 56) as usize % RECENT_SLOTS
 }
 
 /// The `deletionVector` struct: the leaf that tells whether it is null, and its fields.
