@@ -138,7 +138,7 @@ pub struct Share {
     index: HashMap<String, usize>,
     /// The share's item as the discovery endpoints answer it, rendered on first use: a
     /// catalog does not change, so its strings are escaped once, not at every request.
-    pub listed: OnceLock<Box<RawValue>>,
+    pub(crate) listed: OnceLock<Box<RawValue>>,
 }
 
 impl Share {

@@ -127,19 +127,12 @@ impl FileIdHash {
     /// Parquet ids are the first 16 bytes of the path's SHA-256 (the reference uses MD5, which
     /// `ring` does not offer; clients only need ids to be stable and unique per file).
     pub fn id(self, path: &str) -> String {
-        self.id_of_digest(ring::digest::digest(&ring::digest::SHA256, path.as_bytes()).as_ref())
+        let mut digits = [0u8; 64];
+        self.id_of_digest_in(&crate::util::sha256(path.as_bytes()), &mut digits).to_owned()
     }
 
-    /// The id of a file whose path's SHA-256 is `digest`.
-    pub fn id_of_digest(self, digest: &[u8]) -> String {
-        match self {
-            FileIdHash::Parquet => crate::util::hex(&digest[..16]),
-            FileIdHash::Delta => crate::util::hex(digest),
-        }
-    }
-
-    /// The same id written into `digits` (on the caller's stack): a 100,000-file response
-    /// allocates no string per id.
+    /// The id of a file whose path's SHA-256 is `digest`, written into `digits` (on the
+    /// caller's stack): a 100,000-file response allocates no string per id.
     pub fn id_of_digest_in<'a>(self, digest: &[u8; 32], digits: &'a mut [u8; 64]) -> &'a str {
         *digits = crate::util::hex_digest_256(digest);
         let len = match self {
