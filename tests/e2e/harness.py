@@ -18,6 +18,22 @@ S3_KEY_ID = "AKIAOPENSHARINGTEST"
 S3_SECRET = "opensharing/test+secret/key0123456789abcd"
 
 
+def read_log(path: pathlib.Path, settle: float = 0.1, timeout: float = 3.0) -> str:
+    """The server's log once it has stopped growing for `settle` seconds (at most `timeout`).
+    `serve` writes a request's access line when its response body is dropped, after the client
+    has its answer, and gathers lines into batches written when a worker runs out of work: a
+    test that reads the log right after a response would otherwise race those writes."""
+    deadline = time.time() + timeout
+    text = path.read_text()
+    while time.time() < deadline:
+        time.sleep(settle)
+        again = path.read_text()
+        if again == text:
+            break
+        text = again
+    return text
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -9,7 +9,7 @@ import time
 import delta_sharing
 import pytest
 
-from harness import opensharing_serve, server_binary
+from harness import opensharing_serve, read_log, server_binary
 from test_server import DEMO_TOKEN, call, demo_config, sha256, wait_until
 
 SHARES = "/shares"
@@ -26,7 +26,7 @@ def token_of(output):
 
 
 def log_events(log_path):
-    return [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+    return [json.loads(line) for line in read_log(log_path).splitlines() if line.startswith("{")]
 
 
 @pytest.fixture()
@@ -72,7 +72,7 @@ def test_rotation_keeps_old_tokens_for_the_grace_period_then_revokes(served, tmp
     missing = subprocess.run([str(server_binary()), "recipient", "rotate", "nobody", "--config", str(config_path)],
                              capture_output=True, text=True)
     assert missing.returncode != 0 and "no recipient named 'nobody'" in missing.stderr
-    log = log_path.read_text()
+    log = read_log(log_path)
     for token in (first, second, third):
         assert token not in log
 
@@ -102,7 +102,7 @@ def test_ip_access_lists_refuse_other_addresses_and_trust_only_listed_proxies(se
     refusals = [e for e in log_events(log_path) if e.get("status") == 403 and e.get("recipient") == "there"]
     assert refusals and all("ip_access_list" in e.get("detail", "") for e in refusals), refusals
     assert "198.51.100.7" in json.dumps(refusals)
-    assert "there-token" not in log_path.read_text()
+    assert "there-token" not in read_log(log_path)
 
 
 def test_rate_limits_answer_429_with_retry_after(served):
@@ -123,4 +123,4 @@ def test_rate_limits_answer_429_with_retry_after(served):
     assert call(url + SHARES, "slow-token")[0] == 200, "allowed again after Retry-After"
     events = [e for e in log_events(log_path) if e.get("status") == 429]
     assert events and all(e["recipient"] == "slow" and "rate limit" in e["detail"] for e in events)
-    assert "slow-token" not in log_path.read_text()
+    assert "slow-token" not in read_log(log_path)

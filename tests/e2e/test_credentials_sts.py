@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-from harness import background, free_port, opensharing_serve
+from harness import background, free_port, opensharing_serve, read_log
 
 TOKEN = "e2e-sts-token-0123456789"
 BUCKET = "lake"
@@ -165,7 +165,7 @@ def test_a_refused_assume_role_is_a_bad_gateway_logged_without_secrets(sts):
     body = json.loads(refused.value.read())
     assert body["errorCode"] == "CATALOG_ERROR"
     assert "SignatureDoesNotMatch" in body["message"]
-    log = sts["log"].read_text()
+    log = read_log(sts["log"])
     events = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     failed = [e for e in events if e.get("route") == "volume_credentials"]
     assert failed and "SignatureDoesNotMatch" in failed[-1].get("detail", ""), failed

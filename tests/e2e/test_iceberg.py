@@ -23,7 +23,7 @@ from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError, RESTError, UnauthorizedError
 from pyiceberg.types import StringType
 
-from harness import S3_KEY_ID, S3_SECRET, opensharing_serve, s3s_fs
+from harness import S3_KEY_ID, S3_SECRET, opensharing_serve, read_log, s3s_fs
 from test_credentials_sts import BUCKET, REGION, client, iam_setup, moto_server
 
 TOKEN = "e2e-iceberg-token-0123456789"
@@ -115,7 +115,7 @@ def catalog(share, token=TOKEN, warehouse="s"):
 
 
 def events(share, route):
-    lines = share["log"].read_text().splitlines()
+    lines = read_log(share["log"]).splitlines()
     return [e for e in (json.loads(line) for line in lines if line.startswith("{")) if e.get("route") == route]
 
 
@@ -284,5 +284,5 @@ def test_the_delta_surface_points_iceberg_tables_to_the_catalog(static):
 
 def test_no_secret_in_the_server_log(signing, static):
     for share in (signing, static):
-        text = share["log"].read_text()
+        text = read_log(share["log"])
         assert TOKEN not in text and S3_SECRET not in text and "Signature=" not in text

@@ -21,7 +21,7 @@ import delta_sharing
 import pytest
 from deltalake import DeltaTable
 
-from harness import background, free_port, opensharing_serve, same_rows
+from harness import background, free_port, opensharing_serve, read_log, same_rows
 
 HERE = pathlib.Path(__file__).resolve().parent
 NODE_OIDC = os.environ.get("OPENSHARING_NODE_OIDC",
@@ -118,7 +118,7 @@ def test_delta_sharing_client_reads_with_an_oauth_profile(federation):
     assert [s.name for s in client.list_shares()] == ["demo"]
     df = delta_sharing.load_as_pandas(f"{profile}#{TABLE}")
     same_rows(df, DeltaTable(str(federation["dir"] / "data" / "trips")).to_pandas(), key="trip_id")
-    audit = [json.loads(line) for line in federation["log"].read_text().splitlines() if '"oidc"' in line]
+    audit = [json.loads(line) for line in read_log(federation["log"]).splitlines() if '"oidc"' in line]
     assert audit and all(a["recipient"] == "federated-reader" and a["sub"] == "reader"
                          and a["iss"] == federation["issuer"] for a in audit)
 
@@ -160,7 +160,7 @@ def test_tokens_that_must_not_pass_are_401(federation):
     time.sleep(max(0, short_claims["exp"] - time.time()) + 1.5)
     assert_refused(url, short_cfg_token, "expired")
     assert call(url + "/shares", good)[0] == 200, "the server still serves"
-    log = federation["log"].read_text()
+    log = read_log(federation["log"])
     details = [json.loads(line).get("detail", "") for line in log.splitlines() if '"status":401' in line]
     assert any("expired" in d for d in details) and any("HS256" in d for d in details), details
     assert any("audience" in d for d in details) and any("no recipient" in d for d in details), details
@@ -187,11 +187,11 @@ def test_a_key_rotated_out_of_the_jwks_is_refused(federation, demo_dir, tmp_path
         with opensharing_serve(config(demo_dir, issuer), demo_dir) as (url, _, _, log_path):
             assert_refused(url, old, "key rotated out")
             assert call(url + "/shares", new)[0] == 200
-            assert "unknown kid" in log_path.read_text()
+            assert "unknown kid" in read_log(log_path)
 
 
 def test_no_token_in_the_server_log(federation):
-    log = federation["log"].read_text()
+    log = read_log(federation["log"])
     assert "eyJ" not in log
     assert "reader-secret" not in log
     assert federation["proc"].poll() is None, "the server is still running"

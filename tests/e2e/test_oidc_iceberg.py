@@ -17,7 +17,7 @@ import pytest
 from pyiceberg.catalog import load_catalog
 from pyiceberg.exceptions import UnauthorizedError
 
-from harness import S3_KEY_ID, S3_SECRET, opensharing_serve, s3s_fs
+from harness import S3_KEY_ID, S3_SECRET, opensharing_serve, read_log, s3s_fs
 from test_credentials_sts import BUCKET, REGION
 from test_iceberg import TOKEN, share_config, sorted_rows, write_table
 from test_oidc import AUDIENCE, NODE_OIDC, call, oidc_provider, token
@@ -26,7 +26,7 @@ RECIPIENT = "federated-iceberg"
 
 
 def routes(log: pathlib.Path, prefix: str = "iceberg_") -> list:
-    events = (json.loads(line) for line in log.read_text().splitlines() if line.startswith("{"))
+    events = (json.loads(line) for line in read_log(log).splitlines() if line.startswith("{"))
     return [e for e in events if e.get("route", "").startswith(prefix)]
 
 
@@ -98,7 +98,7 @@ def test_a_refused_token_is_an_iceberg_401_with_the_invalid_token_challenge(fede
 
 
 def test_no_token_in_the_server_log(federated):
-    log = federated["log"].read_text()
+    log = read_log(federated["log"])
     assert "eyJ" not in log, "no JWT"
     assert "pyiceberg-secret" not in log and TOKEN not in log and S3_SECRET not in log
     assert federated["proc"].poll() is None, "the server is still running"

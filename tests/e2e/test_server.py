@@ -19,7 +19,7 @@ import delta_sharing
 import pytest
 from deltalake import DeltaTable
 
-from harness import opensharing_serve, profile, same_rows, server_binary
+from harness import opensharing_serve, profile, read_log, same_rows, server_binary
 
 DEMO_TOKEN = "opensharing-demo-token"
 TABLE = "demo.default.trips"
@@ -233,12 +233,12 @@ def test_hot_reload_adds_and_revokes_a_recipient_without_failing_requests(server
         # An invalid file is refused and the running configuration keeps serving.
         config_path.write_text('{"shares": [{"name": "demo"}], "recipients": [{"name": "x"}]}')
         server["proc"].send_signal(signal.SIGHUP)
-        wait_until(lambda: "reload_failed" in server["log"].read_text(), what="reload_failed logged")
+        wait_until(lambda: "reload_failed" in read_log(server["log"]), what="reload_failed logged")
         assert call(shares_url)[0] == 200
         config_path.write_text(json.dumps(config, indent=2))
         time.sleep(0.5)
     assert hammer.failures == [] and hammer.ok > 50, (hammer.ok, hammer.failures[:5])
-    assert '"event":"reloaded"' in server["log"].read_text()
+    assert '"event":"reloaded"' in read_log(server["log"])
 
 
 def test_recipient_add_writes_hash_and_profile_and_the_server_picks_it_up(server, tmp_path):
@@ -288,13 +288,13 @@ def test_check_reports_each_store(server, tmp_path):
 
 def test_log_lines_are_json_without_tokens_or_signatures(server):
     query_files(server)
-    lines = [json.loads(line) for line in server["log"].read_text().splitlines()]
+    lines = [json.loads(line) for line in read_log(server["log"]).splitlines()]
     requests = [line for line in lines if line.get("event") == "request"]
     assert requests and all({"method", "path", "duration_ms", "status", "route"} <= set(r) for r in requests)
     assert all("?" not in r["path"] for r in requests)
     assert any(r["route"] == "file" and r["status"] == 206 for r in requests)
     assert any(r.get("recipient") == "demo-recipient" and r["route"] == "query_table" for r in requests)
-    text = server["log"].read_text()
+    text = read_log(server["log"])
     for secret in [DEMO_TOKEN, "temporary-recipient-token", "X-Amz-Signature", "Bearer"]:
         assert secret not in text
 
@@ -305,7 +305,7 @@ def test_sigterm_stops_gracefully(demo_dir, tmp_path):
         assert call(url + "/shares")[0] == 200
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
-        events = [json.loads(line) for line in log_path.read_text().splitlines()]
+        events = [json.loads(line) for line in read_log(log_path).splitlines()]
         assert {"event": "stopped", "graceful": True} in events
 
 
