@@ -505,27 +505,53 @@ impl Exchange {
     /// [`read`](Exchange::read) into a buffer that may be uninitialised (a C caller's): the
     /// bytes counted by the return value are initialised.
     pub(crate) fn read_uninit(&mut self, buf: &mut [std::mem::MaybeUninit<u8>]) -> usize {
-        if buf.is_empty() {
+        if buf.is_empty() || !self.fill() {
             return 0;
         }
-        loop {
-            if self.chunk_pos < self.chunk.len() {
-                let n = buf.len().min(self.chunk.len() - self.chunk_pos);
-                let piece = &self.chunk[self.chunk_pos..self.chunk_pos + n];
-                // SAFETY: `buf` has room for `n` bytes and cannot overlap the exchange's own chunk.
-                unsafe { std::ptr::copy_nonoverlapping(piece.as_ptr(), buf.as_mut_ptr().cast::<u8>(), n) };
-                self.chunk_pos += n;
-                self.audit.body_bytes += n as u64;
-                return n;
-            }
+        let n = buf.len().min(self.chunk.len() - self.chunk_pos);
+        let piece = &self.chunk[self.chunk_pos..self.chunk_pos + n];
+        // SAFETY: `buf` has room for `n` bytes and cannot overlap the exchange's own chunk.
+        unsafe { std::ptr::copy_nonoverlapping(piece.as_ptr(), buf.as_mut_ptr().cast::<u8>(), n) };
+        self.chunk_pos += n;
+        self.audit.body_bytes += n as u64;
+        n
+    }
+
+    /// The next body bytes as a buffer of their own, moved out of the exchange instead of
+    /// copied: a complete body (a JSON answer) in one piece, a streamed one a chunk at a time.
+    /// `None` when the body is complete (or in another state). A host that sends owned buffers
+    /// saves a copy and an allocation per response this way; it may mix this with
+    /// [`read`](Exchange::read). Once the last piece is out, [`poll`](Exchange::poll) returns
+    /// [`Step::Done`].
+    pub fn read_chunk(&mut self) -> Option<Vec<u8>> {
+        if !self.fill() {
+            return None;
+        }
+        let piece = match self.chunk_pos {
+            0 => std::mem::take(&mut self.chunk),
+            from => self.chunk[from..].to_vec(),
+        };
+        self.chunk.clear();
+        self.chunk_pos = 0;
+        self.audit.body_bytes += piece.len() as u64;
+        if matches!(self.state, State::Streaming(Body::Empty)) {
+            self.state = State::Finished;
+        }
+        Some(piece)
+    }
+
+    /// Makes sure the current chunk has bytes left, taking the body's next piece when it has
+    /// none. False when the body is complete.
+    fn fill(&mut self) -> bool {
+        while self.chunk_pos >= self.chunk.len() {
             self.chunk.clear();
             self.chunk_pos = 0;
             // A file is sent by the host (`Step::ServeFile`), never read here.
             let State::Streaming(body) = &mut self.state else {
-                return 0;
+                return false;
             };
             let more = match body {
-                Body::File(_) => return 0,
+                Body::File(_) => return false,
                 Body::Empty => false,
                 Body::Bytes(bytes) => {
                     self.chunk = std::mem::take(bytes);
@@ -540,10 +566,11 @@ impl Exchange {
             if !more {
                 self.state = if self.chunk.is_empty() { State::Finished } else { State::Streaming(Body::Empty) };
                 if self.chunk.is_empty() {
-                    return 0;
+                    return false;
                 }
             }
         }
+        true
     }
 
     /// The needs asked and not answered yet, oldest first (handed out by `poll` or not).
@@ -692,5 +719,60 @@ mod tests {
     fn an_operation_waiting_for_nothing_is_an_internal_error() {
         let mut ex = fanout(0);
         assert!(matches!(ex.poll(), Step::Head(h) if h.status == 500));
+    }
+
+    /// Pieces `pieces`, one per call, some of them empty.
+    struct Pieces(std::vec::IntoIter<&'static [u8]>);
+
+    impl BodyStream for Pieces {
+        fn next_chunk(&mut self, out: &mut Vec<u8>) -> bool {
+            match self.0.next() {
+                Some(piece) => {
+                    out.extend_from_slice(piece);
+                    true
+                }
+                None => false,
+            }
+        }
+    }
+
+    fn answering(body: Body) -> Exchange {
+        let head = ResponseHead { status: 200, headers: Vec::new() };
+        let mut ex =
+            Exchange::responding(Response { head, body, error_code: None, detail: None }, false, AuditEvent::default());
+        assert!(matches!(ex.poll(), Step::Head(_)));
+        ex
+    }
+
+    #[test]
+    fn a_complete_body_is_moved_out_whole() {
+        let mut ex = answering(Body::Bytes(b"{\"items\":[]}".to_vec()));
+        assert_eq!(ex.read_chunk().as_deref(), Some(&b"{\"items\":[]}"[..]));
+        assert!(matches!(ex.poll(), Step::Done(audit) if audit.body_bytes == 12), "done once the last piece is out");
+        assert_eq!(ex.read_chunk(), None);
+    }
+
+    #[test]
+    fn pieces_and_reads_mix_and_give_the_same_bytes() {
+        let stream = || Body::Stream(Box::new(Pieces(vec![&b"ab"[..], b"", b"cde", b"f"].into_iter())));
+        let mut pieces = answering(stream());
+        let mut got = Vec::new();
+        while let Some(piece) = pieces.read_chunk() {
+            assert!(!piece.is_empty(), "no empty piece");
+            got.extend(piece);
+        }
+        assert_eq!(got, b"abcdef");
+        assert!(matches!(pieces.poll(), Step::Done(audit) if audit.body_bytes == 6));
+
+        // A read that leaves part of a piece: the rest comes as the next piece.
+        let mut mixed = answering(stream());
+        let mut one = [0u8; 1];
+        assert_eq!(mixed.read(&mut one), 1);
+        assert_eq!(mixed.read_chunk().as_deref(), Some(&b"b"[..]));
+        assert_eq!(mixed.read_chunk().as_deref(), Some(&b"cde"[..]));
+        assert_eq!(mixed.read(&mut one), 1);
+        assert_eq!(one, *b"f");
+        assert_eq!(mixed.read(&mut one), 0);
+        assert!(matches!(mixed.poll(), Step::Done(audit) if audit.body_bytes == 6));
     }
 }

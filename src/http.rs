@@ -140,14 +140,18 @@ pub fn decode_segment(segment: &str) -> Option<Cow<'_, str>> {
 pub struct ResponseHead {
     /// The HTTP status code.
     pub status: u16,
-    /// Header names and values, in order.
-    pub headers: Vec<(String, String)>,
+    /// Header names and values, in order. Names and most values are constants the engine
+    /// writes (`Content-Type`, its JSON value): they are borrowed, not allocated per response.
+    pub headers: Vec<(HeaderText, HeaderText)>,
 }
+
+/// A response header's name or value: a constant, or text made for this response.
+pub type HeaderText = Cow<'static, str>;
 
 impl ResponseHead {
     /// The first value of header `name`, compared case-insensitively.
     pub fn header_value(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_ref())
     }
 }
 

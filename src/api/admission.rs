@@ -58,7 +58,7 @@ pub(super) fn admit<S: Surface>(
     check(catalog, recipient, request, now_ms).map_err(|refusal| {
         let mut response = S::error(refusal.error);
         if let Some(seconds) = refusal.retry_after {
-            response.head.headers.push(("Retry-After".into(), seconds.to_string()));
+            response.head.headers.push(("Retry-After".into(), seconds.to_string().into()));
         }
         response.detail = Some(refusal.detail);
         response

@@ -231,7 +231,7 @@ impl ListFiles {
             status: 200,
             headers: vec![
                 ("Content-Type".into(), CONTENT_TYPE_JSON.into()),
-                ("Content-Length".into(), body.len().to_string()),
+                ("Content-Length".into(), body.len().to_string().into()),
             ],
         };
         Ok(signed(head, body.into_bytes(), urls))
@@ -257,7 +257,7 @@ impl Operation for Redirect {
                 let head = ResponseHead {
                     status: 307,
                     headers: vec![
-                        ("Location".into(), url),
+                        ("Location".into(), url.into()),
                         ("Cache-Control".into(), "no-store".into()),
                         ("Content-Length".into(), "0".into()),
                     ],

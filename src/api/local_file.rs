@@ -94,20 +94,20 @@ impl ServeFile {
                 let e = ApiError::invalid(format!("The range is outside the file ({size} bytes)"));
                 let mut response = error_response(&e);
                 response.head.status = 416;
-                response.head.headers.push(("Content-Range".into(), format!("bytes */{size}")));
+                response.head.headers.push(("Content-Range".into(), format!("bytes */{size}").into()));
                 return response;
             }
         };
         let mut headers = vec![
             ("Content-Type".into(), CONTENT_TYPE.into()),
-            ("Content-Length".into(), range.len().to_string()),
+            ("Content-Length".into(), range.len().to_string().into()),
             ("Accept-Ranges".into(), "bytes".into()),
         ];
         if status == 206 {
-            headers.push(("Content-Range".into(), format!("bytes {}-{}/{size}", range.start, range.end - 1)));
+            headers.push(("Content-Range".into(), format!("bytes {}-{}/{size}", range.start, range.end - 1).into()));
         }
         if let Some(date) = http_date(meta.last_modified_ms) {
-            headers.push(("Last-Modified".into(), date));
+            headers.push(("Last-Modified".into(), date.into()));
         }
         let body = if range.is_empty() {
             Body::Empty

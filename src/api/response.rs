@@ -29,6 +29,9 @@ pub(crate) fn error_response(error: &ApiError) -> Response {
 pub(crate) fn json_head(status: u16, len: usize) -> ResponseHead {
     ResponseHead {
         status,
-        headers: vec![("Content-Type".into(), CONTENT_TYPE_JSON.into()), ("Content-Length".into(), len.to_string())],
+        headers: vec![
+            ("Content-Type".into(), CONTENT_TYPE_JSON.into()),
+            ("Content-Length".into(), len.to_string().into()),
+        ],
     }
 }

@@ -325,16 +325,16 @@ pub unsafe extern "C" fn opensharing_exchange_need_http_header(
 ///
 /// # Safety
 /// `name` and `value` are NULL or writable.
-unsafe fn write_header(
-    headers: &[(String, String)],
+unsafe fn write_header<T: AsRef<str>>(
+    headers: &[(T, T)],
     index: usize,
     name: *mut opensharing_str,
     value: *mut opensharing_str,
 ) -> Result<(), FfiError> {
     let (name, value) = (unsafe { out_arg(name, "name") }?, unsafe { out_arg(value, "value") }?);
     let (n, v) = headers.get(index).ok_or_else(|| FfiError::not_found(format!("no header {index}")))?;
-    name.write(opensharing_str::of(n));
-    value.write(opensharing_str::of(v));
+    name.write(opensharing_str::of(n.as_ref()));
+    value.write(opensharing_str::of(v.as_ref()));
     Ok(())
 }
 

@@ -128,7 +128,8 @@ pub fn drive(engine: &Engine, request: Request, now: i64, mut io: impl FnMut(&Io
             }
             Step::Done(audit) => {
                 let head = head.expect("head before done");
-                return Reply { status: head.status, headers: head.headers, body, audit: audit.clone() };
+                let headers = head.headers.into_iter().map(|(n, v)| (n.into_owned(), v.into_owned())).collect();
+                return Reply { status: head.status, headers, body, audit: audit.clone() };
             }
         }
     }

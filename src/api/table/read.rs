@@ -14,7 +14,7 @@ use crate::delta::{
     SnapshotReader, Target,
 };
 use crate::exchange::{Body, IoNeed, IoResult, Operation, Response, Turn};
-use crate::http::{ResponseHead, CONTENT_TYPE_NDJSON};
+use crate::http::{HeaderText, ResponseHead, CONTENT_TYPE_NDJSON};
 use crate::protocol::capabilities::{Capabilities, ResponseFormat, TableFeature};
 use crate::protocol::predicate::Predicate;
 use crate::protocol::query_request::QueryRequest;
@@ -258,10 +258,11 @@ impl TableRead {
     }
 
     fn ndjson_head(&self, version: i64, format: Option<ResponseFormat>) -> ResponseHead {
-        let mut headers = vec![("Delta-Table-Version".to_string(), version.to_string())];
+        let mut headers: Vec<(HeaderText, HeaderText)> =
+            vec![("Delta-Table-Version".into(), version.to_string().into())];
         if let Some(format) = format {
             headers.push(("Content-Type".into(), CONTENT_TYPE_NDJSON.into()));
-            headers.push(("delta-sharing-capabilities".into(), self.caps.response_header(format)));
+            headers.push(("delta-sharing-capabilities".into(), self.caps.response_header(format).into()));
         }
         if let Some(h) = self.file_id_hash {
             headers.push(("fileidhash".into(), h.as_str().into()));
@@ -302,7 +303,7 @@ impl TableRead {
                 let extras = self.snapshot_extras(&snapshot, None);
                 lines::metadata(&mut head_lines, format, &snapshot.metadata, &extras);
                 let mut head = self.ndjson_head(snapshot.version, Some(format));
-                head.headers.push(("Content-Length".into(), head_lines.len().to_string()));
+                head.headers.push(("Content-Length".into(), head_lines.len().to_string().into()));
                 Ok(Response { head, body: Body::Bytes(head_lines), error_code: None, detail: None })
             }
             Kind::Snapshot { query, target, first_index } => {

@@ -12,8 +12,10 @@ use object_store::path::Path as StorePath;
 use object_store::{GetOptions, GetRange, GetResultPayload};
 use opensharing::FileGrant;
 
-use crate::body::CHUNK;
 use crate::storage::Stores;
+
+/// Largest piece of a file read at once.
+const CHUNK: usize = 64 * 1024;
 
 /// The bytes of `file`, read when the response body is pulled. A key that a symbolic link now
 /// leads out of its store's root, or that has gone, ends the stream with an error (the head is

@@ -7,6 +7,7 @@
 //! budget covers the whole request, body included, up to its response head: 408 when the body
 //! did not arrive in time, 504 when storage was too slow.
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::future::{poll_fn, Future};
 use std::pin::pin;
@@ -202,10 +203,10 @@ async fn engine_request(
 fn header_map(head: &ResponseHead) -> HeaderMap {
     let mut headers = HeaderMap::with_capacity(head.headers.len());
     for (name, value) in &head.headers {
-        // The JSON content type, the most common value, is not copied.
-        let value = match value.as_str() {
-            CONTENT_TYPE_JSON => Ok(HeaderValue::from_static(CONTENT_TYPE_JSON)),
-            other => HeaderValue::from_str(other),
+        // A constant value (the JSON content type, the most common) is not copied.
+        let value = match value {
+            Cow::Borrowed(constant) => HeaderValue::from_maybe_shared(Bytes::from_static(constant.as_bytes())),
+            Cow::Owned(text) => HeaderValue::from_str(text),
         };
         if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), value) {
             headers.append(name, value);
