@@ -91,5 +91,5 @@ pub use exchange::{
     ByteRange, Exchange, ExchangeError, FileGrant, HttpCall, HttpReply, IoNeed, IoResult, Listing, NeedId, ObjectMeta,
     Step,
 };
-pub use http::{HeaderText, Method, Request, ResponseHead, MAX_REQUEST_BODY_BYTES};
+pub use http::{HeaderText, Headers, Method, Request, ResponseHead, MAX_REQUEST_BODY_BYTES};
 pub use signing::SigningError;

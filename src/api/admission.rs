@@ -23,7 +23,7 @@ struct Refusal {
 fn check(catalog: &Catalog, recipient: &Recipient, request: &Request, now_ms: i64) -> Result<(), Refusal> {
     if recipient.has_ip_access_list() {
         let forwarded = request.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("x-forwarded-for"));
-        let ip = client_ip(request.peer.as_deref(), forwarded.map(|(_, v)| v.as_str()), &catalog.trusted_proxies);
+        let ip = client_ip(request.peer.as_deref(), forwarded.map(|(_, v)| v), &catalog.trusted_proxies);
         if !recipient.allows_ip(ip) {
             return Err(Refusal {
                 error: ApiError::new(

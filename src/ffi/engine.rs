@@ -183,7 +183,7 @@ unsafe fn copy_request(req: &opensharing_request) -> Result<Request, FfiError> {
     for h in unsafe { slice_arg(req.headers, req.header_count, "request.headers") }? {
         let name = unsafe { str_arg(h.name, h.name_len, "request.headers[].name") }?;
         let value = unsafe { str_arg(h.value, h.value_len, "request.headers[].value") }?;
-        request.headers.push((name.to_string(), value.to_string()));
+        request.headers.push(name, value);
     }
     request.body = unsafe { slice_arg(req.body, req.body_len, "request.body") }?.to_vec();
     request.body_pending = req.body_pending;

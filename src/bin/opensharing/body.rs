@@ -26,7 +26,7 @@ enum Source {
     /// Bytes already complete (or none).
     Full(Option<Bytes>, Box<AuditEvent>),
     /// An engine exchange past its head: `next` is the piece read ahead, `left` the bytes still
-    /// to send (`next` included) when known, `done` whether the exchange has no piece left.
+    /// to send (`next` included) once the exchange has made its last piece (`done`).
     Exchange { exchange: Box<Exchange>, next: Option<Bytes>, left: Option<u64>, done: bool },
     /// Bytes read from a store.
     Stream(BoxStream<'static, io::Result<Bytes>>, Box<AuditEvent>),
@@ -47,13 +47,13 @@ impl HostBody {
     }
 
     /// The rest of an engine exchange, pulled with [`Exchange::read_chunk`]; its own audit
-    /// event is logged. The first piece is read at once: a body without a Content-Length that
-    /// is complete in it is sent with its length rather than chunked.
-    pub fn exchange(exchange: Exchange, content_length: Option<u64>, log: RequestLog) -> HostBody {
+    /// event is logged. The first piece is read at once: a body complete in it (a JSON answer)
+    /// has its exact size known to hyper, which sends it with its length rather than chunked.
+    pub fn exchange(exchange: Exchange, log: RequestLog) -> HostBody {
         let mut exchange = Box::new(exchange);
         let next = exchange.read_chunk().map(Bytes::from);
         let done = finished(&mut exchange);
-        let left = content_length.or_else(|| done.then(|| next.as_ref().map_or(0, |b| b.len() as u64)));
+        let left = done.then(|| next.as_ref().map_or(0, |b| b.len() as u64));
         HostBody { source: Source::Exchange { exchange, next, left, done }, log }
     }
 

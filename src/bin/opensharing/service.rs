@@ -25,7 +25,9 @@ use hyper::{HeaderMap, StatusCode};
 use opensharing::auth::AuditEvent;
 use opensharing::http::CONTENT_TYPE_JSON;
 use opensharing::protocol::{ApiError, ErrorCode};
-use opensharing::{Engine, Exchange, IoNeed, IoResult, Method, Request, ResponseHead, Step, MAX_REQUEST_BODY_BYTES};
+use opensharing::{
+    Engine, Exchange, Headers, IoNeed, IoResult, Method, Request, ResponseHead, Step, MAX_REQUEST_BODY_BYTES,
+};
 use tokio::time::Instant;
 
 use crate::body::HostBody;
@@ -109,7 +111,7 @@ pub fn handle(
                 hyper::Response::new(HostBody::full(Bytes::from_static(b"ok\n"), audit, log))
             }
             Call::TooLarge => too_large(&peer, log),
-            Call::Engine { request, body, head_only } => engine_request(&host, request, body, head_only, log).await,
+            Call::Engine { request, body } => engine_request(&host, request, body, log).await,
         })
     }
 }
@@ -120,8 +122,8 @@ enum Call {
     Health,
     /// The request declares a body larger than the engine takes.
     TooLarge,
-    /// The engine's request, the body still unread, and whether the method is HEAD.
-    Engine { request: Request, body: RequestBody, head_only: bool },
+    /// The engine's request and its body, still unread.
+    Engine { request: Request, body: RequestBody },
 }
 
 impl Call {
@@ -136,26 +138,20 @@ impl Call {
         }
         let target = parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |pq| pq.as_str());
         let mut request = Request::new(Method::parse(parts.method.as_str()), target);
-        request.headers = parts
-            .headers
-            .iter()
-            .filter_map(|(name, value)| Some((name.as_str().to_string(), value.to_str().ok()?.to_string())))
-            .collect();
+        // Headers that are not text (never one the engine reads) are left out.
+        let text = || parts.headers.iter().filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)));
+        let bytes = text().map(|(name, value)| name.len() + value.len()).sum();
+        request.headers = Headers::with_capacity(parts.headers.len(), bytes);
+        text().for_each(|(name, value)| request.headers.push(name, value));
         request.body_pending = !hyper::body::Body::is_end_stream(&body);
         request.peer = Some(peer.to_owned());
-        Call::Engine { request, body: RequestBody { body, declared }, head_only: parts.method == hyper::Method::HEAD }
+        Call::Engine { request, body: RequestBody { body, declared } }
     }
 }
 
 /// Hands the request to the engine, answers its IO needs (reading the body when it asks for it)
 /// and streams its response.
-async fn engine_request(
-    host: &Host,
-    request: Request,
-    mut body: RequestBody,
-    head_only: bool,
-    log: RequestLog,
-) -> Response {
+async fn engine_request(host: &Host, request: Request, mut body: RequestBody, log: RequestLog) -> Response {
     let deadline = Instant::now() + host.request_timeout;
     // The time the request arrived: its audit event and access line agree on it.
     let mut exchange = host.engine.handle(request, log.started_at_ms());
@@ -178,20 +174,18 @@ async fn engine_request(
         (audit.status, audit.error_code) = (status, Some(e.code.as_str()));
         return json_error(status, &e, audit, log);
     };
-    let (status, headers, length) = match exchange.head().filter(|_| reached) {
-        // Content-Length sizes the pieces; a HEAD answer has the header but no body.
-        Some(head) => {
-            let length = head.header_value("content-length").and_then(|v| v.parse().ok()).filter(|_| !head_only);
-            (head.status, header_map(head), length)
-        }
-        None => (500, HeaderMap::new(), None),
+    // A Content-Length the engine sets goes to hyper as a header; a HEAD answer has it but no
+    // body (the engine gives none).
+    let (status, headers) = match exchange.head().filter(|_| reached) {
+        Some(head) => (head.status, header_map(head)),
+        None => (500, HeaderMap::new()),
     };
     let body = if let Step::ServeFile(file) = exchange.poll() {
         let stream = crate::files::stream(&stores, file);
         // The body counts the bytes it sends.
         HostBody::stream(stream, AuditEvent { body_bytes: 0, ..exchange.audit().clone() }, log)
     } else {
-        HostBody::exchange(exchange, length, log)
+        HostBody::exchange(exchange, log)
     };
     let mut response = hyper::Response::new(body);
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
