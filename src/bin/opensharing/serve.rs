@@ -1,7 +1,8 @@
 //! `opensharing serve`: a tokio + hyper (HTTP/1.1) server that drives one engine.
 //!
 //! Each connection takes a slot under the connection cap (over it, the client gets a 503 and is
-//! closed) and is closed once no byte has moved for the idle timeout. Shutdown on SIGINT or
+//! closed) and is closed once no byte has moved for the idle timeout, or once the client has
+//! kept sending for the request timeout (at least 30 s) without an answer. Shutdown on SIGINT or
 //! SIGTERM is graceful: the listener closes, idle connections are closed, and requests in flight
 //! get up to 10 s to finish.
 
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use opensharing::Engine;
 use tokio::net::TcpListener;
@@ -18,15 +19,16 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::Semaphore;
 
 use crate::config_file::load;
-use crate::limits::{over_capacity_reply, IdleTimeout, Limits};
+use crate::limits::{over_capacity_reply, ConnectionTimeouts, Limits};
 use crate::log;
 use crate::service::{handle, Host};
 use crate::storage::Tuning;
 
 /// How long shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-/// How long a client may take to send a request's headers.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// The least time a client may keep sending before it has an answer byte (a request's headers,
+/// or headers and body): the request timeout when that is longer.
+const MIN_SENDING_TIME: Duration = Duration::from_secs(30);
 
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(config_path: &Path, listen: &str, limits: Limits) -> Result<(), String> {
@@ -67,8 +69,9 @@ async fn serve(config_path: &Path, listen: &str, limits: Limits) -> Result<(), S
             "io_fanout": limits.io_fanout,
         }),
     );
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
+    // No hyper timer: the connection wrapper bounds slow senders (see `ConnectionTimeouts`).
+    let http = hyper::server::conn::http1::Builder::new();
+    let sending = limits.request_timeout.max(MIN_SENDING_TIME);
     let graceful = GracefulShutdown::new();
     let signal = loop {
         tokio::select! {
@@ -85,7 +88,7 @@ async fn serve(config_path: &Path, listen: &str, limits: Limits) -> Result<(), S
                         let peer: Arc<str> = peer.to_string().into();
                         move |req| handle(host.clone(), req, peer.clone())
                     });
-                    let io = TokioIo::new(IdleTimeout::new(stream, limits.idle_timeout));
+                    let io = TokioIo::new(ConnectionTimeouts::new(stream, limits.idle_timeout, sending));
                     let connection = graceful.watch(http.serve_connection(io, service));
                     tokio::spawn(async move {
                         let _ = connection.await;
