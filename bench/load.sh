@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load run against `opensharing serve` on the bundled demo share, on loopback only and bounded in
-# time. wrk (2 threads, 64 connections) on `GET /shares` for DURATION seconds (default 10),
-# PAIRS times (default 3) alternately against a bare hyper server answering the same bytes
+# time. wrk (2 threads, 64 connections) on `GET /shares` for DURATION seconds (default 6),
+# PAIRS times (default 5) alternately against a bare hyper server answering the same bytes
 # (examples/bare_server.rs) and against `opensharing serve` with a hot reload (SIGHUP) in the
 # middle of each of its runs; then on `POST …/trips/query` (7 signed file URLs) for as long.
 # Prints requests/s, latency, failed requests, the server's RSS, and for each pair the ratio of
@@ -12,10 +12,10 @@
 #   bash bench/load.sh            # builds target/release/opensharing and the bare server if needed
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION="${DURATION:-10}"
+DURATION="${DURATION:-6}"
 THREADS="${THREADS:-2}"
 CONNECTIONS="${CONNECTIONS:-64}"
-PAIRS="${PAIRS:-3}"
+PAIRS="${PAIRS:-5}"
 BIN="${OPENSHARING_BIN:-${CARGO_TARGET_DIR:-target}/release/opensharing}"
 BARE="${BARE_BIN:-${CARGO_TARGET_DIR:-target}/release/examples/bare_server}"
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }

@@ -115,6 +115,11 @@ impl RequestLog {
         }
     }
 
+    /// When the request arrived, on the monotonic clock.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
     /// When the request arrived, Unix milliseconds.
     pub fn started_at_ms(&self) -> i64 {
         self.started_at_ms

@@ -3,7 +3,6 @@
 //! requests keep flowing; an invalid one is logged and the running configuration stays.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::signal::unix::Signal;
@@ -21,7 +20,7 @@ fn modified(path: &Path) -> Option<SystemTime> {
 }
 
 /// Reloads on `hangup` and on file changes, forever.
-pub async fn watch(host: Arc<Host>, config_path: PathBuf, mut hangup: Signal) {
+pub async fn watch(host: &'static Host, config_path: PathBuf, mut hangup: Signal) {
     let mut seen = modified(&config_path);
     loop {
         let reason = tokio::select! {
@@ -34,7 +33,7 @@ pub async fn watch(host: Arc<Host>, config_path: PathBuf, mut hangup: Signal) {
             }
         };
         seen = modified(&config_path);
-        reload(&host, &config_path, reason);
+        reload(host, &config_path, reason);
     }
 }
 

@@ -48,7 +48,9 @@ pub fn run(config_path: &Path, listen: &str, limits: Limits) -> Result<(), Strin
 async fn serve(config_path: &Path, listen: &str, limits: Limits) -> Result<(), String> {
     let (catalog, stores) = load(config_path, Tuning::Serve)?;
     let engine = Engine::new(catalog).map_err(|e| e.to_string())?;
-    let host = Arc::new(Host::new(engine, stores, limits.request_timeout, limits.io_fanout));
+    // The host lives as long as the process: requests borrow it instead of counting references
+    // to it, which the runtime's workers would otherwise contend for on every request.
+    let host: &'static Host = Box::leak(Box::new(Host::new(engine, stores, limits.request_timeout, limits.io_fanout)));
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     // Signal handlers first: a SIGHUP that arrives once we say "listening" must not kill us.
     let signal_error = |e: std::io::Error| format!("cannot install signal handlers: {e}");
@@ -57,7 +59,7 @@ async fn serve(config_path: &Path, listen: &str, limits: Limits) -> Result<(), S
     let mut interrupt = signal(SignalKind::interrupt()).map_err(signal_error)?;
     let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    tokio::spawn(crate::reload::watch(host.clone(), config_path.to_path_buf(), hangup));
+    tokio::spawn(crate::reload::watch(host, config_path.to_path_buf(), hangup));
     log::event(
         "listening",
         serde_json::json!({
@@ -83,11 +85,8 @@ async fn serve(config_path: &Path, listen: &str, limits: Limits) -> Result<(), S
                         continue;
                     };
                     let _ = stream.set_nodelay(true);
-                    let service = service_fn({
-                        let host = host.clone();
-                        let peer: Arc<str> = peer.to_string().into();
-                        move |req| handle(host.clone(), req, peer.clone())
-                    });
+                    let peer: Arc<str> = peer.to_string().into();
+                    let service = service_fn(move |req| handle(host, req, peer.clone()));
                     let io = TokioIo::new(ConnectionTimeouts::new(stream, limits.idle_timeout, sending));
                     let connection = graceful.watch(http.serve_connection(io, service));
                     tokio::spawn(async move {

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::convert::Infallible;
 use std::future::{poll_fn, Future};
 use std::pin::pin;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -98,7 +98,7 @@ fn json_error(status: u16, e: &ApiError, audit: AuditEvent, log: RequestLog) -> 
 /// hyper has its read buffer to itself again (and reads the next request into it, instead of
 /// into a new one) while the answer is being made.
 pub fn handle(
-    host: Arc<Host>,
+    host: &'static Host,
     req: hyper::Request<Incoming>,
     peer: Arc<str>,
 ) -> impl Future<Output = Result<Response, Infallible>> + Send + 'static {
@@ -111,7 +111,7 @@ pub fn handle(
                 hyper::Response::new(HostBody::full(Bytes::from_static(b"ok\n"), audit, log))
             }
             Call::TooLarge => too_large(&peer, log),
-            Call::Engine { request, body } => engine_request(&host, request, body, log).await,
+            Call::Engine { request, body } => engine_request(host, request, body, log).await,
         })
     }
 }
@@ -152,16 +152,19 @@ impl Call {
 /// Hands the request to the engine, answers its IO needs (reading the body when it asks for it)
 /// and streams its response.
 async fn engine_request(host: &Host, request: Request, mut body: RequestBody, log: RequestLog) -> Response {
-    let deadline = Instant::now() + host.request_timeout;
     // The time the request arrived: its audit event and access line agree on it.
     let mut exchange = host.engine.handle(request, log.started_at_ms());
-    let stores = host.stores();
+    // Taken at the first storage need or file: most requests have none.
+    let stores = OnceLock::new();
     let reached = {
-        let mut driving = pin!(drive_to_head(&mut exchange, &stores, &mut body, host.io_fanout));
+        let mut driving = pin!(drive_to_head(&mut exchange, host, &stores, &mut body));
         // Most requests reach their head at once (no storage IO, no body): they need no timer.
         match poll_fn(|cx| Poll::Ready(driving.as_mut().poll(cx))).await {
             Poll::Ready(reached) => Ok(reached),
-            Poll::Pending => tokio::time::timeout_at(deadline, driving).await,
+            Poll::Pending => {
+                let deadline = Instant::from_std(log.started()) + host.request_timeout;
+                tokio::time::timeout_at(deadline, driving).await
+            }
         }
     };
     let Ok(reached) = reached else {
@@ -181,7 +184,7 @@ async fn engine_request(host: &Host, request: Request, mut body: RequestBody, lo
         None => (500, HeaderMap::new()),
     };
     let body = if let Step::ServeFile(file) = exchange.poll() {
-        let stream = crate::files::stream(&stores, file);
+        let stream = crate::files::stream(stores.get_or_init(|| host.stores()), file);
         // The body counts the bytes it sends.
         HostBody::stream(stream, AuditEvent { body_bytes: 0, ..exchange.audit().clone() }, log)
     } else {
@@ -246,13 +249,19 @@ impl RequestBody {
     }
 }
 
-/// Answers IO needs until the exchange reaches its response head, running up to `fanout` of
-/// them at once. False if the exchange went wrong instead (a 500).
-async fn drive_to_head(exchange: &mut Exchange, stores: &Stores, body: &mut RequestBody, fanout: usize) -> bool {
+/// Answers IO needs until the exchange reaches its response head, running up to the host's
+/// fan-out of them at once, from the stores `stores` holds (taken from the host at the first
+/// need). False if the exchange went wrong instead (a 500).
+async fn drive_to_head(
+    exchange: &mut Exchange,
+    host: &Host,
+    stores: &OnceLock<Arc<Stores>>,
+    body: &mut RequestBody,
+) -> bool {
     // Made at the first storage need: most requests have none.
     let mut running = None;
     loop {
-        while running.as_ref().map_or(0, FuturesUnordered::len) < fanout {
+        while running.as_ref().map_or(0, FuturesUnordered::len) < host.io_fanout {
             match exchange.poll() {
                 Step::Need(id, IoNeed::RequestBody { max_bytes }) => {
                     let result = body.read(*max_bytes).await;
@@ -261,6 +270,7 @@ async fn drive_to_head(exchange: &mut Exchange, stores: &Stores, body: &mut Requ
                 }
                 Step::Need(id, need) => {
                     let need = need.clone();
+                    let stores = stores.get_or_init(|| host.stores());
                     running.get_or_insert_with(FuturesUnordered::new).push(async move {
                         let result = stores.answer(&need).await;
                         if let IoResult::Failed(detail) = &result {
